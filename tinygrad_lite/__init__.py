@@ -1,0 +1,46 @@
+"""tinygrad_lite: a small, readable, fast autograd framework with PyTorch's names."""
+from . import backend
+from .autograd import enable_grad, is_grad_enabled, no_grad
+from .backend import get_backend, set_backend
+from .gradcheck import gradcheck
+from .rng import manual_seed
+from .tensor import (
+    Tensor,
+    arange,
+    bool_,
+    cat,
+    empty,
+    eye,
+    float16,
+    float32,
+    float64,
+    from_numpy,
+    full,
+    full_like,
+    int8,
+    int16,
+    int32,
+    int64,
+    linspace,
+    matmul,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    stack,
+    tensor,
+    uint8,
+    where,
+    zeros,
+    zeros_like,
+)
+
+float = float32  # noqa: A001  PyTorch's short names: tl.float, tl.double, tl.long, tl.bool
+double = float64
+long = int64
+bool = bool_  # noqa: A001
+
+__version__ = "0.1.0"

@@ -1,0 +1,203 @@
+"""The autograd engine: Function nodes, grad mode, and the backward pass.
+
+A `Function` subclass is one differentiable primitive. `apply` runs its `forward` on raw
+arrays and, only when grad mode is on and an input requires grad, records the node on the
+output tensor. `backward` walks the recorded nodes in reverse topological order (found with an
+explicit stack, so a 100,000-op chain is fine), reduces every gradient to its input's shape in
+one place (`unbroadcast`), and frees each node's saved arrays as soon as it has been used.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import backend as be
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+# --- grad mode --------------------------------------------------------------------------------
+class _GradMode(threading.local):
+    enabled = True  # a class default, so every new thread starts with grad on
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops in this thread record a graph."""
+    return _grad_mode.enabled
+
+
+class _SetGradMode:
+    """Context manager and decorator that sets grad mode and restores the previous one."""
+
+    mode: bool
+
+    def __enter__(self) -> None:
+        self._prev = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
+    def __exit__(self, *exc: Any) -> None:
+        _grad_mode.enabled = self._prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_SetGradMode):
+    """Run ops without recording a graph: `with tl.no_grad(): ...` or `@tl.no_grad()`."""
+
+    mode = False
+
+
+class enable_grad(_SetGradMode):
+    """Turn recording back on inside a `no_grad` region."""
+
+    mode = True
+
+
+# --- the node -----------------------------------------------------------------------------------
+class Function:
+    """One differentiable primitive: `forward` on arrays, `backward` beside it.
+
+    `backward(grad)` returns one gradient per tensor input (a tuple, or a single array when
+    there is one input), with `None` where `needs_input_grad` is False. Gradients may still
+    carry broadcast dimensions; the engine reduces them.
+    """
+
+    __slots__ = ("parents", "saved", "needs_input_grad", "versions", "freed")
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved = arrays
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no forward")
+
+    def backward(self, grad: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+
+    @property
+    def name(self) -> str:
+        """The op's name, used by the graph drawing and by error messages."""
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *inputs: "Tensor", **kwargs: Any) -> "Tensor":
+        from .tensor import Tensor
+
+        ctx = cls()
+        out = Tensor._wrap(ctx.forward(*[t._data for t in inputs], **kwargs))
+        if _grad_mode.enabled:
+            needs = tuple(t.requires_grad for t in inputs)
+            if True in needs:
+                ctx.parents = inputs
+                ctx.needs_input_grad = needs
+                ctx.versions = tuple(t._version for t in inputs)
+                ctx.freed = False
+                out.requires_grad = True
+                out._ctx = ctx
+        return out
+
+
+# --- shapes ---------------------------------------------------------------------------------
+def unbroadcast(grad: Any, shape: tuple, op: str) -> Any:
+    """Sum `grad` over the dimensions that broadcasting added to an input of `shape`."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
+    )
+    if axes:
+        grad = be.active.sum(grad, axis=axes, keepdims=True)
+    if extra:
+        grad = be.active.reshape(grad, shape)
+    if grad.shape != shape:
+        raise RuntimeError(f"{op} backward: gradient of shape {grad.shape} for an input of "
+                           f"shape {shape}; this is a bug in {op}.backward")
+    return grad
+
+
+# --- the backward pass --------------------------------------------------------------------------
+def _topological_order(root: "Tensor") -> list:
+    """Tensors that lead to `root` through recorded nodes, each after all its inputs."""
+    order, seen = [], {id(root)}
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        stack.append((t, True))
+        ctx = t._ctx
+        if ctx is None:
+            continue
+        if ctx.freed:
+            raise RuntimeError(
+                f"backward: the graph through {ctx.name} was already freed by an earlier "
+                "backward(); call backward(retain_graph=True) the first time if you need to "
+                "go through the graph twice")
+        for p in ctx.parents:
+            if p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
+                stack.append((p, False))
+    return order
+
+
+def _owner(a: Any) -> int:
+    """The id of the buffer behind an array, to tell whether two gradients share memory."""
+    base = getattr(a, "base", None)
+    return id(a if base is None else base)
+
+
+def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) * grad into `.grad` of every leaf that requires grad."""
+    from .tensor import Tensor
+
+    B = be.active
+    grads = {id(root): grad}
+    handed_out = {_owner(grad)}  # buffers already owned by a leaf's .grad or by the caller
+    for t in reversed(_topological_order(root)):
+        g = grads.pop(id(t), None)
+        ctx = t._ctx
+        if ctx is None:  # a leaf
+            if g is None:
+                continue
+            if _owner(g) in handed_out:
+                g = B.mul(g, 1)  # NOTE: a fresh copy, so no two .grad tensors alias
+            handed_out.add(_owner(g))
+            if t.grad is None:
+                t.grad = Tensor._wrap(g)
+            else:
+                t.grad = Tensor._wrap(B.add(t.grad._data, g))
+            continue
+        if g is None:
+            continue
+        for p, v in zip(ctx.parents, ctx.versions):
+            if p._version != v:
+                raise RuntimeError(
+                    f"backward: an input of {ctx.name} (shape {p.shape}) was modified in place "
+                    f"after it was used (version {v} -> {p._version}); its saved value is "
+                    "gone. Use an out-of-place op (x = x * 2, not x.mul_(2)) or .clone() first")
+        in_grads = ctx.backward(g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        for p, needs, pg in zip(ctx.parents, ctx.needs_input_grad, in_grads):
+            if not needs or pg is None:
+                continue
+            pg = unbroadcast(pg, p.shape, ctx.name)
+            key = id(p)
+            prev = grads.get(key)
+            grads[key] = pg if prev is None else B.add(prev, pg)
+        if not retain_graph:
+            ctx.saved = None
+            ctx.parents = ()
+            ctx.freed = True

@@ -1,0 +1,29 @@
+"""The backend seam: `backend.active` computes every array; ops never import numpy math.
+
+Choose with the environment variable `TINYGRAD_LITE_BACKEND=numba|numpy` or `set_backend`.
+"""
+from __future__ import annotations
+
+import os
+
+from .numpy_backend import NumpyBackend
+
+_BACKENDS = {"numpy": NumpyBackend}
+
+active = NumpyBackend()
+
+
+def set_backend(name: str) -> None:
+    """Switch every later op to the backend `name` ("numba" or "numpy")."""
+    global active
+    if name not in _BACKENDS:
+        raise ValueError(f"set_backend: unknown backend {name!r}; choose one of {sorted(_BACKENDS)}")
+    active = _BACKENDS[name]()
+
+
+def get_backend() -> str:
+    """The name of the active backend."""
+    return active.name
+
+
+set_backend(os.environ.get("TINYGRAD_LITE_BACKEND", "numpy"))

@@ -1,0 +1,166 @@
+"""The eager reference backend: every primitive is one numpy call.
+
+Ops in `ops.py` never call numpy directly; they call the active backend, so a backend that
+fuses elementwise work (`numba_backend`) can replace this one without touching any op. An
+array handed out by a backend is opaque to the ops: they only read `.shape`, `.dtype` and
+`.ndim` and pass it back into backend calls. `realize` turns it into a numpy array.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..rng import generator
+
+
+class NumpyBackend:
+    """Eager numpy implementations of the primitive array operations."""
+
+    name = "numpy"
+
+    # --- conversion -----------------------------------------------------------------------
+    @staticmethod
+    def realize(a) -> np.ndarray:
+        """A concrete numpy array for `a` (here every array already is one)."""
+        return a
+
+    @staticmethod
+    def cast(a, dtype):
+        return a.astype(dtype, copy=False)
+
+    # --- elementwise ----------------------------------------------------------------------
+    add = staticmethod(np.add)
+    sub = staticmethod(np.subtract)
+    mul = staticmethod(np.multiply)
+    div = staticmethod(np.true_divide)
+    pow = staticmethod(np.power)
+    neg = staticmethod(np.negative)
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    abs = staticmethod(np.abs)
+    sign = staticmethod(np.sign)
+    tanh = staticmethod(np.tanh)
+    maximum = staticmethod(np.maximum)
+    minimum = staticmethod(np.minimum)
+    where = staticmethod(np.where)
+    eq = staticmethod(np.equal)
+    ne = staticmethod(np.not_equal)
+    lt = staticmethod(np.less)
+    le = staticmethod(np.less_equal)
+    gt = staticmethod(np.greater)
+    ge = staticmethod(np.greater_equal)
+
+    @staticmethod
+    def relu(x):
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def relu_backward(x, g):
+        """g where x > 0, else 0 (the derivative at 0 is taken as 0, as in PyTorch)."""
+        return np.where(x > 0, g, 0).astype(g.dtype, copy=False)
+
+    @staticmethod
+    def sigmoid(x):
+        # NOTE: 1/(1+exp(-x)) overflows for x << 0; exp(-|x|) never does.
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def sigmoid_backward(y, g):
+        return g * y * (1 - y)
+
+    @staticmethod
+    def tanh_backward(y, g):
+        return g * (1 - y * y)
+
+    # --- reductions -----------------------------------------------------------------------
+    @staticmethod
+    def sum(x, axis=None, keepdims=False):
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def max(x, axis=None, keepdims=False):
+        return np.max(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def min(x, axis=None, keepdims=False):
+        return np.min(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def argmax(x, axis=None, keepdims=False):
+        return np.argmax(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def argmin(x, axis=None, keepdims=False):
+        return np.argmin(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def logsumexp(x, axis, keepdims=False):
+        # NOTE: shifting by the max keeps exp from overflowing; an all -inf row stays -inf.
+        m = np.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    # --- linear algebra -------------------------------------------------------------------
+    matmul = staticmethod(np.matmul)
+
+    # --- movement and indexing ------------------------------------------------------------
+    @staticmethod
+    def reshape(x, shape):
+        return np.reshape(x, shape)
+
+    @staticmethod
+    def transpose(x, axes):
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def broadcast_to(x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def getitem(x, index):
+        return x[index]
+
+    @staticmethod
+    def index_add(shape, dtype, index, g, basic: bool):
+        """Zeros of `shape` with `g` added at `index`; repeated indices accumulate."""
+        out = np.zeros(shape, dtype=dtype)
+        if basic:
+            out[index] = g
+        else:
+            np.add.at(out, index, g)
+        return out
+
+    @staticmethod
+    def take_along_axis(x, indices, axis):
+        return np.take_along_axis(x, indices, axis=axis)
+
+    @staticmethod
+    def put_along_axis(shape, dtype, indices, g, axis):
+        out = np.zeros(shape, dtype=dtype)
+        np.put_along_axis(out, indices, g, axis=axis)
+        return out
+
+    @staticmethod
+    def concatenate(xs, axis):
+        return np.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def split(x, sizes, axis):
+        """Cut `x` along `axis` into pieces of the given sizes (the inverse of concatenate)."""
+        return np.split(x, np.cumsum(sizes)[:-1], axis=axis)
+
+    # --- creation ---------------------------------------------------------------------------
+    @staticmethod
+    def full(shape, value, dtype):
+        return np.full(shape, value, dtype=dtype)
+
+    @staticmethod
+    def dropout_mask(shape, p: float):
+        """A keep-mask of 1-byte booleans: True with probability 1 - p."""
+        return generator().random(shape, dtype=np.float32) >= np.float32(p)
+
+    @staticmethod
+    def dropout_apply(x, mask, scale: float):
+        return x * mask * x.dtype.type(scale)

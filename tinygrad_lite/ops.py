@@ -1,0 +1,405 @@
+"""The differentiable primitives. Each is a Function with its backward right under its forward.
+
+Forward and backward see raw backend arrays and call only `B()` (the active backend), never
+numpy math, so the numba backend can fuse them. A backward may return gradients that still
+carry broadcast dimensions: the engine's `unbroadcast` reduces them, once, for every op.
+Composite ops (mean, var, linear, losses, dropout's scaling) live in `tensor.py` and
+`nn/functional.py`, written in terms of these.
+"""
+from __future__ import annotations
+
+from . import backend as be
+from .autograd import Function
+
+
+def B():
+    """The active backend (looked up per call: `set_backend` may switch it)."""
+    return be.active
+
+
+# --- elementwise, binary ----------------------------------------------------------------------
+class Add(Function):
+    def forward(self, x, y):
+        return B().add(x, y)
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Function):
+    def forward(self, x, y):
+        return B().sub(x, y)
+
+    def backward(self, g):
+        return g, (B().neg(g) if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    def forward(self, x, y):
+        self.save_for_backward(x, y)
+        return B().mul(x, y)
+
+    def backward(self, g):
+        x, y = self.saved
+        need_x, need_y = self.needs_input_grad
+        return (B().mul(g, y) if need_x else None), (B().mul(g, x) if need_y else None)
+
+
+class Div(Function):
+    def forward(self, x, y):
+        self.save_for_backward(x, y)
+        return B().div(x, y)
+
+    def backward(self, g):
+        x, y = self.saved
+        b = B()
+        gx = b.div(g, y) if self.needs_input_grad[0] else None
+        gy = b.neg(b.div(b.mul(g, x), b.mul(y, y))) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Pow(Function):
+    def forward(self, x, y):
+        out = B().pow(x, y)
+        self.save_for_backward(x, y, out)
+        return out
+
+    def backward(self, g):
+        x, y, out = self.saved
+        b = B()
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            gx = b.mul(g, b.mul(y, b.pow(x, b.sub(y, 1))))
+        if self.needs_input_grad[1]:
+            # NOTE: d/dy x**y = x**y * log(x); where x == 0 the product's limit is 0, not nan
+            safe_log = b.log(b.where(b.gt(x, 0), x, 1))
+            gy = b.mul(g, b.mul(out, safe_log))
+        return gx, gy
+
+
+class _Select(Function):
+    """maximum / minimum: the gradient goes to the chosen input, split evenly on ties."""
+
+    pick: str
+
+    def forward(self, x, y):
+        out = getattr(B(), self.pick)(x, y)
+        self.save_for_backward(x, y, out)
+        return out
+
+    def backward(self, g):
+        x, y, out = self.saved
+        b = B()
+        wx = b.cast(b.eq(x, out), g.dtype)
+        wy = b.cast(b.eq(y, out), g.dtype)
+        total = b.add(wx, wy)
+        return b.div(b.mul(g, wx), total), b.div(b.mul(g, wy), total)
+
+
+class Maximum(_Select):
+    pick = "maximum"
+
+
+class Minimum(_Select):
+    pick = "minimum"
+
+
+class Where(Function):
+    def forward(self, x, y, *, cond):
+        self.save_for_backward(cond)
+        return B().where(cond, x, y)
+
+    def backward(self, g):
+        (cond,) = self.saved
+        b = B()
+        zero = b.full((), 0, g.dtype)
+        return b.where(cond, g, zero), b.where(cond, zero, g)
+
+
+# --- elementwise, unary -------------------------------------------------------------------------
+class Neg(Function):
+    def forward(self, x):
+        return B().neg(x)
+
+    def backward(self, g):
+        return B().neg(g)
+
+
+class Exp(Function):
+    def forward(self, x):
+        out = B().exp(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        return B().mul(g, self.saved[0])
+
+
+class Log(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return B().log(x)
+
+    def backward(self, g):
+        return B().div(g, self.saved[0])
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        out = B().sqrt(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        b = B()
+        return b.div(b.mul(g, 0.5), self.saved[0])
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return B().abs(x)
+
+    def backward(self, g):
+        b = B()
+        return b.mul(g, b.cast(b.sign(self.saved[0]), g.dtype))
+
+
+class Relu(Function):
+    def forward(self, x):
+        out = B().relu(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        return B().relu_backward(self.saved[0], g)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        out = B().sigmoid(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        return B().sigmoid_backward(self.saved[0], g)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        out = B().tanh(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        return B().tanh_backward(self.saved[0], g)
+
+
+class Clamp(Function):
+    def forward(self, x, *, lo, hi):
+        b = B()
+        out = x
+        if lo is not None:
+            out = b.maximum(out, x.dtype.type(lo))
+        if hi is not None:
+            out = b.minimum(out, x.dtype.type(hi))
+        self.save_for_backward(b.eq(out, x))  # NOTE: PyTorch passes the gradient at the bounds
+        return out
+
+    def backward(self, g):
+        b = B()
+        return b.where(self.saved[0], g, b.full((), 0, g.dtype))
+
+
+class Cast(Function):
+    def forward(self, x, *, dtype):
+        self.save_for_backward(x.dtype)
+        return B().cast(x, dtype)
+
+    def backward(self, g):
+        return B().cast(g, self.saved[0])
+
+
+# --- reductions -------------------------------------------------------------------------------
+def _keepdim_shape(shape: tuple, axis: tuple | None) -> tuple:
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    def forward(self, x, *, axis, keepdim):
+        self.save_for_backward(x.shape, axis)
+        return B().sum(x, axis=axis, keepdims=keepdim)
+
+    def backward(self, g):
+        shape, axis = self.saved
+        b = B()
+        return b.broadcast_to(b.reshape(g, _keepdim_shape(shape, axis)), shape)
+
+
+class _Extreme(Function):
+    """amax / amin: the gradient is shared evenly among the tied extreme elements."""
+
+    pick: str
+
+    def forward(self, x, *, axis, keepdim):
+        b = B()
+        out = getattr(b, self.pick)(x, axis=axis, keepdims=True)
+        self.save_for_backward(x, out, axis)
+        return out if keepdim else b.reshape(out, _squeezed(x.shape, axis))
+
+    def backward(self, g):
+        x, out, axis = self.saved
+        b = B()
+        hit = b.cast(b.eq(x, out), g.dtype)
+        count = b.sum(hit, axis=axis, keepdims=True)
+        return b.mul(hit, b.div(b.reshape(g, out.shape), count))
+
+
+def _squeezed(shape: tuple, axis: tuple | None) -> tuple:
+    if axis is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axis)
+
+
+class Amax(_Extreme):
+    pick = "max"
+
+
+class Amin(_Extreme):
+    pick = "min"
+
+
+class TakeAlongAxis(Function):
+    """Pick one element per row along `axis` (max(dim) values, cross-entropy's target)."""
+
+    def forward(self, x, *, indices, axis):
+        self.save_for_backward(x.shape, x.dtype, indices, axis)
+        return B().take_along_axis(x, indices, axis)
+
+    def backward(self, g):
+        shape, dtype, indices, axis = self.saved
+        return B().put_along_axis(shape, dtype, indices, g, axis)
+
+
+class LogSumExp(Function):
+    def forward(self, x, *, axis, keepdim):
+        out = B().logsumexp(x, axis=axis, keepdims=True)
+        self.save_for_backward(x, out, axis)
+        return out if keepdim else B().reshape(out, _squeezed(x.shape, axis))
+
+    def backward(self, g):
+        x, out, axis = self.saved
+        b = B()
+        return b.mul(b.reshape(g, out.shape), b.exp(b.sub(x, out)))
+
+
+class Softmax(Function):
+    def forward(self, x, *, axis):
+        b = B()
+        out = b.exp(b.sub(x, b.logsumexp(x, axis=axis, keepdims=True)))
+        self.save_for_backward(out, axis)
+        return out
+
+    def backward(self, g):
+        y, axis = self.saved
+        b = B()
+        return b.mul(y, b.sub(g, b.sum(b.mul(g, y), axis=axis, keepdims=True)))
+
+
+class LogSoftmax(Function):
+    def forward(self, x, *, axis):
+        b = B()
+        out = b.sub(x, b.logsumexp(x, axis=axis, keepdims=True))
+        self.save_for_backward(out, axis)
+        return out
+
+    def backward(self, g):
+        out, axis = self.saved
+        b = B()
+        return b.sub(g, b.mul(b.exp(out), b.sum(g, axis=axis, keepdims=True)))
+
+
+# --- linear algebra -------------------------------------------------------------------------
+class MatMul(Function):
+    def forward(self, x, y):
+        self.save_for_backward(x, y)
+        return B().matmul(x, y)
+
+    def backward(self, g):
+        x, y = self.saved
+        b = B()
+        # NOTE: a 1-D operand is a row (left) or a column (right) vector, as in numpy
+        x2 = b.reshape(x, (1, x.shape[0])) if x.ndim == 1 else x
+        y2 = b.reshape(y, (y.shape[0], 1)) if y.ndim == 1 else y
+        g2 = g
+        if y.ndim == 1:
+            g2 = b.reshape(g2, g.shape + (1,))
+        if x.ndim == 1:
+            g2 = b.reshape(g2, g2.shape[:-1] + (1, g2.shape[-1]))
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            gx = b.matmul(g2, _swap_last(y2))
+            if x.ndim == 1:
+                gx = b.reshape(gx, gx.shape[:-2] + gx.shape[-1:])
+        if self.needs_input_grad[1]:
+            gy = b.matmul(_swap_last(x2), g2)
+            if y.ndim == 1:
+                gy = b.reshape(gy, gy.shape[:-1])
+        return gx, gy
+
+
+def _swap_last(a):
+    axes = tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2)
+    return B().transpose(a, axes)
+
+
+# --- movement -----------------------------------------------------------------------------
+class Reshape(Function):
+    def forward(self, x, *, shape):
+        self.save_for_backward(x.shape)
+        return B().reshape(x, shape)
+
+    def backward(self, g):
+        return B().reshape(g, self.saved[0])
+
+
+class Permute(Function):
+    def forward(self, x, *, axes):
+        self.save_for_backward(axes)
+        return B().transpose(x, axes)
+
+    def backward(self, g):
+        axes = self.saved[0]
+        inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
+        return B().transpose(g, inverse)
+
+
+class Expand(Function):
+    def forward(self, x, *, shape):
+        return B().broadcast_to(x, shape)
+
+    def backward(self, g):
+        return g  # the engine's unbroadcast sums the expanded dimensions
+
+
+class GetItem(Function):
+    def forward(self, x, *, index, basic):
+        self.save_for_backward(x.shape, x.dtype, index, basic)
+        return B().getitem(x, index)
+
+    def backward(self, g):
+        shape, dtype, index, basic = self.saved
+        return B().index_add(shape, dtype, index, g, basic)
+
+
+class Cat(Function):
+    def forward(self, *xs, axis):
+        self.save_for_backward(tuple(x.shape[axis] for x in xs), axis)
+        return B().concatenate(xs, axis)
+
+    def backward(self, g):
+        sizes, axis = self.saved
+        return tuple(B().split(g, sizes, axis))
+

@@ -1,0 +1,872 @@
+"""Tensor: an array, its gradient, and the node that made it.
+
+Every method is a thin call into a primitive of `ops.py` (or a few of them); the only logic here
+is argument handling that PyTorch users expect: dims as ints or tuples, dtype promotion, scalars.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from . import autograd, ops
+from . import backend as be
+from .rng import generator
+
+float16 = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int8 = np.dtype(np.int8)
+uint8 = np.dtype(np.uint8)
+int16 = np.dtype(np.int16)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+
+_DEFAULT_FLOAT = float32
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """numpy array for `data`: Python floats become float32, ints int64, as in PyTorch."""
+    if isinstance(data, Tensor):
+        arr = data.numpy()
+    elif isinstance(data, np.ndarray):
+        arr = data
+    else:
+        arr = np.asarray(data)
+        if arr.dtype == np.float64 and not isinstance(data, np.generic):
+            arr = arr.astype(_DEFAULT_FLOAT)
+        elif arr.dtype.kind == "i":
+            arr = arr.astype(int64)
+        elif arr.dtype.kind not in "biuf":
+            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
+                            f"(numpy dtype {arr.dtype}); use numbers or bools")
+    if dtype is not None:
+        arr = arr.astype(np.dtype(dtype), copy=False)
+    return arr
+
+
+def _result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch's promotion: a float beats any int, otherwise the wider type wins."""
+    if a == b:
+        return a
+    if (a.kind == "f") != (b.kind == "f"):
+        return a if a.kind == "f" else b
+    return np.promote_types(a, b)
+
+
+def _scalar_dtype(dtype: np.dtype, value: Any) -> np.dtype:
+    """The dtype of `tensor op python_scalar`: the scalar only widens int/bool tensors."""
+    if isinstance(value, (bool, np.bool_)):
+        return dtype
+    if isinstance(value, (float, np.floating)) and dtype.kind in "biu":
+        return _DEFAULT_FLOAT
+    if isinstance(value, (int, np.integer)) and dtype.kind == "b":
+        return int64
+    return dtype
+
+
+def _dims(dim: Any, ndim: int, op: str) -> tuple | None:
+    """Normalise `dim` (None, an int or a sequence of ints, negatives allowed) to sorted axes."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        lo = -max(ndim, 1)
+        if not lo <= d < max(ndim, 1):
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor of {ndim} dims "
+                             f"(expected {lo} to {max(ndim, 1) - 1})")
+        out.append(d % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dim} repeats a dimension")
+    return tuple(sorted(out)) if ndim else None
+
+
+def _size(size: tuple) -> tuple:
+    """Accept `f(2, 3)` and `f((2, 3))` alike."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(n) for n in size)
+
+
+class Tensor:
+    """An n-dimensional array that records the operations made on it.
+
+    Examples
+    --------
+    >>> x = Tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "__weakref__")
+    __array_priority__ = 1000  # numpy defers `array * tensor` to Tensor.__rmul__
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        self._data = _as_array(data, dtype)
+        self.grad: Tensor | None = None
+        self._ctx: autograd.Function | None = None
+        self._version = 0
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data: Any) -> "Tensor":
+        """A tensor around a backend array, skipping __init__'s checks (the hot path)."""
+        t = object.__new__(Tensor)
+        t._data, t.grad, t._ctx, t._version, t.requires_grad = data, None, None, 0, False
+        return t
+
+    # --- attributes ---------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's memory but cut from the graph (PyTorch's `.data`)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value._data if isinstance(value, Tensor) else _as_array(value, self.dtype)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> autograd.Function | None:
+        return self._ctx
+
+    def size(self, dim: int | None = None) -> tuple | int:
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        return (self[i] for i in range(len(self)))
+
+    def numpy(self) -> np.ndarray:
+        """The values as a numpy array (shared, not copied)."""
+        self._data = be.active.realize(self._data)
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def item(self) -> Any:
+        if self.numel() != 1:
+            raise ValueError(f"item: only a tensor with one element can be converted to a "
+                             f"Python number, got shape {self.shape}")
+        return self.numpy().reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4,
+                               suppress_small=True)
+        extras = []
+        if self.dtype not in (float32, int64, bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._ctx.name}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # --- autograd -------------------------------------------------------------------------
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into `.grad` of every leaf it depends on."""
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad and has no "
+                               "grad_fn; did you forget requires_grad=True on an input, or "
+                               "compute it under no_grad()?")
+        if gradient is None:
+            if self.numel() != 1:
+                raise RuntimeError(f"backward: grad can be implicitly created only for a "
+                                   f"scalar output, got shape {self.shape}; reduce it first "
+                                   "(e.g. loss.sum().backward()) or pass gradient=")
+            grad = be.active.full(self.shape, 1, self.dtype)
+        else:
+            grad = _as_array(gradient, self.dtype)
+            if grad.shape != self.shape:
+                raise RuntimeError(f"backward: gradient of shape {grad.shape} does not match "
+                                   f"the tensor's shape {self.shape}")
+        autograd.backward(self, grad, retain_graph)
+
+    def detach(self) -> "Tensor":
+        """The same values, cut from the graph (memory is shared)."""
+        return Tensor._wrap(self._data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.dtype.kind != "f":
+            raise RuntimeError(f"requires_grad_: only floating point tensors can require "
+                               f"gradients, this one is {self.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf "
+                               "tensor; use .detach()")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        raise RuntimeError("retain_grad: gradients of intermediate tensors are not kept; "
+                           "read them with a hook or make the tensor a leaf with .detach()")
+
+    def clone(self) -> "Tensor":
+        return ops.Mul.apply(self, self._const(1))
+
+    # --- dtype ----------------------------------------------------------------------------
+    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> "Tensor":
+        """Cast to `dtype` (devices are accepted and ignored: everything lives on the CPU)."""
+        if dtype is None or isinstance(dtype, str) and dtype == "cpu":
+            return self
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        return ops.Cast.apply(self, dtype=dtype)
+
+    def float(self) -> "Tensor":
+        return self.to(float32)
+
+    def double(self) -> "Tensor":
+        return self.to(float64)
+
+    def long(self) -> "Tensor":
+        return self.to(int64)
+
+    def int(self) -> "Tensor":
+        return self.to(int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(bool_)
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def contiguous(self) -> "Tensor":
+        return self
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    # --- arithmetic -------------------------------------------------------------------------
+    def _const(self, value: Any, dtype: np.dtype | None = None) -> "Tensor":
+        return Tensor._wrap(np.asarray(value, dtype=dtype or self.dtype))
+
+    def _pair(self, other: Any) -> tuple["Tensor", "Tensor"]:
+        """Both operands as tensors of one dtype (promoting as PyTorch does)."""
+        if isinstance(other, Tensor):
+            if other.dtype == self.dtype:
+                return self, other
+            dt = _result_dtype(self.dtype, other.dtype)
+            return self.to(dt), other.to(dt)
+        if isinstance(other, (int, float, bool, np.generic)):
+            dt = _scalar_dtype(self.dtype, other)
+            return self.to(dt), self._const(other, dt)
+        return self._pair(Tensor(other))
+
+    def _float_pair(self, other: Any) -> tuple["Tensor", "Tensor"]:
+        a, b = self._pair(other)
+        if a.dtype.kind != "f":
+            a, b = a.to(_DEFAULT_FLOAT), b.to(_DEFAULT_FLOAT)
+        return a, b
+
+    def __add__(self, other: Any) -> "Tensor":
+        return ops.Add.apply(*self._pair(other))
+
+    def __radd__(self, other: Any) -> "Tensor":
+        a, b = self._pair(other)
+        return ops.Add.apply(b, a)
+
+    def __sub__(self, other: Any) -> "Tensor":
+        return ops.Sub.apply(*self._pair(other))
+
+    def __rsub__(self, other: Any) -> "Tensor":
+        a, b = self._pair(other)
+        return ops.Sub.apply(b, a)
+
+    def __mul__(self, other: Any) -> "Tensor":
+        return ops.Mul.apply(*self._pair(other))
+
+    def __rmul__(self, other: Any) -> "Tensor":
+        a, b = self._pair(other)
+        return ops.Mul.apply(b, a)
+
+    def __truediv__(self, other: Any) -> "Tensor":
+        return ops.Div.apply(*self._float_pair(other))
+
+    def __rtruediv__(self, other: Any) -> "Tensor":
+        a, b = self._float_pair(other)
+        return ops.Div.apply(b, a)
+
+    def __pow__(self, other: Any) -> "Tensor":
+        return ops.Pow.apply(*self._pair(other))
+
+    def __rpow__(self, other: Any) -> "Tensor":
+        a, b = self._pair(other)
+        return ops.Pow.apply(b, a)
+
+    def __matmul__(self, other: Any) -> "Tensor":
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> "Tensor":
+        return matmul(Tensor(other), self)
+
+    def __neg__(self) -> "Tensor":
+        return ops.Neg.apply(self)
+
+    def __pos__(self) -> "Tensor":
+        return self
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    pow = __pow__
+    matmul = __matmul__
+    neg = __neg__
+
+    # --- comparisons (no gradient; bool tensors) ----------------------------------------------
+    def _compare(self, other: Any, name: str) -> "Tensor":
+        a, b = self._pair(other)
+        return Tensor._wrap(getattr(be.active, name)(a._data, b._data))
+
+    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return self._compare(other, "eq")
+
+    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return self._compare(other, "ne")
+
+    def __lt__(self, other: Any) -> "Tensor":
+        return self._compare(other, "lt")
+
+    def __le__(self, other: Any) -> "Tensor":
+        return self._compare(other, "le")
+
+    def __gt__(self, other: Any) -> "Tensor":
+        return self._compare(other, "gt")
+
+    def __ge__(self, other: Any) -> "Tensor":
+        return self._compare(other, "ge")
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    # --- unary math ---------------------------------------------------------------------------
+    def _floating(self) -> "Tensor":
+        return self if self.dtype.kind == "f" else self.to(_DEFAULT_FLOAT)
+
+    def exp(self) -> "Tensor":
+        return ops.Exp.apply(self._floating())
+
+    def log(self) -> "Tensor":
+        return ops.Log.apply(self._floating())
+
+    def sqrt(self) -> "Tensor":
+        return ops.Sqrt.apply(self._floating())
+
+    def abs(self) -> "Tensor":
+        return ops.Abs.apply(self)
+
+    def relu(self) -> "Tensor":
+        return ops.Relu.apply(self)
+
+    def sigmoid(self) -> "Tensor":
+        return ops.Sigmoid.apply(self._floating())
+
+    def tanh(self) -> "Tensor":
+        return ops.Tanh.apply(self._floating())
+
+    def square(self) -> "Tensor":
+        return self * self
+
+    def clamp(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
+        if min is None and max is None:
+            raise ValueError("clamp: give at least one of min and max")
+        return ops.Clamp.apply(self, lo=min, hi=max)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> "Tensor":
+        return ops.Maximum.apply(*self._pair(other))
+
+    def minimum(self, other: Any) -> "Tensor":
+        return ops.Minimum.apply(*self._pair(other))
+
+    # --- reductions -------------------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        x = self.to(int64) if self.dtype.kind in "bu" or self.dtype == int32 else self
+        return ops.Sum.apply(x, axis=_dims(dim, self.ndim, "sum"), keepdim=keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        x = self._floating()
+        axis = _dims(dim, self.ndim, "mean")
+        count = x.numel() if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        return ops.Sum.apply(x, axis=axis, keepdim=keepdim) / count
+
+    def var(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
+            unbiased: bool | None = None) -> "Tensor":
+        """Variance; `correction=1` (the default, as in PyTorch) divides by N - 1."""
+        if unbiased is not None:
+            correction = int(unbiased)
+        x = self._floating()
+        axis = _dims(dim, self.ndim, "var")
+        count = x.numel() if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        centred = x - x.mean(axis, keepdim=True)
+        total = ops.Sum.apply(centred * centred, axis=axis, keepdim=keepdim)
+        return total / np.float64(max(count - correction, 0)).item()
+
+    def std(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
+            unbiased: bool | None = None) -> "Tensor":
+        return self.var(dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+
+    def _extreme(self, op: type, pick: str, dim: Any, keepdim: bool) -> Any:
+        if isinstance(dim, Tensor):  # t.max(other) is the elementwise maximum, as in PyTorch
+            return self.maximum(dim) if pick == "argmax" else self.minimum(dim)
+        if self.numel() == 0:
+            raise RuntimeError(f"{pick[3:]}: cannot reduce an empty tensor of shape "
+                               f"{self.shape}")
+        if dim is None:
+            return op.apply(self, axis=None, keepdim=False)
+        if not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{pick[3:]}: dim must be an int when indices are returned; "
+                            f"use amax/amin for several dims")
+        (axis,) = _dims(dim, self.ndim, pick[3:]) or (0,)
+        indices = getattr(be.active, pick)(be.active.realize(self._data), axis=axis,
+                                           keepdims=True)
+        values = ops.TakeAlongAxis.apply(self, indices=indices, axis=axis)
+        if not keepdim:
+            values, indices = values.squeeze(axis), np.squeeze(indices, axis)
+        return MinMax((values, Tensor._wrap(indices)))
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """The largest value; with `dim`, a (values, indices) pair, as in PyTorch."""
+        return self._extreme(ops.Amax, "argmax", dim, keepdim)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """The smallest value; with `dim`, a (values, indices) pair, as in PyTorch."""
+        return self._extreme(ops.Amin, "argmin", dim, keepdim)
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return ops.Amax.apply(self, axis=_dims(dim, self.ndim, "amax"), keepdim=keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return ops.Amin.apply(self, axis=_dims(dim, self.ndim, "amin"), keepdim=keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        return self._arg("argmax", dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        return self._arg("argmin", dim, keepdim)
+
+    def _arg(self, name: str, dim: int | None, keepdim: bool) -> "Tensor":
+        data = be.active.realize(self._data)
+        if dim is None:
+            return Tensor._wrap(np.asarray(getattr(np, name)(data), dtype=int64))
+        (axis,) = _dims(dim, self.ndim, name) or (0,)
+        return Tensor._wrap(getattr(np, name)(data, axis=axis, keepdims=keepdim).astype(int64))
+
+    def softmax(self, dim: int = -1) -> "Tensor":
+        return ops.Softmax.apply(self._floating(), axis=self._axis(dim, "softmax"))
+
+    def log_softmax(self, dim: int = -1) -> "Tensor":
+        return ops.LogSoftmax.apply(self._floating(), axis=self._axis(dim, "log_softmax"))
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> "Tensor":
+        axis = _dims(dim, self.ndim, "logsumexp")
+        return ops.LogSumExp.apply(self._floating(), axis=axis, keepdim=keepdim)
+
+    def _axis(self, dim: int, op: str) -> int:
+        axes = _dims(dim, self.ndim, op)
+        return axes[0] if axes else 0
+
+    # --- shape ------------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> "Tensor":
+        shape = requested = _size(shape)
+        known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+        fits = known == self.numel()
+        if -1 in shape:
+            fits = shape.count(-1) == 1 and known > 0 and self.numel() % known == 0
+            shape = tuple(self.numel() // max(known, 1) if n == -1 else n for n in shape)
+        if not fits:
+            raise RuntimeError(f"reshape: cannot reshape a tensor of shape {self.shape} "
+                               f"({self.numel()} elements) into {requested}")
+        if shape == self.shape:
+            return self
+        return ops.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def view_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = (d % self.ndim for d in (start_dim, end_dim))
+        shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
+        return self.reshape(shape)
+
+    def squeeze(self, dim: Any = None) -> "Tensor":
+        axes = _dims(dim, self.ndim, "squeeze")
+        keep = [n for i, n in enumerate(self.shape)
+                if n != 1 or (axes is not None and i not in axes)]
+        return self.reshape(tuple(keep))
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        if not -self.ndim - 1 <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor of "
+                             f"{self.ndim} dims")
+        dim = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def permute(self, *dims: Any) -> "Tensor":
+        dims = _size(dims)
+        axes = tuple(d % max(self.ndim, 1) for d in dims)
+        if sorted(axes) != list(range(self.ndim)):
+            raise RuntimeError(f"permute: dims {dims} are not a permutation of the "
+                               f"{self.ndim} dims of a tensor of shape {self.shape}")
+        return ops.Permute.apply(self, axes=axes)
+
+    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        axes = list(range(self.ndim))
+        d0, d1 = self._axis(dim0, "transpose"), self._axis(dim1, "transpose")
+        axes[d0], axes[d1] = axes[d1], axes[d0]
+        return ops.Permute.apply(self, axes=tuple(axes))
+
+    @property
+    def T(self) -> "Tensor":
+        return ops.Permute.apply(self, axes=tuple(reversed(range(self.ndim))))
+
+    def t(self) -> "Tensor":
+        return self.T
+
+    def expand(self, *sizes: Any) -> "Tensor":
+        sizes = _size(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: cannot expand shape {self.shape} to {sizes} "
+                               "(fewer dims)")
+        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
+        for i, n in enumerate(self.shape):
+            if n != 1 and n != shape[i + lead]:
+                raise RuntimeError(f"expand: cannot expand shape {self.shape} to {sizes}: "
+                                   f"dim {i} has size {n}, not 1")
+        return ops.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other: "Tensor") -> "Tensor":
+        return self.expand(other.shape)
+
+    # --- indexing -----------------------------------------------------------------------------
+    def __getitem__(self, index: Any) -> "Tensor":
+        index, basic = _index(index)
+        try:
+            return ops.GetItem.apply(self, index=index, basic=basic)
+        except IndexError as e:
+            raise IndexError(f"index: {e} (tensor of shape {self.shape})") from None
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError("setitem: cannot assign into a tensor that requires grad while "
+                               "grad mode is on; use tl.where(mask, value, t) to build a new "
+                               "tensor, or assign inside `with tl.no_grad():`")
+        index, _ = _index(index)
+        value = value.numpy() if isinstance(value, Tensor) else value
+        self.numpy()[index] = value
+        self._version += 1
+
+    # --- in place (they bump the version counter that backward checks) ----------------------
+    def _assign(self, value: "Tensor", op: str) -> "Tensor":
+        if value.shape != self.shape:
+            raise RuntimeError(f"{op}: the result has shape {value.shape}, which does not fit "
+                               f"in place into a tensor of shape {self.shape}")
+        if self.requires_grad and autograd.is_grad_enabled():
+            if self._ctx is None:
+                raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed "
+                                   "in place while grad mode is on; wrap the update in "
+                                   "`with tl.no_grad():`")
+            self._data, self._ctx = value._data, value._ctx
+        else:
+            np.copyto(self.numpy(), value.numpy(), casting="unsafe")
+        self._version += 1
+        return self
+
+    def _prior(self) -> "Tensor":
+        """A handle on this tensor's current value, for an in-place op to build on."""
+        if self.requires_grad and autograd.is_grad_enabled() and self._ctx is not None:
+            prior = Tensor._wrap(self._data)
+            prior._ctx, prior.requires_grad, prior._version = self._ctx, True, self._version
+            return prior
+        return self
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        return self._assign(self._prior() + (other * alpha if alpha != 1 else other), "add_")
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        return self._assign(self._prior() - (other * alpha if alpha != 1 else other), "sub_")
+
+    def mul_(self, other: Any) -> "Tensor":
+        return self._assign(self._prior() * other, "mul_")
+
+    def div_(self, other: Any) -> "Tensor":
+        return self._assign(self._prior() / other, "div_")
+
+    def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
+        return self._assign(self._prior().clamp(min, max), "clamp_")
+
+    def copy_(self, src: Any) -> "Tensor":
+        src = src if isinstance(src, Tensor) else Tensor(src)
+        return self._assign(src.to(self.dtype).expand(self.shape), "copy_")
+
+    def fill_(self, value: Any) -> "Tensor":
+        return self._assign(full(self.shape, value, dtype=self.dtype), "fill_")
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
+        return self._assign(Tensor(generator().uniform(a, b, self.shape), self.dtype),
+                            "uniform_")
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+        return self._assign(Tensor(generator().normal(mean, std, self.shape), self.dtype),
+                            "normal_")
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+
+class MinMax(tuple):
+    """The (values, indices) pair of `max(dim)` / `min(dim)`, as PyTorch names it."""
+
+    @property
+    def values(self) -> Tensor:
+        return self[0]
+
+    @property
+    def indices(self) -> Tensor:
+        return self[1]
+
+
+def _index(index: Any) -> tuple[Any, bool]:
+    """Tensors and lists in an index become numpy arrays; `basic` is True without arrays."""
+    items = index if isinstance(index, tuple) else (index,)
+    basic = True
+    out = []
+    for item in items:
+        if isinstance(item, Tensor):
+            item = item.numpy()
+        elif isinstance(item, list):
+            item = np.asarray(item)
+        if isinstance(item, np.ndarray):
+            if item.dtype.kind not in "biu":
+                raise IndexError(f"index: tensors used as indices must be integer or bool, "
+                                 f"got {item.dtype}")
+            basic = False
+        out.append(item)
+    return (tuple(out) if isinstance(index, tuple) else out[0]), basic
+
+
+# --- functions on several tensors -----------------------------------------------------------
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product with numpy's rules for 1-D and batched operands."""
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"matmul: both operands need at least 1 dim, got {a.shape} @ "
+                           f"{b.shape}")
+    k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise RuntimeError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and "
+                           f"{k_b} differ")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"matmul: {a.shape} @ {b.shape}: dtypes {a.dtype} and {b.dtype} "
+                           "differ; convert one with .float() or .double()")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"matmul: {a.shape} @ {b.shape}: batch dimensions "
+                           f"{a.shape[:-2]} and {b.shape[:-2]} do not broadcast") from None
+    return ops.MatMul.apply(a, b)
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Elements of `input` where `condition` holds, else of `other`."""
+    cond = condition.numpy() if isinstance(condition, Tensor) else np.asarray(condition)
+    if isinstance(input, Tensor):
+        a, b = input._pair(other)
+    elif isinstance(other, Tensor):
+        b, a = other._pair(input)
+    else:
+        a, b = Tensor(input), Tensor(other)
+        a, b = a._pair(b)
+    return ops.Where.apply(a, b, cond=cond.astype(bool, copy=False))
+
+
+def _same_dtype(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = _result_dtype(dt, t.dtype)
+    return [t.to(dt) for t in tensors]
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    tensors = _same_dtype(tensors, "cat")
+    axis = tensors[0]._axis(dim, "cat")
+    first = tensors[0].shape
+    for t in tensors[1:]:
+        if t.ndim != len(first) or any(
+                n != m for i, (n, m) in enumerate(zip(t.shape, first)) if i != axis):
+            raise RuntimeError(f"cat: shapes {first} and {t.shape} differ outside dim {dim}")
+    return ops.Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors of one shape along a new dimension."""
+    tensors = _same_dtype(tensors, "stack")
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack: every tensor needs the same shape, got "
+                               f"{tensors[0].shape} and {t.shape}")
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
+
+
+# --- creation -------------------------------------------------------------------------------
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (float32 for Python floats, int64 for ints)."""
+    arr = np.array(_as_array(data, dtype), copy=True)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def from_numpy(a: np.ndarray) -> Tensor:
+    """A tensor sharing memory with `a` (its dtype is kept)."""
+    return Tensor(a)
+
+
+def _filled(size: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
+    dt = np.dtype(dtype) if dtype is not None else _DEFAULT_FLOAT
+    return Tensor(np.full(_size(size), value, dtype=dt), requires_grad=requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(size, 0, dtype, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(size, 1, dtype, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(size, 0, dtype, requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = _as_array(fill_value).dtype
+    return _filled((size,) if isinstance(size, int) else tuple(size), fill_value, dtype,
+                   requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    arr = np.arange(start, end, step)
+    return Tensor(_as_array(arr.tolist() if dtype is None else arr, dtype),
+                  requires_grad=requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return Tensor(np.linspace(start, end, steps), dtype=dtype or _DEFAULT_FLOAT,
+                  requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.eye(n, m), dtype=dtype or _DEFAULT_FLOAT, requires_grad=requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the generator that `manual_seed` seeds."""
+    dt = np.dtype(dtype or _DEFAULT_FLOAT)
+    return Tensor(generator().standard_normal(_size(size), dtype=dt), requires_grad=requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    dt = np.dtype(dtype or _DEFAULT_FLOAT)
+    return Tensor(generator().random(_size(size), dtype=dt), requires_grad=requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
+    """Integers in [low, high); `randint(high, size)` starts at 0, as in PyTorch."""
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    size = (size,) if isinstance(size, int) else tuple(size)
+    return Tensor(generator().integers(low, high, size), dtype=dtype or int64)
+
+
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
