@@ -129,13 +129,16 @@ def unbroadcast(grad: Any, shape: tuple, op: str) -> Any:
 # --- the backward pass --------------------------------------------------------------------------
 def _topological_order(root: "Tensor") -> list:
     """Tensors that lead to `root` through recorded nodes, each after all its inputs."""
-    order, seen = [], {id(root)}
+    order, visited = [], set()
     stack = [(root, False)]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
+        t, finished = stack.pop()
+        if finished:
             order.append(t)
             continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
         stack.append((t, True))
         ctx = t._ctx
         if ctx is None:
@@ -146,8 +149,7 @@ def _topological_order(root: "Tensor") -> list:
                 "backward(); call backward(retain_graph=True) the first time if you need to "
                 "go through the graph twice")
         for p in ctx.parents:
-            if p.requires_grad and id(p) not in seen:
-                seen.add(id(p))
+            if p.requires_grad and id(p) not in visited:
                 stack.append((p, False))
     return order
 
