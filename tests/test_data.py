@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import sys
 import threading
 from pathlib import Path
 
@@ -86,6 +87,12 @@ def test_load_digits_shapes_dtypes_and_range():
     assert y.shape == (1797,) and _np(y).dtype == np.int64
     assert _np(X).min() == 0 and _np(X).max() == 1
     np.testing.assert_array_equal(np.unique(_np(y)), np.arange(10))
+
+
+def test_load_digits_without_sklearn_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ImportError, match=r'pip install "tinygrad-lite\[digits\]"'):
+        data.load_digits()
 
 
 def test_train_test_split_partitions_rows_and_keeps_pairs():
@@ -211,7 +218,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     timeout = 5
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         server = self.server
         blob = server.files.get(self.path.lstrip("/"))
         asked = self.headers.get("Range")

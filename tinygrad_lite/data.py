@@ -11,6 +11,7 @@ import math
 import os
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ from .rng import generator
 from .tensor import Tensor, tensor
 
 __all__ = [
-    "spiral_data", "vertical_data", "sine_data", "load_digits", "train_test_split",
-    "load_mnist", "MNIST_URL", "MNIST_MD5", "TensorDataset", "DataLoader",
+    "MNIST_MD5", "MNIST_URL", "DataLoader", "TensorDataset", "load_digits", "load_mnist",
+    "sine_data", "spiral_data", "train_test_split", "vertical_data",
 ]
 
 # NOTE: yann.lecun.com now asks for a login; this is the mirror torchvision uses.
@@ -159,16 +160,14 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
             data = f.read()
-    except (EOFError, gzip.BadGzipFile) as err:
-        raise ValueError(f"{path}: not a complete gzip file ({err}); delete it and retry") from err
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise ValueError(f"{path}: not a valid, complete gzip file ({err})") from err
     if len(data) < 4 or int.from_bytes(data[:4], "big") != magic:
         found = int.from_bytes(data[:4], "big") if len(data) >= 4 else "none (file too short)"
         kind = "images" if magic == _IMAGES_MAGIC else "labels"
         raise ValueError(f"{path}: magic number {found}, expected {magic} (IDX {kind} file)")
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
-    if len(data) < header:
-        raise ValueError(f"{path}: file ends inside its header ({len(data)} bytes)")
     dims = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
     expected = header + math.prod(dims)
     if len(data) != expected:
