@@ -38,6 +38,8 @@ from .tensor import (
     zeros_like,
 )
 
+from . import data  # noqa: E402  (data builds on tensor)
+
 float = float32  # noqa: A001  PyTorch's short names: tl.float, tl.double, tl.long, tl.bool
 double = float64
 long = int64

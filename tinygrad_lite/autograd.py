@@ -94,7 +94,12 @@ class Function:
         from .tensor import Tensor
 
         ctx = cls()
-        out = Tensor._wrap(ctx.forward(*[t._data for t in inputs], **kwargs))
+        try:
+            out = Tensor._wrap(ctx.forward(*[t._data for t in inputs], **kwargs))
+        except ValueError as e:  # numpy's broadcasting errors, reworded to name the op
+            shapes = " and ".join(str(t.shape) for t in inputs)
+            raise RuntimeError(f"{cls.__name__.lower()}: shapes {shapes} do not fit: "
+                               f"{e}") from None
         if _grad_mode.enabled:
             needs = tuple(t.requires_grad for t in inputs)
             if True in needs:

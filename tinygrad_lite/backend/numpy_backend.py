@@ -34,7 +34,12 @@ class NumpyBackend:
     div = staticmethod(np.true_divide)
     pow = staticmethod(np.power)
     neg = staticmethod(np.negative)
-    exp = staticmethod(np.exp)
+
+    @staticmethod
+    @np.errstate(under="ignore")  # NOTE: exp(-1e4) -> 0 is the right answer, not an error
+    def exp(x):
+        return np.exp(x)
+
     log = staticmethod(np.log)
     sqrt = staticmethod(np.sqrt)
     abs = staticmethod(np.abs)
@@ -60,6 +65,7 @@ class NumpyBackend:
         return np.where(x > 0, g, 0).astype(g.dtype, copy=False)
 
     @staticmethod
+    @np.errstate(under="ignore")
     def sigmoid(x):
         # NOTE: 1/(1+exp(-x)) overflows for x << 0; exp(-|x|) never does.
         e = np.exp(-np.abs(x))
@@ -95,6 +101,7 @@ class NumpyBackend:
         return np.argmin(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
+    @np.errstate(under="ignore")
     def logsumexp(x, axis, keepdims=False):
         # NOTE: shifting by the max keeps exp from overflowing; an all -inf row stays -inf.
         m = np.max(x, axis=axis, keepdims=True)

@@ -1,0 +1,321 @@
+"""The engine: accumulation, freeing, errors, grad mode, invariants, and big graphs."""
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+
+
+def test_micrograd_sum_of_self_then_square():
+    a = tl.tensor(3.0, requires_grad=True)
+    b = a + a
+    c = b * b
+    c.backward()
+    assert a.grad.item() == pytest.approx(24.0)  # d(4a^2)/da = 8a
+
+
+def test_non_leaf_reused_in_two_branches_gets_both_contributions():
+    x = tl.tensor([1.0, -2.0], requires_grad=True)
+    h = x * 3
+    y = (h * h).sum() + h.sum()  # dy/dh = 2h + 1
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * (2 * 3 * x.numpy() + 1))
+
+
+def test_leaf_gradients_accumulate_across_backward_calls():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    (x * 2).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [5, 5])
+
+
+def test_second_backward_through_freed_graph_names_retain_graph():
+    x = tl.tensor([1.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = tl.tensor([2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.item() == 8.0
+
+
+def test_backward_on_non_scalar_names_shape_and_suggests_sum():
+    y = tl.ones(2, 3, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"\(2, 3\).*\.sum\(\)"):
+        y.backward()
+
+
+def test_backward_with_explicit_gradient_and_its_shape_check():
+    x = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    y.backward(tl.tensor([1.0, 0.0, -1.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 0, -2])
+    with pytest.raises(RuntimeError, match=r"\(2,\).*\(3,\)"):
+        (x * 2).backward(tl.tensor([1.0, 2.0]))
+
+
+def test_backward_without_requires_grad_explains():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        tl.ones(2).sum().backward()
+
+
+def test_chain_of_100k_ops_runs_backward_without_recursion_error():
+    x = tl.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.sum().backward()
+    assert x.grad.item() == 1.0
+
+
+def test_backward_time_is_linear_in_chain_length():
+    import time
+
+    def run(n):
+        x = tl.tensor([1.0], requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = y + 1.0
+        t0 = time.perf_counter()
+        y.backward()
+        return time.perf_counter() - t0
+
+    run(1000)
+    small, large = min(run(5000) for _ in range(3)), min(run(40_000) for _ in range(3))
+    assert large < small * 8 * 3  # 8x the nodes; a quadratic engine would be ~64x
+
+
+def test_graph_is_freed_during_backward():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    ref = weakref.ref(h)
+    y = (h * 2).sum()
+    ctx = y.grad_fn
+    del h
+    y.backward()
+    assert ctx.saved is None and ctx.parents == ()
+    gc.collect()
+    assert ref() is None
+
+
+def test_no_graph_is_recorded_without_requires_grad_or_under_no_grad():
+    a = tl.ones(3)
+    assert (a * 2).grad_fn is None
+    x = tl.ones(3, requires_grad=True)
+    with tl.no_grad():
+        y = x * 2
+    assert y.grad_fn is None and not y.requires_grad
+
+
+def test_no_grad_is_a_decorator_and_restores_state_on_exception():
+    @tl.no_grad()
+    def f():
+        return tl.is_grad_enabled()
+
+    assert f() is False and tl.is_grad_enabled()
+    with pytest.raises(ValueError):
+        with tl.no_grad():
+            raise ValueError
+    assert tl.is_grad_enabled()
+    with tl.no_grad():
+        with tl.enable_grad():
+            assert tl.is_grad_enabled()
+        assert not tl.is_grad_enabled()
+
+
+def test_grad_mode_is_per_thread():
+    seen = {}
+
+    def worker():
+        seen["worker"] = tl.is_grad_enabled()
+
+    with tl.no_grad():
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+        assert not tl.is_grad_enabled()
+    assert seen["worker"] is True
+
+
+def test_invariants_inputs_and_upstream_not_mutated_and_grads_do_not_alias():
+    x = tl.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = tl.tensor([[0.5, -1.0], [2.0, 1.0]], requires_grad=True)
+    x0, y0 = x.numpy().copy(), y.numpy().copy()
+    upstream = np.ones((2, 2), dtype=np.float32)
+    up0 = upstream.copy()
+    z = x + y  # Add hands the same gradient to both inputs
+    z.backward(upstream)
+    np.testing.assert_array_equal(x.numpy(), x0)
+    np.testing.assert_array_equal(y.numpy(), y0)
+    np.testing.assert_array_equal(upstream, up0)
+    assert x.grad.shape == x.shape and y.grad.shape == y.shape
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+    assert not np.shares_memory(x.grad.numpy(), upstream)
+    x.grad.numpy()[0, 0] = 100.0
+    assert y.grad.numpy()[0, 0] == 1.0
+
+
+def test_detach_cuts_the_graph_and_shares_memory():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    d = (x * 2).detach()
+    assert d.grad_fn is None and not d.requires_grad
+    assert np.shares_memory(x.detach().numpy(), x.numpy())
+
+
+def test_in_place_change_of_a_saved_tensor_is_detected():
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    x = tl.tensor([3.0, 4.0], requires_grad=True)
+    y = (x * w).sum()
+    with tl.no_grad():
+        w -= 1.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_in_grad_mode():
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w.add_(1.0)
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0])  # state untouched
+
+
+def test_in_place_updates_under_no_grad_write_into_shared_memory():
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    alias = w.data
+    with tl.no_grad():
+        w -= 0.5 * tl.tensor([2.0, 2.0])
+        w.mul_(2)
+    np.testing.assert_array_equal(alias.numpy(), [0.0, 2.0])
+    assert w.dtype == tl.float32 and w.is_leaf and w.requires_grad
+
+
+def test_in_place_on_a_non_leaf_is_recorded():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.add_(1.0)
+    h.mul_(3.0)
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [6, 6])
+
+
+def test_setitem_under_no_grad_and_refused_in_grad_mode():
+    t = tl.zeros(3)
+    t[1] = 5.0
+    assert t.tolist() == [0, 5, 0]
+    w = tl.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="where"):
+        w[0] = 1.0
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: x.softmax(-1), lambda x: x.log_softmax(-1), lambda x: x.logsumexp(-1),
+    lambda x: x.sigmoid(), lambda x: x.tanh(), lambda x: (x.sigmoid() + 1e-30).log(),
+])
+def test_stable_on_extreme_inputs_without_warnings(fn):
+    for dtype in (tl.float32, tl.float64):
+        x = tl.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [0.0, 0.0, 1e4]], dtype=dtype,
+                      requires_grad=True)
+        with np.errstate(all="raise"):
+            out = fn(x)
+            out.sum().backward()
+        assert np.all(np.isfinite(out.numpy())) and np.all(np.isfinite(x.grad.numpy()))
+
+
+def test_log_of_zero_is_minus_inf_like_torch_without_raising():
+    with np.errstate(divide="ignore"):
+        assert tl.tensor([0.0]).log().item() == -np.inf
+
+
+def test_dtypes_follow_pytorch():
+    assert tl.tensor([1.0, 2.0]).dtype == tl.float32
+    assert tl.tensor([1, 2]).dtype == tl.int64
+    assert tl.tensor([True]).dtype == tl.bool
+    assert tl.tensor(np.zeros(2)).dtype == tl.float64  # numpy's dtype is kept, as in torch
+    assert tl.tensor([1.0], dtype=tl.float64).dtype == tl.float64
+    assert (tl.tensor([1, 2]) * 1.5).dtype == tl.float32
+    assert (tl.tensor([1, 2]) / 2).dtype == tl.float32
+    assert (tl.tensor([1.0]) + tl.tensor([1.0], dtype=tl.float64)).dtype == tl.float64
+    assert (tl.tensor([1.0]) * np.float64(2.0)).dtype == tl.float32
+    x = tl.ones(3, 3, requires_grad=True)
+    for out in [x * 2, x / 3, x ** 2, x.exp(), x.sigmoid(), x.mean(), x.var(), x.softmax(0),
+                2 - x, x.clamp(0, 1), x @ x]:
+        assert out.dtype == tl.float32
+
+
+def test_creation_functions():
+    tl.manual_seed(0)
+    a = tl.randn(2, 3)
+    tl.manual_seed(0)
+    assert np.array_equal(a.numpy(), tl.randn((2, 3)).numpy())
+    assert tl.zeros(2, 3).shape == (2, 3) and tl.ones((4,)).numpy().sum() == 4
+    assert tl.full((2, 2), 7.0).dtype == tl.float32 and tl.full((2,), 3).dtype == tl.int64
+    assert tl.arange(5).tolist() == [0, 1, 2, 3, 4] and tl.arange(5).dtype == tl.int64
+    assert tl.arange(0, 1, 0.25).dtype == tl.float32
+    assert tl.linspace(0, 1, 5).tolist() == [0, 0.25, 0.5, 0.75, 1]
+    assert tl.eye(3).numpy().trace() == 3
+    r = tl.randint(0, 10, (100,))
+    assert r.dtype == tl.int64 and 0 <= r.numpy().min() and r.numpy().max() < 10
+    assert tl.randint(5, (3,)).shape == (3,)
+    u = tl.rand(1000)
+    assert 0 <= u.numpy().min() and u.numpy().max() < 1
+    assert tl.zeros_like(a).shape == a.shape and tl.randn_like(a).dtype == a.dtype
+    arr = np.ones(3)
+    assert np.shares_memory(tl.from_numpy(arr).numpy(), arr)
+    assert not np.shares_memory(tl.tensor(arr).numpy(), arr)
+
+
+def test_attributes_and_conversions():
+    t = tl.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert t.shape == (2, 3) and t.ndim == 2 and t.size() == (2, 3) and t.size(1) == 3
+    assert t.numel() == 6 and len(t) == 2 and t.is_leaf and t.grad is None
+    assert np.asarray(t).shape == (2, 3) and t.tolist()[1] == [4, 5, 6]
+    assert t[0, 1].item() == 2.0 and float(t[1, 2]) == 6.0
+    with pytest.raises(ValueError, match=r"\(2, 3\)"):
+        t.item()
+
+
+def test_repr_looks_like_pytorch():
+    assert repr(tl.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert repr(tl.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
+    y = tl.tensor([1.0], requires_grad=True) * 2
+    assert repr(y) == "tensor([2.], grad_fn=<MulBackward>)"
+    assert "dtype=float64" in repr(tl.tensor([1.0], dtype=tl.float64))
+    assert repr(tl.tensor([1, 2])) == "tensor([1, 2])"
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: tl.ones(32, 784) @ tl.ones(256, 128),
+     r"matmul: \(32, 784\) @ \(256, 128\): inner dimensions 784 and 256 differ"),
+    (lambda: tl.ones(2, 3) + tl.ones(4), r"add.*\(2, 3\).*\(4,\)"),
+    (lambda: tl.ones(2, 3) * tl.ones(3, 2), r"mul.*\(2, 3\).*\(3, 2\)"),
+    (lambda: tl.ones(6).reshape(4), r"reshape.*\(6,\).*\(4,\)"),
+    (lambda: tl.ones(2, 3).sum(2), r"sum: dim 2 is out of range"),
+    (lambda: tl.ones(2, 3)[5], r"index.*\(2, 3\)"),
+    (lambda: tl.ones(2, 3).expand(4, 3), r"expand"),
+    (lambda: tl.cat([tl.ones(2, 3), tl.ones(2, 4)]), r"cat.*\(2, 3\).*\(2, 4\)"),
+    (lambda: tl.ones(2) @ tl.ones(2, dtype=tl.float64), r"dtypes float32 and float64"),
+    (lambda: tl.tensor([1, 2], requires_grad=True), r"floating point"),
+])
+def test_errors_name_the_op_and_the_shapes(call, message):
+    with pytest.raises((RuntimeError, ValueError, IndexError)) as info:
+        call()
+    assert __import__("re").search(message, str(info.value)), str(info.value)
+
+
+def test_failed_op_leaves_nothing_half_updated():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError):
+        x + tl.ones(3)
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 2])
