@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from . import backend as be
-
-if TYPE_CHECKING:
-    from .tensor import Tensor
-
 
 # --- grad mode --------------------------------------------------------------------------------
 class _GradMode(threading.local):
@@ -73,7 +69,7 @@ class Function:
     carry broadcast dimensions; the engine reduces them.
     """
 
-    __slots__ = ("parents", "saved", "needs_input_grad", "versions", "freed")
+    __slots__ = ("parents", "saved", "needs_input_grad", "tick")
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved = arrays
@@ -89,10 +85,13 @@ class Function:
         """The op's name, used by the graph drawing and by error messages."""
         return type(self).__name__
 
+    @property
+    def freed(self) -> bool:
+        """True once a backward has passed this node and dropped what it saved."""
+        return self.parents is None
+
     @classmethod
     def apply(cls, *inputs: "Tensor", **kwargs: Any) -> "Tensor":
-        from .tensor import Tensor
-
         ctx = cls()
         try:
             out = Tensor._wrap(ctx.forward(*[t._data for t in inputs], **kwargs))
@@ -101,15 +100,30 @@ class Function:
             raise RuntimeError(f"{cls.__name__.lower()}: shapes {shapes} do not fit: "
                                f"{e}") from None
         if _grad_mode.enabled:
-            needs = tuple(t.requires_grad for t in inputs)
+            needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
                 ctx.parents = inputs
                 ctx.needs_input_grad = needs
-                ctx.versions = tuple(t._version for t in inputs)
-                ctx.freed = False
+                ctx.tick = _modified.tick
                 out.requires_grad = True
                 out._ctx = ctx
         return out
+
+
+# --- in-place detection -------------------------------------------------------------------
+class _Modified:
+    """A clock of in-place writes: a tensor's `_version` is the tick of its last write."""
+
+    tick = 0
+
+
+_modified = _Modified()
+
+
+def mark_modified(t: "Tensor") -> None:
+    """Record that `t` was written in place, so a node that used it earlier can tell."""
+    _modified.tick += 1
+    t._version = _modified.tick
 
 
 # --- shapes ---------------------------------------------------------------------------------
@@ -141,20 +155,20 @@ def _topological_order(root: "Tensor") -> list:
         if finished:
             order.append(t)
             continue
-        if id(t) in visited:
+        if t in visited:
             continue
-        visited.add(id(t))
+        visited.add(t)
         stack.append((t, True))
         ctx = t._ctx
         if ctx is None:
             continue
-        if ctx.freed:
+        if ctx.parents is None:
             raise RuntimeError(
                 f"backward: the graph through {ctx.name} was already freed by an earlier "
                 "backward(); call backward(retain_graph=True) the first time if you need to "
                 "go through the graph twice")
         for p in ctx.parents:
-            if p.requires_grad and id(p) not in visited:
+            if p.requires_grad and p not in visited:
                 stack.append((p, False))
     return order
 
@@ -167,13 +181,12 @@ def _owner(a: Any) -> int:
 
 def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) * grad into `.grad` of every leaf that requires grad."""
-    from .tensor import Tensor
-
     B = be.active
-    grads = {id(root): grad}
+    # NOTE: tensors hash by identity, so they key these dicts directly
+    grads = {root: grad}
     handed_out = {_owner(grad)}  # buffers already owned by a leaf's .grad or by the caller
     for t in reversed(_topological_order(root)):
-        g = grads.pop(id(t), None)
+        g = grads.pop(t, None)
         ctx = t._ctx
         if ctx is None:  # a leaf
             if g is None:
@@ -188,12 +201,8 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
             continue
         if g is None:
             continue
-        for p, v in zip(ctx.parents, ctx.versions):
-            if p._version != v:
-                raise RuntimeError(
-                    f"backward: an input of {ctx.name} (shape {p.shape}) was modified in place "
-                    f"after it was used (version {v} -> {p._version}); its saved value is "
-                    "gone. Use an out-of-place op (x = x * 2, not x.mul_(2)) or .clone() first")
+        if ctx.tick != _modified.tick:  # something was written in place since the forward
+            _check_unmodified(ctx)
         in_grads = ctx.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
@@ -201,10 +210,20 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
             if not needs or pg is None:
                 continue
             pg = unbroadcast(pg, p.shape, ctx.name)
-            key = id(p)
-            prev = grads.get(key)
-            grads[key] = pg if prev is None else B.add(prev, pg)
+            prev = grads.get(p)
+            grads[p] = pg if prev is None else B.add(prev, pg)
         if not retain_graph:
-            ctx.saved = None
-            ctx.parents = ()
-            ctx.freed = True
+            ctx.saved = ctx.parents = None
+
+
+def _check_unmodified(ctx: Function) -> None:
+    for p in ctx.parents:
+        if p._version > ctx.tick:
+            raise RuntimeError(
+                f"backward: an input of {ctx.name} (shape {p.shape}) was modified in place "
+                "after it was used, so the value saved for its gradient is gone. Use an "
+                "out-of-place op (x = x * 2, not x.mul_(2)) or .clone() it first")
+
+
+# NOTE: imported last, because tensor.py builds on the Function defined above.
+from .tensor import Tensor  # noqa: E402

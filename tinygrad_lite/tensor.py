@@ -610,7 +610,7 @@ class Tensor:
         index, _ = _index(index)
         value = value.numpy() if isinstance(value, Tensor) else value
         self.numpy()[index] = value
-        self._version += 1
+        autograd.mark_modified(self)
 
     # --- in place (they bump the version counter that backward checks) ----------------------
     def _assign(self, value: "Tensor", op: str) -> "Tensor":
@@ -625,7 +625,7 @@ class Tensor:
             self._data, self._ctx = value._data, value._ctx
         else:
             np.copyto(self.numpy(), value.numpy(), casting="unsafe")
-        self._version += 1
+        autograd.mark_modified(self)
         return self
 
     def _prior(self) -> "Tensor":
