@@ -319,3 +319,21 @@ def test_failed_op_leaves_nothing_half_updated():
         x + tl.ones(3)
     (x * 2).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2, 2])
+
+
+def test_detect_anomaly_names_the_op_and_the_user_line_in_backward():
+    x = tl.tensor([0.0, 1.0], requires_grad=True)
+    with tl.detect_anomaly(), np.errstate(all="ignore"):
+        y = x.sqrt()  # finite forward, infinite gradient at 0
+        with pytest.raises(FloatingPointError, match=r"gradient of Sqrt.*test_autograd\.py"):
+            y.sum().backward()
+    assert not tl.autograd._mode.anomaly
+
+
+def test_detect_anomaly_stops_at_a_non_finite_forward_output():
+    x = tl.tensor([-1.0, 1.0], requires_grad=True)
+    with tl.detect_anomaly(), np.errstate(all="ignore"):
+        with pytest.raises(FloatingPointError, match="output of Log"):
+            x.log()
+    with np.errstate(all="ignore"):
+        assert np.isnan(x.log().numpy()[0])  # outside the context nothing is checked

@@ -1,6 +1,6 @@
 """tinygrad_lite: a small, readable, fast autograd framework with PyTorch's names."""
 from . import backend
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .backend import get_backend, set_backend
 from .gradcheck import gradcheck
 from .rng import manual_seed

@@ -9,35 +9,42 @@ one place (`unbroadcast`), and frees each node's saved arrays as soon as it has 
 from __future__ import annotations
 
 import functools
+import os
 import threading
+import traceback
 from typing import Any, Callable
+
+import numpy as np
 
 from . import backend as be
 
-# --- grad mode --------------------------------------------------------------------------------
-class _GradMode(threading.local):
-    enabled = True  # a class default, so every new thread starts with grad on
+
+# --- grad mode and anomaly mode (thread-local) -------------------------------------------------
+class _Mode(threading.local):
+    enabled = True  # class defaults, so every new thread starts with grad on, anomaly off
+    anomaly = False
 
 
-_grad_mode = _GradMode()
+_mode = _Mode()
 
 
 def is_grad_enabled() -> bool:
     """Whether ops in this thread record a graph."""
-    return _grad_mode.enabled
+    return _mode.enabled
 
 
-class _SetGradMode:
-    """Context manager and decorator that sets grad mode and restores the previous one."""
+class _SetMode:
+    """Context manager and decorator that sets one mode and restores the previous value."""
 
-    mode: bool
+    attr: str
+    value: bool
 
     def __enter__(self) -> None:
-        self._prev = _grad_mode.enabled
-        _grad_mode.enabled = self.mode
+        self._prev = getattr(_mode, self.attr)
+        setattr(_mode, self.attr, self.value)
 
     def __exit__(self, *exc: Any) -> None:
-        _grad_mode.enabled = self._prev
+        setattr(_mode, self.attr, self._prev)
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -48,16 +55,43 @@ class _SetGradMode:
         return wrapper
 
 
-class no_grad(_SetGradMode):
+class no_grad(_SetMode):
     """Run ops without recording a graph: `with tl.no_grad(): ...` or `@tl.no_grad()`."""
 
-    mode = False
+    attr, value = "enabled", False
 
 
-class enable_grad(_SetGradMode):
+class enable_grad(_SetMode):
     """Turn recording back on inside a `no_grad` region."""
 
-    mode = True
+    attr, value = "enabled", True
+
+
+class detect_anomaly(_SetMode):
+    """Check every op's output and every gradient for NaN/inf, and stop at the first one.
+
+    The error names the op and the line of user code that created it. It is slow (every
+    value is checked and a stack is recorded per op): use it to hunt a NaN, then turn it off.
+    """
+
+    attr, value = "anomaly", True
+
+
+def _user_line() -> str:
+    """The innermost stack frame outside this package: where the user called the op."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(package):
+            return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}'
+    return "<unknown>"
+
+
+def _check_finite(values: Any, what: str, ctx: "Function") -> None:
+    for v in values:
+        if v is not None and not np.all(np.isfinite(be.active.realize(v))):
+            where = getattr(ctx, "created_at", None) or _user_line()
+            raise FloatingPointError(f"detect_anomaly: {what} of {ctx.name} contains NaN or "
+                                     f"inf; the op was created at {where}")
 
 
 # --- the node -----------------------------------------------------------------------------------
@@ -69,7 +103,7 @@ class Function:
     carry broadcast dimensions; the engine reduces them.
     """
 
-    __slots__ = ("parents", "saved", "needs_input_grad", "tick")
+    __slots__ = ("parents", "saved", "needs_input_grad", "tick", "created_at")
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved = arrays
@@ -99,7 +133,10 @@ class Function:
             shapes = " and ".join(str(t.shape) for t in inputs)
             raise RuntimeError(f"{cls.__name__.lower()}: shapes {shapes} do not fit: "
                                f"{e}") from None
-        if _grad_mode.enabled:
+        if _mode.anomaly:
+            ctx.created_at = _user_line()
+            _check_finite((out._data,), "the output", ctx)
+        if _mode.enabled:
             needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
                 ctx.parents = inputs
@@ -129,8 +166,6 @@ def mark_modified(t: "Tensor") -> None:
 # --- shapes ---------------------------------------------------------------------------------
 def unbroadcast(grad: Any, shape: tuple, op: str) -> Any:
     """Sum `grad` over the dimensions that broadcasting added to an input of `shape`."""
-    if grad.shape == shape:
-        return grad
     extra = grad.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
@@ -206,10 +241,13 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
         in_grads = ctx.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
+        if _mode.anomaly:
+            _check_finite(in_grads, "the gradient", ctx)
         for p, needs, pg in zip(ctx.parents, ctx.needs_input_grad, in_grads):
             if not needs or pg is None:
                 continue
-            pg = unbroadcast(pg, p.shape, ctx.name)
+            if pg.shape != p._data.shape:
+                pg = unbroadcast(pg, p._data.shape, ctx.name)
             prev = grads.get(p)
             grads[p] = pg if prev is None else B.add(prev, pg)
         if not retain_graph:
