@@ -1,0 +1,89 @@
+"""Adam and AdamW: per-coordinate steps scaled by running moments of the gradient."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer, _buffer
+
+
+def _adam_update(p: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+                 max_exp_avg_sq: np.ndarray | None, *, step: int, lr: float, beta1: float,
+                 beta2: float, eps: float, weight_decay: float, decoupled: bool) -> None:
+    """PyTorch's Adam (or AdamW when `decoupled`) rule for one parameter, in place.
+
+    `step` counts from 1. `max_exp_avg_sq` is given for AMSGrad, which divides by the largest
+    second moment seen so far instead of the current one.
+    """
+    if weight_decay != 0:
+        if decoupled:
+            p *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p
+    exp_avg += (1 - beta1) * (g - exp_avg)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g
+    second = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        second = max_exp_avg_sq
+    # NOTE: bias corrections undo the zero start of both averages (large in the first steps)
+    step_size = lr / (1 - beta1**step)
+    denom = np.sqrt(second) / math.sqrt(1 - beta2**step) + eps
+    p -= step_size * exp_avg / denom
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2014), with optional AMSGrad and L2 weight decay.
+
+    `weight_decay` here adds `weight_decay * p` to the gradient, so it is rescaled with it;
+    AdamW decays the weights directly instead, which is usually what you want.
+
+    Examples
+    --------
+    >>> opt = optim.Adam(model.parameters(), lr=1e-3)
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad))
+
+    _nonnegative = ("lr", "eps", "weight_decay")
+
+    def _check_options(self, group: dict[str, Any]) -> None:
+        super()._check_options(group)
+        for i, beta in enumerate(group["betas"]):
+            self._require(0 <= beta < 1, f"betas[{i}]", beta, f"0 <= betas[{i}] < 1")
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        state["step"] = step = state.get("step", 0) + 1
+        beta1, beta2 = group["betas"]
+        _adam_update(p, g, _buffer(state, "exp_avg", p), _buffer(state, "exp_avg_sq", p),
+                     _buffer(state, "max_exp_avg_sq", p) if group["amsgrad"] else None,
+                     step=step, lr=float(group["lr"]), beta1=float(beta1),
+                     beta2=float(beta2), eps=float(group["eps"]),
+                     weight_decay=float(group["weight_decay"]),
+                     decoupled=self.decoupled_weight_decay)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): `p *= 1 - lr * weight_decay`.
+
+    Examples
+    --------
+    >>> opt = optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)

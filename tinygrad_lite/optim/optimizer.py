@@ -1,0 +1,205 @@
+"""Optimizer: parameter groups, per-parameter state, and the step loop every optimizer shares.
+
+A concrete optimizer only says how one parameter moves (`_update`); its math is a pure
+function over numpy arrays that writes its outputs in place (`_sgd_update`, `_adam_update`,
+...), so a faster backend can swap in one fused kernel per parameter behind the same call.
+Updates work on the arrays directly, so they never record a graph.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from ..autograd import enable_grad
+from ..tensor import Tensor
+
+
+class Optimizer:
+    """Base class: holds `param_groups` and `state`, and runs `step` over every parameter.
+
+    Parameters
+    ----------
+    params : an iterable of Tensors, or of dicts (parameter groups) with a "params" entry
+        and any options that override `defaults` for that group (e.g. its own "lr").
+    defaults : the optimizer's options, filled into every group that does not set them.
+
+    Examples
+    --------
+    >>> opt = optim.SGD([{"params": model[0].parameters(), "lr": 0.1},
+    ...                  {"params": model[2].parameters()}], lr=0.01)
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        if isinstance(params, (Tensor, dict)):
+            raise TypeError(f"{type(self).__name__}: params should be an iterable of Tensors "
+                            f"or of dicts, got a single {type(params).__name__}; wrap it in "
+                            "a list")
+        self.defaults = defaults
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in group.items() if k != "params"]
+        return "\n".join(lines + [")"])
+
+    # --- groups -------------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (missing ones come from defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"add_param_group: expected a dict, got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("add_param_group: parameters must be an ordered collection (a set "
+                            "has no fixed order, so state could not be matched on load); use "
+                            "a list")
+        params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params "
+                                f"is {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"can't optimize a non-leaf Tensor (shape {p.shape}, made by "
+                                 f"{p.grad_fn.name}); optimize the leaf it was computed from, "
+                                 "or .detach().requires_grad_() it first")
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        for p in params:
+            if id(p) in seen:
+                raise ValueError(f"{type(self).__name__}: a parameter of shape {p.shape} is "
+                                 "given twice (some parameters appear more than once, in one "
+                                 "group or in several); pass each parameter once")
+            seen.add(id(p))
+        group = {**param_group, "params": params}
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        self._check_options(group)
+        self.param_groups.append(group)
+
+    _nonnegative: tuple[str, ...] = ()  # the options that must be >= 0
+
+    def _check_options(self, group: dict[str, Any]) -> None:
+        """Raise ValueError naming any option of `group` out of its range."""
+        for name in self._nonnegative:
+            self._require(group[name] >= 0, name, group[name], f"{name} >= 0")
+
+    def _require(self, ok: bool, name: str, value: Any, expected: str) -> None:
+        if not ok:  # NOTE: `not x >= 0` also refuses NaN
+            raise ValueError(f"{type(self).__name__}: invalid {name}={value!r}; expected "
+                             f"{expected}")
+
+    # --- the training loop --------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (set it to None, or fill it with zeros)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.zero_()
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; return `closure()` if one is given.
+
+        The closure re-evaluates the model and returns the loss (it runs with grad mode on).
+        Parameters whose `.grad` is None are skipped, as in PyTorch.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                self._update(p.numpy(), p.grad.numpy(), self.state.setdefault(p, {}), group)
+                p._version += 1  # NOTE: a graph that saved p before this step must not reuse it
+        return loss
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        """Move one parameter `p` in place, given its gradient `g`, its state and its group."""
+        raise NotImplementedError(f"{type(self).__name__} does not define _update")
+
+    # --- checkpoints --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """A snapshot in PyTorch's layout: parameters are replaced by their indices.
+
+        `{"state": {index: {name: Tensor or number}}, "param_groups": [{options...,
+        "params": [indices]}]}`; the index counts parameters across groups in order. State
+        arrays are copies, so later steps do not change a saved snapshot.
+        """
+        index = {id(p): i for i, p in enumerate(self._all_params())}
+        groups = [{**{k: v for k, v in g.items() if k != "params"},
+                   "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
+        state = {index[id(p)]: {k: Tensor(v.numpy().copy()) if isinstance(v, Tensor) else v
+                                for k, v in s.items()}
+                 for p, s in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore options and state from `state_dict()` output (of this optimizer's kind).
+
+        Groups are matched by position and must hold as many parameters as when saved; state
+        arrays must fit their parameter's shape and are cast to its dtype. Nothing changes
+        unless everything fits.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            raise ValueError(f"{name}.load_state_dict: expected a dict with keys 'state' and "
+                             "'param_groups' (the output of Optimizer.state_dict())")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved_groups)} "
+                             f"parameter groups, this optimizer has {len(self.param_groups)}")
+        by_index: dict[Any, Tensor] = {}
+        new_groups = []
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: parameter group {i} has "
+                                 f"{len(saved['params'])} parameters in the state dict but "
+                                 f"{len(group['params'])} in this optimizer")
+            by_index.update(zip(saved["params"], group["params"]))
+            new_group = {**self.defaults, **saved, "params": group["params"]}
+            self._check_options(new_group)
+            new_groups.append(new_group)
+        new_state = {}
+        for key, saved_state in state_dict["state"].items():
+            if key not in by_index:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {key!r}, which "
+                                 "no parameter group lists")
+            p = by_index[key]
+            new_state[p] = {k: _state_value(v, p, f"{name}.load_state_dict: state {key}.{k}")
+                            for k, v in saved_state.items()}
+        self.param_groups, self.state = new_groups, new_state
+
+    def _all_params(self) -> list[Tensor]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+
+def _state_value(value: Any, p: Tensor, where: str) -> Any:
+    """A saved state entry as this optimizer keeps it: arrays become Tensor copies in p's dtype."""
+    if not isinstance(value, (Tensor, np.ndarray)):
+        return value
+    arr = np.asarray(value)
+    if arr.shape != p.shape:
+        raise ValueError(f"{where} has shape {arr.shape}, but its parameter has shape {p.shape}")
+    return Tensor(arr.astype(p.dtype, copy=True))
+
+
+def _buffer(state: dict[str, Any], name: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """The array `state[name]`, made on first use with the shape and dtype of `like`."""
+    if name not in state:
+        state[name] = Tensor(np.full_like(like, fill))
+    return state[name].numpy()
