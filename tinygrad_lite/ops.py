@@ -403,3 +403,54 @@ class Cat(Function):
         sizes, axis = self.saved
         return tuple(B().split(g, sizes, axis))
 
+
+
+# --- neural-network primitives ------------------------------------------------------------
+class Dropout(Function):
+    """Inverted dropout: keep with probability 1 - p and scale by 1/(1-p).
+
+    The keep-mask is 1-byte booleans (not float64 as in the seeds) and is the only thing saved.
+    """
+
+    def forward(self, x, *, p):
+        b = B()
+        mask = b.dropout_mask(x.shape, p)
+        scale = 1.0 / (1.0 - p) if p < 1 else 0.0  # NOTE: p == 1 keeps nothing; no 1/0
+        self.save_for_backward(mask, scale)
+        return b.dropout_apply(x, mask, scale)
+
+    def backward(self, g):
+        mask, scale = self.saved
+        return B().dropout_apply(g, mask, scale)
+
+
+def _clamped_log(a):
+    """log(a) clamped below at -100, as PyTorch's BCE does, without evaluating log(0)."""
+    b = B()
+    # NOTE: 1e-45 is the smallest float32 subnormal; its log (-103.3) is below the clamp
+    return b.maximum(b.log(b.maximum(a, 1e-45)), -100.0)
+
+
+class BinaryCrossEntropy(Function):
+    """-(y log x + (1-y) log(1-x)) elementwise, with PyTorch's clamps.
+
+    A primitive rather than a composite: d/dx = (x - y) / x(1-x) is computed with the
+    denominator clamped at 1e-12, as PyTorch does. Through the composed `log` chain the
+    gradient overflows for float32 probabilities below ~3e-39 and is cut to 0 at exactly 0.
+    """
+
+    def forward(self, x, y):
+        b = B()
+        self.save_for_backward(x, y)
+        log_x, log_1mx = _clamped_log(x), _clamped_log(b.sub(1, x))
+        return b.neg(b.add(b.mul(y, log_x), b.mul(b.sub(1, y), log_1mx)))
+
+    def backward(self, g):
+        x, y = self.saved
+        b = B()
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            gx = b.div(b.mul(g, b.sub(x, y)), b.maximum(b.mul(x, b.sub(1, x)), 1e-12))
+        if self.needs_input_grad[1]:
+            gy = b.mul(g, b.sub(_clamped_log(b.sub(1, x)), _clamped_log(x)))
+        return gx, gy

@@ -1,0 +1,425 @@
+"""Module, Parameter and the two containers, with PyTorch's module contract.
+
+Assigning a `Parameter` to a module attribute registers it in `_parameters`, assigning a
+`Module` registers it in `_modules`; everything else (parameters(), state_dict(), train(),
+repr) walks those two dicts. Calling a module runs its forward pre-hooks, `forward`, then its
+forward hooks, which is how the summary tool sees every layer without touching its code.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable, Iterator, NamedTuple
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor, zeros
+
+
+class Parameter(Tensor):
+    """A tensor that a `Module` registers as one of its parameters when assigned to it.
+
+    Parameters
+    ----------
+    data : Tensor or array-like
+        The initial value (a Tensor's memory is shared, not copied).
+    requires_grad : bool
+        Whether the optimizer should see gradients for it (default True).
+
+    Examples
+    --------
+    >>> w = Parameter(tl.zeros(2))
+    >>> w
+    Parameter containing:
+    tensor([0., 0.], requires_grad=True)
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True) -> None:
+        super().__init__(data.detach() if isinstance(data, Tensor) else data,
+                         requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class RemovableHandle:
+    """Returned by `register_forward_hook`: `handle.remove()` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict) -> None:
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict(strict=False)` could not match."""
+
+    missing_keys: list
+    unexpected_keys: list
+
+
+def _addindent(text: str, spaces: int) -> str:
+    """Indent every line but the first (how PyTorch nests a child's repr)."""
+    lines = text.split("\n")
+    return "\n".join(lines[:1] + [" " * spaces + line for line in lines[1:]])
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign layers, define `forward`.
+
+    Examples
+    --------
+    >>> class MLP(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc1, self.fc2 = nn.Linear(2, 8), nn.Linear(8, 1)
+    ...     def forward(self, x):
+    ...         return self.fc2(self.fc1(x).relu())
+    >>> [name for name, _ in MLP().named_parameters()]
+    ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        # NOTE: object.__setattr__, because our own __setattr__ needs these dicts to exist
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_forward_pre_hooks", {})
+        object.__setattr__(self, "_forward_hooks", {})
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no forward(); define it in "
+                                  "the subclass")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
+
+    # --- attribute routing ------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        params = self.__dict__.get("_parameters")
+        modules = self.__dict__.get("_modules")
+        if isinstance(value, (Parameter, Module)):
+            if params is None:
+                raise AttributeError(f"cannot assign {type(value).__name__} {name!r} before "
+                                     f"Module.__init__(); call super().__init__() first in "
+                                     f"{type(self).__name__}.__init__")
+            self.__dict__.pop(name, None)
+            params.pop(name, None)
+            modules.pop(name, None)
+            (params if isinstance(value, Parameter) else modules)[name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                                "(nn.Parameter or None expected)")
+            params[name] = None
+        elif modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module "
+                                f"{name!r} (nn.Module or None expected)")
+            modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when ordinary lookup fails: parameters and children live in the dicts
+        for table in ("_parameters", "_modules"):
+            members = self.__dict__.get(table, {})
+            if name in members:
+                return members[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for members in (self._parameters, self._modules):
+            if name in members:
+                del members[name]
+                return
+        object.__delattr__(self, name)
+
+    def add_module(self, name: str, module: "Module | None") -> None:
+        """Register `module` as the child `name` (for names that are not identifiers)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"add_module: module name must be a non-empty string without "
+                           f"'.', got {name!r}")
+        self.__dict__.pop(name, None)
+        self._parameters.pop(name, None)
+        self._modules[name] = module
+
+    # --- traversal ------------------------------------------------------------------------
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        """This module and every descendant, depth first, with dotted names.
+
+        A module reached twice (shared) comes once unless `remove_duplicate=False`.
+        """
+        memo = set() if memo is None else memo
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(memo, _join(prefix, name), remove_duplicate)
+
+    def modules(self) -> Iterator["Module"]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        seen = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self) -> Iterator["Module"]:
+        for _, child in self.named_children():
+            yield child
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs; a parameter shared by two layers comes once."""
+        seen = set()
+        owners = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                  if recurse else [(prefix, self)])
+        for owner, module in owners:
+            for name, p in module._parameters.items():
+                if p is None or (remove_duplicate and id(p) in seen):
+                    continue
+                seen.add(id(p))
+                yield _join(owner, name), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    # --- modes and gradients --------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode here and in every descendant (dropout reads it)."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode must be a bool, got {mode!r}")
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient (or fill it with zeros if `set_to_none=False`)."""
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call `fn` on every child (recursively), then on this module; e.g. custom init."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # --- hooks ------------------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """`hook(module, args)` runs before forward; returning a value replaces the args."""
+        return _register(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+        """`hook(module, args, output)` runs after forward; returning a value replaces it."""
+        return _register(self._forward_hooks, hook)
+
+    # --- state ----------------------------------------------------------------------------
+    def state_dict(self) -> "OrderedDict[str, Tensor]":
+        """Every parameter by dotted name, detached (shared memory, no graph).
+
+        A parameter shared by two layers appears under both names, as in PyTorch.
+        """
+        return OrderedDict((name, p.detach()) for name, p in
+                           self.named_parameters(remove_duplicate=False))
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy values into the parameters, in place, after checking that they all fit.
+
+        Missing and unexpected keys (with `strict=True`) and shape mismatches (always) are
+        reported together in one RuntimeError, and then nothing has been changed. Values
+        are cast to each parameter's dtype.
+        """
+        own = dict(self.named_parameters(remove_duplicate=False))
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        values, errors = {}, []
+        if strict and missing:
+            errors.append("Missing key(s) in state_dict: "
+                          + ", ".join(f'"{k}"' for k in missing) + ".")
+        if strict and unexpected:
+            errors.append("Unexpected key(s) in state_dict: "
+                          + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        for name, p in own.items():
+            if name not in state_dict:
+                continue
+            value = state_dict[name]
+            values[name] = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+            if values[name].shape != p.shape:
+                errors.append(f"size mismatch for {name}: copying a param with shape "
+                              f"{values[name].shape} from checkpoint, the shape in current "
+                              f"model is {p.shape}.")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:"
+                               "\n\t" + "\n\t".join(errors))
+        with no_grad():
+            for name, value in values.items():
+                own[name].copy_(value)
+        return IncompatibleKeys(missing, unexpected)
+
+    # --- penalties ------------------------------------------------------------------------
+    def _penalty(self) -> Tensor | None:
+        """This module's own regularization terms (not its children's); None if it has none.
+
+        Layers with penalties (Linear's L1/L2 strengths) override it.
+        """
+        return None
+
+    def regularization_loss(self) -> Tensor:
+        """The sum of the L1/L2 penalty terms of every layer in the tree.
+
+        Add it to the data loss; autograd then gives l1 * sign(w) + 2 * l2 * w per weight.
+        A model without penalties gives a 0-d zero tensor.
+
+        Examples
+        --------
+        >>> model = nn.Linear(2, 64, weight_l2=5e-4, bias_l2=5e-4)
+        >>> loss = F.binary_cross_entropy(out, y) + model.regularization_loss()
+        """
+        total = None
+        for m in self.modules():
+            term = m._penalty()
+            if term is not None:
+                total = term if total is None else total + term
+        return zeros(()) if total is None else total
+
+    # --- printing -------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses, e.g. `in_features=2, out_features=8`."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + _addindent(repr(child), 2)
+                       for name, child in self._modules.items()]
+        lines = extra_lines + child_lines
+        body = ""
+        if len(extra_lines) == 1 and not child_lines:
+            body = extra_lines[0]
+        elif lines:
+            body = "\n  " + "\n  ".join(lines) + "\n"
+        return f"{type(self).__name__}({body})"
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _register(hooks: dict, hook: Callable) -> RemovableHandle:
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+class _Container(Module):
+    """What Sequential and ModuleList share: children kept in order under "0", "1", ..."""
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def _at(self, idx: int) -> Module:
+        """The child at position `idx` (negative counts from the end)."""
+        n = len(self)
+        if not -n <= idx < n:
+            raise IndexError(f"{type(self).__name__}: index {idx} is out of range for "
+                             f"{n} modules")
+        return list(self._modules.values())[idx % n]
+
+    def append(self, module: Module) -> "_Container":
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_Container):
+    """Modules called in order, each on the previous one's output.
+
+    Examples
+    --------
+    >>> model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    >>> model[0], model[-1], model[:2], len(model)
+    """
+
+    def __init__(self, *args: Module) -> None:
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, module in args[0].items():
+                self.add_module(name, module)
+        else:
+            for module in args:
+                self.append(module)
+
+    def __getitem__(self, idx: int | slice) -> Module:
+        if isinstance(idx, slice):  # a slice keeps the children's names, as in PyTorch
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return self._at(idx)
+
+    def forward(self, x: Any) -> Any:
+        for module in self:
+            x = module(x)
+        return x
+
+
+class ModuleList(_Container):
+    """A list of modules whose parameters the parent module sees (a plain list hides them).
+
+    Examples
+    --------
+    >>> self.layers = nn.ModuleList(nn.Linear(8, 8) for _ in range(3))
+    """
+
+    def __init__(self, modules: Any = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, idx: int | slice) -> Any:
+        if isinstance(idx, slice):  # a slice is renumbered from 0, as in PyTorch
+            return ModuleList(list(self._modules.values())[idx])
+        return self._at(idx)
+
+    def extend(self, modules: Any) -> "ModuleList":
+        for module in modules:
+            self.append(module)
+        return self
+
+    __iadd__ = extend
