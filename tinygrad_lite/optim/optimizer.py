@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..autograd import enable_grad
+from ..autograd import enable_grad, mark_modified
 from ..tensor import Tensor
 
 
@@ -124,7 +124,7 @@ class Optimizer:
                 if p.grad is None:
                     continue
                 self._update(p.numpy(), p.grad.numpy(), self.state.setdefault(p, {}), group)
-                p._version += 1  # NOTE: a graph that saved p before this step must not reuse it
+                mark_modified(p)  # NOTE: a graph that saved p before this step is now stale
         return loss
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
