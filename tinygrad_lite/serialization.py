@@ -157,9 +157,11 @@ def _read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
             with zipfile.ZipFile(f) as zf:
                 infos = _check_members(zf, size)
                 arrays = {n: _read_array(zf, info) for n, info in infos.items()}
-        except (zipfile.BadZipFile, ValueError, EOFError, KeyError, OverflowError,
+        # NOTE: a damaged zip directory surfaces as any of these (OSError: a seek before 0)
+        except (zipfile.BadZipFile, ValueError, EOFError, KeyError, OverflowError, OSError,
                 NotImplementedError, zlib.error, RecursionError) as e:
-            raise ValueError(f"load: {name} is not a tinygrad_lite checkpoint: {e}") from e
+            reason = str(e) or type(e).__name__
+            raise ValueError(f"load: {name} is not a tinygrad_lite checkpoint: {reason}") from e
     try:
         header = json.loads(arrays.pop(HEADER).tobytes().decode("utf-8"))
     except (ValueError, RecursionError) as e:
@@ -193,8 +195,9 @@ def _check_members(zf: zipfile.ZipFile, size: int) -> dict[str, zipfile.ZipInfo]
         # NOTE: stored members hold their bytes in the file, so their declared sizes are
         # bounded by the file's: no member can expand past what is on disk
         if info.file_size != info.compress_size or info.header_offset + info.file_size > size:
-            raise ValueError(f"member {info.filename!r} claims {info.file_size} bytes, more "
-                             f"than the file ({size} bytes) holds")
+            raise ValueError(f"member {info.filename!r}: its sizes ({info.file_size} bytes "
+                             f"declared, {info.compress_size} stored) do not fit the "
+                             f"{size}-byte file")
     if sum(info.file_size for info in infos) > size:
         raise ValueError("its members claim more bytes than the file holds (overlapping "
                          "members, as in a zip bomb)")

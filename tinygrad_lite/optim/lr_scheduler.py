@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import types
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .optimizer import Optimizer
 

@@ -7,7 +7,8 @@ Updates work on the arrays directly, so they never record a graph.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 

@@ -1,7 +1,8 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -41,15 +42,16 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov})
 
     _nonnegative = ("lr", "momentum", "weight_decay")
 
     def _check_options(self, group: dict[str, Any]) -> None:
         super()._check_options(group)
-        self._require(not group["nesterov"] or group["momentum"] > 0
-                      and group["dampening"] == 0, "nesterov", group["nesterov"],
+        self._require(not group["nesterov"] or (group["momentum"] > 0
+                                                and group["dampening"] == 0),
+                      "nesterov", group["nesterov"],
                       "Nesterov momentum to come with momentum > 0 and dampening = 0")
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
