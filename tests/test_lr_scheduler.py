@@ -1,0 +1,153 @@
+"""Tests for tinygrad_lite.optim.lr_scheduler: against torch's schedulers, against the
+closed forms, resuming, and state dicts."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import optim
+from tinygrad_lite.optim import lr_scheduler
+
+LRS = (0.1, 0.3)  # two parameter groups with their own rates
+EPOCHS = 60
+
+
+def _seeds_decay(t):
+    return 1 / (1 + 0.05 * t)
+
+
+CASES = [
+    ("StepLR", {"step_size": 7, "gamma": 0.5}),
+    ("StepLR", {"step_size": 1}),
+    ("ExponentialLR", {"gamma": 0.93}),
+    ("CosineAnnealingLR", {"T_max": 10}),
+    ("CosineAnnealingLR", {"T_max": 13, "eta_min": 0.01}),
+    ("LambdaLR", {"lr_lambda": _seeds_decay}),
+    ("LambdaLR", {"lr_lambda": [_seeds_decay, lambda t: 0.9**t]}),
+]
+CASE_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items() if k != 'lr_lambda')}"
+            for name, kw in CASES]
+
+
+def _optimizer(lib=tl, opt_module=optim):
+    a = lib.zeros(2, requires_grad=True)
+    b = lib.zeros(3, requires_grad=True)
+    return opt_module.SGD([{"params": [a]}, {"params": [b], "lr": LRS[1]}], lr=LRS[0])
+
+
+def _schedule(scheduler, epochs=EPOCHS):
+    """The rates of every group at epochs 0..epochs-1, stepping as a training loop does."""
+    out = []
+    for _ in range(epochs):
+        out.append([g["lr"] for g in scheduler.optimizer.param_groups])
+        scheduler.optimizer.step()
+        scheduler.step()
+    return np.array(out)
+
+
+@pytest.mark.parametrize("name, kw", CASES, ids=CASE_IDS)
+def test_scheduler_matches_torch_for_60_epochs(name, kw):
+    torch = pytest.importorskip("torch")
+    ours = getattr(lr_scheduler, name)(_optimizer(), **kw)
+    theirs = getattr(torch.optim.lr_scheduler, name)(_optimizer(torch, torch.optim), **kw)
+    np.testing.assert_allclose(_schedule(ours), _schedule(theirs), rtol=1e-12, atol=0)
+    assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12)
+    assert ours.last_epoch == theirs.last_epoch == EPOCHS
+
+
+def _closed_form(name, kw, t, base):
+    if name == "StepLR":
+        return base * kw.get("gamma", 0.1) ** (t // kw["step_size"])
+    if name == "ExponentialLR":
+        return base * kw["gamma"] ** t
+    if name == "CosineAnnealingLR":
+        lo = kw.get("eta_min", 0.0)
+        return lo + (base - lo) * (1 + math.cos(math.pi * t / kw["T_max"])) / 2
+    return base * _seeds_decay(t)  # LambdaLR: the seeds' lr / (1 + decay * t)
+
+
+@pytest.mark.parametrize("name, kw", CASES[:-1], ids=CASE_IDS[:-1])
+def test_scheduler_follows_its_closed_form(name, kw):
+    got = _schedule(getattr(lr_scheduler, name)(_optimizer(), **kw))
+    want = np.array([[_closed_form(name, kw, t, base) for base in LRS] for t in range(EPOCHS)])
+    # the recursive forms drift from the closed forms by rounding only
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_lambda_lr_list_gives_each_group_its_own_function():
+    sched = lr_scheduler.LambdaLR(_optimizer(), [lambda t: 1.0, lambda t: 0.5**t])
+    for _ in range(3):
+        sched.step()
+    assert sched.get_last_lr() == [0.1, 0.3 * 0.125]
+    with pytest.raises(ValueError, match="expected 2 lr_lambdas"):
+        lr_scheduler.LambdaLR(_optimizer(), [lambda t: 1.0])
+
+
+def test_scheduler_sets_initial_lr_base_lrs_and_writes_the_groups():
+    opt = _optimizer()
+    sched = lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+    assert sched.base_lrs == list(LRS) and sched.last_epoch == 0
+    assert [g["initial_lr"] for g in opt.param_groups] == list(LRS)
+    sched.step()
+    sched.step()
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.01, 0.03])
+    last = sched.get_last_lr()
+    last[0] = 99.0  # a copy: changing it changes nothing
+    assert sched.get_last_lr()[0] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("name, kw", CASES, ids=CASE_IDS)
+def test_state_dict_round_trip_resumes_the_same_schedule(name, kw):
+    full = _schedule(getattr(lr_scheduler, name)(_optimizer(), **kw), 30)
+    opt = _optimizer()
+    sched = getattr(lr_scheduler, name)(opt, **kw)
+    _schedule(sched, 12)
+    saved_opt, saved_sched = opt.state_dict(), sched.state_dict()
+    assert "optimizer" not in saved_sched and saved_sched["last_epoch"] == 12
+    opt2 = _optimizer()
+    opt2.load_state_dict(saved_opt)  # brings each group's lr and initial_lr back
+    sched2 = getattr(lr_scheduler, name)(opt2, **kw, last_epoch=11)
+    sched2.load_state_dict(saved_sched)
+    np.testing.assert_allclose(_schedule(sched2, 18), full[12:], rtol=1e-12)
+
+
+def test_lambda_lr_state_dict_keeps_callable_objects_but_not_functions():
+    class Decay:
+        def __init__(self, rate):
+            self.rate = rate
+
+        def __call__(self, t):
+            return 1 / (1 + self.rate * t)
+
+    sched = lr_scheduler.LambdaLR(_optimizer(), [Decay(0.5), _seeds_decay])
+    state = sched.state_dict()
+    assert state["lr_lambdas"] == [{"rate": 0.5}, None]
+    other = lr_scheduler.LambdaLR(_optimizer(), [Decay(9.0), _seeds_decay])
+    other.load_state_dict(state)
+    assert other.lr_lambdas[0].rate == 0.5 and other.lr_lambdas[1] is _seeds_decay
+    assert "lr_lambdas" in state  # loading does not consume the caller's dict
+
+
+def test_resuming_without_initial_lr_and_bad_arguments_are_refused():
+    with pytest.raises(KeyError, match="initial_lr"):
+        lr_scheduler.ExponentialLR(_optimizer(), gamma=0.9, last_epoch=5)
+    with pytest.raises(TypeError, match="not an Optimizer"):
+        lr_scheduler.ExponentialLR([1, 2], gamma=0.9)
+    with pytest.raises(ValueError, match="step_size"):
+        lr_scheduler.StepLR(_optimizer(), step_size=0)
+    with pytest.raises(ValueError, match="T_max"):
+        lr_scheduler.CosineAnnealingLR(_optimizer(), T_max=0)
+    sched = lr_scheduler.StepLR(_optimizer(), step_size=3)
+    with pytest.raises(ValueError, match="unknown keys"):
+        sched.load_state_dict({"T_max": 10})
+
+
+def test_recursive_schedules_continue_from_a_rate_changed_by_hand():
+    opt = _optimizer()
+    sched = lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    opt.param_groups[0]["lr"] = 1.0
+    sched.step()
+    assert sched.get_last_lr() == [0.5, 0.15]
