@@ -203,9 +203,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     logp = input.log_softmax(class_dim)
     if target.dtype.kind == "f":
         if target.shape != input.shape:
-            raise TypeError(f"{op}: float targets are class probabilities and need the "
-                            f"input's shape {input.shape}, got {target.shape}; for class "
-                            "labels pass an integer tensor (.long())")
+            raise TypeError(f"{op}: class labels must be an integer tensor, got "
+                            f"{target.dtype} of shape {target.shape}; convert them with "
+                            f".long() (float targets are class probabilities and need the "
+                            f"input's shape {input.shape})")
         probs = target.to(input.dtype)
         if label_smoothing:
             probs = probs * (1 - label_smoothing) + label_smoothing / classes
