@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 
+from .numba_backend import NumbaBackend
 from .numpy_backend import NumpyBackend
 
-_BACKENDS = {"numpy": NumpyBackend}
+_BACKENDS = {"numpy": NumpyBackend, "numba": NumbaBackend}
 
 active = NumpyBackend()
 

@@ -1,0 +1,217 @@
+"""Lazy elementwise expressions: what the numba backend hands out instead of running an op.
+
+A `Lazy` node is an op name and its sources (other nodes, numpy arrays, typed scalars) with
+the shape and dtype numpy would give, computed when the node is built. Nothing runs until a
+value is needed (`realize`), then the whole pending graph under the node becomes one numba
+kernel (`codegen`), and the node keeps the array. A node used twice inside one graph is one
+local variable in the kernel, so common subexpressions are computed once per element.
+"""
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+from . import codegen
+
+# Nodes whose sources include a concrete array: an in-place write into that array must first
+# realize them (`realize_readers`), or they would read the new values.
+_readers: "weakref.WeakSet[Lazy]" = weakref.WeakSet()
+
+
+class Lazy:
+    """A pending elementwise result: `op(*srcs)` of `shape` and `dtype`, not yet computed.
+
+    `ctype` is the dtype the op computes in (numpy's loop type: float64 for int / int, the
+    common type of a comparison's operands). `count` bounds the number of nodes under this
+    one (shared nodes counted twice, so it is an upper bound); the backend realizes sources
+    before it grows past a kernel's budget. Ops only read `.shape`, `.dtype`, `.ndim`.
+    """
+
+    __slots__ = ("op", "srcs", "shape", "dtype", "ctype", "count", "value", "__weakref__")
+
+    def __init__(self, op: str, srcs: tuple, shape: tuple, dtype: np.dtype, ctype: np.dtype,
+                 count: int) -> None:
+        self.op, self.srcs, self.shape, self.dtype = op, srcs, shape, dtype
+        self.ctype, self.count, self.value = ctype, count, None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def realize(self) -> np.ndarray:
+        """Run the pending graph as one kernel (once) and return the array."""
+        if self.value is None:
+            self.value = run(self, None)
+            self.srcs = ()  # the inputs are no longer needed: let them be freed
+        return self.value
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # NOTE: a safety net for code that hands a backend array straight to numpy
+        arr = self.realize()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __repr__(self) -> str:
+        state = "realized" if self.value is not None else f"pending, {self.count} nodes"
+        return f"Lazy({self.op}, shape={self.shape}, dtype={self.dtype}, {state})"
+
+
+def realize(a: Any) -> Any:
+    """`a` as a concrete array if it is a Lazy node; anything else unchanged."""
+    return a.realize() if type(a) is Lazy else a
+
+
+def realize_readers(arr: np.ndarray) -> None:
+    """Realize every pending node that reads memory shared with `arr`, before a write to it."""
+    for node in list(_readers):
+        if node.value is None and any(type(s) is np.ndarray and np.shares_memory(s, arr)
+                                      for s in node.srcs):
+            node.realize()
+
+
+def broadcast_shape(a: tuple, b: tuple) -> tuple:
+    """numpy's broadcast of two shapes (a ValueError names both when they do not fit)."""
+    if a == b:
+        return a
+    if len(a) < len(b):
+        a, b = b, a
+    b = (1,) * (len(a) - len(b)) + b
+    out = []
+    for m, n in zip(a, b):
+        if m != n and m != 1 and n != 1:
+            raise ValueError(f"operands could not be broadcast together with shapes {a} {b}")
+        out.append(n if m == 1 else m)
+    return tuple(out)
+
+
+def interpret(root: Lazy, apply: Callable[[Lazy, list], Any]) -> np.ndarray:
+    """Evaluate the graph under `root` op by op: `apply(node, source_values)` runs one node.
+
+    The backend passes its numpy reference ops, for graphs no kernel can run (a dtype numba
+    does not do, such as float16); the tests use it as the oracle. Each node runs once.
+    """
+    done: dict[int, Any] = {}
+
+    def value(x: Any) -> Any:
+        if type(x) is not Lazy:
+            return x
+        if x.value is not None:
+            return x.value
+        if id(x) not in done:
+            done[id(x)] = apply(x, [value(s) for s in x.srcs])
+        return done[id(x)]
+
+    return np.asarray(value(root), dtype=root.dtype).reshape(root.shape)
+
+
+# --- running a graph as one kernel -----------------------------------------------------------
+def _walk(root: Lazy) -> tuple[list, list, list]:
+    """The pending nodes under `root` in topological order, their source refs, and leaves.
+
+    A ref >= 0 names a node, ~j names leaf j. Leaves (arrays, scalars, realized nodes) are
+    deduplicated by identity, so `x * x` reads x once.
+    """
+    nodes: list = []
+    refs: list = []
+    leaves: list = []
+    seen: dict[int, int] = {}
+
+    def visit(x: Any) -> int:
+        if type(x) is Lazy:
+            if x.value is None:
+                k = seen.get(id(x))
+                if k is None:
+                    r = tuple([visit(s) for s in x.srcs])
+                    k = seen[id(x)] = len(nodes)
+                    nodes.append(x)
+                    refs.append(r)
+                return k
+            x = x.value
+        k = seen.get(id(x))
+        if k is None:
+            k = seen[id(x)] = ~len(leaves)
+            leaves.append(x[()] if type(x) is np.ndarray and x.ndim == 0 else x)
+        return k
+
+    visit(root)
+    return nodes, refs, leaves
+
+
+def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:
+    """Compute `root` with one kernel; with `reduction=(kind, axes)`, reduce it as well.
+
+    The loops are the dims of root's shape, with size-1 dims dropped and neighbours that every
+    input treats alike (all indexed or all broadcast, all reduced or all kept) merged, so a
+    same-shape chain is one flat loop and a bias add is two. A reduction returns the
+    keepdims-shaped result, or None when its loops are not innermost or outermost (or it is
+    not a plain sum over the leading loops): the caller then reduces with numpy.
+    """
+    nodes, refs, leaves = _walk(root)
+    shape = root.shape
+    ndim = len(shape)
+    axes = () if reduction is None else reduction[1]
+    shaped = [(1,) * (ndim - x.ndim) + x.shape for x in leaves if type(x) is np.ndarray]
+    shaped += [(1,) * (ndim - n.ndim) + n.shape for n in nodes if n.op == "keep"]
+    groups: list[list[int]] = []
+    signature = None
+    for d in range(ndim):
+        if shape[d] == 1:
+            continue
+        sig = (d in axes,) + tuple([s[d] != 1 for s in shaped])
+        if sig == signature:
+            groups[-1].append(d)
+        else:
+            groups.append([d])
+            signature = sig
+    reduced = tuple([g[0] in axes for g in groups])
+    mode = None
+    if reduction is not None:
+        kind = reduction[0]
+        n_red = sum(reduced)
+        if not groups:
+            return None
+        if all(reduced[len(groups) - n_red:]):
+            mode = (kind, "last")
+        elif kind == "sum" and all(reduced[:n_red]):
+            mode = (kind, "first")
+        else:
+            return None
+    if not groups:
+        groups, reduced = [[]], (False,)  # a one-element result: one loop of length 1
+    sizes = [math.prod([shape[d] for d in g]) for g in groups]
+
+    def real(full: tuple) -> tuple:
+        return tuple([bool(g) and full[g[0]] != 1 for g in groups])
+
+    leaf_keys, args = [], []
+    for x in leaves:
+        if type(x) is np.ndarray:
+            full = (1,) * (ndim - x.ndim) + x.shape
+            r = real(full)
+            leaf_keys.append((x.dtype.str, r))
+            args.append(x.reshape([n if keep else 1 for n, keep in zip(sizes, r)]))
+        else:
+            leaf_keys.append((x.dtype.str,))
+            args.append(x)
+    node_keys = tuple([
+        (n.op, n.dtype.str, n.ctype.str, r,
+         real((1,) * (ndim - n.ndim) + n.shape) if n.op == "keep" else ())
+        for n, r in zip(nodes, refs)])
+    key = (mode, reduced, tuple(leaf_keys), node_keys)
+
+    dtype = root.dtype
+    if mode is None:
+        out = np.empty(shape, dtype)
+        view = out.reshape(sizes)
+    else:
+        kept = [n for n, red in zip(sizes, reduced) if not red] or [1]
+        view = (np.zeros if mode[1] == "first" else np.empty)(kept, dtype)
+        out = view.reshape([1 if d in axes else n for d, n in enumerate(shape)])
+    codegen.call(codegen.kernel(key), sizes + [view] + args)
+    return out

@@ -1,0 +1,272 @@
+"""The numba backend: elementwise ops are fused into generated kernels, the rest is numpy.
+
+Every elementwise primitive (forward and backward) returns a `lazy.Lazy` node instead of
+running. When a value is needed (a matmul, a reshape, `Tensor.numpy()`, ...) the pending graph
+becomes one numba kernel (see `codegen.py`, `tl.debug.show_kernel`). A sum / max / min of a
+pending graph along its last or all axes (softmax, cross-entropy, mean), or a sum along the
+leading axes (the bias gradient that `unbroadcast` takes), runs inside the same kernel.
+Every other primitive is the numpy backend's, called with its lazy arguments realized first.
+
+Dispatch by size: below `small` elements (measured in tools/bench_numba.py: a numpy call costs
+~1 µs, a kernel launch ~10 µs) an op runs eagerly in numpy. Kernels are serial: next to
+OpenBLAS, `parallel=True` lost in the mixed GEMM + elementwise step (see PERF-NOTES.md and
+the benchmark).
+
+Example
+-------
+>>> import tinygrad_lite as tl
+>>> tl.set_backend("numba")
+>>> a, b, c = tl.randn(1000, 1000), tl.randn(1000, 1000), tl.randn(1000)
+>>> y = (a * b + c).relu().sigmoid()   # nothing has run yet
+>>> y.numpy().shape                    # one kernel: mul, add, relu, sigmoid
+(1000, 1000)
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from ..rng import generator
+from . import codegen
+from .lazy import Lazy, _readers, broadcast_shape, interpret, realize, realize_readers, run
+from .numpy_backend import NumpyBackend
+
+_ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "sign",
+                "tanh", "maximum", "minimum", "where", "eq", "ne", "lt", "le", "gt", "ge",
+                "relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh_backward",
+                "dropout_apply")
+_COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+_REDUCIBLE = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
+_SAMPLE = {float: 1.0, int: 1, bool: True}
+
+# (op, operand dtypes or Python scalar types) -> (dtype, ctype), or None for "numpy only"
+_signatures: dict[tuple, tuple | None] = {}
+
+
+def _signature(op: str, specs: tuple) -> tuple | None:
+    """The result dtype and compute dtype numpy gives `op` on operands like `specs`.
+
+    Found by running the numpy backend once on one-element samples (Python scalars stay
+    Python scalars, so NEP 50's weak scalars promote exactly as in the real call), so the
+    dtypes match the reference backend by construction.
+    """
+    key = (op, specs)
+    if key not in _signatures:
+        samples = [_SAMPLE[s] if s in _SAMPLE else np.ones(1, s) for s in specs]
+        try:
+            with np.errstate(all="ignore"):
+                dtype = getattr(NumpyBackend, op)(*samples).dtype
+                ctype = NumpyBackend.add(*samples).dtype if op in _COMPARISONS else dtype
+        except (TypeError, ValueError, OverflowError):
+            _signatures[key] = None  # numpy refuses: let the eager call raise its own error
+        else:
+            dtypes = tuple(s for s in specs if isinstance(s, np.dtype))
+            ok = codegen.supported(op, ctype, dtypes)
+            _signatures[key] = (dtype, ctype) if ok else None
+    return _signatures[key]
+
+
+def _apply_reference(node: Lazy, args: list) -> Any:
+    """Run one lazy node with numpy (the oracle for kernels, and their fallback)."""
+    if node.op == "keep":
+        return _keep_reference(node.shape, *args)
+    if node.op == "cast":
+        return NumpyBackend.cast(args[0], node.dtype)
+    return getattr(NumpyBackend, node.op)(*args)
+
+
+def _keep_reference(shape: tuple, k0: Any, k1: Any, threshold: Any) -> np.ndarray:
+    """`vecmath.keep_bit` in numpy: the same mask, for tests and numpy-only fallbacks."""
+    def lowbias32(h):
+        h ^= h >> np.uint32(16)
+        h *= np.uint32(0x7FEB352D)
+        h ^= h >> np.uint32(15)
+        h *= np.uint32(0x846CA68B)
+        return h ^ (h >> np.uint32(16))
+
+    i = np.arange(math.prod(shape), dtype=np.uint32).reshape(shape)
+    with np.errstate(over="ignore"):
+        h = lowbias32(lowbias32(i ^ np.uint32(k0)) ^ np.uint32(k1))
+    return (h >> np.uint32(8)) >= np.uint32(threshold)
+
+
+class NumbaBackend(NumpyBackend):
+    """Lazy elementwise fusion into numba kernels on top of the numpy backend.
+
+    Attributes
+    ----------
+    small : outputs with fewer elements run eagerly in numpy (0 sends everything to kernels).
+    max_nodes : a graph that would grow past this many nodes has its sources realized first.
+    """
+
+    name = "numba"
+    small = 4096
+    max_nodes = 32
+
+    # --- conversion ---------------------------------------------------------------------------
+    realize = staticmethod(realize)
+
+    def before_write(self, a: np.ndarray) -> None:
+        """Called before `a` is overwritten in place: pending reads of it run first."""
+        if _readers:
+            realize_readers(a)
+
+    def cast(self, a: Any, dtype: Any) -> Any:
+        dtype = np.dtype(dtype)
+        if a.dtype == dtype:
+            return a
+        return self._node("cast", (a,), dtype)
+
+    # --- elementwise ----------------------------------------------------------------------------
+    def _node(self, op: str, srcs: tuple, cast_to: np.dtype | None = None) -> Any:
+        """A Lazy node for `op(*srcs)`, or numpy's eager result for small or odd inputs."""
+        shape: tuple = ()
+        specs = []
+        count = 1
+        for s in srcs:
+            t = type(s)
+            if t is Lazy:
+                if s.value is None:
+                    count += s.count
+                specs.append(s.dtype)
+                sh = s.shape
+            elif t is np.ndarray:
+                specs.append(s.dtype)
+                sh = s.shape
+            elif t is float or t is int or t is bool:
+                specs.append(t)
+                continue
+            elif isinstance(s, np.generic):
+                specs.append(s.dtype)
+                continue
+            else:
+                return self._eager(op, srcs, cast_to)
+            if sh != shape:
+                shape = broadcast_shape(shape, sh)
+        if cast_to is None:
+            sig = _signature(op, tuple(specs))
+        else:
+            ok = codegen.supported("cast", cast_to, (specs[0],))
+            sig = (cast_to, cast_to) if ok else None
+        if sig is None or math.prod(shape) < self.small:
+            return self._eager(op, srcs, cast_to)
+        dtype, ctype = sig
+        while count > self.max_nodes:  # NOTE: keeps kernels small and shared nodes linear
+            biggest = max((s for s in srcs if type(s) is Lazy and s.value is None),
+                          key=lambda s: s.count)
+            biggest.realize()
+            count -= biggest.count - 1
+        reads = False
+        args = []
+        for s in srcs:
+            t = type(s)
+            if t is Lazy and s.value is not None:
+                s = s.value
+                t = np.ndarray
+            if t is np.ndarray:
+                reads = reads or s.ndim > 0
+            elif t is float or t is int or t is bool:
+                s = ctype.type(s)
+            args.append(s)
+        node = Lazy(op, tuple(args), shape, dtype, ctype, count)
+        if reads:
+            _readers.add(node)
+        return node
+
+    @staticmethod
+    def _eager(op: str, srcs: tuple, cast_to: np.dtype | None) -> Any:
+        args = [realize(s) for s in srcs]
+        if cast_to is not None:
+            return NumpyBackend.cast(args[0], cast_to)
+        return getattr(NumpyBackend, op)(*args)
+
+    # --- reductions -------------------------------------------------------------------------
+    def _reduce(self, kind: str, x: Any, axis: Any, keepdims: bool) -> Any:
+        """`kind` of x along `axis`, fused into x's kernel when x is pending and it fits."""
+        if type(x) is Lazy and x.value is None and x.dtype in _REDUCIBLE and x.size:
+            ndim = x.ndim
+            axes = tuple(range(ndim)) if axis is None else tuple(sorted(
+                a % ndim for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis)))
+            out = run(x, (kind, axes)) if axes else None
+            if out is not None:
+                if keepdims:
+                    return out
+                return out.reshape([n for d, n in enumerate(x.shape) if d not in axes])
+        return getattr(NumpyBackend, kind)(realize(x), axis=axis, keepdims=keepdims)
+
+    def sum(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._reduce("sum", x, axis, keepdims)
+
+    def max(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._reduce("max", x, axis, keepdims)
+
+    def min(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._reduce("min", x, axis, keepdims)
+
+    def logsumexp(self, x: Any, axis: Any, keepdims: bool = False) -> Any:
+        # NOTE: max then sum(exp(x - max)): two kernels that each fuse x's pending chain
+        m = self.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0).astype(m.dtype, copy=False)
+        out = self.add(self.log(self.sum(self.exp(self.sub(x, m)), axis, keepdims=True)), m)
+        out = realize(out)
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    # --- dropout --------------------------------------------------------------------------------
+    def dropout_mask(self, shape: tuple, p: float) -> Any:
+        """A lazy keep-mask: a hash of each element's index keyed by 64 bits drawn from the
+        generator, so `manual_seed` reproduces it and a kernel recomputes it for free (the
+        backward never reads a stored mask)."""
+        seed = generator().bit_generator.random_raw()
+        threshold = np.uint32(min(max(round(p * 2 ** 24), 0), 2 ** 24))
+        srcs = (np.uint32(seed & 0xFFFFFFFF), np.uint32(seed >> 32), threshold)
+        node = Lazy("keep", srcs, tuple(shape), np.dtype(np.bool_), np.dtype(np.bool_), 1)
+        return node if math.prod(shape) >= self.small else node.realize()
+
+
+def _lazy_method(op: str) -> Callable:
+    def method(self, *srcs: Any) -> Any:
+        return self._node(op, srcs)
+
+    method.__name__ = op
+    method.__doc__ = f"Lazy `{op}`: fused into the kernel that realizes the result."
+    return method
+
+
+for _op in _ELEMENTWISE:
+    setattr(NumbaBackend, _op, _lazy_method(_op))
+
+
+def _realized(a: Any) -> Any:
+    if type(a) is Lazy:
+        return a.realize()
+    if type(a) in (list, tuple) and any(type(x) is Lazy for x in a):
+        return type(a)(realize(x) for x in a)  # concatenate's list of arrays
+    return a
+
+
+def _realizing(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        args = [_realized(a) for a in args]
+        return fn(*args, **{k: _realized(v) for k, v in kwargs.items()})
+
+    return call
+
+
+# Every other primitive is numpy's, with lazy arguments realized first.
+for _name, _member in vars(NumpyBackend).items():
+    if isinstance(_member, staticmethod) and _name not in vars(NumbaBackend):
+        setattr(NumbaBackend, _name, staticmethod(_realizing(_member.__func__)))
+
+
+def stats() -> dict:
+    """Kernel counters of this process: compiled, loaded from the disk cache, calls, folder."""
+    return codegen.stats()
+
+
+def reference(x: Any) -> np.ndarray:
+    """`x` computed op by op with the numpy backend, without running a kernel (the oracle)."""
+    return interpret(x, _apply_reference) if type(x) is Lazy else np.asarray(x)
