@@ -37,8 +37,8 @@ from .tensor import Tensor
 if TYPE_CHECKING:
     from .nn import Module
 
-__all__ = ["Graph", "ModuleTrace", "RendererNotFound", "dot_program", "draw_graph",
-           "to_dot", "trace_modules", "walk"]
+__all__ = ["Graph", "ModuleTrace", "RendererNotFound", "base_array", "dot_program",
+           "draw_graph", "saved_arrays", "tensors_in", "to_dot", "trace_modules", "walk"]
 
 _FILL = {"param": "lightblue", "const": "white", "op": "lightgrey", "saved": "orange",
          "output": "darkolivegreen1", "cut": "white"}
@@ -81,11 +81,11 @@ def saved_arrays(ctx: Any) -> list:
     return [a for a in saved if hasattr(a, "shape") and hasattr(a, "dtype")]
 
 
-def buffer_id(a: Any) -> int:
-    """The id of the array that owns `a`'s memory, so a view and its base count once."""
-    while getattr(a, "base", None) is not None:
+def base_array(a: Any) -> Any:
+    """The array that owns `a`'s memory, so a view and its base count once."""
+    while hasattr(getattr(a, "base", None), "nbytes"):
         a = a.base
-    return id(a)
+    return a
 
 
 # --- module calls ----------------------------------------------------------------------------
@@ -103,12 +103,12 @@ class ModuleTrace:
         parent = self._stack[-1] if self._stack else None
         repeat = sum(c["module"] is module for c in self.calls)
         self.calls.append({"name": name, "module": module, "type": type(module).__name__,
-                           "repeat": repeat, "parent": parent, "inputs": _tensors(args),
+                           "repeat": repeat, "parent": parent, "inputs": tensors_in(args),
                            "outputs": []})
         self._stack.append(len(self.calls) - 1)
 
     def _exit(self, output: Any) -> None:
-        self.calls[self._stack.pop()]["outputs"] = _tensors(output)
+        self.calls[self._stack.pop()]["outputs"] = tensors_in(output)
 
     def label(self, index: int) -> str:
         """`fc1: Linear`, with `(call 2)` when a shared module runs again."""
@@ -124,16 +124,16 @@ class ModuleTrace:
         common enclosing call.
         """
         owner: dict[int, int] = {}
-        for i in sorted(range(len(self.calls)), key=lambda i: -len(self._chain(i))):
+        for i in sorted(range(len(self.calls)), key=lambda i: -len(self.chain(i))):
             stop = frozenset(id(t) for t in self.calls[i]["inputs"])
             for t in walk(self.calls[i]["outputs"], stop):
                 if id(t) not in owner:
                     owner[id(t)] = i
-                elif i not in self._chain(owner[id(t)]):  # not inside this call: a sibling's
+                elif i not in self.chain(owner[id(t)]):  # not inside this call: a sibling's
                     owner[id(t)] = self.common(owner[id(t)], i)
         return owner
 
-    def _chain(self, i: int | None) -> list[int]:
+    def chain(self, i: int | None) -> list[int]:
         """Call `i` and the calls around it, innermost first."""
         chain = []
         while i is not None:
@@ -143,18 +143,18 @@ class ModuleTrace:
 
     def common(self, a: int | None, b: int | None) -> int | None:
         """The innermost call around both calls `a` and `b` (None: the top level)."""
-        around_a = set(self._chain(a))
-        return next((c for c in self._chain(b) if c in around_a), None)
+        around_a = set(self.chain(a))
+        return next((c for c in self.chain(b) if c in around_a), None)
 
 
-def _tensors(obj: Any) -> list:
+def tensors_in(obj: Any) -> list:
     """The tensors in a forward's arguments or result (a tensor, or a tuple/list/dict of them)."""
     if isinstance(obj, Tensor):
         return [obj]
     if isinstance(obj, dict):
         obj = list(obj.values())
     if isinstance(obj, (tuple, list)):
-        return [t for item in obj for t in _tensors(item)]
+        return [t for item in obj for t in tensors_in(item)]
     return []
 
 
@@ -246,14 +246,14 @@ def draw_graph(output: Tensor | Sequence[Tensor] | Module, params: Any = None, *
         args = input_data if isinstance(input_data, tuple) else (input_data,)
         with trace_modules(model) as trace:
             output = model(*args)
-        inputs = _tensors(args)
+        inputs = tensors_in(args)
         input_names = {"input": inputs[0]} if len(inputs) == 1 else {
             f"input{i}": t for i, t in enumerate(inputs)}
     elif modules is True:
         raise ValueError("draw_graph: modules=True needs the module calls: pass the model "
                          "and input_data (draw_graph(model, input_data=x, modules=True)), or "
                          "a trace (with tl.viz.trace_modules(model) as t: ...; modules=t)")
-    roots = _tensors(output)
+    roots = tensors_in(output)
     if not roots:
         raise TypeError(f"draw_graph: expected a Tensor (or tensors), got {type(output).__name__}")
     names = _param_names(params)
@@ -296,7 +296,7 @@ def _layout(roots: list, names: dict, trace: ModuleTrace | None, show_shapes: bo
     """Nodes as (id, label, kind, owner call) and edges as (src, dst, style), in walk order."""
     tensors = list(walk(roots))
     owner = trace.owners() if trace is not None else {}
-    leaf_buffers = {buffer_id(t._data) for t in tensors if t._ctx is None}
+    leaf_buffers = {id(base_array(t._data)) for t in tensors if t._ctx is None}
     node_of: dict[tuple, str] = {}
     nodes: list[tuple] = []
     edges: list[tuple] = []
@@ -324,7 +324,7 @@ def _layout(roots: list, names: dict, trace: ModuleTrace | None, show_shapes: bo
         add(("t", id(t)), label, "op", where)
         if show_saved:
             for a in saved_arrays(t._ctx):
-                if buffer_id(a) in leaf_buffers:
+                if id(base_array(a)) in leaf_buffers:
                     continue  # a leaf's own array: the leaf is already drawn
                 key = ("saved", id(a))
                 if key not in node_of:

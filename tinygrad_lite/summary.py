@@ -1,0 +1,397 @@
+"""Model summary: one row per module call, and the memory of one training step, byte-exact.
+
+Rows come from forward hooks (`viz.trace_modules`), named as torchinfo does:
+`Layer (type:depth-idx)` with depth the nesting of the call and idx its rank at that depth.
+Totals come from the root's `parameters()`, so a shared parameter counts once.
+
+Memory is not a heuristic: the summary runs one forward and one backward (of the outputs'
+sum) and adds up the arrays that really exist, each numpy buffer once (a view counts with its
+base). Sizes are in decimal units (kB = 1000 bytes) with the exact byte count beside them.
+
+- parameters, and their gradients as backward produced them
+- optimizer state: the arrays one `step()` creates, from a run on a copy of the optimizer
+- activations: the output of every op; saved: every array an op saved for its backward
+  (dropout's boolean masks at 1 byte per element); graph: both together, as the graph holds
+  them (a node keeps its input tensors, so every op output lives until backward passes it)
+
+The peak is a model of one training step once the optimizer has state (every step but the
+first), with the two moments that can be highest:
+
+    peak = params + inputs + optimizer state + grads
+           + max(graph + 2 * largest activation,   # backward: a gradient and its temporary
+                 2 * largest parameter)            # step: the update's temporaries
+
+The graph is gone before the step runs, so the two are not added. `measure=True` also runs
+forward + backward + step on copies under `tracemalloc` and shows the measured peak beside it.
+"""
+from __future__ import annotations
+
+import copy
+import tracemalloc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import rng
+from .tensor import Tensor
+from .viz import ModuleTrace, base_array, saved_arrays, tensors_in, trace_modules, walk
+
+_MODES = ("train", "eval", "same")
+_HEADERS = ("Layer (type:depth-idx)", "Input Shape", "Output Shape", "Param #", "Trainable")
+
+
+@dataclass
+class Row:
+    """One line of the table: a module call (or, without input, a module)."""
+
+    depth: int
+    index: int
+    type: str
+    input_shape: str
+    output_shape: str
+    params: int | None  # None: the module's second call ("(recursive)")
+    trainable: str  # "True", "False", "Partial" or "--"
+    tree: str = ""  # the `├─` prefix, filled in when the table is laid out
+
+    @property
+    def name(self) -> str:
+        """`Sequential` for the root, `Linear: 1-2` below it."""
+        return self.type if self.depth == 0 else f"{self.type}: {self.depth}-{self.index}"
+
+
+@dataclass
+class ModelSummary:
+    """What `summary()` found; `str()` (and `repr()`, for notebooks) is the table.
+
+    All byte counts are exact sizes of arrays (see the module docstring); `peak_bytes` is the
+    modelled peak and `measured_peak_bytes` the tracemalloc one (None unless `measure=True`).
+    """
+
+    model_name: str
+    rows: list[Row]
+    total_params: int
+    trainable_params: int
+    param_bytes: int
+    input_bytes: int = 0
+    activation_bytes: int = 0
+    saved_bytes: int = 0
+    graph_bytes: int = 0
+    grad_bytes: int = 0
+    optimizer_bytes: int = 0
+    optimizer_name: str | None = None
+    peak_bytes: int = 0
+    measured_peak_bytes: int | None = None
+    has_input: bool = field(default=False, repr=False)
+
+    def __str__(self) -> str:
+        cells = [_HEADERS] + [(r.tree + r.name, r.input_shape, r.output_shape,
+                               _param_cell(r.params), r.trainable) for r in self.rows]
+        widths = [max(len(c[i]) for c in cells) + 3 for i in range(len(_HEADERS))]
+        width = sum(widths)
+        lines = ["=" * width]
+        for i, line in enumerate(cells):
+            lines.append("".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+            if i == 0:
+                lines.append("=" * width)
+        lines += ["=" * width,
+                  f"Total params: {_count(self.total_params)}",
+                  f"Trainable params: {_count(self.trainable_params)}",
+                  f"Non-trainable params: {_count(self.total_params - self.trainable_params)}",
+                  "=" * width]
+        if not self.has_input:
+            lines += [_line("Params size", self.param_bytes),
+                      "(pass input_size= or input_data= for the memory of a training step)"]
+        else:
+            opt = f" ({self.optimizer_name})" if self.optimizer_name else " (no optimizer)"
+            lines += [
+                "Memory of one training step (forward + backward of the outputs' sum + step):",
+                _line("Parameters", self.param_bytes),
+                _line("Gradients", self.grad_bytes),
+                _line("Optimizer state" + opt, self.optimizer_bytes),
+                _line("Inputs", self.input_bytes),
+                _line("Activations (op outputs)", self.activation_bytes),
+                _line("Saved for backward", self.saved_bytes),
+                _line("Graph (both, held until backward)", self.graph_bytes),
+                _line("Peak (model, see tl.summary docs)", self.peak_bytes),
+            ]
+            if self.measured_peak_bytes is not None:
+                lines.append(_line("Peak (measured, tracemalloc)", self.measured_peak_bytes))
+            lines.append("kB = 1000 bytes, MB = 1000 kB")
+        lines.append("=" * width)
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def summary(model: Any, input_size: Sequence | None = None, input_data: Any = None,
+            dtype: Any = None, depth: int = 3, optimizer: Any = None, mode: str = "train",
+            measure: bool = False) -> ModelSummary:
+    """Summarise `model`: a row per module call, parameter totals and training-step memory.
+
+    Parameters
+    ----------
+    input_size : shape of one input, e.g. (32, 784), or a list of shapes for several inputs;
+        the summary makes that input itself (zeros, in `dtype`, default float32).
+    input_data : the input tensor(s) instead. Without any input: the parameter table only.
+    depth : deepest nesting shown; a row at that depth counts its hidden children's params.
+    optimizer : its state's bytes are counted (one step on a copy; the original is untouched).
+    mode : "train" (the default: dropout's masks belong to a training step), "eval" or
+        "same" (leave each module's mode as it is).
+    measure : also measure the peak with tracemalloc (forward + backward + step on copies).
+
+    The model is left as it was found: each module's mode, every parameter's `.grad`, the
+    random generator's state (train-mode dropout draws from it); the hooks are removed.
+
+    Examples
+    --------
+    >>> s = tl.summary(model, input_size=(32, 784), optimizer=opt)
+    >>> print(s); s.total_params, s.peak_bytes
+    """
+    if mode not in _MODES:
+        raise ValueError(f"summary: mode must be one of {_MODES}, got {mode!r}")
+    if depth < 0:
+        raise ValueError(f"summary: depth must be >= 0, got {depth}")
+    if input_size is not None and input_data is not None:
+        raise ValueError("summary: pass input_size or input_data, not both")
+    params = list(model.parameters())
+    result = ModelSummary(
+        model_name=type(model).__name__, rows=[],
+        total_params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        param_bytes=_bytes(p._data for p in params))
+    inputs = _inputs(input_size, input_data, dtype)
+    if inputs is None:
+        result.rows = _rows_without_input(model, depth)
+        _draw_tree(result.rows)
+        return result
+
+    modes = [(m, m.training) for m in model.modules()]
+    grads = [(p, p.grad) for p in params]
+    rng_state = rng.generator().bit_generator.state
+    try:
+        if mode != "same":
+            model.train(mode == "train")
+        for p in params:
+            p.grad = None
+        with trace_modules(model) as trace:
+            output = model(*inputs)
+        result.rows = _rows(trace, depth)
+        _count_step(result, output, params, inputs, optimizer)
+        if measure:
+            result.measured_peak_bytes = _measure(model, inputs, optimizer)
+    finally:
+        for m, training in modes:
+            m.training = training
+        for p, g in grads:
+            p.grad = g
+        rng.generator().bit_generator.state = rng_state
+    _draw_tree(result.rows)
+    return result
+
+
+# --- input ----------------------------------------------------------------------------------
+def _inputs(input_size: Sequence | None, input_data: Any, dtype: Any) -> tuple | None:
+    if input_data is not None:
+        return input_data if isinstance(input_data, (tuple, list)) else (input_data,)
+    if input_size is None:
+        return None
+    sizes = input_size if isinstance(input_size[0], (tuple, list)) else [input_size]
+    # NOTE: zeros, not random numbers, so the user's random stream is not consumed
+    return tuple(Tensor(np.zeros(tuple(int(n) for n in s), dtype=dtype or np.float32))
+                 for s in sizes)
+
+
+# --- rows -------------------------------------------------------------------------------------
+def _rows(trace: ModuleTrace, depth: int) -> list[Row]:
+    """A row per call at most `depth` deep; each parameter is counted in one row: the deepest
+    shown call of a module that owns it."""
+    calls = trace.calls
+    depths = [len(trace.chain(i)) - 1 for i in range(len(calls))]
+    shown = [i for i in range(len(calls)) if depths[i] <= depth]
+    rows, per_depth, first_calls = [], {}, set()
+    for i in shown:
+        call = calls[i]
+        per_depth[depths[i]] = per_depth.get(depths[i], 0) + 1
+        if id(call["module"]) in first_calls:
+            params = None
+        else:
+            first_calls.add(id(call["module"]))
+            inner = {id(p) for j in shown if j != i and i in trace.chain(j)
+                     for p in calls[j]["module"].parameters()}
+            params = [p for p in call["module"].parameters() if id(p) not in inner]
+        rows.append(Row(depths[i], per_depth[depths[i]], call["type"],
+                        _shapes(call["inputs"]), _shapes(call["outputs"]),
+                        None if params is None else sum(p.numel() for p in params),
+                        "--" if not params else _trainable(params)))
+    return rows
+
+
+def _rows_without_input(model: Any, depth: int) -> list[Row]:
+    """Without an input nothing runs: one row per module, in registration order."""
+    rows, per_depth = [], {}
+    for name, module in model.named_modules():
+        d = 0 if not name else name.count(".") + 1
+        if d > depth:
+            continue
+        per_depth[d] = per_depth.get(d, 0) + 1
+        params = list(module.parameters(recurse=d == depth))
+        rows.append(Row(d, per_depth[d], type(module).__name__, "--", "--",
+                        sum(p.numel() for p in params), _trainable(params) if params else "--"))
+    return rows
+
+
+def _trainable(params: list) -> str:
+    flags = {p.requires_grad for p in params}
+    return "Partial" if len(flags) == 2 else str(flags.pop())
+
+
+def _shapes(tensors: list) -> str:
+    return ", ".join(str(list(t.shape)) for t in tensors) or "--"
+
+
+def _draw_tree(rows: list[Row]) -> None:
+    """Fill in each row's `├─` / `└─` prefix, with `│` for ancestors that have more below."""
+    for i, row in enumerate(rows):
+        if row.depth == 0:
+            continue
+        parts = []
+        for d in range(1, row.depth + 1):
+            more = _has_sibling_below(rows, i, d)
+            if d == row.depth:
+                parts.append("├─" if more else "└─")
+            else:
+                parts.append("│    " if more else "     ")
+        row.tree = "".join(parts)
+
+
+def _has_sibling_below(rows: list[Row], i: int, depth: int) -> bool:
+    """Whether a later row at `depth` comes before the subtree at that depth ends."""
+    for row in rows[i + 1:]:
+        if row.depth < depth:
+            return False
+        if row.depth == depth:
+            return True
+    return False
+
+
+# --- memory ---------------------------------------------------------------------------------
+def _count_step(result: ModelSummary, output: Any, params: list, inputs: tuple,
+                optimizer: Any) -> None:
+    """Fill in the byte counts from the graph one forward recorded and one backward."""
+    result.has_input = True
+    input_arrays = [t._data for t in inputs if isinstance(t, Tensor)]
+    result.input_bytes = _bytes(input_arrays)
+    param_ids = {id(base_array(p._data)) for p in params}
+    input_ids = {id(base_array(a)) for a in input_arrays}
+    activations: dict[int, int] = {}  # id of the buffer -> its bytes
+    saved: dict[int, int] = {}
+    outputs = [t for t in tensors_in(output) if t.requires_grad]
+    if outputs:
+        loss = outputs[0].sum()
+        for t in outputs[1:]:
+            loss = loss + t.sum()
+        for t in walk([loss]):  # NOTE: before backward, which frees what the nodes saved
+            if t._ctx is not None:
+                _add(activations, t._data, param_ids | input_ids)
+                for a in saved_arrays(t._ctx):
+                    _add(saved, a, param_ids)
+        loss.backward()
+    graph = {k: n for k, n in {**activations, **saved}.items() if k not in input_ids}
+    result.activation_bytes = sum(activations.values())
+    result.saved_bytes = sum(saved.values())
+    result.graph_bytes = sum(graph.values())
+    result.grad_bytes = _bytes(p.grad._data for p in params if p.grad is not None)
+    step_transient = 0
+    if optimizer is not None:
+        result.optimizer_name = type(optimizer).__name__
+        result.optimizer_bytes = _optimizer_bytes(optimizer)
+        step_transient = 2 * max((p._data.nbytes for p in params), default=0)
+    backward_transient = 2 * max(activations.values(), default=0)
+    result.peak_bytes = (result.param_bytes + result.input_bytes + result.optimizer_bytes
+                         + result.grad_bytes
+                         + max(result.graph_bytes + backward_transient, step_transient))
+
+
+def _add(counted: dict[int, int], a: Any, skip: set) -> None:
+    base = base_array(a)
+    if id(base) not in skip:
+        counted.setdefault(id(base), base.nbytes)
+
+
+def _bytes(arrays: Any) -> int:
+    """Bytes of the distinct buffers behind `arrays`."""
+    return sum({id(b): b.nbytes for b in map(base_array, arrays)}.values())
+
+
+def _optimizer_bytes(optimizer: Any) -> int:
+    """Bytes of the state arrays after one step, taken on a copy with zero gradients."""
+    opt = copy.deepcopy(optimizer)
+    for group in opt.param_groups:
+        for p in group["params"]:
+            p.grad = Tensor(np.zeros_like(p.numpy()))
+    opt.step()
+    return _state_bytes(opt)
+
+
+def _state_bytes(optimizer: Any) -> int:
+    return _bytes(v._data if isinstance(v, Tensor) else v
+                  for state in optimizer.state.values() for v in state.values()
+                  if isinstance(v, (Tensor, np.ndarray)))
+
+
+def _measure(model: Any, inputs: tuple, optimizer: Any) -> int:
+    """Peak bytes of forward + backward + step, run on copies under tracemalloc.
+
+    The copies start as in any training step but the first: the optimizer has its state and
+    the gradients are None. What exists before (parameters, inputs, state) is added to the
+    traced peak, since tracemalloc sees only new allocations.
+    """
+    model, optimizer = copy.deepcopy((model, optimizer))
+    params = list(model.parameters())
+    if optimizer is not None:
+        for p in params:
+            p.grad = Tensor(np.zeros_like(p.numpy()))
+        optimizer.step()
+    for p in params:
+        p.grad = None
+    before = (_bytes(p._data for p in params) + _bytes(t._data for t in tensors_in(inputs))
+              + (_state_bytes(optimizer) if optimizer is not None else 0))
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        outputs = [t for t in tensors_in(model(*inputs)) if t.requires_grad]
+        if outputs:
+            sum(t.sum() for t in outputs).backward()
+        if optimizer is not None:
+            optimizer.step()
+        peak = tracemalloc.get_traced_memory()[1] - start
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    return before + peak
+
+
+# --- formatting -------------------------------------------------------------------------------
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _param_cell(n: int | None) -> str:
+    return "(recursive)" if n is None else _count(n) if n else "--"
+
+
+def _size(n: int) -> str:
+    """Decimal units, as the seeds write them: 940,584 bytes is 940.58 kB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} B"
+
+
+def _line(label: str, n: int) -> str:
+    return f"{label + ':':<42}{_size(n):>10}   ({n:,} bytes)"
