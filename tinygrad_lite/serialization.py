@@ -18,7 +18,7 @@ import os
 import zipfile
 import zlib
 from collections import OrderedDict
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import numpy as np
@@ -49,7 +49,7 @@ _ARRAY_KINDS = ("tensor", "ndarray", "scalar")
 
 
 # --- save -------------------------------------------------------------------------------------
-def save(obj: Any, path: str | os.PathLike) -> None:
+def save(obj: Any, path: str | os.PathLike | BinaryIO) -> None:
     """Write `obj` to `path` as one .npz file, without pickle.
 
     Parameters
@@ -57,7 +57,8 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     obj : a state dict (nested dicts, lists and tuples of Tensors, numpy arrays, numbers,
         strings, None), e.g. `model.state_dict()` or `optimizer.state_dict()`; or a model
         built from library layers, whose architecture is stored too (see `load_model`).
-    path : the file to write (replaced atomically: a crash never leaves half a file).
+    path : the file to write (replaced atomically: a crash never leaves half a file), or a
+        binary file object such as `io.BytesIO()`.
 
     Examples
     --------
@@ -73,18 +74,26 @@ def save(obj: Any, path: str | os.PathLike) -> None:
               "root": _encode(obj, (), arrays)}
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     members = {HEADER: np.frombuffer(text, dtype=np.uint8), **arrays}
+    if hasattr(path, "write"):
+        _write(path, members)
+        return
     path = os.fspath(path)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
-            for name, arr in members.items():
-                with zf.open(name + ".npy", "w", force_zip64=True) as out:
-                    np.lib.format.write_array(out, arr, allow_pickle=False)
+        with open(tmp, "wb") as f:
+            _write(f, members)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _write(f: BinaryIO, members: dict[str, np.ndarray]) -> None:
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
+        for name, arr in members.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, arr, allow_pickle=False)
 
 
 def _encode(obj: Any, path: tuple, arrays: dict[str, np.ndarray]) -> Any:
@@ -131,47 +140,56 @@ def _where(path: tuple) -> str:
 
 
 # --- load -------------------------------------------------------------------------------------
-def load(path: str | os.PathLike) -> Any:
+def load(path: str | os.PathLike | BinaryIO) -> Any:
     """Read what `save` wrote: the same nesting, keys in order, Tensors where Tensors were.
 
-    For a file saved from a model, this is its state dict. Raises ValueError for any file
-    `save` did not write (it never unpickles, so a hostile file cannot run code).
+    `path` is a file name or a binary file object holding exactly one checkpoint. For a
+    file saved from a model, this is its state dict. Raises ValueError for any file `save`
+    did not write (it never unpickles, so a hostile file cannot run code).
     """
-    header, arrays = _read(path)
-    return _decode(header["root"], arrays, path)
+    return _read(path)[1]
 
 
-def _read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
-    """The checked JSON header and every array member of a checkpoint."""
+def _read(path: str | os.PathLike | BinaryIO) -> tuple[dict, Any, str]:
+    """The checked JSON header, the object saved, and a name for messages."""
+    if hasattr(path, "read"):
+        name = str(getattr(path, "name", "the file object"))
+        return (*_read_zip(path, name), name)
     name = os.fspath(path)
     with open(name, "rb") as f:  # a missing file stays a FileNotFoundError
-        size = os.fstat(f.fileno()).st_size
-        start = f.read(4)
-        f.seek(0)
-        try:
-            if start[:1] == b"\x80":
-                raise ValueError("it is a pickle; tinygrad_lite never unpickles (code in a "
-                                 "pickle runs when it is loaded)")
-            if start != b"PK\x03\x04":
-                raise ValueError("it is not a zip/npz archive")
-            with zipfile.ZipFile(f) as zf:
-                infos = _check_members(zf, size)
-                arrays = {n: _read_array(zf, info) for n, info in infos.items()}
-        # NOTE: a damaged zip directory surfaces as any of these (OSError: a seek before 0)
-        except (zipfile.BadZipFile, ValueError, EOFError, KeyError, OverflowError, OSError,
-                NotImplementedError, zlib.error, RecursionError) as e:
-            reason = str(e) or type(e).__name__
-            raise ValueError(f"load: {name} is not a tinygrad_lite checkpoint: {reason}") from e
+        return (*_read_zip(f, name), name)
+
+
+def _read_zip(f: BinaryIO, name: str) -> tuple[dict, Any]:
+    size = f.seek(0, os.SEEK_END)
+    f.seek(0)
+    start = f.read(4)
+    f.seek(0)
+    try:
+        if start[:1] == b"\x80":
+            raise ValueError("it is a pickle; tinygrad_lite never unpickles (code in a "
+                             "pickle runs when it is loaded)")
+        if start != b"PK\x03\x04":
+            raise ValueError("it is not a zip/npz archive")
+        with zipfile.ZipFile(f) as zf:
+            infos = _check_members(zf, size)
+            arrays = {n: _read_array(zf, info) for n, info in infos.items()}
+    # NOTE: a damaged zip directory surfaces as any of these (OSError: a seek before 0)
+    except (zipfile.BadZipFile, ValueError, EOFError, KeyError, OverflowError, OSError,
+            NotImplementedError, zlib.error, RecursionError) as e:
+        reason = str(e) or type(e).__name__
+        raise ValueError(f"load: {name} is not a tinygrad_lite checkpoint: {reason}") from e
     try:
         header = json.loads(arrays.pop(HEADER).tobytes().decode("utf-8"))
+        if not (isinstance(header, dict) and header.get("format") == FORMAT
+                and "root" in header):
+            raise ValueError("no tinygrad_lite format tag")
+        if header.get("version") == VERSION:
+            return header, _decode(header["root"], arrays)
     except (ValueError, RecursionError) as e:
         raise ValueError(f"load: {name} has a damaged header: {e}") from e
-    if not (isinstance(header, dict) and header.get("format") == FORMAT and "root" in header):
-        raise ValueError(f"load: {name} has a damaged header (no tinygrad_lite format tag)")
-    if header.get("version") != VERSION:
-        raise ValueError(f"load: {name} is format version {header.get('version')!r}; this "
-                         f"tinygrad_lite reads version {VERSION}")
-    return header, arrays
+    raise ValueError(f"load: {name} is format version {header.get('version')!r}; this "
+                     f"tinygrad_lite reads version {VERSION}")
 
 
 def _check_members(zf: zipfile.ZipFile, size: int) -> dict[str, zipfile.ZipInfo]:
@@ -230,7 +248,7 @@ def _read_array(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
     return arr.reshape(shape, order="F" if fortran else "C")
 
 
-def _decode(node: Any, arrays: dict[str, np.ndarray], file: Any) -> Any:
+def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
     """The object a JSON node of `_encode` stands for."""
     if node is None or isinstance(node, (bool, int, float, str)):
         return node
@@ -241,10 +259,10 @@ def _decode(node: Any, arrays: dict[str, np.ndarray], file: Any) -> Any:
                 and not isinstance(kv[0], bool) for kv in body):
             out = OrderedDict() if kind == "odict" else {}
             for key, value in body:
-                out[key] = _decode(value, arrays, file)
+                out[key] = _decode(value, arrays)
             return out
         if kind in ("list", "tuple") and isinstance(body, list):
-            items = [_decode(v, arrays, file) for v in body]
+            items = [_decode(v, arrays) for v in body]
             return tuple(items) if kind == "tuple" else items
         if kind in _ARRAY_KINDS and isinstance(body, str) and body in arrays:
             arr = arrays[body]
@@ -254,8 +272,7 @@ def _decode(node: Any, arrays: dict[str, np.ndarray], file: Any) -> Any:
                 return arr[()]
             if kind == "ndarray":
                 return arr
-    raise ValueError(f"load: {os.fspath(file)} has a damaged header: unexpected entry "
-                     f"{json.dumps(node)[:80]}")
+    raise ValueError(f"unexpected entry {json.dumps(node)[:80]}")
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -300,7 +317,7 @@ def _layer_arg(m: nn.Module, name: str) -> Any:
     return getattr(m, name)
 
 
-def load_model(path: str | os.PathLike) -> nn.Module:
+def load_model(path: str | os.PathLike | BinaryIO) -> nn.Module:
     """Rebuild a model saved with `tl.save(model, path)` and load its weights.
 
     Examples
@@ -308,17 +325,16 @@ def load_model(path: str | os.PathLike) -> nn.Module:
     >>> tl.save(nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1)), "mlp.npz")
     >>> model = tl.load_model("mlp.npz")
     """
-    header, arrays = _read(path)
+    header, state, name = _read(path)
     if header.get("model") is None:
-        raise ValueError(f"load_model: {os.fspath(path)} holds a state dict, not a model; "
+        raise ValueError(f"load_model: {name} holds a state dict, not a model; "
                          "build the model in code and call "
                          "model.load_state_dict(tl.load(path))")
-    state = _decode(header["root"], arrays, path)
     try:
         model = _build(header["model"])
         model.load_state_dict(state)
-    except (TypeError, ValueError, KeyError, RuntimeError) as e:
-        raise ValueError(f"load_model: {os.fspath(path)} holds a damaged model: {e}") from e
+    except (TypeError, ValueError, KeyError, RuntimeError, RecursionError) as e:
+        raise ValueError(f"load_model: {name} holds a damaged model: {e}") from e
     return model
 
 
