@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nn_parity import check_parity, close
 
 import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
-from nn_parity import check_parity, close
 from tinygrad_lite import nn
 
 DTYPES = [np.float32, np.float64]
@@ -61,7 +61,7 @@ def _cases():
 
     ignored = _labels(N)
     ignored[[1, 4]] = -100
-    smooth = dict(label_smoothing=0.2)
+    smooth = {"label_smoothing": 0.2}
     return {
         "ce": (*ce(), lambda d: [_logits((N, C), d), _labels(N)]),
         "ce_1d": (*ce(), lambda d: [_logits((C,), d), np.array(3)]),

@@ -44,8 +44,8 @@ class Linear(Module):
                  weight_l1: float = 0.0, weight_l2: float = 0.0, bias_l1: float = 0.0,
                  bias_l2: float = 0.0, dtype: Any = None) -> None:
         super().__init__()
-        strengths = dict(weight_l1=weight_l1, weight_l2=weight_l2, bias_l1=bias_l1,
-                         bias_l2=bias_l2)
+        strengths = {"weight_l1": weight_l1, "weight_l2": weight_l2, "bias_l1": bias_l1,
+                     "bias_l2": bias_l2}
         for name, value in strengths.items():
             if value < 0:
                 raise ValueError(f"Linear: {name} must be >= 0, got {value}")

@@ -121,10 +121,11 @@ class Module:
                 raise AttributeError(f"cannot assign {type(value).__name__} {name!r} before "
                                      f"Module.__init__(); call super().__init__() first in "
                                      f"{type(self).__name__}.__init__")
+            # NOTE: remove it from the other table only, so a replaced entry keeps its place
+            table, other = (params, modules) if isinstance(value, Parameter) else (modules, params)
             self.__dict__.pop(name, None)
-            params.pop(name, None)
-            modules.pop(name, None)
-            (params if isinstance(value, Parameter) else modules)[name] = value
+            other.pop(name, None)
+            table[name] = value
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
