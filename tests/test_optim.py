@@ -202,6 +202,19 @@ def test_float32_parameters_and_state_stay_float32(name, kw):
                 assert value.dtype == np.float32
 
 
+@pytest.mark.parametrize("name, kw", CASES, ids=CASE_IDS)
+def test_step_leaves_the_gradients_untouched(name, kw):
+    init, noise = _problem(np.float64)
+    params = [tl.tensor(a, requires_grad=True) for a in init]
+    opt = getattr(optim, name)(_groups(params), **kw)
+    for _ in range(2):
+        for p, n in zip(params, noise[0]):
+            p.grad = tl.tensor(n)
+        opt.step()
+        for p, n in zip(params, noise[0]):
+            np.testing.assert_array_equal(p.grad.numpy(), n)
+
+
 @pytest.mark.parametrize("name", sorted({name for name, _ in CASES}))
 def test_parameters_without_grad_are_skipped_and_get_no_state(name):
     a = tl.tensor([1.0, 2.0], requires_grad=True)

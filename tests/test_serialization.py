@@ -139,11 +139,13 @@ def test_optimizer_state_round_trips_through_a_file_and_training_continues(tmp_p
     params = [tl.tensor(a, requires_grad=True) for a in init]
     opt = optim.Adam([{"params": params[:1]}, {"params": params[1:], "lr": 0.05}],
                      lr=0.01, amsgrad=True)
+    sched = optim.lr_scheduler.LambdaLR(opt, lambda t: 1 / (1 + 0.1 * t))
     steps(params, opt, range(4))
-    save({"params": [p.detach() for p in params], "optim": opt.state_dict()},
-         tmp_path / "ckpt.npz")
+    save({"params": [p.detach() for p in params], "optim": opt.state_dict(),
+          "sched": sched.state_dict()}, tmp_path / "ckpt.npz")
     ckpt = load(tmp_path / "ckpt.npz")
     _same(opt.state_dict(), ckpt["optim"])
+    _same(sched.state_dict(), ckpt["sched"])
     copies = [tl.tensor(p.numpy(), requires_grad=True) for p in ckpt["params"]]
     resumed = optim.Adam([{"params": copies[:1]}, {"params": copies[1:]}])
     resumed.load_state_dict(ckpt["optim"])
