@@ -9,6 +9,7 @@ one place (`unbroadcast`), and frees each node's saved arrays as soon as it has 
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import threading
 import traceback
@@ -94,6 +95,10 @@ def _check_finite(values: Any, what: str, ctx: "Function") -> None:
                                      f"inf; the op was created at {where}")
 
 
+_data_of = operator.attrgetter("_data")  # C-level getters: apply is the hottest path
+_requires_grad_of = operator.attrgetter("requires_grad")
+
+
 # --- the node -----------------------------------------------------------------------------------
 class Function:
     """One differentiable primitive: `forward` on arrays, `backward` beside it.
@@ -128,7 +133,7 @@ class Function:
     def apply(cls, *inputs: "Tensor", **kwargs: Any) -> "Tensor":
         ctx = cls()
         try:
-            out = Tensor._wrap(ctx.forward(*[t._data for t in inputs], **kwargs))
+            out = Tensor._wrap(ctx.forward(*map(_data_of, inputs), **kwargs))
         except ValueError as e:  # numpy's broadcasting errors, reworded to name the op
             shapes = " and ".join(str(t.shape) for t in inputs)
             raise RuntimeError(f"{cls.__name__.lower()}: shapes {shapes} do not fit: "
@@ -137,7 +142,7 @@ class Function:
             ctx.created_at = _user_line()
             _check_finite((out._data,), "the output", ctx)
         if _mode.enabled:
-            needs = tuple([t.requires_grad for t in inputs])
+            needs = tuple(map(_requires_grad_of, inputs))
             if True in needs:
                 ctx.parents = inputs
                 ctx.needs_input_grad = needs
