@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend as be
 from . import rng
 from .tensor import Tensor
 from .viz import ModuleTrace, base_array, saved_arrays, tensors_in, trace_modules, walk
@@ -283,15 +284,12 @@ def _count_step(result: ModelSummary, output: Any, params: list, inputs: tuple,
     result.has_input = True
     input_arrays = [t._data for t in inputs if isinstance(t, Tensor)]
     result.input_bytes = _bytes(input_arrays)
-    param_ids = {id(base_array(p._data)) for p in params}
-    input_ids = {id(base_array(a)) for a in input_arrays}
+    param_ids = {id(_buffer(p._data)) for p in params}
+    input_ids = {id(_buffer(a)) for a in input_arrays}
     activations: dict[int, int] = {}  # id of the buffer -> its bytes
     saved: dict[int, int] = {}
-    outputs = [t for t in tensors_in(output) if t.requires_grad]
-    if outputs:
-        loss = outputs[0].sum()
-        for t in outputs[1:]:
-            loss = loss + t.sum()
+    loss = outputs_sum(output)
+    if loss is not None:
         for t in walk([loss]):  # NOTE: before backward, which frees what the nodes saved
             if t._ctx is not None:
                 _add(activations, t._data, param_ids | input_ids)
@@ -307,22 +305,41 @@ def _count_step(result: ModelSummary, output: Any, params: list, inputs: tuple,
     if optimizer is not None:
         result.optimizer_name = type(optimizer).__name__
         result.optimizer_bytes = _optimizer_bytes(optimizer)
-        step_transient = 2 * max((p._data.nbytes for p in params), default=0)
+        step_transient = 2 * max((_buffer(p._data).nbytes for p in params), default=0)
     backward_transient = 2 * max(activations.values(), default=0)
     result.peak_bytes = (result.param_bytes + result.input_bytes + result.optimizer_bytes
                          + result.grad_bytes
                          + max(result.graph_bytes + backward_transient, step_transient))
 
 
+def _buffer(a: Any) -> np.ndarray:
+    """The numpy array that owns `a`'s memory (a pending lazy array is computed first, so
+    counts are those of eager execution)."""
+    return base_array(be.active.realize(a))
+
+
+def outputs_sum(output: Any) -> Tensor | None:
+    """The sum of every output that needs grad: what the summary (and `tinygrad-lite graph
+    --backward`) runs backward from, since no loss function is known. None if there is none.
+    """
+    outputs = [t for t in tensors_in(output) if t.requires_grad]
+    if not outputs:
+        return None
+    loss = outputs[0].sum()
+    for t in outputs[1:]:
+        loss = loss + t.sum()
+    return loss
+
+
 def _add(counted: dict[int, int], a: Any, skip: set) -> None:
-    base = base_array(a)
+    base = _buffer(a)
     if id(base) not in skip:
         counted.setdefault(id(base), base.nbytes)
 
 
 def _bytes(arrays: Any) -> int:
     """Bytes of the distinct buffers behind `arrays`."""
-    return sum({id(b): b.nbytes for b in map(base_array, arrays)}.values())
+    return sum({id(b): b.nbytes for b in map(_buffer, arrays)}.values())
 
 
 def _optimizer_bytes(optimizer: Any) -> int:
@@ -364,9 +381,9 @@ def _measure(model: Any, inputs: tuple, optimizer: Any) -> int:
     try:
         start = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
-        outputs = [t for t in tensors_in(model(*inputs)) if t.requires_grad]
-        if outputs:
-            sum(t.sum() for t in outputs).backward()
+        loss = outputs_sum(model(*inputs))
+        if loss is not None:
+            loss.backward()
         if optimizer is not None:
             optimizer.step()
         peak = tracemalloc.get_traced_memory()[1] - start
