@@ -194,6 +194,14 @@ def test_hooks_and_mode_are_restored_when_the_forward_fails():
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
 
+def test_memory_is_counted_even_inside_no_grad():
+    model = seed_mlp()
+    with tl.no_grad():
+        s = summary(model, input_size=(8, 784))
+    assert s.grad_bytes == 940_584 and s.saved_bytes > 0
+    assert tl.is_grad_enabled()
+
+
 def test_input_data_and_argument_errors():
     model = nn.Linear(3, 2)
     s = summary(model, input_data=tl.ones(5, 3))

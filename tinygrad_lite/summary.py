@@ -29,13 +29,14 @@ from __future__ import annotations
 import copy
 import tracemalloc
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import backend as be
 from . import rng
+from .autograd import enable_grad
 from .tensor import Tensor
 from .viz import ModuleTrace, base_array, saved_arrays, tensors_in, trace_modules, walk
 
@@ -84,7 +85,7 @@ class ModelSummary:
     optimizer_name: str | None = None
     peak_bytes: int = 0
     measured_peak_bytes: int | None = None
-    has_input: bool = field(default=False, repr=False)
+    has_input: bool = False
 
     def __str__(self) -> str:
         cells = [_HEADERS] + [(r.tree + r.name, r.input_shape, r.output_shape,
@@ -176,12 +177,13 @@ def summary(model: Any, input_size: Sequence | None = None, input_data: Any = No
             model.train(mode == "train")
         for p in params:
             p.grad = None
-        with trace_modules(model) as trace:
-            output = model(*inputs)
-        result.rows = _rows(trace, depth)
-        _count_step(result, output, params, inputs, optimizer)
-        if measure:
-            result.measured_peak_bytes = _measure(model, inputs, optimizer)
+        with enable_grad():  # NOTE: the memory is that of a graph, even inside no_grad()
+            with trace_modules(model) as trace:
+                output = model(*inputs)
+            result.rows = _rows(trace, depth)
+            _count_step(result, output, params, inputs, optimizer)
+            if measure:
+                result.measured_peak_bytes = _measure(model, inputs, optimizer)
     finally:
         for m, training in modes:
             m.training = training

@@ -11,6 +11,13 @@
 
 Tensors are labelled `name\\n(shape) dtype`. Intermediate tensors are the edges between ops.
 
+Module clusters (`modules=`) need to know which ops ran inside which module call; forward
+pre/post hooks record it while the forward runs: `draw_graph(model, input_data=x,
+modules=True)` runs the forward itself, or record your own forward with
+`with tl.viz.trace_modules(model) as trace: out = model(x)` and pass `modules=trace`. A call
+owns the ops between its outputs and its inputs; what two calls share (the weight of a layer
+that runs twice) sits in the call around both.
+
 The walk is iterative (a 100,000-op chain is fine) and breadth-first from the output, so the
 same graph always gives the same DOT source: node ids (`n0`, `n1`, ...) follow that order.
 
@@ -32,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import graphviz
 
+from .autograd import enable_grad
 from .tensor import Tensor
 
 if TYPE_CHECKING:
@@ -205,16 +213,16 @@ class Graph(graphviz.Digraph):
         return self.pipe(format="svg", encoding="utf-8")
 
 
-def draw_graph(output: Tensor | Sequence[Tensor] | Module, params: Any = None, *,
-               input_data: Any = None, show_shapes: bool = True, show_saved: bool = False,
-               show_grads: bool = False, modules: bool | ModuleTrace = False,
-               direction: str = "TB", max_nodes: int | None = None) -> Graph:
+def draw_graph(output: Tensor | Sequence[Tensor] | Module, params: Any = None,
+               show_shapes: bool = True, show_saved: bool = False, show_grads: bool = False,
+               modules: bool | ModuleTrace = False, direction: str = "TB",
+               max_nodes: int | None = None, *, input_data: Any = None) -> Graph:
     """Draw the graph that produced `output` (see the module docstring for the legend).
 
     Parameters
     ----------
-    output : the tensor (or tensors) to draw from; or a Module, then `input_data` is required,
-        the forward is run here and `params` defaults to the module.
+    output : the tensor (or tensors) to draw from; or a Module: then its forward runs here on
+        `input_data` (with grad mode on) and `params` defaults to the module.
     params : dict name -> Tensor, or a Module (its `named_parameters()`), to name leaves.
     show_saved : also draw the arrays each op saved for backward (orange).
     show_grads : add each leaf's gradient shape. Backward frees the graph it walked, so call
@@ -224,6 +232,7 @@ def draw_graph(output: Tensor | Sequence[Tensor] | Module, params: Any = None, *
     direction : Graphviz rankdir, one of "TB", "LR", "BT", "RL".
     max_nodes : draw at most this many nodes, nearest the output first; a marker node says
         how many were left out.
+    input_data : the input (a Tensor or a tuple of them) when `output` is a Module.
 
     Examples
     --------
@@ -244,7 +253,7 @@ def draw_graph(output: Tensor | Sequence[Tensor] | Module, params: Any = None, *
         model = output
         params = model if params is None else params
         args = input_data if isinstance(input_data, tuple) else (input_data,)
-        with trace_modules(model) as trace:
+        with enable_grad(), trace_modules(model) as trace:
             output = model(*args)
         inputs = tensors_in(args)
         input_names = {"input": inputs[0]} if len(inputs) == 1 else {
