@@ -38,7 +38,11 @@ from .tensor import (
     zeros_like,
 )
 
-from . import data  # noqa: E402  (data builds on tensor)
+# NOTE: these build on tensor and ops, so they come after them
+from . import data, nn, optim, viz  # noqa: E402
+from .serialization import load, load_model, save  # noqa: E402
+from .summary import ModelSummary, summary  # noqa: E402
+from .viz import draw_graph  # noqa: E402
 
 float = float32  # noqa: A001  PyTorch's short names: tl.float, tl.double, tl.long, tl.bool
 double = float64
