@@ -14,7 +14,8 @@ Example
 """
 from __future__ import annotations
 
-from typing import Sequence
+import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class NumpyMLP:
         self.params = [
             ((self.rng.standard_normal((n_in, n_out), dtype=F32) * F32(np.sqrt(2.0 / n_in))),
              np.zeros(n_out, F32))
-            for n_in, n_out in zip(sizes[:-1], sizes[1:])
+            for n_in, n_out in itertools.pairwise(sizes)
         ]
         self.grads: list[tuple[np.ndarray, np.ndarray]] = []
 
