@@ -79,26 +79,12 @@ class NumpyBackend:
     def tanh_backward(y, g):
         return g * (1 - y * y)
 
-    # --- reductions -----------------------------------------------------------------------
-    @staticmethod
-    def sum(x, axis=None, keepdims=False):
-        return np.sum(x, axis=axis, keepdims=keepdims)
-
-    @staticmethod
-    def max(x, axis=None, keepdims=False):
-        return np.max(x, axis=axis, keepdims=keepdims)
-
-    @staticmethod
-    def min(x, axis=None, keepdims=False):
-        return np.min(x, axis=axis, keepdims=keepdims)
-
-    @staticmethod
-    def argmax(x, axis=None, keepdims=False):
-        return np.argmax(x, axis=axis, keepdims=keepdims)
-
-    @staticmethod
-    def argmin(x, axis=None, keepdims=False):
-        return np.argmin(x, axis=axis, keepdims=keepdims)
+    # --- reductions (all take axis= and keepdims=) ---------------------------------------
+    sum = staticmethod(np.sum)
+    max = staticmethod(np.max)
+    min = staticmethod(np.min)
+    argmax = staticmethod(np.argmax)
+    argmin = staticmethod(np.argmin)
 
     @staticmethod
     @np.errstate(under="ignore")
