@@ -469,10 +469,11 @@ class Tensor:
             raise TypeError(f"{pick[3:]}: dim must be an int when indices are returned; "
                             f"use amax/amin for several dims")
         (axis,) = _dims(dim, self.ndim, pick[3:]) or (0,)
-        indices = getattr(be.active, pick)(be.active.realize(self._data), axis=axis,
+        x = self if self.ndim else self.reshape(1)  # NOTE: a 0-d tensor is one element
+        indices = getattr(be.active, pick)(be.active.realize(x._data), axis=axis,
                                            keepdims=True)
-        values = ops.TakeAlongAxis.apply(self, indices=indices, axis=axis)
-        if not keepdim:
+        values = ops.TakeAlongAxis.apply(x, indices=indices, axis=axis)
+        if not keepdim or not self.ndim:
             values, indices = values.squeeze(axis), np.squeeze(indices, axis)
         return MinMax((values, Tensor._wrap(indices)))
 
@@ -501,6 +502,8 @@ class Tensor:
         if dim is None:
             return Tensor._wrap(np.asarray(getattr(np, name)(data), dtype=int64))
         (axis,) = _dims(dim, self.ndim, name) or (0,)
+        if not self.ndim:  # NOTE: a 0-d tensor is one element, at index 0
+            return Tensor._wrap(np.zeros((), dtype=int64))
         return Tensor._wrap(getattr(np, name)(data, axis=axis, keepdims=keepdim).astype(int64))
 
     def softmax(self, dim: int = -1) -> "Tensor":
@@ -609,6 +612,7 @@ class Tensor:
                                "tensor, or assign inside `with tl.no_grad():`")
         index, _ = _index(index)
         value = value.numpy() if isinstance(value, Tensor) else value
+        be.active.before_write(self.numpy())  # NOTE: pending lazy reads of it run first
         self.numpy()[index] = value
         autograd.mark_modified(self)
 
@@ -624,7 +628,9 @@ class Tensor:
                                    "`with tl.no_grad():`")
             self._data, self._ctx = value._data, value._ctx
         else:
-            np.copyto(self.numpy(), value.numpy(), casting="unsafe")
+            src = value.numpy()
+            be.active.before_write(self.numpy())  # NOTE: pending lazy reads of it run first
+            np.copyto(self.numpy(), src, casting="unsafe")
         autograd.mark_modified(self)
         return self
 
