@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import math
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from . import codegen
 
-# Nodes whose sources include a concrete array: an in-place write into that array must first
-# realize them (`realize_readers`), or they would read the new values.
-_readers: "weakref.WeakSet[Lazy]" = weakref.WeakSet()
+# Every pending node: an in-place write into an array must first realize the nodes that read
+# it (`realize_readers`), or they would see the new values.
+pending: weakref.WeakSet[Lazy] = weakref.WeakSet()
 
 
 class Lazy:
@@ -50,6 +51,7 @@ class Lazy:
         if self.value is None:
             self.value = run(self, None)
             self.srcs = ()  # the inputs are no longer needed: let them be freed
+            pending.discard(self)
         return self.value
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -69,10 +71,15 @@ def realize(a: Any) -> Any:
 
 def realize_readers(arr: np.ndarray) -> None:
     """Realize every pending node that reads memory shared with `arr`, before a write to it."""
-    for node in list(_readers):
-        if node.value is None and any(type(s) is np.ndarray and np.shares_memory(s, arr)
-                                      for s in node.srcs):
+    for node in list(pending):
+        if node.value is None and any(_reads(s, arr) for s in node.srcs):
             node.realize()
+
+
+def _reads(src: Any, arr: np.ndarray) -> bool:
+    if type(src) is Lazy:
+        src = src.value
+    return type(src) is np.ndarray and np.may_share_memory(src, arr)
 
 
 def broadcast_shape(a: tuple, b: tuple) -> tuple:

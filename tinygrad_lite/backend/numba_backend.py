@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable
+import os
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..rng import generator
 from . import codegen
-from .lazy import Lazy, _readers, broadcast_shape, interpret, realize, realize_readers, run
+from .lazy import Lazy, broadcast_shape, interpret, pending, realize, realize_readers, run
 from .numpy_backend import NumpyBackend
 
 _ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "sign",
@@ -98,7 +100,8 @@ class NumbaBackend(NumpyBackend):
 
     Attributes
     ----------
-    small : outputs with fewer elements run eagerly in numpy (0 sends everything to kernels).
+    small : outputs with fewer elements run eagerly in numpy (0 sends everything to kernels;
+        the environment variable TINYGRAD_LITE_NUMBA_SMALL sets it).
     max_nodes : a graph that would grow past this many nodes has its sources realized first.
     """
 
@@ -106,12 +109,17 @@ class NumbaBackend(NumpyBackend):
     small = 4096
     max_nodes = 32
 
+    def __init__(self) -> None:
+        # NOTE: TINYGRAD_LITE_NUMBA_SMALL=0 sends every op through kernels (for the tests)
+        self.small = int(os.environ.get("TINYGRAD_LITE_NUMBA_SMALL", type(self).small))
+
     # --- conversion ---------------------------------------------------------------------------
     realize = staticmethod(realize)
 
-    def before_write(self, a: np.ndarray) -> None:
+    @staticmethod
+    def before_write(a: np.ndarray) -> None:
         """Called before `a` is overwritten in place: pending reads of it run first."""
-        if _readers:
+        if pending:
             realize_readers(a)
 
     def cast(self, a: Any, dtype: Any) -> Any:
@@ -159,21 +167,16 @@ class NumbaBackend(NumpyBackend):
                           key=lambda s: s.count)
             biggest.realize()
             count -= biggest.count - 1
-        reads = False
         args = []
         for s in srcs:
             t = type(s)
             if t is Lazy and s.value is not None:
                 s = s.value
-                t = np.ndarray
-            if t is np.ndarray:
-                reads = reads or s.ndim > 0
             elif t is float or t is int or t is bool:
                 s = ctype.type(s)
             args.append(s)
         node = Lazy(op, tuple(args), shape, dtype, ctype, count)
-        if reads:
-            _readers.add(node)
+        pending.add(node)
         return node
 
     @staticmethod
@@ -223,7 +226,59 @@ class NumbaBackend(NumpyBackend):
         threshold = np.uint32(min(max(round(p * 2 ** 24), 0), 2 ** 24))
         srcs = (np.uint32(seed & 0xFFFFFFFF), np.uint32(seed >> 32), threshold)
         node = Lazy("keep", srcs, tuple(shape), np.dtype(np.bool_), np.dtype(np.bool_), 1)
+        pending.add(node)
         return node if math.prod(shape) >= self.small else node.realize()
+
+    # --- optimizer steps ----------------------------------------------------------------------
+    def sgd_update(self, p: np.ndarray, g: Any, buf: np.ndarray | None, *, lr: float,
+                   momentum: float, dampening: float, weight_decay: float, nesterov: bool,
+                   first_step: bool) -> None:
+        """The numpy backend's SGD rule in one pass (`optim_kernels.sgd`), in place."""
+        g = realize(g)
+        flat = _flat(p, g, buf)
+        if flat is None:
+            return NumpyBackend.sgd_update(p, g, buf, lr=lr, momentum=momentum,
+                                           dampening=dampening, weight_decay=weight_decay,
+                                           nesterov=nesterov, first_step=first_step)
+        from . import optim_kernels
+
+        t = p.dtype.type
+        pf, gf, bf = flat
+        codegen.call(optim_kernels.sgd, [pf, gf, pf if bf is None else bf, t(lr), t(momentum),
+                                         t(1 - dampening), t(weight_decay), bool(nesterov),
+                                         bool(first_step), bf is not None])
+
+    def adam_update(self, p: np.ndarray, g: Any, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+                    max_exp_avg_sq: np.ndarray | None, *, step: int, lr: float, beta1: float,
+                    beta2: float, eps: float, weight_decay: float, decoupled: bool) -> None:
+        """The numpy backend's Adam / AdamW rule in one pass (`optim_kernels.adam`)."""
+        g = realize(g)
+        flat = _flat(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq)
+        if flat is None:
+            return NumpyBackend.adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq,
+                                            step=step, lr=lr, beta1=beta1, beta2=beta2,
+                                            eps=eps, weight_decay=weight_decay,
+                                            decoupled=decoupled)
+        from . import optim_kernels
+
+        t = p.dtype.type
+        pf, gf, m, v, vmax = flat
+        codegen.call(optim_kernels.adam, [
+            pf, gf, m, v, pf if vmax is None else vmax, t(lr / (1 - beta1 ** step)),
+            t(math.sqrt(1 - beta2 ** step)), t(1 - beta1), t(beta2), t(1 - beta2), t(eps),
+            t(weight_decay), t(1 - lr * weight_decay), bool(decoupled), vmax is not None])
+
+
+def _flat(p: np.ndarray, g: np.ndarray, *state: np.ndarray | None) -> tuple | None:
+    """1-D views for a fused update, or None when one cannot write through them in place."""
+    arrays = (p,) + tuple(s for s in state if s is not None)
+    if p.dtype not in _REDUCIBLE[:2] or g.shape != p.shape or g.dtype != p.dtype or any(
+            a.dtype != p.dtype or a.shape != p.shape or not a.flags.c_contiguous
+            or not a.flags.writeable for a in arrays):
+        return None
+    # NOTE: g may be a broadcast view (the gradient of a sum): reshape copies it then
+    return (p.reshape(-1), g.reshape(-1)) + tuple(
+        None if s is None else s.reshape(-1) for s in state)
 
 
 def _lazy_method(op: str) -> Callable:

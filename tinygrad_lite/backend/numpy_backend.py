@@ -157,3 +157,22 @@ class NumpyBackend:
     @staticmethod
     def dropout_apply(x, mask, scale: float):
         return x * mask * x.dtype.type(scale)
+
+    # --- in-place writes and optimizer steps -------------------------------------------------
+    @staticmethod
+    def before_write(a) -> None:
+        """Called before `a` is overwritten in place (a lazy backend runs pending reads)."""
+
+    @staticmethod
+    def sgd_update(p, g, buf, **options) -> None:
+        """One SGD step on `p` (and its momentum `buf`) in place; the rule is optim's."""
+        from ..optim.sgd import _sgd_update
+
+        _sgd_update(p, g, buf, **options)
+
+    @staticmethod
+    def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, **options) -> None:
+        """One Adam / AdamW step on `p` and its moments in place; the rule is optim's."""
+        from ..optim.adam import _adam_update
+
+        _adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, **options)

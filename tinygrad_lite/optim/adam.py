@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend as be
 from .optimizer import Optimizer, _buffer
 
 
@@ -66,12 +67,12 @@ class Adam(Optimizer):
                 group: dict[str, Any]) -> None:
         state["step"] = step = state.get("step", 0) + 1
         beta1, beta2 = group["betas"]
-        _adam_update(p, g, _buffer(state, "exp_avg", p), _buffer(state, "exp_avg_sq", p),
-                     _buffer(state, "max_exp_avg_sq", p) if group["amsgrad"] else None,
-                     step=step, lr=float(group["lr"]), beta1=float(beta1),
-                     beta2=float(beta2), eps=float(group["eps"]),
-                     weight_decay=float(group["weight_decay"]),
-                     decoupled=self.decoupled_weight_decay)
+        be.active.adam_update(
+            p, g, _buffer(state, "exp_avg", p), _buffer(state, "exp_avg_sq", p),
+            _buffer(state, "max_exp_avg_sq", p) if group["amsgrad"] else None,
+            step=step, lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2),
+            eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+            decoupled=self.decoupled_weight_decay)
 
 
 class AdamW(Adam):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend as be
 from ..autograd import enable_grad, mark_modified
 from ..tensor import Tensor
 
@@ -124,6 +125,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                be.active.before_write(p.numpy())  # pending lazy reads of p run first
                 self._update(p.numpy(), p.grad.numpy(), self.state.setdefault(p, {}), group)
                 mark_modified(p)  # NOTE: a graph that saved p before this step is now stale
         return loss

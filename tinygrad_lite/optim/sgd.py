@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend as be
 from .optimizer import Optimizer, _buffer
 
 
@@ -59,7 +60,7 @@ class SGD(Optimizer):
         momentum = float(group["momentum"])
         first_step = "momentum_buffer" not in state
         buf = _buffer(state, "momentum_buffer", p) if momentum != 0 else None
-        _sgd_update(p, g, buf, lr=float(group["lr"]), momentum=momentum,
-                    dampening=float(group["dampening"]),
-                    weight_decay=float(group["weight_decay"]), nesterov=group["nesterov"],
-                    first_step=first_step)
+        be.active.sgd_update(p, g, buf, lr=float(group["lr"]), momentum=momentum,
+                             dampening=float(group["dampening"]),
+                             weight_decay=float(group["weight_decay"]),
+                             nesterov=group["nesterov"], first_step=first_step)
