@@ -1,9 +1,12 @@
 """tinygrad_lite: a small, readable, fast autograd framework with PyTorch's names."""
-from . import backend
+# NOTE: these build on tensor and ops, so they come after them
+from . import backend, data, nn, optim, viz  # noqa: E402
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .backend import get_backend, set_backend
 from .gradcheck import gradcheck
 from .rng import manual_seed
+from .serialization import load, load_model, save  # noqa: E402
+from .summary import ModelSummary, summary  # noqa: E402
 from .tensor import (
     Tensor,
     arange,
@@ -37,11 +40,6 @@ from .tensor import (
     zeros,
     zeros_like,
 )
-
-# NOTE: these build on tensor and ops, so they come after them
-from . import data, nn, optim, viz  # noqa: E402
-from .serialization import load, load_model, save  # noqa: E402
-from .summary import ModelSummary, summary  # noqa: E402
 from .viz import draw_graph  # noqa: E402
 
 float = float32  # noqa: A001  PyTorch's short names: tl.float, tl.double, tl.long, tl.bool

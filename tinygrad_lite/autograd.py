@@ -95,6 +95,9 @@ def _check_finite(values: Any, what: str, ctx: "Function") -> None:
                                      f"inf; the op was created at {where}")
 
 
+# NOTE: tensor.py builds on this module and so sets this name when it is imported (a cycle)
+Tensor: Any = None
+
 _data_of = operator.attrgetter("_data")  # C-level getters: apply is the hottest path
 _requires_grad_of = operator.attrgetter("requires_grad")
 
@@ -267,6 +270,3 @@ def _check_unmodified(ctx: Function) -> None:
                 "after it was used, so the value saved for its gradient is gone. Use an "
                 "out-of-place op (x = x * 2, not x.mul_(2)) or .clone() it first")
 
-
-# NOTE: imported last, because tensor.py builds on the Function defined above.
-from .tensor import Tensor  # noqa: E402

@@ -681,6 +681,9 @@ class Tensor:
     __itruediv__ = div_
 
 
+autograd.Tensor = Tensor  # the engine makes tensors but cannot import this module
+
+
 class MinMax(tuple):
     """The (values, indices) pair of `max(dim)` / `min(dim)`, as PyTorch names it."""
 
