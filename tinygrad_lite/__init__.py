@@ -1,6 +1,6 @@
 """tinygrad_lite: a small, readable, fast autograd framework with PyTorch's names."""
 # NOTE: these build on tensor and ops, so they come after them
-from . import backend, data, nn, optim, viz  # noqa: E402
+from . import backend, data, debug, nn, optim, viz  # noqa: E402
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .backend import get_backend, set_backend
 from .gradcheck import gradcheck

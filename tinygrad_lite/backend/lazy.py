@@ -150,14 +150,14 @@ def _walk(root: Lazy) -> tuple[list, list, list]:
     return nodes, refs, leaves
 
 
-def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:
-    """Compute `root` with one kernel; with `reduction=(kind, axes)`, reduce it as well.
+def plan(root: Lazy, reduction: tuple | None) -> tuple | None:
+    """The kernel key, loop sizes and arguments that compute `root` (and reduce it).
 
     The loops are the dims of root's shape, with size-1 dims dropped and neighbours that every
     input treats alike (all indexed or all broadcast, all reduced or all kept) merged, so a
     same-shape chain is one flat loop and a bias add is two. A reduction returns the
-    keepdims-shaped result, or None when its loops are not innermost or outermost (or it is
-    not a plain sum over the leading loops): the caller then reduces with numpy.
+    plan is None when its loops are neither innermost nor outermost (or it is not a plain sum
+    over the leading loops): the caller then reduces with numpy.
     """
     nodes, refs, leaves = _walk(root)
     shape = root.shape
@@ -210,15 +210,25 @@ def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:
         (n.op, n.dtype.str, n.ctype.str, r,
          real((1,) * (ndim - n.ndim) + n.shape) if n.op == "keep" else ())
         for n, r in zip(nodes, refs)])
-    key = (mode, reduced, tuple(leaf_keys), node_keys)
+    return (mode, reduced, tuple(leaf_keys), node_keys), sizes, args
 
-    dtype = root.dtype
+
+def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:
+    """Compute `root` with one kernel; with `reduction=(kind, axes)`, reduce it as well and
+    return the keepdims-shaped result (None when the reduction does not fuse, see `plan`)."""
+    planned = plan(root, reduction)
+    if planned is None:
+        return None
+    key, sizes, args = planned
+    mode, reduced = key[0], key[1]
+    shape, dtype = root.shape, root.dtype
     if mode is None:
         out = np.empty(shape, dtype)
         view = out.reshape(sizes)
     else:
         kept = [n for n, red in zip(sizes, reduced) if not red] or [1]
         view = (np.zeros if mode[1] == "first" else np.empty)(kept, dtype)
+        axes = reduction[1]
         out = view.reshape([1 if d in axes else n for d, n in enumerate(shape)])
     codegen.call(codegen.kernel(key), sizes + [view] + args)
     return out

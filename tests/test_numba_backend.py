@@ -1,0 +1,352 @@
+"""Tests for the numba backend: fused kernels against the numpy reference, dtypes, fused
+reductions, the transcendental error bound, dropout, fused optimizer steps, the kernel cache.
+
+Every kernel compiled here lands in the disk cache, so a second run compiles nothing; the
+cases are chosen to need few distinct kernels. The whole op / nn suite runs under this
+backend with `TINYGRAD_LITE_BACKEND=numba python -m pytest` (add
+`TINYGRAD_LITE_NUMBA_SMALL=0` to send even tiny arrays through kernels).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn, optim
+from tinygrad_lite.backend import codegen, numba_backend
+from tinygrad_lite.backend.lazy import Lazy
+from tinygrad_lite.backend.numpy_backend import NumpyBackend
+
+REPO = Path(__file__).resolve().parents[1]
+F32, F64 = np.float32, np.float64
+
+
+@pytest.fixture
+def nb():
+    """The numba backend with every op, however small, going through kernels."""
+    previous = tl.get_backend()
+    tl.set_backend("numba")
+    backend = tl.backend.active
+    backend.small = 0
+    yield backend
+    tl.set_backend(previous)
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+def _check(fn, *arrays, rtol=None, nb):
+    """fn(backend, *arrays) on numba (lazy, then one kernel) equals it on numpy, dtype too."""
+    expected = fn(NumpyBackend, *arrays)
+    lazy = fn(nb, *arrays)
+    assert isinstance(lazy, Lazy), "the result should be pending, not computed eagerly"
+    got = nb.realize(lazy)
+    assert got.dtype == expected.dtype and lazy.dtype == expected.dtype
+    assert got.shape == expected.shape == lazy.shape
+    if rtol is None:
+        rtol = {"f": 2e-6 if expected.dtype == F32 else 1e-13}.get(expected.dtype.kind, 0)
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * 1e-3)
+    return got
+
+
+# --- fused elementwise kernels against the reference ---------------------------------------
+def test_fused_bias_relu_sigmoid_chain_float32_matches_numpy(nb):
+    r = _rng()
+    a, b = r.standard_normal((2, 64, 33), dtype=F32), r.standard_normal((2, 64, 33), dtype=F32)
+    c = r.standard_normal(33, dtype=F32)
+    _check(lambda B, a, b, c: B.sigmoid(B.relu(B.add(B.mul(a, b), c))), a, b, c, nb=nb)
+
+
+def test_float64_transcendental_chain_uses_libm_exactly(nb):
+    x = _rng().uniform(0.1, 5, (50, 7))
+    _check(lambda B, x: B.tanh(B.sub(B.log(B.exp(x)), B.sqrt(x))), x, nb=nb)
+
+
+def test_non_contiguous_inputs_transposed_and_sliced(nb):
+    r = _rng()
+    a = r.standard_normal((40, 30), dtype=F32)
+    b = r.standard_normal((30, 80), dtype=F32)[:, ::2]
+    _check(lambda B, a, b: B.mul(B.add(a.T, b), 0.5), a, b, nb=nb)
+
+
+def test_int_and_bool_dtypes_follow_numpy_promotion(nb):
+    r = _rng()
+    i = r.integers(-5, 5, (16, 9))
+    j = r.integers(1, 5, 9)
+    _check(lambda B, i, j: B.where(B.gt(i, j), B.sub(B.mul(i, j), 3), B.neg(i)), i, j, nb=nb)
+    _check(lambda B, i, j: B.div(i, j), i, j, nb=nb)  # int / int is float64, as numpy
+    m = _check(lambda B, i, j: B.mul(B.ge(i, 0), B.ne(j, 2)), i, j, nb=nb)
+    assert m.dtype == np.bool_
+
+
+def test_small_int_arithmetic_wraps_like_numpy(nb):
+    a = np.array([100, -100, 7], np.int8)
+    _check(lambda B, a: B.add(B.mul(a, a), a), a, nb=nb)
+
+
+def test_zero_dim_and_size_zero_arrays(nb):
+    x0 = np.array(2.5, F32)
+    _check(lambda B, x: B.relu(B.sub(x, 1.0)), x0, nb=nb)
+    empty = np.ones((0, 4), F32)
+    _check(lambda B, x: B.relu(B.sub(x, 1.0)), empty, nb=nb)
+
+
+def test_backward_primitives_and_casts(nb):
+    r = _rng()
+    y = r.uniform(0.01, 0.99, (20, 10)).astype(F32)
+    g = r.standard_normal((20, 10), dtype=F32)
+    x = r.standard_normal((20, 10), dtype=F32)
+    _check(lambda B, y, g, x: B.add(B.add(B.sigmoid_backward(y, g), B.tanh_backward(y, g)),
+                                    B.relu_backward(x, g)), y, g, x, nb=nb)
+    _check(lambda B, x: B.cast(B.gt(x, 0), np.dtype(F64)), x, nb=nb)
+
+
+def test_maximum_minimum_sign_abs_propagate_nan_like_numpy(nb):
+    a = np.array([1.0, np.nan, -2.0, 0.0, -0.0, np.inf, 3.0], F32)
+    b = np.array([np.nan, 1.0, -3.0, -0.0, 0.0, 1.0, 3.0], F32)
+    _check(lambda B, a, b: B.add(B.mul(B.maximum(a, b), B.minimum(a, b)),
+                                 B.mul(B.sign(a), B.abs(b))), a, b, nb=nb)
+
+
+# --- the lazy graph ---------------------------------------------------------------------------
+def test_elementwise_ops_stay_pending_and_shapes_dtypes_are_numpy_s(nb):
+    a = np.ones((3, 1), F32)
+    b = np.ones(4, F32)
+    y = nb.add(nb.mul(a, b), 2)
+    assert isinstance(y, Lazy) and y.value is None
+    assert (y.shape, y.ndim, y.dtype) == ((3, 4), 2, np.dtype(F32))
+    assert nb.gt(y, 1.5).dtype == np.bool_
+    assert nb.add(np.ones(3, np.int64), 0.5).dtype == F64  # NEP 50: the float scalar widens
+
+
+def test_small_outputs_run_eagerly_in_numpy():
+    previous = tl.get_backend()
+    tl.set_backend("numba")
+    try:
+        B = tl.backend.active
+        assert type(B.add(np.ones(10, F32), 1)) is np.ndarray
+        big = np.ones(B.small, F32)
+        assert isinstance(B.add(big, 1), Lazy)
+    finally:
+        tl.set_backend(previous)
+
+
+def test_shared_node_is_computed_once_and_long_chains_stay_bounded(nb):
+    a = _rng().standard_normal(50, dtype=F32)
+    y = nb.mul(a, 2.0)
+    z = nb.add(nb.mul(y, y), y)  # y used three times: one local variable in the kernel
+    np.testing.assert_allclose(nb.realize(z), (a * 2) * (a * 2) + a * 2, rtol=1e-6)
+    x = a
+    for _ in range(64):  # each step uses x twice: a tree of 2**64 leaves without the guard
+        x = nb.mul(nb.add(x, x), 0.5)
+    assert x.count <= nb.max_nodes
+    np.testing.assert_array_equal(nb.realize(x), a)
+
+
+def test_realized_node_keeps_its_array_and_drops_its_inputs(nb):
+    y = nb.exp(np.zeros(8, F32))
+    first = y.realize()
+    assert y.realize() is first and y.srcs == ()
+    np.testing.assert_array_equal(first, np.ones(8, F32))
+
+
+def test_in_place_write_runs_pending_reads_first(nb):
+    x = tl.tensor(np.arange(6, dtype=F32))
+    y = x * 2  # pending: reads x's array
+    with tl.no_grad():
+        x.add_(100)
+    x[0] = -1
+    np.testing.assert_array_equal(y.numpy(), np.arange(6, dtype=F32) * 2)
+
+
+# --- fused reductions -----------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["sum", "max", "min"])
+@pytest.mark.parametrize("axis", [-1, None, 0])
+def test_reduction_fused_into_the_chain(nb, kind, axis):
+    r = _rng()
+    a = r.standard_normal((37, 19), dtype=F32)
+    b = r.standard_normal(19, dtype=F32)
+    expected = getattr(np, kind)(np.exp(a) * b, axis=axis, keepdims=True)
+    calls = codegen.stats()["calls"]
+    got = getattr(nb, kind)(nb.mul(nb.exp(a), b), axis=axis, keepdims=True)
+    assert codegen.stats()["calls"] == calls + 1, "one kernel: the chain and its reduction"
+    assert got.dtype == F32 and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=3e-6, atol=1e-5)
+
+
+def test_reduction_over_middle_axis_falls_back_to_numpy(nb):
+    a = np.arange(24, dtype=F64).reshape(2, 3, 4)
+    np.testing.assert_allclose(nb.sum(nb.mul(a, 2.0), axis=1), (a * 2).sum(1))
+
+
+def test_logsumexp_softmax_cross_entropy_through_tensors(nb):
+    x = tl.tensor(_rng().standard_normal((64, 10), dtype=F32) * 30, requires_grad=True)
+    y = tl.tensor(_rng().integers(0, 10, 64))
+    loss = nn.functional.cross_entropy(x * 1.5, y)
+    loss.backward()
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(x.numpy(), requires_grad=True)
+    lt = torch.nn.functional.cross_entropy(xt * 1.5, torch.tensor(y.numpy()))
+    lt.backward()
+    assert loss.dtype == tl.float32 and x.grad.dtype == tl.float32
+    np.testing.assert_allclose(loss.item(), lt.item(), rtol=1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-7)
+
+
+# --- the float32 transcendentals --------------------------------------------------------------
+def _ulps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance in float32 units in the last place (both nan or equal counts as 0)."""
+    ia = a.view(np.int32).astype(np.int64)
+    ib = b.view(np.int32).astype(np.int64)
+    ia = np.where(ia < 0, np.int64(-2**31) - ia, ia)  # order the negatives below the positives
+    ib = np.where(ib < 0, np.int64(-2**31) - ib, ib)
+    d = np.abs(ia - ib)
+    d[(a == b) | (np.isnan(a) & np.isnan(b))] = 0
+    return d
+
+
+@pytest.mark.parametrize("op", ["exp", "log", "tanh", "sigmoid"])
+def test_float32_transcendentals_within_3_ulp_of_numpy_over_wide_ranges(nb, op):
+    r = _rng()
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1e-40, 1.2e-38, 3.4e38,
+               -3.4e38, 88.72, 88.73, -87.3, -103.9, -104.0, 1e4, -1e4, 9.1, -9.1, 0.25]
+    x = np.concatenate([r.uniform(-1e4, 1e4, 20000), r.uniform(-110, 110, 20000),
+                        r.uniform(-1, 1, 20000), r.standard_normal(20000) * 1e-6,
+                        np.exp(r.uniform(-103, 88, 20000)), special]).astype(F32)
+    with np.errstate(all="ignore"):
+        expected = getattr(NumpyBackend, op)(x)
+        got = nb.realize(getattr(nb, op)(x))
+    assert got.dtype == F32
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    assert _ulps(got, expected).max() <= 3
+
+
+# --- dropout ---------------------------------------------------------------------------------
+def test_dropout_mask_is_seeded_hashed_and_recomputed_identically(nb):
+    tl.manual_seed(7)
+    m1 = nb.dropout_mask((300, 200), 0.3)
+    tl.manual_seed(7)
+    m2 = nb.dropout_mask((300, 200), 0.3)
+    x = np.ones((300, 200), F32)
+    out = nb.realize(nb.dropout_apply(x, m1, 1 / 0.7))  # the mask is recomputed in here
+    mask = nb.realize(m2)
+    assert mask.dtype == np.bool_ and abs(mask.mean() - 0.7) < 0.01
+    np.testing.assert_array_equal(mask, numba_backend.reference(m1))
+    np.testing.assert_allclose(out, mask * F32(1 / 0.7))
+    assert out.dtype == F32
+
+
+def test_dropout_layer_gradient_uses_the_forward_mask(nb):
+    tl.manual_seed(3)
+    x = tl.randn(64, 80, requires_grad=True)
+    y = nn.functional.dropout(x, 0.5, training=True)
+    y.sum().backward()
+    kept = y.numpy() != 0
+    np.testing.assert_array_equal(x.grad.numpy(), kept * F32(2))
+
+
+# --- fused optimizer steps ---------------------------------------------------------------------
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True),
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.8, dampening=0.1),
+    lambda ps: optim.Adam(ps, lr=1e-2, weight_decay=0.01, amsgrad=True),
+    lambda ps: optim.AdamW(ps, lr=1e-2),
+], ids=["sgd-nesterov-wd", "sgd-dampening", "adam-amsgrad-wd", "adamw"])
+def test_fused_optimizer_steps_equal_the_numpy_rules_bit_for_bit(nb, make):
+    r = _rng()
+    start = r.standard_normal((30, 20), dtype=F32)
+    grads = [r.standard_normal((30, 20), dtype=F32) for _ in range(3)]
+    results = []
+    for backend in ("numpy", "numba"):
+        tl.set_backend(backend)
+        p = nn.Parameter(tl.tensor(start.copy()))
+        opt = make([p])
+        for g in grads:
+            p.grad = tl.tensor(g)
+            opt.step()
+        results.append(p.numpy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_training_matches_the_numpy_backend_without_dropout(nb):
+    r = _rng()
+    X = r.standard_normal((256, 20), dtype=F32)
+    y = r.integers(0, 5, 256)
+    losses = []
+    for backend in ("numpy", "numba"):
+        tl.set_backend(backend)
+        tl.manual_seed(0)
+        model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 5))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        run = []
+        for _ in range(5):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(tl.tensor(X)), tl.tensor(y))
+            loss.backward()
+            opt.step()
+            run.append(loss.item())
+        assert model[0].weight.dtype == tl.float32
+        losses.append(run)
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+
+
+# --- show_kernel ---------------------------------------------------------------------------------
+def test_show_kernel_prints_the_fused_source(nb, capsys):
+    a = tl.tensor(np.ones((4, 5), F32))
+    t = (a * 2).relu()
+    src = tl.debug.show_kernel(t)
+    assert "def kernel(" in src and "mul, relu" in src and src in capsys.readouterr().out
+    t.numpy()
+    assert "no kernel" in tl.debug.show_kernel(t)
+
+
+# --- the kernel cache ------------------------------------------------------------------------
+_CHILD = textwrap.dedent("""
+    import json, warnings
+    import numpy as np
+    import tinygrad_lite as tl
+    from tinygrad_lite.backend import numba_backend
+    tl.set_backend("numba")
+    B = tl.backend.active
+    B.small = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = B.realize(B.mul(B.add(np.arange(5.0), 1.0), np.arange(5.0)))
+        out2 = B.realize(B.mul(B.add(np.arange(3.0), 2.0), np.arange(3.0)))
+    assert (out == (np.arange(5.0) + 1) * np.arange(5.0)).all()
+    assert (out2 == (np.arange(3.0) + 2) * np.arange(3.0)).all()
+    print(json.dumps(dict(numba_backend.stats(), warnings=[str(w.message) for w in caught])))
+""")
+
+
+def _child(cache: Path) -> dict:
+    import json
+
+    env = dict(os.environ, TINYGRAD_LITE_CACHE=str(cache), PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_second_process_loads_kernels_from_disk_with_zero_compiles(tmp_path):
+    first = _child(tmp_path)
+    assert first["compiled"] == 1 and first["calls"] == 2 and not first["warnings"]
+    second = _child(tmp_path)
+    assert second["compiled"] == 0 and second["loaded_from_disk"] == 1
+    assert list(tmp_path.glob("*/k_*.py")), "the kernel source is kept in the cache folder"
+
+
+def test_unwritable_cache_folder_falls_back_to_memory_with_one_warning(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    report = _child(blocker / "cache")  # NOTE: works even as root, unlike chmod
+    assert report["compiled"] == 1 and report["cache_folder"] is None
+    assert len(report["warnings"]) == 1 and "kernel cache" in report["warnings"][0]
