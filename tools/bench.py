@@ -651,6 +651,19 @@ def draw_png(path: str, suites: list[Suite], all_results: dict) -> None:
     plt.close(fig)
 
 
+def _load_warning() -> str:
+    """A warning when other processes compete for the CPUs (then no timing here is sound)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return ""
+    cpus = os.cpu_count() or 1
+    if load <= 0.75 * cpus + 1:
+        return ""
+    return (f"1-minute load average {load:.1f} on {cpus} CPUs: other processes compete for "
+            "the cores and multi-threaded contenders (BLAS, OpenMP) suffer most")
+
+
 def versions() -> dict:
     found = {"python": platform.python_version(), "numpy": np.__version__}
     for mod in ("torch", "numba", "mygrad", "tinygrad_lite"):
@@ -693,18 +706,24 @@ def main(argv=None) -> int:
             "batches": args.batches, "chain_ops": args.chain_ops, "quick": args.quick, "lr": LR}
     if "torch" in sys.modules:
         meta["torch_threads"] = sys.modules["torch"].get_num_threads()
+    meta["load_before"] = _load_warning()
     print("## Benchmarks against peers\n")
     print(", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
           f"| {meta['cpu_count']} CPUs | rounds {args.rounds}, warm-up {args.warmup_s} s"
           + (" | QUICK MODE (smoke test)" if args.quick else ""))
     for pool in meta["blas"]:
         print("- threads:", ", ".join(f"{k}={v}" for k, v in pool.items()))
+    if meta["load_before"]:
+        print(f"- WARNING: {meta['load_before']}")
     print()
     suites = make_suites(args.batches, args.chain_ops)
     all_results = {}
     for suite in suites:
         all_results[suite.key] = run_suite(suite, args)
         print(format_suite(suite, all_results[suite.key]), flush=True)
+    meta["load_after"] = _load_warning()
+    if meta["load_after"]:
+        print(f"WARNING (end of run): {meta['load_after']}\n")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(to_json(meta, suites, all_results), f, indent=1)
