@@ -17,9 +17,23 @@ import numpy as np
 
 from . import codegen
 
-# Every pending node: an in-place write into an array must first realize the nodes that read
-# it (`realize_readers`), or they would see the new values.
-pending: weakref.WeakSet[Lazy] = weakref.WeakSet()
+# Weak references to every pending node: an in-place write into an array must first realize
+# the nodes that read it (`realize_readers`), or they would see the new values. A plain list
+# (pruned as it grows) is cheaper per node than a WeakSet.
+_pending: list[weakref.ref] = []
+_prune_at = [1024]
+
+
+def track(node: "Lazy") -> None:
+    """Register a new pending node for `realize_readers`."""
+    _pending.append(weakref.ref(node))
+    if len(_pending) > _prune_at[0]:
+        _pending[:] = [r for r in _pending if (n := r()) is not None and n.value is None]
+        _prune_at[0] = max(1024, 2 * len(_pending))
+
+
+def any_pending() -> bool:
+    return bool(_pending)
 
 
 class Lazy:
@@ -51,7 +65,6 @@ class Lazy:
         if self.value is None:
             self.value = run(self, None)
             self.srcs = ()  # the inputs are no longer needed: let them be freed
-            pending.discard(self)
         return self.value
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -71,9 +84,11 @@ def realize(a: Any) -> Any:
 
 def realize_readers(arr: np.ndarray) -> None:
     """Realize every pending node that reads memory shared with `arr`, before a write to it."""
-    for node in list(pending):
-        if node.value is None and any(_reads(s, arr) for s in node.srcs):
+    for ref in list(_pending):
+        node = ref()
+        if node is not None and node.value is None and any(_reads(s, arr) for s in node.srcs):
             node.realize()
+    _pending[:] = [r for r in _pending if (n := r()) is not None and n.value is None]
 
 
 def _reads(src: Any, arr: np.ndarray) -> bool:
@@ -118,15 +133,17 @@ def interpret(root: Lazy, apply: Callable[[Lazy, list], Any]) -> np.ndarray:
 
 
 # --- running a graph as one kernel -----------------------------------------------------------
-def _walk(root: Lazy) -> tuple[list, list, list]:
-    """The pending nodes under `root` in topological order, their source refs, and leaves.
+def _walk(root: Lazy) -> tuple[list, list, list, tuple]:
+    """The pending nodes under `root` in topological order, their source refs, the leaves,
+    and the graph's structure (ops, dtypes, refs, leaf shapes: what the layout depends on).
 
     A ref >= 0 names a node, ~j names leaf j. Leaves (arrays, scalars, realized nodes) are
-    deduplicated by identity, so `x * x` reads x once.
+    deduplicated by identity, so `x * x` reads x once and a shared node is one variable.
     """
     nodes: list = []
     refs: list = []
     leaves: list = []
+    structure: list = []
     seen: dict[int, int] = {}
 
     def visit(x: Any) -> int:
@@ -138,33 +155,49 @@ def _walk(root: Lazy) -> tuple[list, list, list]:
                     k = seen[id(x)] = len(nodes)
                     nodes.append(x)
                     refs.append(r)
+                    structure.append((x.op, x.dtype, x.ctype, r,
+                                      x.shape if x.op == "keep" else None))
                 return k
             x = x.value
         k = seen.get(id(x))
         if k is None:
             k = seen[id(x)] = ~len(leaves)
-            leaves.append(x[()] if type(x) is np.ndarray and x.ndim == 0 else x)
+            if type(x) is np.ndarray:
+                if x.ndim == 0:
+                    x = x[()]
+                else:
+                    structure.append((x.dtype, x.shape))
+                    leaves.append(x)
+                    return k
+            structure.append((x.dtype,))
+            leaves.append(x)
         return k
 
     visit(root)
-    return nodes, refs, leaves
+    return nodes, refs, leaves, tuple(structure)
 
 
-def plan(root: Lazy, reduction: tuple | None) -> tuple | None:
-    """The kernel key, loop sizes and arguments that compute `root` (and reduce it).
+# (structure, shape, reduction) -> (kernel key, loop sizes, shape of each leaf argument)
+_layouts: dict[tuple, tuple | None] = {}
 
-    The loops are the dims of root's shape, with size-1 dims dropped and neighbours that every
-    input treats alike (all indexed or all broadcast, all reduced or all kept) merged, so a
-    same-shape chain is one flat loop and a bias add is two. A reduction returns the
-    plan is None when its loops are neither innermost nor outermost (or it is not a plain sum
-    over the leading loops): the caller then reduces with numpy.
+
+def _layout(nodes: list, refs: list, leaves: list, shape: tuple,
+            reduction: tuple | None) -> tuple | None:
+    """Loops, kernel key and argument shapes for a graph (memoised by structure in `plan`).
+
+    The loops are the dims of `shape` with size-1 dims dropped and neighbours that every input
+    treats alike (all indexed or all broadcast, all reduced or all kept) merged, so a
+    same-shape chain is one flat loop and a bias add is two. None when a reduction's loops
+    are neither innermost nor outermost (or it is not a plain sum over the leading loops).
     """
-    nodes, refs, leaves = _walk(root)
-    shape = root.shape
     ndim = len(shape)
     axes = () if reduction is None else reduction[1]
-    shaped = [(1,) * (ndim - x.ndim) + x.shape for x in leaves if type(x) is np.ndarray]
-    shaped += [(1,) * (ndim - n.ndim) + n.shape for n in nodes if n.op == "keep"]
+
+    def padded(x: Any) -> tuple:
+        return (1,) * (ndim - len(x.shape)) + x.shape
+
+    shaped = [padded(x) for x in leaves if type(x) is np.ndarray]
+    shaped += [padded(n) for n in nodes if n.op == "keep"]
     groups: list[list[int]] = []
     signature = None
     for d in range(ndim):
@@ -179,14 +212,13 @@ def plan(root: Lazy, reduction: tuple | None) -> tuple | None:
     reduced = tuple([g[0] in axes for g in groups])
     mode = None
     if reduction is not None:
-        kind = reduction[0]
         n_red = sum(reduced)
         if not groups:
             return None
         if all(reduced[len(groups) - n_red:]):
-            mode = (kind, "last")
-        elif kind == "sum" and all(reduced[:n_red]):
-            mode = (kind, "first")
+            mode = (reduction[0], "last")
+        elif reduction[0] == "sum" and all(reduced[:n_red]):
+            mode = (reduction[0], "first")
         else:
             return None
     if not groups:
@@ -196,21 +228,36 @@ def plan(root: Lazy, reduction: tuple | None) -> tuple | None:
     def real(full: tuple) -> tuple:
         return tuple([bool(g) and full[g[0]] != 1 for g in groups])
 
-    leaf_keys, args = [], []
+    leaf_keys, arg_shapes = [], []
     for x in leaves:
         if type(x) is np.ndarray:
-            full = (1,) * (ndim - x.ndim) + x.shape
-            r = real(full)
+            r = real(padded(x))
             leaf_keys.append((x.dtype.str, r))
-            args.append(x.reshape([n if keep else 1 for n, keep in zip(sizes, r)]))
+            arg_shapes.append(tuple([n if keep else 1 for n, keep in zip(sizes, r)]))
         else:
             leaf_keys.append((x.dtype.str,))
-            args.append(x)
+            arg_shapes.append(None)
     node_keys = tuple([
-        (n.op, n.dtype.str, n.ctype.str, r,
-         real((1,) * (ndim - n.ndim) + n.shape) if n.op == "keep" else ())
+        (n.op, n.dtype.str, n.ctype.str, r, real(padded(n)) if n.op == "keep" else ())
         for n, r in zip(nodes, refs)])
-    return (mode, reduced, tuple(leaf_keys), node_keys), sizes, args
+    return (mode, reduced, tuple(leaf_keys), node_keys), sizes, arg_shapes
+
+
+def plan(root: Lazy, reduction: tuple | None) -> tuple | None:
+    """The kernel key, loop sizes and arguments that compute `root` (and reduce it), or None
+    when the reduction does not fuse (the caller then reduces with numpy)."""
+    nodes, refs, leaves, structure = _walk(root)
+    memo = (structure, root.shape, reduction)
+    layout = _layouts.get(memo, False)
+    if layout is False:
+        if len(_layouts) > 4096:  # NOTE: many shapes come and go (batch sizes); stay bounded
+            _layouts.clear()
+        layout = _layouts[memo] = _layout(nodes, refs, leaves, root.shape, reduction)
+    if layout is None:
+        return None
+    key, sizes, arg_shapes = layout
+    args = [x if s is None else x.reshape(s) for x, s in zip(leaves, arg_shapes)]
+    return key, sizes, args
 
 
 def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:

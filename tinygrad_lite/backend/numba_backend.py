@@ -33,7 +33,8 @@ import numpy as np
 
 from ..rng import generator
 from . import codegen
-from .lazy import Lazy, broadcast_shape, interpret, pending, realize, realize_readers, run
+from .lazy import (Lazy, any_pending, broadcast_shape, interpret, realize, realize_readers,
+                   run, track)
 from .numpy_backend import NumpyBackend
 
 _ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "sign",
@@ -68,6 +69,14 @@ def _signature(op: str, specs: tuple) -> tuple | None:
             dtypes = tuple(s for s in specs if isinstance(s, np.dtype))
             ok = codegen.supported(op, ctype, dtypes)
             _signatures[key] = (dtype, ctype) if ok else None
+    return _signatures[key]
+
+
+def _cast_signature(src: np.dtype, dtype: np.dtype) -> tuple | None:
+    key = ("cast", (src, dtype))
+    if key not in _signatures:
+        ok = codegen.supported("cast", dtype, (src,))
+        _signatures[key] = (dtype, dtype) if ok else None
     return _signatures[key]
 
 
@@ -119,7 +128,7 @@ class NumbaBackend(NumpyBackend):
     @staticmethod
     def before_write(a: np.ndarray) -> None:
         """Called before `a` is overwritten in place: pending reads of it run first."""
-        if pending:
+        if any_pending():
             realize_readers(a)
 
     def cast(self, a: Any, dtype: Any) -> Any:
@@ -131,14 +140,17 @@ class NumbaBackend(NumpyBackend):
     # --- elementwise ----------------------------------------------------------------------------
     def _node(self, op: str, srcs: tuple, cast_to: np.dtype | None = None) -> Any:
         """A Lazy node for `op(*srcs)`, or numpy's eager result for small or odd inputs."""
-        shape: tuple = ()
+        shape = None
         specs = []
         count = 1
+        convert = False  # a Python scalar to type, or a realized node to unwrap
         for s in srcs:
             t = type(s)
             if t is Lazy:
                 if s.value is None:
                     count += s.count
+                else:
+                    convert = True
                 specs.append(s.dtype)
                 sh = s.shape
             elif t is np.ndarray:
@@ -146,38 +158,42 @@ class NumbaBackend(NumpyBackend):
                 sh = s.shape
             elif t is float or t is int or t is bool:
                 specs.append(t)
+                convert = True
                 continue
             elif isinstance(s, np.generic):
                 specs.append(s.dtype)
                 continue
             else:
                 return self._eager(op, srcs, cast_to)
-            if sh != shape:
+            if shape is None:
+                shape = sh
+            elif sh != shape:
                 shape = broadcast_shape(shape, sh)
-        if cast_to is None:
-            sig = _signature(op, tuple(specs))
-        else:
-            ok = codegen.supported("cast", cast_to, (specs[0],))
-            sig = (cast_to, cast_to) if ok else None
+        if shape is None:
+            shape = ()
+        sig = _signature(op, tuple(specs)) if cast_to is None else _cast_signature(
+            specs[0], cast_to)
         if sig is None or math.prod(shape) < self.small:
             return self._eager(op, srcs, cast_to)
         dtype, ctype = sig
-        while count > self.max_nodes:  # NOTE: keeps kernels small and shared nodes linear
-            biggest = max((s for s in srcs if type(s) is Lazy and s.value is None),
-                          key=lambda s: s.count)
-            biggest.realize()
-            count -= biggest.count - 1
-        args = []
-        for s in srcs:
-            t = type(s)
-            if t is Lazy and s.value is not None:
-                s = s.value
-            elif t is float or t is int or t is bool:
-                s = ctype.type(s)
-            args.append(s)
-        node = Lazy(op, tuple(args), shape, dtype, ctype, count)
-        pending.add(node)
+        if count > self.max_nodes:  # NOTE: keeps kernels small and shared nodes linear
+            count = self._shrink(srcs)
+            convert = True
+        if convert:
+            srcs = tuple([s.value if type(s) is Lazy and s.value is not None else
+                          ctype.type(s) if type(s) in (float, int, bool) else s for s in srcs])
+        node = Lazy(op, srcs, shape, dtype, ctype, count)
+        track(node)
         return node
+
+    def _shrink(self, srcs: tuple) -> int:
+        """Realize the biggest pending sources until a node over them fits `max_nodes`."""
+        while True:
+            lazy = {id(s): s for s in srcs if type(s) is Lazy and s.value is None}
+            count = 1 + sum(s.count for s in srcs if type(s) is Lazy and s.value is None)
+            if count <= self.max_nodes or not lazy:
+                return count
+            max(lazy.values(), key=lambda s: s.count).realize()
 
     @staticmethod
     def _eager(op: str, srcs: tuple, cast_to: np.dtype | None) -> Any:
@@ -226,7 +242,7 @@ class NumbaBackend(NumpyBackend):
         threshold = np.uint32(min(max(round(p * 2 ** 24), 0), 2 ** 24))
         srcs = (np.uint32(seed & 0xFFFFFFFF), np.uint32(seed >> 32), threshold)
         node = Lazy("keep", srcs, tuple(shape), np.dtype(np.bool_), np.dtype(np.bool_), 1)
-        pending.add(node)
+        track(node)
         return node if math.prod(shape) >= self.small else node.realize()
 
     # --- optimizer steps ----------------------------------------------------------------------
