@@ -46,10 +46,20 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
-def _result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
-    """PyTorch's promotion: a float beats any int, otherwise the wider type wins."""
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float
+
+
+def _result_dtype(a: np.dtype, b: np.dtype, a_0d: bool = False, b_0d: bool = False) -> np.dtype:
+    """PyTorch's promotion: a float beats any int, otherwise the wider type wins.
+
+    A 0-d tensor next to one with dims counts only by its kind, like a Python scalar:
+    float32 (3,) + float64 () is float32, int64 (3,) + float64 () is float64.
+    """
     if a == b:
         return a
+    if a_0d != b_0d:
+        dims, zero = (b, a) if a_0d else (a, b)
+        return dims if _CATEGORY.get(zero.kind, 2) <= _CATEGORY.get(dims.kind, 2) else zero
     if (a.kind == "f") != (b.kind == "f"):
         return a if a.kind == "f" else b
     return np.promote_types(a, b)
@@ -296,7 +306,7 @@ class Tensor:
         if isinstance(other, Tensor):
             if other.dtype == self.dtype:
                 return self, other
-            dt = _result_dtype(self.dtype, other.dtype)
+            dt = _result_dtype(self.dtype, other.dtype, self.ndim == 0, other.ndim == 0)
             return self.to(dt), other.to(dt)
         if isinstance(other, (int, float, bool, np.generic)):
             dt = _scalar_dtype(self.dtype, other)
