@@ -351,10 +351,20 @@ class MatMul(Function):
             if x.ndim == 1:
                 gx = b.reshape(gx, gx.shape[:-2] + gx.shape[-1:])
         if self.needs_input_grad[1]:
-            gy = b.matmul(_swap_last(x2), g2)
+            if y2.ndim == 2 and _is_transposed(y2):
+                # NOTE: y is a transposed view (x @ W.T in Linear): the gradient computed in W's
+                # own layout makes W.grad C-contiguous, so the optimizer reads it in order
+                gy = _swap_last(b.matmul(_swap_last(g2), x2))
+            else:
+                gy = b.matmul(_swap_last(x2), g2)
             if y.ndim == 1:
                 gy = b.reshape(gy, gy.shape[:-1])
         return gx, gy
+
+
+def _is_transposed(a) -> bool:
+    flags = getattr(a, "flags", None)  # NOTE: a lazy backend array has no layout yet
+    return flags is not None and flags.f_contiguous and not flags.c_contiguous
 
 
 def _swap_last(a):

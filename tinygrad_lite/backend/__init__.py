@@ -18,7 +18,8 @@ def set_backend(name: str) -> None:
     """Switch every later op to the backend `name` ("numba" or "numpy")."""
     global active
     if name not in _BACKENDS:
-        raise ValueError(f"set_backend: unknown backend {name!r}; choose one of {sorted(_BACKENDS)}")
+        raise ValueError(f"set_backend: unknown backend {name!r}; choose one of "
+                         f"{sorted(_BACKENDS)}")
     active = _BACKENDS[name]()
 
 

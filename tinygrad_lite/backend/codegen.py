@@ -4,7 +4,9 @@ A kernel is described completely by its key (built in `lazy.py`):
 
     (mode, reduced, leaves, nodes)
     mode     None for an elementwise kernel, or (kind, where): kind "sum" | "max" | "min",
-             where "last" (reduced loops innermost) or "first" (reduced loops outermost)
+             where "last" (reduced loops innermost) or "first" (reduced loops outermost; the
+             kernel also stores the unreduced values in `full`: that is the bias gradient's
+             sum, and the same gradient goes on to a matmul)
     reduced  one bool per loop: is the loop reduced
     leaves   per input: (dtype, real) for an array, `real` saying which loops index it
              (False = broadcast along that loop); (dtype,) for a scalar
@@ -104,6 +106,8 @@ def source(key: tuple) -> str:
     n_loops = len(reduced)
     loops = [f"i{g}" for g in range(n_loops)]
     params = [f"n{g}" for g in range(n_loops)] + ["out"]
+    if mode is not None and mode[1] == "first":
+        params.append("full")
     params += [f"x{j}" if len(spec) == 2 else f"s{j}" for j, spec in enumerate(leaves)]
 
     def index(real: tuple, only: tuple | None = None) -> str:
@@ -171,7 +175,8 @@ def source(key: tuple) -> str:
         else:  # "first": reduced loops outside, out (zeroed by the caller) accumulates
             order = red + kept
             head_init, after = [], []
-            tail = [f"out[{index(keep, keep)}] += {result}"]
+            tail = [f"full[{index((True,) * n_loops)}] = {result}",
+                    f"out[{index(keep, keep)}] += {result}"]
 
     for depth, g in enumerate(order):
         for d, text in head_init:

@@ -17,15 +17,15 @@ import numpy as np
 
 from . import codegen
 
-# Weak references to every pending node: an in-place write into an array must first realize
-# the nodes that read it (`realize_readers`), or they would see the new values. A plain list
+# Weak references to every pending node: before an in-place write into an array, the nodes
+# that read it get a copy (`detach_readers`), or they would see the new values. A plain list
 # (pruned as it grows) is cheaper per node than a WeakSet.
 _pending: list[weakref.ref] = []
 _prune_at = [1024]
 
 
 def track(node: "Lazy") -> None:
-    """Register a new pending node for `realize_readers`."""
+    """Register a new pending node for `detach_readers`."""
     _pending.append(weakref.ref(node))
     if len(_pending) > _prune_at[0]:
         _pending[:] = [r for r in _pending if (n := r()) is not None and n.value is None]
@@ -82,19 +82,42 @@ def realize(a: Any) -> Any:
     return a.realize() if type(a) is Lazy else a
 
 
-def realize_readers(arr: np.ndarray) -> None:
-    """Realize every pending node that reads memory shared with `arr`, before a write to it."""
-    for ref in list(_pending):
+def detach_readers(arr: np.ndarray) -> None:
+    """Before `arr` is written in place, give every pending node that reads its memory a
+    copy of what it reads, so it computes with the values it was built on.
+
+    Copying beats realizing the readers: they are often never needed (the forward graph of
+    the last step while the optimizer updates the biases it read).
+    """
+    owner = _owner(arr)
+    copies: dict[int, np.ndarray] = {}
+    alive = []
+    for ref in _pending:
         node = ref()
-        if node is not None and node.value is None and any(_reads(s, arr) for s in node.srcs):
-            node.realize()
-    _pending[:] = [r for r in _pending if (n := r()) is not None and n.value is None]
+        if node is None or node.value is not None:
+            continue
+        alive.append(ref)
+        if any(_owner(s) is owner for s in node.srcs):
+            node.srcs = tuple([_copy(s, owner, copies) for s in node.srcs])
+    _pending[:] = alive
 
 
-def _reads(src: Any, arr: np.ndarray) -> bool:
-    if type(src) is Lazy:
-        src = src.value
-    return type(src) is np.ndarray and np.may_share_memory(src, arr)
+def _owner(a: Any) -> Any:
+    """The array that owns the memory behind `a` (numpy keeps `.base` pointing at it)."""
+    if type(a) is Lazy:
+        a = a.value
+    if type(a) is not np.ndarray:
+        return None
+    return a if a.base is None else a.base
+
+
+def _copy(src: Any, owner: np.ndarray, copies: dict) -> Any:
+    if _owner(src) is not owner:
+        return src
+    v = src.value if type(src) is Lazy else src
+    if id(v) not in copies:
+        copies[id(v)] = v.copy()
+    return copies[id(v)]
 
 
 def broadcast_shape(a: tuple, b: tuple) -> tuple:
@@ -269,6 +292,7 @@ def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:
     key, sizes, args = planned
     mode, reduced = key[0], key[1]
     shape, dtype = root.shape, root.dtype
+    extra = []
     if mode is None:
         out = np.empty(shape, dtype)
         view = out.reshape(sizes)
@@ -277,5 +301,10 @@ def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:
         view = (np.zeros if mode[1] == "first" else np.empty)(kept, dtype)
         axes = reduction[1]
         out = view.reshape([1 if d in axes else n for d, n in enumerate(shape)])
-    codegen.call(codegen.kernel(key), sizes + [view] + args)
+        if mode[1] == "first":  # the kernel stores root's values too (see codegen)
+            full = np.empty(shape, dtype)
+            extra = [full.reshape(sizes)]
+    codegen.call(codegen.kernel(key), sizes + [view] + extra + args)
+    if extra:
+        root.value, root.srcs = full, ()
     return out

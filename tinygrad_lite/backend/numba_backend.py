@@ -33,7 +33,7 @@ import numpy as np
 
 from ..rng import generator
 from . import codegen
-from .lazy import (Lazy, any_pending, broadcast_shape, interpret, realize, realize_readers,
+from .lazy import (Lazy, any_pending, broadcast_shape, detach_readers, interpret, realize,
                    run, track)
 from .numpy_backend import NumpyBackend
 
@@ -127,9 +127,9 @@ class NumbaBackend(NumpyBackend):
 
     @staticmethod
     def before_write(a: np.ndarray) -> None:
-        """Called before `a` is overwritten in place: pending reads of it run first."""
+        """Called before `a` is overwritten in place: pending reads of it get a copy."""
         if any_pending():
-            realize_readers(a)
+            detach_readers(a)
 
     def cast(self, a: Any, dtype: Any) -> Any:
         dtype = np.dtype(dtype)
