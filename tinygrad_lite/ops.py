@@ -70,6 +70,8 @@ class Pow(Function):
         gx = gy = None
         if self.needs_input_grad[0]:
             gx = b.mul(g, b.mul(y, b.pow(x, b.sub(y, 1))))
+            # NOTE: d/dx x**0 is 0 even at x = 0, where y * x**(y-1) is 0 * inf = nan
+            gx = b.where(b.eq(y, 0), b.full((), 0, gx.dtype), gx)
         if self.needs_input_grad[1]:
             # NOTE: d/dy x**y = x**y * log(x); where x == 0 the product's limit is 0, not nan
             safe_log = b.log(b.where(b.gt(x, 0), x, 1))
