@@ -2,6 +2,7 @@
 
     tinygrad-lite summary MODEL [--input-size 32,784] [--optimizer adam] [--measure]
     tinygrad-lite graph MODEL --input-size 32,784 -o graph.svg [--modules] [--backward]
+    tinygrad-lite demo [--out DIR] [--epochs N] [--seed S]
 
 MODEL is `package.module:factory` or `path/to/file.py:factory` (a callable returning a
 Module, or a Module), or a file written by `tl.save(model, path)`. Each subcommand is one
@@ -43,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_summary(commands)
     _add_graph(commands)
+    _add_demo(commands)
     args = parser.parse_args(argv)
     try:
         args.run(args)
@@ -125,6 +127,27 @@ def _graph(args: argparse.Namespace) -> None:
     with open(args.output, "wb") as f:
         f.write(data)
     print(f"wrote {args.output}")
+
+
+# --- demo -----------------------------------------------------------------------------------
+def _add_demo(commands: Any) -> None:
+    from .demo import EPOCHS
+
+    p = commands.add_parser("demo", help="train an MLP on spiral data and write its pictures")
+    p.add_argument("--out", default="demo_out", metavar="DIR",
+                   help="folder for graph.svg, training_curve.png, decision_boundary.png "
+                        "(default ./demo_out)")
+    p.add_argument("--epochs", type=int, default=EPOCHS, help=f"default {EPOCHS}")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(run=_demo)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from .demo import run_demo
+
+    if args.epochs < 1:
+        raise CLIError(f"--epochs {args.epochs}: must be at least 1")
+    run_demo(args.out, epochs=args.epochs, seed=args.seed)
 
 
 # --- shared arguments -------------------------------------------------------------------------

@@ -150,7 +150,7 @@ class History:
         figure = _new_figure(path, (5.5 * len(self.names), 4.5), len(self.names))
         epochs = np.arange(1, self.epochs + 1)
         for ax, name in zip(figure.axes, self.names):
-            ax.plot(epochs, self.values[name], color="tab:blue", linewidth=2, label="training (while training)")
+            ax.plot(epochs, self.values[name], color="tab:blue", linewidth=2, label="training (train mode)")
             val = self.values[f"val_{name}"]
             if val:
                 ax.plot(epochs[:len(val)], val, color="tab:orange", linewidth=2,
