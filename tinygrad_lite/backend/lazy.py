@@ -22,9 +22,11 @@ from . import codegen
 # (pruned as it grows) is cheaper per node than a WeakSet.
 _pending: list[weakref.ref] = []
 _prune_at = [1024]
+# owner id -> weak refs to the pending nodes that read it; valid while no node is added
+_readers: dict = {"size": -1, "last": None, "index": {}}
 
 
-def track(node: "Lazy") -> None:
+def track(node: Lazy) -> None:
     """Register a new pending node for `detach_readers`."""
     _pending.append(weakref.ref(node))
     if len(_pending) > _prune_at[0]:
@@ -87,19 +89,31 @@ def detach_readers(arr: np.ndarray) -> None:
     copy of what it reads, so it computes with the values it was built on.
 
     Copying beats realizing the readers: they are often never needed (the forward graph of
-    the last step while the optimizer updates the biases it read).
+    the last step while the optimizer updates the biases it read). An optimizer writes one
+    parameter after another with no new node in between: one index of readers serves them all.
     """
+    last = _pending[-1] if _pending else None
+    if _readers["size"] != len(_pending) or _readers["last"] is not last:
+        index: dict[int, list] = {}
+        alive = []
+        for ref in _pending:
+            node = ref()
+            if node is None or node.value is not None:
+                continue
+            alive.append(ref)
+            for s in node.srcs:
+                owner = _owner(s)
+                if owner is not None:
+                    index.setdefault(id(owner), []).append(ref)
+        _pending[:] = alive
+        _readers.update(size=len(_pending), last=_pending[-1] if _pending else None,
+                        index=index)
     owner = _owner(arr)
     copies: dict[int, np.ndarray] = {}
-    alive = []
-    for ref in _pending:
+    for ref in _readers["index"].get(id(owner), ()):
         node = ref()
-        if node is None or node.value is not None:
-            continue
-        alive.append(ref)
-        if any(_owner(s) is owner for s in node.srcs):
+        if node is not None and node.value is None:
             node.srcs = tuple([_copy(s, owner, copies) for s in node.srcs])
-    _pending[:] = alive
 
 
 def _owner(a: Any) -> Any:

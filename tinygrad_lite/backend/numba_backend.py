@@ -135,7 +135,9 @@ class NumbaBackend(NumpyBackend):
         dtype = np.dtype(dtype)
         if a.dtype == dtype:
             return a
-        return self._node("cast", (a,), dtype)
+        if type(a) is Lazy or a.size >= self.small:
+            return self._node("cast", (a,), dtype)
+        return a.astype(dtype)
 
     # --- elementwise ----------------------------------------------------------------------------
     def _node(self, op: str, srcs: tuple, cast_to: np.dtype | None = None) -> Any:
@@ -217,21 +219,33 @@ class NumbaBackend(NumpyBackend):
         return getattr(NumpyBackend, kind)(realize(x), axis=axis, keepdims=keepdims)
 
     def sum(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        if type(x) is not Lazy:
+            return np.sum(x, axis=axis, keepdims=keepdims)
         return self._reduce("sum", x, axis, keepdims)
 
     def max(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        if type(x) is not Lazy:
+            return np.max(x, axis=axis, keepdims=keepdims)
         return self._reduce("max", x, axis, keepdims)
 
     def min(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        if type(x) is not Lazy:
+            return np.min(x, axis=axis, keepdims=keepdims)
         return self._reduce("min", x, axis, keepdims)
 
     def logsumexp(self, x: Any, axis: Any, keepdims: bool = False) -> Any:
+        if type(x) is not Lazy or x.value is not None:
+            return NumpyBackend.logsumexp(realize(x), axis, keepdims)
         # NOTE: max then sum(exp(x - max)): two kernels that each fuse x's pending chain
         m = self.max(x, axis=axis, keepdims=True)
         m = np.where(np.isfinite(m), m, 0).astype(m.dtype, copy=False)
         out = self.add(self.log(self.sum(self.exp(self.sub(x, m)), axis, keepdims=True)), m)
         out = realize(out)
         return out if keepdims else np.squeeze(out, axis=axis)
+
+    @staticmethod
+    def concatenate(xs: Any, axis: int) -> Any:
+        return NumpyBackend.concatenate([realize(x) for x in xs], axis)
 
     # --- dropout --------------------------------------------------------------------------------
     def dropout_mask(self, shape: tuple, p: float) -> Any:
@@ -298,8 +312,16 @@ def _flat(p: np.ndarray, g: np.ndarray, *state: np.ndarray | None) -> tuple | No
 
 
 def _lazy_method(op: str) -> Callable:
+    reference = getattr(NumpyBackend, op)
+
     def method(self, *srcs: Any) -> Any:
-        return self._node(op, srcs)
+        # NOTE: the common small case decides in a few checks and calls numpy straight away
+        small = self.small
+        for s in srcs:
+            t = type(s)
+            if t is Lazy or t is np.ndarray and s.size >= small:
+                return self._node(op, srcs)
+        return reference(*srcs)
 
     method.__name__ = op
     method.__doc__ = f"Lazy `{op}`: fused into the kernel that realizes the result."
@@ -310,19 +332,15 @@ for _op in _ELEMENTWISE:
     setattr(NumbaBackend, _op, _lazy_method(_op))
 
 
-def _realized(a: Any) -> Any:
-    if type(a) is Lazy:
-        return a.realize()
-    if type(a) in (list, tuple) and any(type(x) is Lazy for x in a):
-        return type(a)(realize(x) for x in a)  # concatenate's list of arrays
-    return a
-
-
 def _realizing(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
-        args = [_realized(a) for a in args]
-        return fn(*args, **{k: _realized(v) for k, v in kwargs.items()})
+        for a in (*args, *kwargs.values()):
+            if type(a) is Lazy:
+                break
+        else:
+            return fn(*args, **kwargs)  # NOTE: the usual case: nothing to realize
+        return fn(*[realize(a) for a in args], **{k: realize(v) for k, v in kwargs.items()})
 
     return call
 
