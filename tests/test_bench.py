@@ -14,8 +14,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import bench
-from numpy_mlp import NumpyMLP
+import bench  # noqa: E402  (tools/ is not a package)
+from numpy_mlp import NumpyMLP  # noqa: E402
 
 F32 = np.float32
 SUITES = ("mlp_step", "mlp_infer", "per_op", "chain", "tiny_mlp")

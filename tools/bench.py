@@ -42,7 +42,7 @@ sys.path.insert(0, TOOLS)
 # NOTE: appended, so an installed tinygrad_lite wins over the checkout
 sys.path.append(os.path.dirname(TOOLS))
 
-from numpy_mlp import NumpyMLP, weight_grad
+from numpy_mlp import NumpyMLP, weight_grad  # noqa: E402  (tools/ is not a package)
 
 F32 = np.float32
 SEED_SIZES = (784, 256, 128, 10)
@@ -50,6 +50,7 @@ SEED_DROPOUT = (0.5, 0.3)
 TINY_SIZES = (16, 8, 4)
 LR = 0.01
 BASELINE = "pytorch"
+SUITE_KEYS = ("mlp_step", "mlp_infer", "per_op", "chain", "tiny_mlp")
 GRAPH_OPS = 20          # per_op: 4 x (add, mul, sub, relu, tanh)
 CHAIN_OPS = 10_000
 
@@ -681,6 +682,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--png", help="draw ratios to PyTorch here")
     p.add_argument("--batches", help="comma-separated batch sizes (default 1,32,128,512,2048)")
     p.add_argument("--rounds", type=int, help="timed rounds per case (default 10; quick 3)")
+    p.add_argument("--suites", default=",".join(SUITE_KEYS),
+                   help=f"comma-separated subset of {','.join(SUITE_KEYS)}")
     args = p.parse_args(argv)
     default_batches = "32" if args.quick else "1,32,128,512,2048"
     args.batches = [int(b) for b in (args.batches or default_batches).split(",")]
@@ -690,6 +693,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.settle_s = 0.1 if args.quick else 0.15
     args.min_sample_s = 0.002 if args.quick else 0.01
     args.chain_ops = 2_000 if args.quick else CHAIN_OPS
+    args.suites = args.suites.split(",")
+    unknown = set(args.suites) - set(SUITE_KEYS)
+    if unknown:
+        p.error(f"unknown suites {sorted(unknown)}; choose from {','.join(SUITE_KEYS)}")
     return args
 
 
@@ -716,7 +723,7 @@ def main(argv=None) -> int:
     if meta["load_before"]:
         print(f"- WARNING: {meta['load_before']}")
     print()
-    suites = make_suites(args.batches, args.chain_ops)
+    suites = [s for s in make_suites(args.batches, args.chain_ops) if s.key in args.suites]
     all_results = {}
     for suite in suites:
         all_results[suite.key] = run_suite(suite, args)
