@@ -115,7 +115,7 @@ class NumbaBackend(NumpyBackend):
     """
 
     name = "numba"
-    small = 4096
+    small = 16384
     max_nodes = 32
 
     def __init__(self) -> None:
