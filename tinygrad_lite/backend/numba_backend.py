@@ -7,10 +7,12 @@ pending graph along its last or all axes (softmax, cross-entropy, mean), or a su
 leading axes (the bias gradient that `unbroadcast` takes), runs inside the same kernel.
 Every other primitive is the numpy backend's, called with its lazy arguments realized first.
 
-Dispatch by size: below `small` elements (measured in tools/bench_numba.py: a numpy call costs
-~1 µs, a kernel launch ~10 µs) an op runs eagerly in numpy. Kernels are serial: next to
-OpenBLAS, `parallel=True` lost in the mixed GEMM + elementwise step (see PERF-NOTES.md and
-the benchmark).
+Dispatch by size: an op whose inputs are all below `small` elements runs eagerly in numpy
+(tools/bench_numba.py measured it: building nodes and launching a kernel costs ~20 µs of
+Python, a numpy op ~1.5 µs; one kernel only wins past ~8-16k elements). Kernels are serial:
+next to OpenBLAS, `parallel=True` made the GEMM + elementwise pair 3.7x slower (PERF-NOTES'
+trap, re-measured in the benchmark). An in-place write into an array (`before_write`, called
+by in-place tensor ops and the optimizers) first gives pending nodes that read it a copy.
 
 Example
 -------

@@ -57,7 +57,7 @@ def exp_d(d):
     d = d if d < 160.0 else 160.0
     # NOTE: floor, not the 1.5 * 2**52 shifter trick: a reassociating (fastmath) kernel
     # would fold the shifter's add and subtract away
-    n = math.floor(d * _LOG2E + 0.5)
+    n = np.floor(d * _LOG2E + 0.5)  # NOTE: math.floor returns an int in numba: no SIMD
     r = d - n * _LN2  # |r| <= ln2 / 2
     p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (
         1 / 120 + r * (1 / 720 + r * (1 / 5040)))))))
