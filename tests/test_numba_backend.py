@@ -228,6 +228,30 @@ def test_float32_transcendentals_within_3_ulp_of_numpy_over_wide_ranges(nb, op):
     assert _ulps(got, expected).max() <= 3
 
 
+def test_float32_transcendentals_compile_to_simd_code():
+    """A scalar libm call or an int conversion AVX2 lacks would stop LLVM vectorising the
+    loop (it did once: `math.floor` returns an int in numba); packed ops prove it did not."""
+    import re
+
+    from numba import njit
+
+    from tinygrad_lite.backend import vecmath
+
+    @njit(cache=True, error_model="numpy")
+    def kernel(out, x):
+        for i in range(x.shape[0]):
+            v = x[i]
+            out[i] = (vecmath.exp_f32(v) + vecmath.log_f32(v) + vecmath.tanh_f32(v)
+                      + vecmath.sigmoid_f32(v))
+
+    x = np.ones(8, F32)
+    kernel(np.empty_like(x), x)
+    asm = "\n".join(kernel.inspect_asm().values())
+    packed = re.findall(r"\bv\w*p[sd]\s+%[xy]mm", asm)
+    scalar_to_int = len(re.findall(r"cvtts[sd]2si", asm))  # 27 with math.floor, 3 without
+    assert len(packed) > 50 and scalar_to_int < 10, "the transcendental loop is scalar"
+
+
 # --- dropout ---------------------------------------------------------------------------------
 def test_dropout_mask_is_seeded_hashed_and_recomputed_identically(nb):
     tl.manual_seed(7)
