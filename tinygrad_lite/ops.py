@@ -198,14 +198,19 @@ class Tanh(Function):
 
 
 class Clamp(Function):
+    """The gradient passes where lo <= x <= hi, bounds included, as in PyTorch (nothing passes
+    when lo > hi, where every output is hi)."""
+
     def forward(self, x, *, lo, hi):
         b = B()
-        out = x
+        out, inside = x, None
         if lo is not None:
-            out = b.maximum(out, x.dtype.type(lo))
+            out, inside = b.maximum(out, x.dtype.type(lo)), b.ge(x, x.dtype.type(lo))
         if hi is not None:
+            below = b.le(x, x.dtype.type(hi))
             out = b.minimum(out, x.dtype.type(hi))
-        self.save_for_backward(b.eq(out, x))  # NOTE: PyTorch passes the gradient at the bounds
+            inside = below if inside is None else b.mul(inside, below)
+        self.save_for_backward(inside)
         return out
 
     def backward(self, g):
