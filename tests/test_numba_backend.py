@@ -237,7 +237,7 @@ def test_float32_transcendentals_compile_to_simd_code():
 
     from tinygrad_lite.backend import vecmath
 
-    @njit(cache=True, error_model="numpy")
+    @njit(error_model="numpy")  # NOTE: no cache=True: numba would not see vecmath change
     def kernel(out, x):
         for i in range(x.shape[0]):
             v = x[i]
