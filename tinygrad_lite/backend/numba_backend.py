@@ -209,7 +209,7 @@ class NumbaBackend(NumpyBackend):
     # --- reductions -------------------------------------------------------------------------
     def _reduce(self, kind: str, x: Any, axis: Any, keepdims: bool) -> Any:
         """`kind` of x along `axis`, fused into x's kernel when x is pending and it fits."""
-        if type(x) is Lazy and x.value is None and x.dtype in _REDUCIBLE and x.size:
+        if type(x) is Lazy and x.value is None and x.dtype in _REDUCIBLE and x.size and x.ndim:
             ndim = x.ndim
             axes = tuple(range(ndim)) if axis is None else tuple(sorted(
                 a % ndim for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis)))
