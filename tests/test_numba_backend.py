@@ -166,6 +166,17 @@ def test_in_place_write_runs_pending_reads_first(nb):
     np.testing.assert_array_equal(y.numpy(), np.arange(6, dtype=F32) * 2)
 
 
+def test_in_place_write_after_a_read_source_was_realized(nb):
+    a = tl.tensor(np.arange(6, dtype=F32))
+    s = a * 2
+    n = s + 1  # pending, reads the pending s
+    with tl.no_grad():
+        tl.tensor(np.zeros(3, F32)).add_(1)  # an unrelated write indexes the readers
+    s.numpy()  # now n reads s's array
+    s[:] = 0  # NOTE: builds no node: only the realization tells the index it is stale
+    np.testing.assert_array_equal(n.numpy(), np.arange(6, dtype=F32) * 2 + 1)
+
+
 # --- fused reductions -----------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["sum", "max", "min"])
 @pytest.mark.parametrize("axis", [-1, None, 0])

@@ -261,14 +261,6 @@ def cache_folder() -> Path | None:
     return _folder
 
 
-def reset_cache(folder: str | os.PathLike | None = None) -> None:
-    """Forget the kernels in memory and look for the cache folder again (used by tests)."""
-    global _folder
-    _kernels.clear()
-    _hits.clear()
-    _folder = _UNSET if folder is None else Path(folder)
-
-
 def _load(src: str) -> Any:
     digest = hashlib.sha1(src.encode()).hexdigest()[:20]
     folder = cache_folder()

@@ -22,12 +22,15 @@ from . import codegen
 # (pruned as it grows) is cheaper per node than a WeakSet.
 _pending: list[weakref.ref] = []
 _prune_at = [1024]
-# owner id -> weak refs to the pending nodes that read it; valid while no node is added
-_readers: dict = {"size": -1, "last": None, "index": {}}
+# owner id -> weak refs to the pending nodes that read it; valid for one epoch (no node added
+# or realized since)
+_readers: dict = {"epoch": -1, "index": {}}
+_epoch = [0]
 
 
 def track(node: Lazy) -> None:
     """Register a new pending node for `detach_readers`."""
+    _epoch[0] += 1
     _pending.append(weakref.ref(node))
     if len(_pending) > _prune_at[0]:
         _pending[:] = [r for r in _pending if (n := r()) is not None and n.value is None]
@@ -67,6 +70,7 @@ class Lazy:
         if self.value is None:
             self.value = run(self, None)
             self.srcs = ()  # the inputs are no longer needed: let them be freed
+            _epoch[0] += 1
         return self.value
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -90,10 +94,9 @@ def detach_readers(arr: np.ndarray) -> None:
 
     Copying beats realizing the readers: they are often never needed (the forward graph of
     the last step while the optimizer updates the biases it read). An optimizer writes one
-    parameter after another with no new node in between: one index of readers serves them all.
+    parameter after another with no node built or run in between: one index serves them all.
     """
-    last = _pending[-1] if _pending else None
-    if _readers["size"] != len(_pending) or _readers["last"] is not last:
+    if _readers["epoch"] != _epoch[0]:
         index: dict[int, list] = {}
         alive = []
         for ref in _pending:
@@ -106,8 +109,7 @@ def detach_readers(arr: np.ndarray) -> None:
                 if owner is not None:
                     index.setdefault(id(owner), []).append(ref)
         _pending[:] = alive
-        _readers.update(size=len(_pending), last=_pending[-1] if _pending else None,
-                        index=index)
+        _readers.update(epoch=_epoch[0], index=index)
     owner = _owner(arr)
     copies: dict[int, np.ndarray] = {}
     for ref in _readers["index"].get(id(owner), ()):
@@ -321,4 +323,5 @@ def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:
     codegen.call(codegen.kernel(key), sizes + [view] + extra + args)
     if extra:
         root.value, root.srcs = full, ()
+        _epoch[0] += 1
     return out
