@@ -223,27 +223,21 @@ def _owner(a: Any) -> int:
 
 
 def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) * grad into `.grad` of every leaf that requires grad."""
+    """Accumulate d(root)/d(leaf) * grad into `.grad` of every leaf that requires grad (and of
+    every non-leaf that called `retain_grad()`)."""
     B = be.active
     # NOTE: tensors hash by identity, so they key these dicts directly
     grads = {root: grad}
     handed_out = {_owner(grad)}  # buffers already owned by a leaf's .grad or by the caller
     for t in reversed(_topological_order(root)):
         g = grads.pop(t, None)
-        ctx = t._ctx
-        if ctx is None:  # a leaf
-            if g is None:
-                continue
-            if _owner(g) in handed_out:
-                g = B.mul(g, 1)  # NOTE: a fresh copy, so no two .grad tensors alias
-            handed_out.add(_owner(g))
-            if t.grad is None:
-                t.grad = Tensor._wrap(g)
-            else:
-                t.grad = Tensor._wrap(B.add(t.grad._data, g))
-            continue
         if g is None:
             continue
+        ctx = t._ctx
+        if ctx is None or t._retains_grad:
+            _accumulate(t, g, handed_out)
+            if ctx is None:  # a leaf
+                continue
         if ctx.tick != _modified.tick:  # something was written in place since the forward
             _check_unmodified(ctx)
         in_grads = ctx.backward(g)
@@ -260,6 +254,15 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
             grads[p] = pg if prev is None else B.add(prev, pg)
         if not retain_graph:
             ctx.saved = ctx.parents = None
+
+
+def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:
+    """Add `g` into `t.grad` (a leaf's, or a retained non-leaf's)."""
+    B = be.active
+    if _owner(g) in handed_out:
+        g = B.mul(g, 1)  # NOTE: a fresh copy, so no two .grad tensors alias
+    handed_out.add(_owner(g))
+    t._grad = Tensor._wrap(g if t._grad is None else B.add(t._grad._data, g))
 
 
 def _check_unmodified(ctx: Function) -> None:

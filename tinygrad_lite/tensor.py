@@ -5,6 +5,7 @@ is argument handling that PyTorch users expect: dims as ints or tuples, dtype pr
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -111,14 +112,16 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "__weakref__")
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "_retains_grad",
+                 "__weakref__")
     __array_priority__ = 1000  # numpy defers `array * tensor` to Tensor.__rmul__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         self._data = _as_array(data, dtype)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self._ctx: autograd.Function | None = None
         self._version = 0
+        self._retains_grad = False
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -127,7 +130,8 @@ class Tensor:
     def _wrap(cls, data: Any) -> "Tensor":
         """A tensor around a backend array, skipping __init__'s checks (the hot path)."""
         t = object.__new__(Tensor)
-        t._data, t.grad, t._ctx, t._version, t.requires_grad = data, None, None, 0, False
+        t._data, t._grad, t._ctx, t._version, t.requires_grad = data, None, None, 0, False
+        t._retains_grad = False
         return t
 
     # --- attributes ---------------------------------------------------------------------
@@ -155,6 +159,21 @@ class Tensor:
     @data.setter
     def data(self, value: Any) -> None:
         self._data = value._data if isinstance(value, Tensor) else _as_array(value, self.dtype)
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient backward() accumulated: kept for leaves, and for tensors that called
+        `retain_grad()` (reading it on any other tensor warns: it is always None there)."""
+        if self._grad is None and self._ctx is not None and not self._retains_grad:
+            warnings.warn(f"grad: this tensor is not a leaf (it was made by {self._ctx.name}), "
+                          "so backward() does not keep its gradient and .grad is None; call "
+                          ".retain_grad() on it before backward() to keep it",
+                          UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
@@ -257,8 +276,12 @@ class Tensor:
         return self
 
     def retain_grad(self) -> None:
-        raise RuntimeError("retain_grad: gradients of intermediate tensors are not kept; "
-                           "read them with a hook or make the tensor a leaf with .detach()")
+        """Keep this non-leaf tensor's gradient in `.grad` when backward() passes it."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad, so backward() "
+                               "never reaches it; make an input requires_grad=True first")
+        if self._ctx is not None:  # NOTE: a leaf keeps its gradient anyway
+            self._retains_grad = True
 
     def clone(self) -> "Tensor":
         return ops.Mul.apply(self, self._const(1))

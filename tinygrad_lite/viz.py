@@ -408,7 +408,7 @@ def _tensor_label(t: Tensor, name: str | None, show_shapes: bool, show_grads: bo
         lines.append(f"{t.item():.4g}")
     elif show_shapes:
         lines.append(f"{_shape(t.shape)} {t.dtype}")
-    if show_grads and t.grad is not None:
+    if show_grads and t.is_leaf and t.grad is not None:
         lines.append(f"grad {_shape(t.grad.shape)}")
     return "\\n".join(lines) or "tensor"
 
