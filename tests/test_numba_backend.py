@@ -157,6 +157,21 @@ def test_realized_node_keeps_its_array_and_drops_its_inputs(nb):
     np.testing.assert_array_equal(first, np.ones(8, F32))
 
 
+def test_a_realized_graph_is_freed_without_the_cyclic_gc(nb):
+    import gc
+    import weakref
+
+    gc.disable()  # NOTE: a reference cycle kept each graph (and its arrays) until a gc pass
+    try:
+        y = nb.relu(nb.add(np.ones(100, F32), 1.0))
+        alive = weakref.ref(y)
+        nb.realize(y)
+        del y
+        assert alive() is None
+    finally:
+        gc.enable()
+
+
 def test_in_place_write_runs_pending_reads_first(nb):
     x = tl.tensor(np.arange(6, dtype=F32))
     y = x * 2  # pending: reads x's array

@@ -154,21 +154,20 @@ def broadcast_shape(a: tuple, b: tuple) -> tuple:
 def interpret(root: Lazy, apply: Callable[[Lazy, list], Any]) -> np.ndarray:
     """Evaluate the graph under `root` op by op: `apply(node, source_values)` runs one node.
 
-    The backend passes its numpy reference ops, for graphs no kernel can run (a dtype numba
-    does not do, such as float16); the tests use it as the oracle. Each node runs once.
+    With the numpy backend's ops this is the oracle the tests hold kernels against (and a
+    way to see a graph's value without compiling anything). Each node runs once.
     """
-    done: dict[int, Any] = {}
+    return np.asarray(_interpret(root, apply, {}), dtype=root.dtype).reshape(root.shape)
 
-    def value(x: Any) -> Any:
-        if type(x) is not Lazy:
-            return x
-        if x.value is not None:
-            return x.value
-        if id(x) not in done:
-            done[id(x)] = apply(x, [value(s) for s in x.srcs])
-        return done[id(x)]
 
-    return np.asarray(value(root), dtype=root.dtype).reshape(root.shape)
+def _interpret(x: Any, apply: Callable, done: dict) -> Any:
+    if type(x) is not Lazy:
+        return x
+    if x.value is not None:
+        return x.value
+    if id(x) not in done:
+        done[id(x)] = apply(x, [_interpret(s, apply, done) for s in x.srcs])
+    return done[id(x)]
 
 
 # --- running a graph as one kernel -----------------------------------------------------------
@@ -179,41 +178,40 @@ def _walk(root: Lazy) -> tuple[list, list, list, tuple]:
     A ref >= 0 names a node, ~j names leaf j. Leaves (arrays, scalars, realized nodes) are
     deduplicated by identity, so `x * x` reads x once and a shared node is one variable.
     """
-    nodes: list = []
-    refs: list = []
-    leaves: list = []
-    structure: list = []
-    seen: dict[int, int] = {}
+    walk: tuple = ([], [], [], [], {})  # nodes, refs, leaves, structure, seen
+    _visit(root, walk)
+    return walk[0], walk[1], walk[2], tuple(walk[3])
 
-    def visit(x: Any) -> int:
-        if type(x) is Lazy:
-            if x.value is None:
-                k = seen.get(id(x))
-                if k is None:
-                    r = tuple([visit(s) for s in x.srcs])
-                    k = seen[id(x)] = len(nodes)
-                    nodes.append(x)
-                    refs.append(r)
-                    structure.append((x.op, x.dtype, x.ctype, r,
-                                      x.shape if x.op == "keep" else None))
+
+def _visit(x: Any, walk: tuple) -> int:
+    # NOTE: a function of its own, not a closure: a recursive closure is a reference cycle
+    # that would keep every walked graph (and its arrays) alive until the cyclic GC runs
+    nodes, refs, leaves, structure, seen = walk
+    if type(x) is Lazy:
+        if x.value is None:
+            k = seen.get(id(x))
+            if k is None:
+                r = tuple([_visit(s, walk) for s in x.srcs])
+                k = seen[id(x)] = len(nodes)
+                nodes.append(x)
+                refs.append(r)
+                structure.append((x.op, x.dtype, x.ctype, r,
+                                  x.shape if x.op == "keep" else None))
+            return k
+        x = x.value
+    k = seen.get(id(x))
+    if k is None:
+        k = seen[id(x)] = ~len(leaves)
+        if type(x) is np.ndarray:
+            if x.ndim == 0:
+                x = x[()]
+            else:
+                structure.append((x.dtype, x.shape))
+                leaves.append(x)
                 return k
-            x = x.value
-        k = seen.get(id(x))
-        if k is None:
-            k = seen[id(x)] = ~len(leaves)
-            if type(x) is np.ndarray:
-                if x.ndim == 0:
-                    x = x[()]
-                else:
-                    structure.append((x.dtype, x.shape))
-                    leaves.append(x)
-                    return k
-            structure.append((x.dtype,))
-            leaves.append(x)
-        return k
-
-    visit(root)
-    return nodes, refs, leaves, tuple(structure)
+        structure.append((x.dtype,))
+        leaves.append(x)
+    return k
 
 
 # (structure, shape, reduction) -> (kernel key, loop sizes, shape of each leaf argument)
