@@ -210,7 +210,7 @@ def test_history_attributes_repr_and_unknown_names():
     assert repr(history) == ("History(epochs=2, loss=0.5, accuracy=0.75, val_loss=1.5, "
                              "val_accuracy=0.25)")
     with pytest.raises(AttributeError, match="no 'f1'"):
-        history.f1
+        _ = history.f1
 
 
 def test_history_plot_saves_a_png_with_one_labelled_panel_per_quantity(tmp_path):

@@ -140,8 +140,9 @@ class History:
         Parameters
         ----------
         path : save the figure there (PNG, SVG, PDF by suffix) with matplotlib's Agg
-            renderer, which needs no display. Without it the figure is made with pyplot, so
-            `plt.show()` or a notebook shows it.
+            renderer, which needs no display and leaves pyplot alone. Without it the figure
+            is made with pyplot, so a notebook shows it (assign the result, or it shows
+            twice) and `plt.show()` opens it; `figure.savefig(...)` still saves it.
 
         Returns
         -------
@@ -150,7 +151,8 @@ class History:
         figure = _new_figure(path, (5.5 * len(self.names), 4.5), len(self.names))
         epochs = np.arange(1, self.epochs + 1)
         for ax, name in zip(figure.axes, self.names):
-            ax.plot(epochs, self.values[name], color="tab:blue", linewidth=2, label="training (train mode)")
+            ax.plot(epochs, self.values[name], color="tab:blue", linewidth=2,
+                    label="training (train mode)")
             val = self.values[f"val_{name}"]
             if val:
                 ax.plot(epochs[:len(val)], val, color="tab:orange", linewidth=2,

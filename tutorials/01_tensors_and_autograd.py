@@ -75,7 +75,7 @@ print("z =", z.item(), " out =", out.item())
 # %%
 graph = tl.draw_graph(out, params={"x": x, "w": w, "b": b})
 Path("01_neuron_graph.svg").write_text(graph.pipe(format="svg", encoding="utf-8"))
-graph
+graph  # noqa: B018  (a notebook shows a cell's last expression: here, the graph)
 
 # %% [markdown]
 # ## Backward, checked by hand

@@ -75,7 +75,7 @@ print("Dense(2, 4) matches nn.Linear(2, 4) with the same weights")
 # %%
 graph = tl.draw_graph(dense(x), params={"x": x, **dict(dense.named_parameters())})
 Path("02_dense_graph.svg").write_text(graph.pipe(format="svg", encoding="utf-8"))
-graph
+graph  # noqa: B018  (a notebook shows a cell's last expression: here, the graph)
 
 # %% [markdown]
 # ## Activations from elementary ops

@@ -87,8 +87,10 @@ binary_train = evaluate(binary_model, (X, y))["accuracy"]
 binary_val = evaluate(binary_model, (X_val, y_val))["accuracy"]
 print(f"2 classes: training accuracy {binary_train:.3f}, validation accuracy {binary_val:.3f}")
 assert binary_train > 0.9
-plot_decision_boundary(binary_model, X, y, "03_two_class_boundary.png",
-                       title=f"2-64-1 sigmoid, training accuracy {binary_train:.1%}")
+# NOTE: without a path the figure is made with pyplot, so a notebook shows it; then save it
+figure = plot_decision_boundary(binary_model, X, y,
+                                title=f"2-64-1 sigmoid, training accuracy {binary_train:.1%}")
+figure.savefig("03_two_class_boundary.png")
 
 # %% [markdown]
 # ## Three classes: softmax
@@ -146,8 +148,10 @@ assert train_accuracy > 0.9
 # measured after each epoch. Then the regions the model assigns to each class.
 
 # %%
-history.plot("03_three_class_curves.png")
+figure = history.plot()
+figure.savefig("03_three_class_curves.png")
 
 # %%
-plot_decision_boundary(model, X3, y3, "03_three_class_boundary.png",
-                       title=f"2-64-64-3 softmax, training accuracy {train_accuracy:.1%}")
+figure = plot_decision_boundary(model, X3, y3,
+                                title=f"2-64-64-3 softmax, training accuracy {train_accuracy:.1%}")
+figure.savefig("03_three_class_boundary.png")

@@ -38,8 +38,7 @@ import numpy as np
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn, optim
-from tinygrad_lite.data import DataLoader, TensorDataset, load_digits, load_mnist
-from tinygrad_lite.data import train_test_split
+from tinygrad_lite.data import DataLoader, TensorDataset, load_digits, load_mnist, train_test_split
 from tinygrad_lite.train import History, evaluate
 
 FAST = os.environ.get("TINYGRAD_LITE_FAST") == "1"  # the test suite's quick run
@@ -135,7 +134,8 @@ if not (FAST and source == "MNIST"):  # two epochs on a tenth of MNIST is only a
     assert test_accuracy > 0.95
 
 # %%
-history.plot("04_training_curves.png")
+figure = history.plot()  # made with pyplot, so a notebook shows it
+figure.savefig("04_training_curves.png")
 
 # %% [markdown]
 # ## What the model gets wrong

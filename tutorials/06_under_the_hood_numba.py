@@ -32,6 +32,7 @@
 # on disk (`~/.cache/tinygrad_lite/kernels`), so later runs start fast.
 
 # %%
+import functools
 import os
 import time
 
@@ -129,7 +130,7 @@ for backend in ("numpy", "numba"):
     model = make_model()
     loss = training_step(model, x, labels)
     results[backend] = (loss, model[0].weight.numpy().copy())
-    seconds = best_time(lambda: training_step(model, x, labels))
+    seconds = best_time(functools.partial(training_step, model, x, labels))
     print(f"{backend:>5} backend: first loss {loss:.6f}, one training step {seconds * 1e3:.2f} ms")
 tl.set_backend("numpy")
 
