@@ -65,6 +65,11 @@ class Lazy:
     def size(self) -> int:
         return math.prod(self.shape)
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes the value takes once computed (as numpy's `nbytes`)."""
+        return self.size * self.dtype.itemsize
+
     def realize(self) -> np.ndarray:
         """Run the pending graph as one kernel (once) and return the array."""
         if self.value is None:
