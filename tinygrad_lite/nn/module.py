@@ -7,6 +7,7 @@ forward hooks, which is how the summary tool sees every layer without touching i
 """
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -105,7 +106,11 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
-        out = self.forward(*args, **kwargs)
+        try:
+            out = self.forward(*args, **kwargs)
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:
+            _name_the_layer(e, self)
+            raise
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
             if result is not None:
@@ -337,6 +342,31 @@ class Module:
         elif lines:
             body = "\n  " + "\n  ".join(lines) + "\n"
         return f"{type(self).__name__}({body})"
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _name_the_layer(e: Exception, module: Module) -> None:
+    """Prefix an error the library raised inside a layer with the layer's path in the model
+    called (`MLP.fc1: Linear(...): expected ...`): only a parent knows its child's name.
+
+    Every enclosing module call rewrites the prefix from the original message, so the
+    outermost call's full path is what the user reads. Costs nothing unless something raised.
+    """
+    where = getattr(e, "_tl_layer", None)
+    if where is None:
+        tb = e.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        ours = os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE)
+        if not ours or len(e.args) != 1 or not isinstance(e.args[0], str):
+            return  # the user's own error, or one whose arguments are not just a message
+        where = e._tl_layer = (module, e.args[0])
+    layer, message = where
+    path = next((name for name, m in module.named_modules() if m is layer), "")
+    if path:
+        e.args = (f"{type(module).__name__}.{path}: {message}",)
 
 
 def _join(prefix: str, name: str) -> str:
