@@ -138,9 +138,7 @@ class Function:
         try:
             out = Tensor._wrap(ctx.forward(*map(_data_of, inputs), **kwargs))
         except ValueError as e:  # numpy's broadcasting errors, reworded to name the op
-            shapes = " and ".join(str(t.shape) for t in inputs)
-            raise RuntimeError(f"{cls.__name__.lower()}: shapes {shapes} do not fit: "
-                               f"{e}") from None
+            raise RuntimeError(_shape_error(cls.__name__.lower(), inputs, e)) from None
         if _mode.anomaly:
             ctx.created_at = _user_line()
             _check_finite((out._data,), "the output", ctx)
@@ -153,6 +151,19 @@ class Function:
                 out.requires_grad = True
                 out._ctx = ctx
         return out
+
+
+def _shape_error(op: str, inputs: tuple, e: ValueError) -> str:
+    """What went wrong in a forward that numpy refused, in the same words on every backend."""
+    shapes = [t.shape for t in inputs]
+    listed = " and ".join(map(str, shapes))
+    for d in range(1, max(map(len, shapes), default=0) + 1):
+        sizes = list(dict.fromkeys(s[-d] for s in shapes if len(s) >= d and s[-d] != 1))
+        if len(sizes) > 1:
+            return (f"{op}: shapes {listed} do not broadcast: at dim {-d} the sizes "
+                    f"{' and '.join(map(str, sizes))} differ (counting dims from the right, "
+                    "sizes must match or be 1); reshape one operand, e.g. with .unsqueeze()")
+    return f"{op}: shapes {listed} do not fit: {e}"
 
 
 # --- in-place detection -------------------------------------------------------------------
