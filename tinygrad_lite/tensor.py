@@ -758,8 +758,10 @@ def matmul(a: Any, b: Any) -> Tensor:
                            f"{b.shape}")
     k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
+        where = "first" if b.ndim == 1 else "second-to-last"
         raise RuntimeError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and "
-                           f"{k_b} differ")
+                           f"{k_b} differ (the left operand's last dim must equal the right "
+                           f"one's {where} dim); transpose or reshape an operand, e.g. b.T")
     if a.dtype != b.dtype:
         raise RuntimeError(f"matmul: {a.shape} @ {b.shape}: dtypes {a.dtype} and {b.dtype} "
                            "differ; convert one with .float() or .double()")

@@ -99,7 +99,8 @@ def _check_range(values: np.ndarray, classes: int, op: str) -> None:
     bad = values[(values < 0) | (values >= classes)]
     if bad.size:
         raise IndexError(f"{op}: label {bad.flat[0]} is out of range for {classes} classes "
-                         f"(labels must be in [0, {classes}))")
+                         f"(labels must be in [0, {classes})); make the last layer output one "
+                         f"score per class, or map the labels to 0..{classes - 1}")
 
 
 def _same_shape(input: Tensor, target: Tensor, op: str) -> Tensor:  # noqa: A002

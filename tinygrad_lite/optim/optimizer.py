@@ -42,7 +42,9 @@ class Optimizer:
         self.state: dict[Tensor, dict[str, Any]] = {}
         groups = list(params)
         if not groups:
-            raise ValueError("optimizer got an empty parameter list")
+            raise ValueError("optimizer got an empty parameter list; pass the parameters of a "
+                             "model that has some (model.parameters() is a generator: it is "
+                             "empty the second time it is read)")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
