@@ -38,6 +38,9 @@ import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import nn, optim
 
+# NOTE: the summary's memory model describes the numpy backend, one array per op; the numba
+# backend fuses elementwise ops into kernels that skip most temporaries and needs less
+tl.set_backend("numpy")
 tl.manual_seed(0)
 
 
