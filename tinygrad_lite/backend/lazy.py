@@ -83,9 +83,34 @@ class Lazy:
         arr = self.realize()
         return arr if dtype is None else arr.astype(dtype)
 
+    def __getattr__(self, name: str) -> Any:
+        # NOTE: anything else an ndarray has (astype, reshape, T, flags, ...) computes the
+        # value first, so code written for plain arrays (a user's own Function) still works
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.realize(), name)
+
     def __repr__(self) -> str:
         state = "realized" if self.value is not None else f"pending, {self.count} nodes"
         return f"Lazy({self.op}, shape={self.shape}, dtype={self.dtype}, {state})"
+
+    __hash__ = object.__hash__
+
+
+def _array_operator(name: str) -> Callable:
+    def operator(self: Lazy, *args: Any) -> Any:
+        return getattr(self.realize(), name)(*args)
+
+    operator.__name__ = name
+    return operator
+
+
+# `lazy * 2` or `lazy[0]` in code written for numpy arrays: computed, then numpy's operator
+for _name in ("add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv", "floordiv",
+              "rfloordiv", "mod", "rmod", "pow", "rpow", "matmul", "rmatmul", "and", "rand",
+              "or", "ror", "xor", "rxor", "neg", "pos", "abs", "invert", "eq", "ne", "lt",
+              "le", "gt", "ge", "getitem", "len", "iter", "bool", "float", "int", "index"):
+    setattr(Lazy, f"__{_name}__", _array_operator(f"__{_name}__"))
 
 
 def realize(a: Any) -> Any:
