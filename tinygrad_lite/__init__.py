@@ -1,6 +1,6 @@
 """tinygrad_lite: a small, readable, fast autograd framework with PyTorch's names."""
 # NOTE: these build on tensor and ops, so they come after them
-from . import backend, data, debug, nn, optim, viz  # noqa: E402
+from . import backend, data, debug, nn, optim, train, viz  # noqa: E402
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .backend import get_backend, set_backend
 from .gradcheck import gradcheck
@@ -40,6 +40,7 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .train import History, evaluate, fit, plot_decision_boundary
 from .viz import draw_graph  # noqa: E402
 
 float = float32  # noqa: A001  PyTorch's short names: tl.float, tl.double, tl.long, tl.bool
