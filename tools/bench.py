@@ -652,6 +652,18 @@ def draw_png(path: str, suites: list[Suite], all_results: dict) -> None:
     plt.close(fig)
 
 
+def _limit_threads(threads: int):
+    """Give PyTorch and the BLAS libraries ``threads`` threads; returns what holds the BLAS
+    limit (None without threadpoolctl)."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(threads, user_api="blas")
+
+
 def _load_warning() -> str:
     """A warning when other processes compete for the CPUs (then no timing here is sound)."""
     try:
@@ -682,6 +694,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--png", help="draw ratios to PyTorch here")
     p.add_argument("--batches", help="comma-separated batch sizes (default 1,32,128,512,2048)")
     p.add_argument("--rounds", type=int, help="timed rounds per case (default 10; quick 3)")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                   help="threads for PyTorch and numpy's BLAS (default: every CPU)")
     p.add_argument("--suites", default=",".join(SUITE_KEYS),
                    help=f"comma-separated subset of {','.join(SUITE_KEYS)}")
     args = p.parse_args(argv)
@@ -707,16 +721,19 @@ def main(argv=None) -> int:
             lib()
         except Unavailable:
             pass
+    blas_limit = _limit_threads(args.threads)  # noqa: F841  (holds the limit for the run)
     meta = {"versions": versions(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "blas": blas_info(), "rounds": args.rounds, "warmup_s": args.warmup_s,
             "settle_s": args.settle_s, "min_sample_s": args.min_sample_s,
-            "batches": args.batches, "chain_ops": args.chain_ops, "quick": args.quick, "lr": LR}
+            "threads": args.threads, "batches": args.batches, "chain_ops": args.chain_ops,
+            "quick": args.quick, "lr": LR}
     if "torch" in sys.modules:
         meta["torch_threads"] = sys.modules["torch"].get_num_threads()
     meta["load_before"] = _load_warning()
     print("## Benchmarks against peers\n")
     print(", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
-          f"| {meta['cpu_count']} CPUs | rounds {args.rounds}, warm-up {args.warmup_s} s"
+          f"| {meta['cpu_count']} CPUs, {args.threads} threads | rounds {args.rounds}, "
+          f"warm-up {args.warmup_s} s"
           + (" | QUICK MODE (smoke test)" if args.quick else ""))
     for pool in meta["blas"]:
         print("- threads:", ", ".join(f"{k}={v}" for k, v in pool.items()))
