@@ -5,7 +5,9 @@ running. When a value is needed (a matmul, a reshape, `Tensor.numpy()`, ...) the
 becomes one numba kernel (see `codegen.py`, `tl.debug.show_kernel`). A sum / max / min of a
 pending graph along its last or all axes (softmax, cross-entropy, mean), or a sum along the
 leading axes (the bias gradient that `unbroadcast` takes), runs inside the same kernel.
-Every other primitive is the numpy backend's, called with its lazy arguments realized first.
+Every other primitive is the numpy backend's, inherited as it is: numpy computes a pending
+argument through the array protocol (`Lazy.__array__`, and `Lazy.__getattr__` for methods
+such as `reshape`), so no wrapper costs the common concrete case anything.
 
 Dispatch by size: an op whose inputs are all below `small` elements runs eagerly in numpy
 (tools/bench_numba.py measured it: building nodes and launching a kernel costs ~20 µs of
@@ -25,7 +27,6 @@ Example
 """
 from __future__ import annotations
 
-import functools
 import math
 import os
 from collections.abc import Callable
@@ -245,29 +246,29 @@ class NumbaBackend(NumpyBackend):
         out = realize(out)
         return out if keepdims else np.squeeze(out, axis=axis)
 
-    @staticmethod
-    def concatenate(xs: Any, axis: int) -> Any:
-        return NumpyBackend.concatenate([realize(x) for x in xs], axis)
-
     # --- dropout --------------------------------------------------------------------------------
     def dropout_mask(self, shape: tuple, p: float) -> Any:
         """A lazy keep-mask: a hash of each element's index keyed by 64 bits drawn from the
         generator, so `manual_seed` reproduces it and a kernel recomputes it for free (the
-        backward never reads a stored mask)."""
+        backward never reads a stored mask). Below `small` elements, numpy's mask (measured
+        cheaper in a training step at batch 32)."""
+        if math.prod(shape) < self.small:
+            return NumpyBackend.dropout_mask(shape, p)
         seed = generator().bit_generator.random_raw()
         threshold = np.uint32(min(max(round(p * 2 ** 24), 0), 2 ** 24))
         srcs = (np.uint32(seed & 0xFFFFFFFF), np.uint32(seed >> 32), threshold)
         node = Lazy("keep", srcs, tuple(shape), np.dtype(np.bool_), np.dtype(np.bool_), 1)
         track(node)
-        return node if math.prod(shape) >= self.small else node.realize()
+        return node
 
     # --- optimizer steps ----------------------------------------------------------------------
     def sgd_update(self, p: np.ndarray, g: Any, buf: np.ndarray | None, *, lr: float,
                    momentum: float, dampening: float, weight_decay: float, nesterov: bool,
                    first_step: bool) -> None:
-        """The numpy backend's SGD rule in one pass (`optim_kernels.sgd`), in place."""
+        """The numpy backend's SGD rule in one pass (`optim_kernels.sgd`), in place (numpy's
+        own below `small` elements, where its few calls cost less than a kernel launch)."""
         g = realize(g)
-        flat = _flat(p, g, buf)
+        flat = _flat(p, g, buf) if p.size >= self.small else None
         if flat is None:
             return NumpyBackend.sgd_update(p, g, buf, lr=lr, momentum=momentum,
                                            dampening=dampening, weight_decay=weight_decay,
@@ -283,9 +284,10 @@ class NumbaBackend(NumpyBackend):
     def adam_update(self, p: np.ndarray, g: Any, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
                     max_exp_avg_sq: np.ndarray | None, *, step: int, lr: float, beta1: float,
                     beta2: float, eps: float, weight_decay: float, decoupled: bool) -> None:
-        """The numpy backend's Adam / AdamW rule in one pass (`optim_kernels.adam`)."""
+        """The numpy backend's Adam / AdamW rule in one pass (`optim_kernels.adam`; numpy's
+        own below `small` elements)."""
         g = realize(g)
-        flat = _flat(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq)
+        flat = _flat(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq) if p.size >= self.small else None
         if flat is None:
             return NumpyBackend.adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq,
                                             step=step, lr=lr, beta1=beta1, beta2=beta2,
@@ -332,25 +334,6 @@ def _lazy_method(op: str) -> Callable:
 
 for _op in _ELEMENTWISE:
     setattr(NumbaBackend, _op, _lazy_method(_op))
-
-
-def _realizing(fn: Callable) -> Callable:
-    @functools.wraps(fn)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        for a in (*args, *kwargs.values()):
-            if type(a) is Lazy:
-                break
-        else:
-            return fn(*args, **kwargs)  # NOTE: the usual case: nothing to realize
-        return fn(*[realize(a) for a in args], **{k: realize(v) for k, v in kwargs.items()})
-
-    return call
-
-
-# Every other primitive is numpy's, with lazy arguments realized first.
-for _name, _member in vars(NumpyBackend).items():
-    if isinstance(_member, staticmethod) and _name not in vars(NumbaBackend):
-        setattr(NumbaBackend, _name, staticmethod(_realizing(_member.__func__)))
 
 
 def stats() -> dict:
