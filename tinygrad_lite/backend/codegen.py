@@ -30,6 +30,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -261,34 +262,37 @@ def cache_folder() -> Path | None:
     return _folder
 
 
-def _load(src: str) -> Any:
+def load(src: str) -> Any:
+    """The module that the Python source `src` defines, loaded through the cache folder (or
+    only in memory when the folder cannot be written), so numba caches its machine code
+    there: `TINYGRAD_LITE_CACHE` holds every compiled kernel of the backend."""
     digest = hashlib.sha1(src.encode()).hexdigest()[:20]
+    name = f"tinygrad_lite_kernel_{digest}"
     folder = cache_folder()
     if folder is None:
-        namespace: dict = {}
+        module = ModuleType(name)
         exec(compile(src.replace("cache=True", "cache=False"), f"<kernel {digest}>", "exec"),
-             namespace)
-        return namespace["kernel"]
+             module.__dict__)
+        return module
     path = folder / f"k_{digest}.py"
     if not path.exists():
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w") as f:
             f.write(src)
         os.replace(tmp, path)  # NOTE: atomic, so a concurrent process never reads half a file
-    name = f"tinygrad_lite_kernel_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     # NOTE: numba finds a cached kernel's globals by importing its module by name
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return module.kernel
+    return module
 
 
 def kernel(key: tuple) -> Any:
     """The compiled-on-first-call numba function for `key`."""
     k = _kernels.get(key)
     if k is None:
-        k = _kernels[key] = _load(source(key))
+        k = _kernels[key] = load(source(key)).kernel
     return k
 
 

@@ -27,9 +27,11 @@ Example
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -273,11 +275,9 @@ class NumbaBackend(NumpyBackend):
             return NumpyBackend.sgd_update(p, g, buf, lr=lr, momentum=momentum,
                                            dampening=dampening, weight_decay=weight_decay,
                                            nesterov=nesterov, first_step=first_step)
-        from . import optim_kernels
-
         t = p.dtype.type
         pf, gf, bf = flat
-        codegen.call(optim_kernels.sgd, [pf, gf, pf if bf is None else bf, t(lr), t(momentum),
+        codegen.call(_optim_kernels().sgd, [pf, gf, pf if bf is None else bf, t(lr), t(momentum),
                                          t(1 - dampening), t(weight_decay), bool(nesterov),
                                          bool(first_step), bf is not None])
 
@@ -293,14 +293,18 @@ class NumbaBackend(NumpyBackend):
                                             step=step, lr=lr, beta1=beta1, beta2=beta2,
                                             eps=eps, weight_decay=weight_decay,
                                             decoupled=decoupled)
-        from . import optim_kernels
-
         t = p.dtype.type
         pf, gf, m, v, vmax = flat
-        codegen.call(optim_kernels.adam, [
+        codegen.call(_optim_kernels().adam, [
             pf, gf, m, v, pf if vmax is None else vmax, t(lr / (1 - beta1 ** step)),
             t(math.sqrt(1 - beta2 ** step)), t(1 - beta1), t(beta2), t(1 - beta2), t(eps),
             t(weight_decay), t(1 - lr * weight_decay), bool(decoupled), vmax is not None])
+
+
+@functools.cache
+def _optim_kernels() -> Any:
+    """optim_kernels.py, loaded (on the first optimizer step) through the kernel cache."""
+    return codegen.load((Path(__file__).parent / "optim_kernels.py").read_text())
 
 
 def _flat(p: np.ndarray, g: np.ndarray, *state: np.ndarray | None) -> tuple | None:

@@ -7,7 +7,9 @@ in the parameter's dtype (the scalars arrive already cast to it, and no fastmath
 a*b+c into an FMA), so float32 results match the numpy backend to the last bit (the tests
 check it); only `sqrt` is libm's either way.
 
-Imported on the first optimizer step with the numba backend, never at `import tinygrad_lite`.
+Never imported as a package module: the numba backend loads this file's text through the
+kernel cache (`codegen.load`) on the first optimizer step, so its machine code is cached in
+the same folder as the generated kernels.
 """
 from __future__ import annotations
 
