@@ -1,9 +1,12 @@
 """The backend seam: `backend.active` computes every array; ops never import numpy math.
 
-Choose with the environment variable `TINYGRAD_LITE_BACKEND=numba|numpy` or `set_backend`.
+The default is numba (elementwise chains fused into compiled kernels, see numba_backend.py)
+when numba is installed, else numpy, the eager reference. Choose with the environment variable
+`TINYGRAD_LITE_BACKEND=numba|numpy` or `set_backend`.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from .numba_backend import NumbaBackend
@@ -28,4 +31,10 @@ def get_backend() -> str:
     return active.name
 
 
-set_backend(os.environ.get("TINYGRAD_LITE_BACKEND", "numpy"))
+def _default() -> str:
+    # NOTE: find_spec looks for numba without importing it (0.3 s): `import tinygrad_lite`
+    # stays fast, and numba is first imported when a kernel is needed
+    return "numba" if importlib.util.find_spec("numba") else "numpy"
+
+
+set_backend(os.environ.get("TINYGRAD_LITE_BACKEND") or _default())
