@@ -771,7 +771,6 @@ def test_random_programs_match_torch(data):
 @_settings(ci=10, long=400)
 @given(data=st.data())
 def test_random_programs_match_torch_on_the_numba_backend(data):
-    pytest.importorskip("numba")
     nodes = draw_program(data)
     # NOTE: a small max_nodes also exercises realizing a graph part way
     max_nodes = data.draw(st.sampled_from([2, 5, 32]), label="max_nodes")
@@ -779,20 +778,16 @@ def test_random_programs_match_torch_on_the_numba_backend(data):
 
 
 # --- what the fuzzer found, shrunk, kept as regressions -----------------------------------
-def _program(*nodes: Leaf | Step) -> list:
-    return list(nodes)
-
-
 REGRESSIONS = {
-    "max(dim) of a 0-d tensor": _program(
-        Leaf(np.array(0.0), "float64"), Step("max_dim", (0,), {"dim": 0, "keepdim": False})),
-    "a float64 0-d tensor promotes like a scalar": _program(
+    "max(dim) of a 0-d tensor": [
+        Leaf(np.array(0.0), "float64"), Step("max_dim", (0,), {"dim": 0, "keepdim": False})],
+    "a float64 0-d tensor promotes like a scalar": [
         Leaf(np.zeros((1, 1, 1)), "float32"), Leaf(np.array(0.0), "float64"),
-        Step("where", (0, 1), {"c": 0.0}, (1, 1, 1))),
-    "d/dx x ** 0 at x = 0": _program(
-        Leaf(np.array(0.0), "float64"), Step("pow_scalar", (0,), {"e": 0, "shift": False})),
-    "clamp with min > max": _program(
-        Leaf(np.array(0.0), "float64"), Step("clamp", (0,), {"lo": 1.0, "hi": 0.0})),
+        Step("where", (0, 1), {"c": 0.0}, (1, 1, 1))],
+    "d/dx x ** 0 at x = 0": [
+        Leaf(np.array(0.0), "float64"), Step("pow_scalar", (0,), {"e": 0, "shift": False})],
+    "clamp with min > max": [
+        Leaf(np.array(0.0), "float64"), Step("clamp", (0,), {"lo": 1.0, "hi": 0.0})],
 }
 
 
@@ -804,7 +799,7 @@ def test_fuzzer_findings_stay_fixed(name, backend_name):
 
 
 def test_numba_log_softmax_of_a_pending_0d_value():
-    nodes = _program(Leaf(np.array(0.0), "float64"), Step("log_softmax", (0,), {"dim": 0}))
+    nodes = [Leaf(np.array(0.0), "float64"), Step("log_softmax", (0,), {"dim": 0})]
     check_against_torch(nodes, lambda: run_on("numba", nodes))
 
 
