@@ -18,31 +18,32 @@ spins its threads for ~0.1 s after a GEMM), as PERF-NOTES.md asks. The machine i
 2-core VM: medians move ~15% between runs, so compare ratios, not milliseconds.
 
 Measured on the project VM (2 vCPU AMD EPYC, AVX2, OpenBLAS Haswell kernel), 2026-11-24,
-while other jobs kept the load at 2-5: ratios from one run each, the spread of several runs
-in brackets. The numbers that set the backend's defaults are kept next to the code that
+while other jobs kept the load at 1.5-5: ratios from the last run, the spread of several
+runs in brackets. The numbers that set the backend's defaults are kept next to the code that
 measured them:
 
-chain     sigmoid(relu(a*b+c)): 1M float32 3.1-7.2x faster than the numpy backend's calls,
-          16M 3.7-6x (goal >= 2x)
-small     3-op chain, kernel time / numpy time: 4096 el. 2.6-3.2, 8192 0.8-2.4, 16384 0.5-1.6,
-          65536 0.2-0.64; one kernel costs ~20 us of Python (building the nodes, planning
-          the loops, the numba dispatch), a numpy call ~1.5 us. In the MLP step the best
-          threshold was 16384 (batch 32: 4096 -> 1.13x numpy, 8192 1.07x, 16384 1.01x)
+chain     sigmoid(relu(a*b+c)): 1M float32 3.9x faster than the numpy backend's calls
+          (3.1-7.2x over runs), 16M 3.9x (3.7-6x); goal >= 2x
+small     3-op chain, kernel time / numpy time: 4096 el. 3.2, 8192 2.3, 16384 1.6, 65536 0.63;
+          one kernel costs ~20 us of Python (building the nodes, planning the loops, the
+          numba dispatch), a numpy call ~1.5 us. In the MLP step the best threshold was
+          16384 (batch 32: 4096 -> 1.13x numpy's time, 8192 1.07x, 16384 1.01x)
           -> `NumbaBackend.small = 16384`: an op on smaller arrays runs eagerly in numpy.
 parallel  GEMM (512x784 @ 784x256) + a sigmoid-relu kernel on its output: parallel=True is
-          1.75-3.7x SLOWER than serial (OpenBLAS's spinning threads hold both cores); the
-          kernel alone on 16M elements gains 2.3-3.1x -> kernels stay serial, since a
+          1.75-3.95x SLOWER than serial (OpenBLAS's spinning threads hold both cores); the
+          kernel alone on 16M elements gains 2.3-3.3x -> kernels stay serial, since a
           training step always mixes the two.
 mlp       (OPENBLAS_NUM_THREADS=1: with 2 BLAS threads on a loaded 2-core VM the spinning
           threads made every step 10-140 ms on both backends), numba time / numpy time:
-          batch 32: 1.02 (1.01-1.03)   128: 0.95 (0.94-0.96)   512: 0.88 (0.87-0.90)
-          2048: 0.75 (0.68-0.82)   -- goal <= 0.8 at batch >= 128 met at 2048 only: at 128
-          the step is ~3 ms of which the GEMMs take ~1.7 ms and the framework's Python ~0.9
-          ms; every elementwise op together was ~0.4 ms in numpy.
-start     import + first step at batch 128 in a new process: numpy 0.5 s; numba with an
-          empty cache 2.2 s (2 kernels compiled: goal < 3 s); warm 1.3 s, +0.8 s over numpy
-          (goal +0.5 s not met: importing numba is 0.3 s, and loading its machine-code
-          cache makes numba import scipy.linalg for its BLAS check, another 0.3 s).
+          batch 32: 1.01 (1.01-1.03)   128: 0.95 (0.94-0.96)   512: 0.86 (0.86-0.90)
+          2048: 0.82 (0.68-0.82). The goal (<= 0.8 at batch >= 128) is not met: at 128 the
+          step is ~2.8 ms, of which the GEMMs take ~1.6 ms and the framework's Python ~0.9
+          ms; all elementwise work together was ~0.4 ms in numpy.
+start     import + first step at batch 128 in a new process: numpy 0.3-0.5 s; numba with
+          an empty cache 1.8-2.2 s (3 kernels compiled; goal < 3 s met); warm 0.9-1.3 s,
+          +0.6-0.8 s over numpy (goal +0.5 s not met: importing numba takes 0.3 s, and the
+          first cached kernel makes numba load its registries, which import scipy.linalg
+          for its BLAS check: another 0.3 s).
 """
 from __future__ import annotations
 
