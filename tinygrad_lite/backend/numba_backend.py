@@ -86,7 +86,7 @@ def _cast_signature(src: np.dtype, dtype: np.dtype) -> tuple | None:
 
 
 def _apply_reference(node: Lazy, args: list) -> Any:
-    """Run one lazy node with numpy (the oracle for kernels, and their fallback)."""
+    """Run one lazy node with numpy (the oracle the tests hold kernels against)."""
     if node.op == "keep":
         return _keep_reference(node.shape, *args)
     if node.op == "cast":
@@ -95,7 +95,7 @@ def _apply_reference(node: Lazy, args: list) -> Any:
 
 
 def _keep_reference(shape: tuple, k0: Any, k1: Any, threshold: Any) -> np.ndarray:
-    """`vecmath.keep_bit` in numpy: the same mask, for tests and numpy-only fallbacks."""
+    """`vecmath.keep_bit` in numpy: the same mask, for the tests."""
     def lowbias32(h):
         h ^= h >> np.uint32(16)
         h *= np.uint32(0x7FEB352D)
@@ -114,8 +114,9 @@ class NumbaBackend(NumpyBackend):
 
     Attributes
     ----------
-    small : outputs with fewer elements run eagerly in numpy (0 sends everything to kernels;
-        the environment variable TINYGRAD_LITE_NUMBA_SMALL sets it).
+    small : an op whose array inputs all have fewer elements runs eagerly in numpy, as do
+        dropout masks and optimizer steps that small (0 sends everything to kernels; the
+        environment variable TINYGRAD_LITE_NUMBA_SMALL sets it).
     max_nodes : a graph that would grow past this many nodes has its sources realized first.
     """
 
