@@ -30,9 +30,10 @@ small     3-op chain, kernel time / numpy time: 4096 el. 3.2, 8192 2.3, 16384 1.
           16384 (batch 32: 4096 -> 1.13x numpy's time, 8192 1.07x, 16384 1.01x)
           -> `NumbaBackend.small = 16384`: an op on smaller arrays runs eagerly in numpy.
 parallel  GEMM (512x784 @ 784x256) + a sigmoid-relu kernel on its output: parallel=True is
-          1.75-3.95x SLOWER than serial (OpenBLAS's spinning threads hold both cores); the
-          kernel alone on 16M elements gains 2.3-3.3x -> kernels stay serial, since a
-          training step always mixes the two.
+          1.6x SLOWER than serial with 2 BLAS threads, 5.3x with 1 (the parallel region
+          waits for cores OpenBLAS holds or spins on); the kernel alone on 16M elements gains
+          only 1.2-1.3x (it is memory-bound) -> kernels stay serial: a training step always
+          mixes the two.
 mlp       (OPENBLAS_NUM_THREADS=1: with 2 BLAS threads on a loaded 2-core VM the spinning
           threads made every step 10-140 ms on both backends), numba time / numpy time:
           batch 32: 1.01 (1.01-1.03)   128: 0.95 (0.94-0.96)   512: 0.86 (0.86-0.90)
@@ -139,10 +140,12 @@ def parallel() -> None:
         for i in prange(x.shape[0]):
             for j in range(x.shape[1]):
                 v = x[i, j] + b[j]
-                out[i, j] = sigmoid_f32(v if v > 0 else F32(0))
+                out[i, j] = sigmoid_f32(v if v > np.float32(0) else np.float32(0))
 
-    serial = njit(nogil=True)(body)
-    par = njit(nogil=True, parallel=True)(body)
+    # NOTE: error_model="numpy" as in the backend's kernels: Python's zero-division checks
+    # would keep the serial loop from vectorising and flatter the parallel one
+    serial = njit(nogil=True, error_model="numpy")(body)
+    par = njit(nogil=True, parallel=True, error_model="numpy")(body)
     r = np.random.default_rng(0)
     X, W = r.standard_normal((512, 784), dtype=F32), r.standard_normal((784, 256), dtype=F32)
     b = r.standard_normal(256, dtype=F32)
