@@ -105,7 +105,7 @@ def chain() -> None:
         a, b = r.standard_normal(n, dtype=F32), r.standard_normal(n, dtype=F32)
         c = r.standard_normal(n, dtype=F32)
 
-        def run(B):
+        def run(B, a=a, b=b, c=c):
             return B.realize(B.sigmoid(B.relu(B.add(B.mul(a, b), c))))
 
         np.testing.assert_allclose(run(nb), run(NumpyBackend), rtol=1e-6)
@@ -122,7 +122,7 @@ def small() -> None:
     for n in (256, 1024, 2048, 4096, 8192, 16384, 65536):
         a = np.random.default_rng(0).standard_normal(n, dtype=F32)
 
-        def run(B):
+        def run(B, a=a):
             return B.realize(B.relu(B.add(B.mul(a, 2.0), 1.0)))
 
         t = interleaved({"numpy": lambda: run(NumpyBackend), "numba": lambda: run(nb)},

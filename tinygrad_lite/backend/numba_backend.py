@@ -38,8 +38,16 @@ import numpy as np
 
 from ..rng import generator
 from . import codegen
-from .lazy import (Lazy, any_pending, broadcast_shape, detach_readers, interpret, realize,
-                   run, track)
+from .lazy import (
+    Lazy,
+    any_pending,
+    broadcast_shape,
+    detach_readers,
+    interpret,
+    realize,
+    run,
+    track,
+)
 from .numpy_backend import NumpyBackend
 
 _ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "sign",
