@@ -75,6 +75,8 @@ LINEAR_784 = "Linear(in_features=784, out_features=256): expected input with las
 EMPTY = ("optimizer got an empty parameter list; pass the parameters of a model that has some "
          "(model.parameters() is a generator: it is empty the second time it is read)")
 LOAD_ERRORS = "Error(s) in loading state_dict for Sequential:\n\t"
+LOAD_HINT = ("\nNothing was loaded. Build the model with the checkpoint's layers and sizes, or "
+             "pass strict=False to skip missing and unexpected keys.")
 
 # (id, misuse, exception type, the exact message)
 CATALOGUE = [
@@ -168,13 +170,13 @@ CATALOGUE = [
      "can't optimize a non-leaf Tensor (shape (2,), made by Mul); optimize the leaf it was "
      "computed from, or .detach().requires_grad_() it first"),
     ("load_state_dict missing key", lambda: _load({"0.weight": np.zeros((3, 2))}),
-     RuntimeError, LOAD_ERRORS + 'Missing key(s) in state_dict: "0.bias".'),
+     RuntimeError, LOAD_ERRORS + 'Missing key(s) in state_dict: "0.bias".' + LOAD_HINT),
     ("load_state_dict unexpected key", lambda: _load({**GOOD, "1.weight": np.zeros(1)}),
-     RuntimeError, LOAD_ERRORS + 'Unexpected key(s) in state_dict: "1.weight".'),
+     RuntimeError, LOAD_ERRORS + 'Unexpected key(s) in state_dict: "1.weight".' + LOAD_HINT),
     ("load_state_dict wrong shape", lambda: _load({**GOOD, "0.bias": np.zeros(4)}),
      RuntimeError,
      LOAD_ERRORS + "size mismatch for 0.bias: copying a param with shape (4,) from "
-     "checkpoint, the shape in current model is (3,)."),
+     "checkpoint, the shape in current model is (3,)." + LOAD_HINT),
     ("load of a pickle", lambda: load(io.BytesIO(pickle.dumps({"a": 1}))), ValueError,
      "load: the file object is not a tinygrad_lite checkpoint: it is a pickle; tinygrad_lite "
      "never unpickles (code in a pickle runs when it is loaded)"),

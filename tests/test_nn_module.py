@@ -297,7 +297,9 @@ def test_strict_load_reports_missing_unexpected_and_mis_shaped_keys_together_unc
         '\tMissing key(s) in state_dict: "0.bias".\n'
         '\tUnexpected key(s) in state_dict: "extra".\n'
         "\tsize mismatch for 0.weight: copying a param with shape (3, 2) from checkpoint, "
-        "the shape in current model is (4, 2).")
+        "the shape in current model is (4, 2).\nNothing was loaded. Build the model with the "
+        "checkpoint's layers and sizes, or pass strict=False to skip missing and unexpected "
+        "keys.")
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), before[k])  # 2.weight was not loaded either
 

@@ -66,6 +66,10 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
+_LOAD_HINT = ("Nothing was loaded. Build the model with the checkpoint's layers and sizes, or "
+              "pass strict=False to skip missing and unexpected keys.")
+
+
 def _addindent(text: str, spaces: int) -> str:
     """Indent every line but the first (how PyTorch nests a child's repr)."""
     lines = text.split("\n")
@@ -293,7 +297,7 @@ class Module:
                               f"model is {p.shape}.")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:"
-                               "\n\t" + "\n\t".join(errors))
+                               "\n\t" + "\n\t".join(errors) + "\n" + _LOAD_HINT)
         with no_grad():
             for name, value in values.items():
                 own[name].copy_(value)
