@@ -186,16 +186,6 @@ CATALOGUE = [
 ]
 
 
-@pytest.fixture(params=["numpy", "numba"])
-def backend(request):
-    before = tl.get_backend()
-    tl.set_backend(request.param)
-    try:
-        yield request.param
-    finally:
-        tl.set_backend(before)
-
-
 @pytest.mark.parametrize("misuse, error, message", [c[1:] for c in CATALOGUE],
                          ids=[c[0] for c in CATALOGUE])
 def test_misuse_raises_this_exact_message(backend, misuse, error, message):

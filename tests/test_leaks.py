@@ -19,16 +19,6 @@ from tinygrad_lite.summary import summary
 BATCH = 8
 
 
-@pytest.fixture(params=["numpy", "numba"])
-def backend(request):
-    before = tl.get_backend()
-    tl.set_backend(request.param)
-    try:
-        yield request.param
-    finally:
-        tl.set_backend(before)
-
-
 @pytest.fixture
 def no_gc():
     """The garbage collector off: anything kept alive by a reference cycle stays alive."""

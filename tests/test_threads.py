@@ -23,16 +23,12 @@ from tinygrad_lite import nn, optim
 STEPS = 300
 
 
-@pytest.fixture(params=["numpy", "numba"])
-def backend(request):
-    before = tl.get_backend()
-    tl.set_backend(request.param)
-    if request.param == "numba":
-        tl.backend.active.small = 0  # NOTE: every op in a kernel, even at these sizes
-    try:
-        yield request.param
-    finally:
-        tl.set_backend(before)
+@pytest.fixture
+def kernels_everywhere(backend):
+    """On numba, every op in a kernel, even at these sizes (the shared `backend` fixture)."""
+    if backend == "numba":
+        tl.backend.active.small = 0
+    return backend
 
 
 @pytest.fixture
@@ -124,7 +120,8 @@ class Job:
                 [p.numpy().tobytes() for p in self.model.parameters()])
 
 
-def test_two_threads_training_two_models_match_each_run_alone(backend, fast_switching):
+def test_two_threads_training_two_models_match_each_run_alone(kernels_everywhere,
+                                                             fast_switching):
     jobs = [Job(seed=1, features=8, classes=3), Job(seed=2, features=12, classes=5)]
     alone = []
     for job in jobs:
