@@ -66,3 +66,24 @@ def check_op(shapes: Sequence[tuple], fn: Callable, np_fn: Callable | None = Non
                 assert g is None or not np.any(g)
             else:
                 np.testing.assert_allclose(g, tg, **TOLERANCE[dtype])
+
+
+def assert_same(a, b) -> None:
+    """Equal structure, key order, types, dtypes and bit-identical values (a round trip)."""
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            assert_same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    elif isinstance(a, (tl.Tensor, np.ndarray, np.generic)):
+        x, y = np.asarray(a), np.asarray(b)
+        assert x.dtype == y.dtype and x.shape == y.shape
+        assert x.tobytes() == y.tobytes()
+    elif isinstance(a, float) and np.isnan(a):
+        assert np.isnan(b)
+    else:
+        assert a == b

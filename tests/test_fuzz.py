@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from helpers import assert_same
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -815,23 +816,6 @@ def _checkpoint() -> tuple[bytes, dict]:
 CHECKPOINT, CHECKPOINT_OBJ = _checkpoint()
 
 
-def _same(a: Any, b: Any) -> None:
-    assert type(a) is type(b)
-    if isinstance(a, dict):
-        assert list(a) == list(b)
-        for k in a:
-            _same(a[k], b[k])
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b)
-        for x, y in zip(a, b):
-            _same(x, y)
-    elif isinstance(a, tl.Tensor):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        assert a.numpy().tobytes() == b.numpy().tobytes()
-    else:
-        assert a == b
-
-
 @st.composite
 def damaged(draw: Any) -> bytes:
     """The checkpoint with random bytes flipped, overwritten, cut off, inserted or deleted."""
@@ -872,4 +856,4 @@ def test_damaged_checkpoint_is_refused_with_a_value_error_or_loads_unchanged(dat
     assert peak < 64 * 1024 + 16 * len(data)
     event("refused" if out is None else "loaded")
     if out is not None:
-        _same(out, CHECKPOINT_OBJ)
+        assert_same(out, CHECKPOINT_OBJ)

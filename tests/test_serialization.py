@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from helpers import assert_same
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn, optim
@@ -56,27 +57,6 @@ def _assert_refused(path, match=NOT_OURS):
     assert sorted(os.listdir(os.path.dirname(path))) == before  # nothing written
 
 
-def _same(a, b):
-    """Equal structure, key order, types, dtypes and values (NaN equal to NaN)."""
-    assert type(a) is type(b), (type(a), type(b))
-    if isinstance(a, dict):
-        assert list(a) == list(b)
-        for k in a:
-            _same(a[k], b[k])
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b)
-        for x, y in zip(a, b):
-            _same(x, y)
-    elif isinstance(a, (tl.Tensor, np.ndarray, np.generic)):
-        x, y = np.asarray(a), np.asarray(b)
-        assert x.dtype == y.dtype and x.shape == y.shape
-        np.testing.assert_array_equal(x, y)
-    elif isinstance(a, float) and np.isnan(a):
-        assert np.isnan(b)
-    else:
-        assert a == b
-
-
 # --- round trips ------------------------------------------------------------------------------
 def test_state_dict_round_trip_keeps_keys_order_dtypes_and_values(tmp_path):
     rng = np.random.default_rng(0)
@@ -97,7 +77,7 @@ def test_state_dict_round_trip_keeps_keys_order_dtypes_and_values(tmp_path):
     ])
     save(obj, tmp_path / "m.npz")
     back = load(tmp_path / "m.npz")
-    _same(obj, back)
+    assert_same(obj, back)
     assert back["fortran"].flags.f_contiguous or back["fortran"].flags.c_contiguous
     assert isinstance(back["z.weight"], tl.Tensor) and not back["z.weight"].requires_grad
     assert isinstance(back["bytes"], np.ndarray)
@@ -113,7 +93,7 @@ def test_nested_python_values_round_trip_exactly(tmp_path):
         "a/b": tl.ones(1), "a%2Fb": tl.ones(2), "same": [tl.ones(1), tl.zeros(1)],
     }
     save(obj, tmp_path / "n.npz")
-    _same(obj, load(tmp_path / "n.npz"))
+    assert_same(obj, load(tmp_path / "n.npz"))
 
 
 def test_arrays_are_npz_members_named_after_their_keys(tmp_path):
@@ -144,8 +124,8 @@ def test_optimizer_state_round_trips_through_a_file_and_training_continues(tmp_p
     save({"params": [p.detach() for p in params], "optim": opt.state_dict(),
           "sched": sched.state_dict()}, tmp_path / "ckpt.npz")
     ckpt = load(tmp_path / "ckpt.npz")
-    _same(opt.state_dict(), ckpt["optim"])
-    _same(sched.state_dict(), ckpt["sched"])
+    assert_same(opt.state_dict(), ckpt["optim"])
+    assert_same(sched.state_dict(), ckpt["sched"])
     copies = [tl.tensor(p.numpy(), requires_grad=True) for p in ckpt["params"]]
     resumed = optim.Adam([{"params": copies[:1]}, {"params": copies[1:]}])
     resumed.load_state_dict(ckpt["optim"])
@@ -216,7 +196,7 @@ def test_every_corrupted_byte_is_refused_or_harmless(good_file):
         except ValueError:
             refused += 1
             continue
-        _same(obj, out)  # a byte the format does not use (a timestamp, say): same values
+        assert_same(obj, out)  # a byte the format does not use (a timestamp, say): same values
     assert refused > len(data) // 2
 
 
@@ -391,7 +371,7 @@ def test_load_model_keeps_float64_layers_names_and_module_lists(tmp_path):
     back = load_model(tmp_path / "list.npz")
     assert type(back) is nn.ModuleList and repr(back) == repr(blocks)
     assert [m.training for m in back.modules()] == [m.training for m in blocks.modules()]
-    _same(blocks.state_dict(), back.state_dict())
+    assert_same(blocks.state_dict(), back.state_dict())
 
 
 class _Custom(nn.Module):
