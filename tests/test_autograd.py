@@ -108,6 +108,12 @@ def test_no_grad_is_a_decorator_and_restores_state_on_exception():
         return tl.is_grad_enabled()
 
     assert f() is False and tl.is_grad_enabled()
+
+    @tl.no_grad
+    def g():
+        return tl.is_grad_enabled()
+
+    assert g() is False and tl.is_grad_enabled()
     with pytest.raises(ValueError):
         with tl.no_grad():
             raise ValueError

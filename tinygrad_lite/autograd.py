@@ -40,6 +40,11 @@ class _SetMode:
     attr: str
     value: bool
 
+    def __new__(cls, fn: Callable | None = None) -> Any:
+        """`@tl.no_grad` without parentheses decorates `fn` directly, as in PyTorch."""
+        self = super().__new__(cls)
+        return self if fn is None else self(fn)
+
     def __enter__(self) -> None:
         self._prev = getattr(_mode, self.attr)
         setattr(_mode, self.attr, self.value)
