@@ -43,21 +43,19 @@ def _class_weight(dtype):
 # name -> (our loss factory, torch loss factory, inputs(dtype)); factories take reduction
 # and the dtype (class weights and pos_weight are constants in the input's dtype).
 def _cases():
+    def loss(name, **kw):
+        """Our loss class `name` and PyTorch's, built with the same options."""
+        return (lambda r, d: getattr(nn, name)(reduction=r, **_ours(kw, d)),
+                lambda r, d, t: getattr(t.nn, name)(reduction=r, **_theirs(kw, d, t)))
+
     def ce(**kw):
-        return (lambda r, d: nn.CrossEntropyLoss(reduction=r, **_ours(kw, d)),
-                lambda r, d, t: t.nn.CrossEntropyLoss(reduction=r, **_theirs(kw, d, t)))
+        return loss("CrossEntropyLoss", **kw)
 
     def nll(**kw):
-        return (lambda r, d: nn.NLLLoss(reduction=r, **_ours(kw, d)),
-                lambda r, d, t: t.nn.NLLLoss(reduction=r, **_theirs(kw, d, t)))
+        return loss("NLLLoss", **kw)
 
     def bce(**kw):
-        return (lambda r, d: nn.BCELoss(reduction=r, **_ours(kw, d)),
-                lambda r, d, t: t.nn.BCELoss(reduction=r, **_theirs(kw, d, t)))
-
-    def bce_logits(**kw):
-        return (lambda r, d: nn.BCEWithLogitsLoss(reduction=r, **_ours(kw, d)),
-                lambda r, d, t: t.nn.BCEWithLogitsLoss(reduction=r, **_theirs(kw, d, t)))
+        return loss("BCELoss", **kw)
 
     ignored = _labels(N)
     ignored[[1, 4]] = -100
@@ -81,15 +79,12 @@ def _cases():
         "bce": (*bce(), lambda d: [_probs((N, 3), d), _bits((N, 3), d)]),
         "bce_soft_targets": (*bce(), lambda d: [_probs((N,), d), _probs((N,), d, seed=9)]),
         "bce_weight": (*bce(weight=True), lambda d: [_probs((N, C), d), _bits((N, C), d)]),
-        "bce_logits": (*bce_logits(), lambda d: [_logits((N, 3), d, 3), _bits((N, 3), d)]),
-        "bce_logits_pos_weight": (*bce_logits(pos_weight=True, weight=True),
+        "bce_logits": (*loss("BCEWithLogitsLoss"),
+                       lambda d: [_logits((N, 3), d, 3), _bits((N, 3), d)]),
+        "bce_logits_pos_weight": (*loss("BCEWithLogitsLoss", pos_weight=True, weight=True),
                                   lambda d: [_logits((N, C), d, 3), _bits((N, C), d)]),
-        "mse": ((lambda r, d: nn.MSELoss(reduction=r)),
-                (lambda r, d, t: t.nn.MSELoss(reduction=r)),
-                lambda d: [_logits((N, 3), d), _logits((N, 3), d, seed=4)]),
-        "l1": ((lambda r, d: nn.L1Loss(reduction=r)),
-               (lambda r, d, t: t.nn.L1Loss(reduction=r)),
-               lambda d: [_logits((N, 3), d), _logits((N, 3), d, seed=4)]),
+        "mse": (*loss("MSELoss"), lambda d: [_logits((N, 3), d), _logits((N, 3), d, seed=4)]),
+        "l1": (*loss("L1Loss"), lambda d: [_logits((N, 3), d), _logits((N, 3), d, seed=4)]),
     }
 
 
