@@ -8,6 +8,7 @@ one place (`unbroadcast`), and frees each node's saved arrays as soon as it has 
 """
 from __future__ import annotations
 
+import abc
 import functools
 import operator
 import os
@@ -108,7 +109,7 @@ _requires_grad_of = operator.attrgetter("requires_grad")
 
 
 # --- the node -----------------------------------------------------------------------------------
-class Function:
+class Function(abc.ABC):
     """One differentiable primitive: `forward` on arrays, `backward` beside it.
 
     `backward(grad)` returns one gradient per tensor input (a tuple, or a single array when
@@ -121,11 +122,13 @@ class Function:
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved = arrays
 
+    @abc.abstractmethod
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} has no forward")
+        """The op on raw backend arrays; `save_for_backward` what backward will need."""
 
+    @abc.abstractmethod
     def backward(self, grad: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+        """One gradient per tensor input, from the gradient of the output."""
 
     @property
     def name(self) -> str:

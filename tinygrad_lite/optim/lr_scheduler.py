@@ -10,6 +10,7 @@ The seeds' decay `lr / (1 + decay * t)` is
 """
 from __future__ import annotations
 
+import abc
 import math
 import types
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 from .optimizer import Optimizer
 
 
-class LRScheduler:
+class LRScheduler(abc.ABC):
     """Base class: keeps `base_lrs` (each group's "initial_lr") and `last_epoch`.
 
     A subclass defines `get_lr()`: the rates for epoch `last_epoch`, already advanced.
@@ -49,8 +50,9 @@ class LRScheduler:
         """The rates at construction: a recursive schedule starts from the groups' own."""
         return [group["lr"] for group in self.optimizer.param_groups]
 
+    @abc.abstractmethod
     def get_lr(self) -> list[float]:
-        raise NotImplementedError(f"{type(self).__name__} does not define get_lr")
+        """The rates for `last_epoch`, one per parameter group."""
 
     def step(self) -> None:
         """Advance one epoch and write the new rates into the optimizer's groups."""

@@ -7,6 +7,7 @@ Updates work on the arrays directly, so they never record a graph.
 """
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..autograd import enable_grad, mark_modified
 from ..tensor import Tensor
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class: holds `param_groups` and `state`, and runs `step` over every parameter.
 
     Parameters
@@ -132,10 +133,10 @@ class Optimizer:
                 mark_modified(p)  # NOTE: a graph that saved p before this step is now stale
         return loss
 
+    @abc.abstractmethod
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         """Move one parameter `p` in place, given its gradient `g`, its state and its group."""
-        raise NotImplementedError(f"{type(self).__name__} does not define _update")
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
