@@ -278,9 +278,11 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
 def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:
     """Add `g` into `t.grad` (a leaf's, or a retained non-leaf's)."""
     B = be.active
-    if _owner(g) in handed_out:
+    owner = _owner(g)
+    if owner in handed_out:
         g = B.mul(g, 1)  # NOTE: a fresh copy, so no two .grad tensors alias
-    handed_out.add(_owner(g))
+        owner = _owner(g)
+    handed_out.add(owner)
     t._grad = Tensor._wrap(g if t._grad is None else B.add(t._grad._data, g))
 
 
