@@ -73,15 +73,38 @@ def test_functional_forms_match_torch(dtype):
     check_parity(F.linear, tF.linear, [x, w, b])
 
 
-def test_linear_graph_is_matmul_of_transposed_weight_plus_bias():
+def test_linear_records_one_node_over_input_weight_and_bias():
     layer = nn.Linear(3, 2)
-    out = layer(tl.randn(4, 3))
-    add = out._ctx
-    assert add.name == "Add" and add.parents[1] is layer.bias
-    matmul = add.parents[0]._ctx
-    assert matmul.name == "MatMul"
-    assert matmul.parents[1]._ctx.name == "Permute"
-    assert matmul.parents[1]._ctx.parents[0] is layer.weight
+    x = tl.randn(4, 3)
+    out = layer(x)
+    assert out._ctx.name == "Linear"
+    assert out._ctx.parents == (x, layer.weight, layer.bias)
+    assert np.allclose(out.numpy(), x.numpy() @ layer.weight.numpy().T + layer.bias.numpy(),
+                       atol=1e-6)
+
+
+@pytest.mark.parametrize("x_shape", [(5, 4), (2, 5, 4), (4,), (0, 4), (1, 4)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_gradients_match_finite_differences_for_every_input_rank(x_shape, bias):
+    layer = nn.Linear(4, 3, bias=bias, dtype=tl.float64)
+    params = [layer.weight] + ([layer.bias] if bias else [])
+    assert tl.gradcheck(lambda x, *ps: layer(x), [_double(*x_shape)] + params)
+
+
+def test_functional_linear_with_unusual_shapes_falls_back_to_matmul_and_add():
+    x, w = _double(2, 4), _double(4)  # a 1-D weight: one output per row, as in PyTorch
+    b = _double(2, 1)  # a 2-D bias broadcasts
+    out = F.linear(x, w, b)
+    assert out.shape == (2, 2)
+    assert tl.gradcheck(F.linear, [x, w, b])
+
+
+def test_functional_linear_names_the_shapes_that_do_not_fit():
+    with pytest.raises(RuntimeError, match=r"linear: input \(32, 784\), weight \(256, 100\)"):
+        F.linear(tl.zeros(32, 784), tl.zeros(256, 100))
+    with pytest.raises(RuntimeError, match=r"bias \(5,\): expected input \(\.\.\., 100\) "
+                                           r"and bias \(256,\)"):
+        F.linear(tl.zeros(32, 100), tl.zeros(256, 100), tl.zeros(5))
 
 
 # ---------------------------------------------------------------------- finite differences

@@ -208,6 +208,23 @@ def test_softmax_cross_entropy_gradient_is_softmax_minus_onehot_over_n():
     close(logits.grad.numpy(), expected, np.float64)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_fused_cross_entropy_is_one_node_and_equals_the_composite(reduction):
+    """Integer labels of (N, C) logits take the fused CrossEntropy node; the composite path
+    (log_softmax, pick, reduce) that other cases take must give the same values and grads."""
+    logits = _logits((N, C), np.float64)
+    fused, composite = _double(logits), _double(logits)
+    loss = F.cross_entropy(fused, tl.tensor(_labels(N)), reduction=reduction)
+    assert loss._ctx.name == "CrossEntropy"
+    logp = composite.log_softmax(1)
+    reference = F.nll_loss(logp, tl.tensor(_labels(N)), reduction=reduction)
+    close(loss.numpy(), reference.numpy(), np.float64)
+    upstream = np.linspace(0.5, 2.0, N) if reduction == "none" else np.array(1.5)
+    loss.backward(tl.tensor(upstream))
+    reference.backward(tl.tensor(upstream))
+    close(fused.grad.numpy(), composite.grad.numpy(), np.float64)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_loss_keeps_float32_as_float32(name):
     ours, _, _ = CASES[name]
@@ -226,6 +243,12 @@ def _double(a, grad=True):
 GRADCHECKS = {
     "cross_entropy": lambda: (lambda x: F.cross_entropy(x, tl.tensor(_labels(N))),
                               [_double(_logits((N, C), np.float64))]),
+    "cross_entropy_sum": lambda: (
+        lambda x: F.cross_entropy(x, tl.tensor(_labels(N)), reduction="sum"),
+        [_double(_logits((N, C), np.float64))]),
+    "cross_entropy_none": lambda: (
+        lambda x: F.cross_entropy(x, tl.tensor(_labels(N)), reduction="none"),
+        [_double(_logits((N, C), np.float64))]),
     "cross_entropy_smooth_weight_ignore": lambda: (
         lambda x: F.cross_entropy(x, tl.tensor(np.array([0, -100, 4, 2])),
                                   weight=_double(_class_weight(np.float64), False),

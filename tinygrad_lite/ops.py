@@ -335,6 +335,36 @@ class LogSoftmax(Function):
         return b.sub(g, b.mul(b.exp(out), b.sum(g, axis=axis, keepdims=True)))
 
 
+class CrossEntropy(Function):
+    """Softmax cross-entropy of logits (N, C) and integer labels (N,), reduced, in one node.
+
+    The composite (log_softmax, pick, negate, mean) records five nodes; this records one, and
+    its backward is the seeds' fused gradient: (softmax - onehot) times the upstream gradient
+    (divided by N for the mean).
+    """
+
+    def forward(self, x, *, labels, reduction):
+        b = B()
+        logp = _log_softmax(x, 1)
+        index = labels.reshape(-1, 1)
+        self.save_for_backward(logp, index, reduction)
+        picked = b.take_along_axis(logp, index, 1)
+        if reduction == "none":
+            return b.neg(b.reshape(picked, labels.shape))
+        total = b.neg(b.sum(picked))
+        return b.div(total, len(labels)) if reduction == "mean" else total
+
+    def backward(self, g):
+        logp, index, reduction = self.saved
+        b = B()
+        onehot = b.put_along_axis(logp.shape, logp.dtype, index, 1, 1)
+        if reduction == "none":
+            g = b.reshape(g, index.shape)
+        elif reduction == "mean":
+            g = b.div(g, len(index))
+        return b.mul(b.sub(b.exp(logp), onehot), g)
+
+
 # --- linear algebra -------------------------------------------------------------------------
 class MatMul(Function):
     def forward(self, x, y):
@@ -367,6 +397,34 @@ class MatMul(Function):
             if y.ndim == 1:
                 gy = b.reshape(gy, gy.shape[:-1])
         return gx, gy
+
+
+class Linear(Function):
+    """`x @ W.T + b` as one node, W laid out (out_features, in_features) as in PyTorch.
+
+    A primitive rather than MatMul(x, Permute(W)) + Add: a layer costs one node instead of
+    three, which is most of the bookkeeping of a small-batch training step (tools/bench.py).
+    """
+
+    def forward(self, x, w, *bias):
+        b = B()
+        self.save_for_backward(x, w)
+        out = b.matmul(x, b.transpose(w, (1, 0)))
+        return b.add(out, bias[0]) if bias else out
+
+    def backward(self, g):
+        x, w = self.saved
+        b = B()
+        need_x, need_w = self.needs_input_grad[:2]
+        rows = g if g.ndim == 2 else b.reshape(g, (-1, g.shape[-1]))
+        # NOTE: the bias gradient first: a lazy backend sums g inside the kernel that makes it
+        gb = b.sum(rows, axis=0) if self.needs_input_grad[2:] == (True,) else None
+        gx = b.matmul(g, w) if need_x else None
+        gw = None
+        if need_w:  # in W's own (out, in) layout, so W.grad is C-contiguous
+            inputs = x if x.ndim == 2 else b.reshape(x, (-1, x.shape[-1]))
+            gw = b.matmul(b.transpose(rows, (1, 0)), inputs)
+        return gx, gw, gb  # NOTE: without a bias the engine reads only the first two
 
 
 def _is_transposed(a) -> bool:

@@ -19,7 +19,7 @@ first), with the two moments that can be highest:
 
     peak = params + inputs + optimizer state + grads
            + max(graph + 2 * largest activation,   # backward: a gradient and its temporary
-                 2 * largest parameter)            # step: the update's temporaries
+                 step temporaries)                 # measured on a copy of the optimizer
 
 The graph is gone before the step runs, so the two are not added. `measure=True` also runs
 forward + backward + step on copies under `tracemalloc` and shows the measured peak beside it.
@@ -306,8 +306,7 @@ def _count_step(result: ModelSummary, output: Any, params: list, inputs: tuple,
     step_transient = 0
     if optimizer is not None:
         result.optimizer_name = type(optimizer).__name__
-        result.optimizer_bytes = _optimizer_bytes(optimizer)
-        step_transient = 2 * max((_buffer(p._data).nbytes for p in params), default=0)
+        result.optimizer_bytes, step_transient = _optimizer_bytes(optimizer)
     backward_transient = 2 * max(activations.values(), default=0)
     result.peak_bytes = (result.param_bytes + result.input_bytes + result.optimizer_bytes
                          + result.grad_bytes
@@ -344,14 +343,16 @@ def _bytes(arrays: Any) -> int:
     return sum({id(b): b.nbytes for b in map(_buffer, arrays)}.values())
 
 
-def _optimizer_bytes(optimizer: Any) -> int:
-    """Bytes of the state arrays after one step, taken on a copy with zero gradients."""
+def _optimizer_bytes(optimizer: Any) -> tuple[int, int]:
+    """Bytes of the state arrays after one step, and the temporaries a later step allocates
+    at its peak (measured: a fused kernel needs none, numpy's update a few), taken on a copy
+    with zero gradients."""
     opt = copy.deepcopy(optimizer)
     for group in opt.param_groups:
         for p in group["params"]:
             p.grad = Tensor(np.zeros_like(p.numpy()))
     opt.step()
-    return _state_bytes(opt)
+    return _state_bytes(opt), _traced_peak(opt.step)
 
 
 def _state_bytes(optimizer: Any) -> int:
@@ -377,22 +378,30 @@ def _measure(model: Any, inputs: tuple, optimizer: Any) -> int:
         p.grad = None
     before = (_bytes(p._data for p in params) + _bytes(t._data for t in tensors_in(inputs))
               + (_state_bytes(optimizer) if optimizer is not None else 0))
+
+    def step() -> None:
+        loss = outputs_sum(model(*inputs))
+        if loss is not None:
+            loss.backward()
+        if optimizer is not None:
+            optimizer.step()
+
+    return before + _traced_peak(step)
+
+
+def _traced_peak(fn: Any) -> int:
+    """Peak bytes that `fn()` allocates beyond what existed when it started (tracemalloc)."""
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
-        loss = outputs_sum(model(*inputs))
-        if loss is not None:
-            loss.backward()
-        if optimizer is not None:
-            optimizer.step()
-        peak = tracemalloc.get_traced_memory()[1] - start
+        fn()
+        return tracemalloc.get_traced_memory()[1] - start
     finally:
         if not was_tracing:
             tracemalloc.stop()
-    return before + peak
 
 
 # --- formatting -------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Stateless layers and losses, composed from Tensor ops (the modules in `nn` call these).
 
 Everything here is written in terms of the primitives in `ops.py`, so the recorded graph shows
-what really ran (a linear layer is MatMul, Permute and Add) and every gradient comes from the
-engine: softmax + cross-entropy gives (softmax - onehot) / N without a fused special case.
+what really ran and every gradient comes from the engine. Two primitives fuse what a training
+step runs most: `Linear` (x @ W.T + b) and `CrossEntropy` (log_softmax, pick, reduce, with the
+gradient (softmax - onehot) / N); their uncommon cases are composed from the general ops.
 """
 from __future__ import annotations
 
@@ -16,9 +17,24 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 # --- layers -------------------------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
-    """`input @ weight.T + bias`, with weight laid out (out_features, in_features)."""
-    out = input @ weight.T
-    return out if bias is None else out + bias
+    """`input @ weight.T + bias`, with weight laid out (out_features, in_features).
+
+    The usual shapes (a 2-D weight, a 1-D bias) record one `Linear` node; others go through
+    the general `@` and `+`, with their broadcasting.
+    """
+    if weight.ndim != 2 or input.ndim == 0 or (bias is not None and bias.ndim != 1):
+        out = input @ weight.T
+        return out if bias is None else out + bias
+    if input.shape[-1] != weight.shape[1] or (bias is not None
+                                              and bias.shape[0] != weight.shape[0]):
+        raise RuntimeError(
+            f"linear: input {input.shape}, weight {weight.shape}"
+            + ("" if bias is None else f", bias {bias.shape}")
+            + f": expected input (..., {weight.shape[1]}) and bias ({weight.shape[0]},), as "
+            "weight is (out_features, in_features)")
+    if bias is None:
+        return ops.Linear.apply(input, weight)
+    return ops.Linear.apply(input, weight, bias)
 
 
 def relu(input: Tensor) -> Tensor:  # noqa: A002
@@ -129,6 +145,25 @@ def _class_weighted(logp: Tensor, weight: Tensor | None, class_dim: int) -> Tens
     return logp * weight.to(logp.dtype).reshape((-1,) + (1,) * (logp.ndim - class_dim - 1))
 
 
+def _checked_labels(input: Tensor, target: Tensor, ignore_index: int,  # noqa: A002
+                    op: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The labels as an array (ignored ones set to 0) and the keep-mask (None: all kept),
+    refusing labels of the wrong dtype, shape or range."""
+    class_dim = _class_dim(input, op)
+    expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
+    values = _labels(target, op)
+    if target.shape != expected:
+        raise ValueError(f"{op}: target shape {target.shape} does not fit input shape "
+                         f"{input.shape}; expected {expected} (one label per row)")
+    keep = values != ignore_index
+    if keep.all():
+        keep = None
+    else:
+        values = np.where(keep, values, 0)
+    _check_range(values, input.shape[class_dim], op)
+    return values, keep
+
+
 def _weighted_nll(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
                   op: str) -> tuple[Tensor, Tensor | int, Tensor | None]:
     """Per-element -w[y] * logp[y], its mean's denominator, and the keep-mask (or None).
@@ -137,17 +172,8 @@ def _weighted_nll(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_in
     count without weights), as in PyTorch.
     """
     class_dim = _class_dim(logp, op)
-    expected = logp.shape[:class_dim] + logp.shape[class_dim + 1:]
-    values = _labels(target, op)
-    if target.shape != expected:
-        raise ValueError(f"{op}: target shape {target.shape} does not fit input shape "
-                         f"{logp.shape}; expected {expected} (one label per row)")
-    keep = values != ignore_index
-    mask = None
-    if not keep.all():
-        values = np.where(keep, values, 0)
-        mask = Tensor._wrap(keep.astype(logp.dtype))
-    _check_range(values, logp.shape[class_dim], op)
+    values, keep = _checked_labels(logp, target, ignore_index, op)
+    mask = None if keep is None else Tensor._wrap(keep.astype(logp.dtype))
     picked = ops.TakeAlongAxis.apply(logp, indices=np.expand_dims(values, class_dim),
                                      axis=class_dim).squeeze(class_dim)
     w = None if weight is None else weight.to(logp.dtype)[values]
@@ -201,18 +227,24 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = _class_dim(input, op)
     classes = input.shape[class_dim]
-    logp = input.log_softmax(class_dim)
     if target.dtype.kind == "f":
         if target.shape != input.shape:
             raise TypeError(f"{op}: class labels must be an integer tensor, got "
                             f"{target.dtype} of shape {target.shape}; convert them with "
                             f".long() (float targets are class probabilities and need the "
                             f"input's shape {input.shape})")
-        probs = target.to(input.dtype)
+        logp = input.log_softmax(class_dim)
+        probs = target.to(logp.dtype)
         if label_smoothing:
             probs = probs * (1 - label_smoothing) + label_smoothing / classes
         loss = -(_class_weighted(logp, weight, class_dim) * probs).sum(class_dim)
         return _reduce(loss, reduction)
+    if input.ndim == 2 and weight is None and not label_smoothing:
+        labels, keep = _checked_labels(input, target, ignore_index, op)
+        if keep is None:  # the common case: one fused node
+            return ops.CrossEntropy.apply(input._floating(), labels=labels,
+                                          reduction=reduction)
+    logp = input.log_softmax(class_dim)
     loss, denominator, mask = _weighted_nll(logp, target, weight, ignore_index, op)
     if label_smoothing:
         smooth = -_class_weighted(logp, weight, class_dim).sum(class_dim)
