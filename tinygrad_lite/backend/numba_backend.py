@@ -234,17 +234,17 @@ class NumbaBackend(NumpyBackend):
 
     def sum(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         if type(x) is not Lazy:
-            return np.sum(x, axis=axis, keepdims=keepdims)
+            return NumpyBackend.sum(x, axis=axis, keepdims=keepdims)
         return self._reduce("sum", x, axis, keepdims)
 
     def max(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         if type(x) is not Lazy:
-            return np.max(x, axis=axis, keepdims=keepdims)
+            return NumpyBackend.max(x, axis=axis, keepdims=keepdims)
         return self._reduce("max", x, axis, keepdims)
 
     def min(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         if type(x) is not Lazy:
-            return np.min(x, axis=axis, keepdims=keepdims)
+            return NumpyBackend.min(x, axis=axis, keepdims=keepdims)
         return self._reduce("min", x, axis, keepdims)
 
     def logsumexp(self, x: Any, axis: Any, keepdims: bool = False) -> Any:

@@ -7,6 +7,8 @@ array handed out by a backend is opaque to the ops: they only read `.shape`, `.d
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..rng import generator
@@ -62,6 +64,10 @@ class NumpyBackend:
     @staticmethod
     def relu_backward(x, g):
         """g where x > 0, else 0 (the derivative at 0 is taken as 0, as in PyTorch)."""
+        # NOTE: a multiply is ~3x faster than np.where here, but inf * 0 is nan where where()
+        # gives 0 (an inf gradient at a dead unit): only then is where() worth its cost
+        if np.isfinite(g).all():
+            return g * (x > 0)
         return np.where(x > 0, g, 0).astype(g.dtype, copy=False)
 
     @staticmethod
@@ -80,9 +86,19 @@ class NumpyBackend:
         return g * (1 - y * y)
 
     # --- reductions (all take axis= and keepdims=) ---------------------------------------
-    sum = staticmethod(np.sum)
-    max = staticmethod(np.max)
-    min = staticmethod(np.min)
+    # NOTE: the ufuncs' own reduce: np.sum & co. add ~2 µs of Python dispatch per call
+    @staticmethod
+    def sum(x, axis=None, keepdims=False):
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def max(x, axis=None, keepdims=False):
+        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def min(x, axis=None, keepdims=False):
+        return np.minimum.reduce(x, axis=axis, keepdims=keepdims)
+
     argmax = staticmethod(np.argmax)
     argmin = staticmethod(np.argmin)
 
@@ -90,9 +106,9 @@ class NumpyBackend:
     @np.errstate(under="ignore")
     def logsumexp(x, axis, keepdims=False):
         # NOTE: shifting by the max keeps exp from overflowing; an all -inf row stays -inf.
-        m = np.max(x, axis=axis, keepdims=True)
+        m = np.maximum.reduce(x, axis=axis, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        out = np.log(np.add.reduce(np.exp(x - m), axis=axis, keepdims=True)) + m
         return out if keepdims else np.squeeze(out, axis=axis)
 
     # --- linear algebra -------------------------------------------------------------------
@@ -157,8 +173,16 @@ class NumpyBackend:
 
     @staticmethod
     def dropout_mask(shape, p: float):
-        """A keep-mask of 1-byte booleans: True with probability 1 - p."""
-        return generator().random(shape, dtype=np.float32) >= np.float32(p)
+        """A keep-mask of 1-byte booleans: True with probability 1 - p (to within 2**-16).
+
+        Each raw 64-bit draw gives four 16-bit uniforms: 2.5-3x faster than float32 draws.
+        """
+        n = math.prod(shape)
+        threshold = round(p * 65536)
+        if threshold >= 65536:
+            return np.zeros(shape, dtype=bool)
+        bits = generator().bit_generator.random_raw(-(-n // 4)).view(np.uint16)[:n]
+        return (bits >= np.uint16(threshold)).reshape(shape)
 
     @staticmethod
     def dropout_apply(x, mask, scale: float):
