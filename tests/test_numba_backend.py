@@ -379,7 +379,7 @@ def test_show_kernel_prints_the_fused_source(nb, capsys):
 
 # --- the kernel cache ------------------------------------------------------------------------
 _CHILD = textwrap.dedent("""
-    import json, warnings
+    import json, sys, warnings
     import numpy as np
     import tinygrad_lite as tl
     from tinygrad_lite.backend import numba_backend
@@ -392,15 +392,25 @@ _CHILD = textwrap.dedent("""
         out2 = B.realize(B.mul(B.add(np.arange(3.0), 2.0), np.arange(3.0)))
     assert (out == (np.arange(5.0) + 1) * np.arange(5.0)).all()
     assert (out2 == (np.arange(3.0) + 2) * np.arange(3.0)).all()
-    print(json.dumps(dict(numba_backend.stats(), warnings=[str(w.message) for w in caught])))
+    print(json.dumps(dict(numba_backend.stats(), warnings=[str(w.message) for w in caught],
+                          registries="numba.np.arraymath" in sys.modules)))
+""")
+# after a warm start, a new kernel and the user's own numba code (np.dot needs the registries
+# and scipy's BLAS that loading from disk skipped) still compile
+_CHILD_COMPILES = _CHILD + textwrap.dedent("""
+    from numba import njit
+    a = np.arange(6.0).reshape(2, 3)
+    assert (njit(lambda x: np.dot(x, x.T))(a) == a @ a.T).all()
+    assert (B.realize(B.sqrt(B.add(np.arange(4.0), 1.0))) == np.sqrt(np.arange(4.0) + 1)).all()
+    print(json.dumps(numba_backend.stats()))
 """)
 
 
-def _child(cache: Path) -> dict:
+def _child(cache: Path, code: str = _CHILD) -> dict:
     import json
 
     env = dict(os.environ, TINYGRAD_LITE_CACHE=str(cache), PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -412,6 +422,15 @@ def test_second_process_loads_kernels_from_disk_with_zero_compiles(tmp_path):
     second = _child(tmp_path)
     assert second["compiled"] == 0 and second["loaded_from_disk"] == 1
     assert list(tmp_path.glob("*/k_*.py")), "the kernel source is kept in the cache folder"
+
+
+def test_loading_from_disk_skips_numbas_lowering_registries_and_compiles_still_work(tmp_path):
+    _child(tmp_path)
+    warm = _child(tmp_path)
+    assert warm["loaded_from_disk"] == 1 and not warm["registries"], \
+        "a cached kernel loads without numba's lowering registries (scipy.linalg: ~0.3 s)"
+    after = _child(tmp_path, _CHILD_COMPILES)
+    assert after["loaded_from_disk"] == 1 and after["compiled"] == 1
 
 
 def test_unwritable_cache_folder_falls_back_to_memory_with_one_warning(tmp_path):

@@ -21,6 +21,7 @@ in memory only, with one warning.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -285,7 +286,41 @@ def load(src: str) -> Any:
     # NOTE: numba finds a cached kernel's globals by importing its module by name
     sys.modules[name] = module
     spec.loader.exec_module(module)
+    _load_without_refresh(module)
     return module
+
+
+def _load_without_refresh(module: ModuleType) -> None:
+    """Give the module's cached numba functions a disk cache that loads machine code without
+    refreshing numba's contexts (see `_warm_cache`)."""
+    from numba.core.caching import FunctionCache
+    from numba.core.dispatcher import Dispatcher
+
+    for value in vars(module).values():
+        if isinstance(value, Dispatcher) and type(value._cache) is FunctionCache:
+            value._cache = _warm_cache()(value.py_func)
+
+
+@functools.cache
+def _warm_cache() -> type:
+    """numba's disk cache, minus the context refresh before a load.
+
+    numba's `Cache.load_overload` first runs `target_context.refresh()`, which imports every
+    lowering registry numba has (arrays, linalg, random, typed containers, ...; linalg imports
+    scipy.linalg for its BLAS check): ~0.3 s of a new process's first kernel. Installing
+    cached machine code needs only numba's runtime (NRT) symbols; a compile still refreshes
+    both contexts itself (`CompilerBase.__init__`), so nothing goes missing.
+    """
+    from numba.core.caching import FunctionCache
+    from numba.core.runtime import rtsys
+
+    class WarmCache(FunctionCache):
+        def load_overload(self, sig: Any, target_context: Any) -> Any:
+            rtsys.initialize(target_context)
+            with self._guard_against_spurious_io_errors():
+                return self._load_overload(sig, target_context)
+
+    return WarmCache
 
 
 def kernel(key: tuple) -> Any:
