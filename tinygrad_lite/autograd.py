@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import abc
 import functools
+import itertools
 import operator
 import os
 import threading
 import traceback
+from heapq import heappop, heappush
 from typing import Any, Callable
 
 import numpy as np
@@ -104,6 +106,7 @@ def _check_finite(values: Any, what: str, ctx: "Function") -> None:
 # NOTE: tensor.py builds on this module and so sets this name when it is imported (a cycle)
 Tensor: Any = None
 
+_creation = itertools.count()  # numbers recorded nodes in creation order (see backward)
 _data_of = operator.attrgetter("_data")  # C-level getters: apply is the hottest path
 _requires_grad_of = operator.attrgetter("requires_grad")
 
@@ -117,7 +120,7 @@ class Function(abc.ABC):
     carry broadcast dimensions; the engine reduces them.
     """
 
-    __slots__ = ("parents", "saved", "needs_input_grad", "tick", "created_at")
+    __slots__ = ("parents", "saved", "needs_input_grad", "tick", "seq", "created_at")
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved = arrays
@@ -156,6 +159,7 @@ class Function(abc.ABC):
                 ctx.parents = inputs
                 ctx.needs_input_grad = needs
                 ctx.tick = _modified.tick
+                ctx.seq = next(_creation)
                 out.requires_grad = True
                 out._ctx = ctx
         return out
@@ -208,71 +212,61 @@ def unbroadcast(grad: Any, shape: tuple, op: str) -> Any:
 
 
 # --- the backward pass --------------------------------------------------------------------------
-def _topological_order(root: "Tensor") -> list:
-    """Tensors that lead to `root` through recorded nodes, each after all its inputs."""
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        t, finished = stack.pop()
-        if finished:
-            order.append(t)
-            continue
-        if t in visited:
-            continue
-        visited.add(t)
-        stack.append((t, True))
+def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) * grad into `.grad` of every leaf that requires grad (and of
+    every non-leaf that called `retain_grad()`).
+
+    Nodes run in reverse creation order, taken from a heap of the tensors waiting for their
+    backward: every consumer of a tensor was created after it, so when a tensor comes off the
+    heap all its gradient contributions are in. One loop finds and runs the graph (no separate
+    topological sort); leaves, which have no node, are filled in at the end.
+    """
+    B = be.active
+    # NOTE: tensors hash by identity, so they key this dict directly
+    grads = {root: grad}
+    handed_out = {_owner(grad)}  # buffers already owned by a leaf's .grad or by the caller
+    waiting = [] if root._ctx is None else [(-root._ctx.seq, root)]
+    while waiting:
+        t = heappop(waiting)[1]
+        g = grads.pop(t)
         ctx = t._ctx
-        if ctx is None:
-            continue
-        if ctx.parents is None:
+        if t._retains_grad:
+            _accumulate(t, g, handed_out)
+        parents = ctx.parents
+        if parents is None:
             raise RuntimeError(
                 f"backward: the graph through {ctx.name} was already freed by an earlier "
                 "backward(); call backward(retain_graph=True) the first time if you need to "
                 "go through the graph twice")
-        for p in ctx.parents:
-            if p.requires_grad and p not in visited:
-                stack.append((p, False))
-    return order
+        if ctx.tick != _modified.tick:  # something was written in place since the forward
+            _check_unmodified(ctx)
+        in_grads = ctx.backward(g)
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+        if _mode.anomaly:
+            _check_finite(in_grads, "the gradient", ctx)
+        for p, needs, pg in zip(parents, ctx.needs_input_grad, in_grads):
+            if not needs or pg is None:
+                continue
+            if pg.shape != p._data.shape:
+                pg = unbroadcast(pg, p._data.shape, ctx.name)
+            prev = grads.get(p)
+            if prev is not None:
+                grads[p] = B.add(prev, pg)
+                continue
+            grads[p] = pg
+            if p._ctx is not None:
+                heappush(waiting, (-p._ctx.seq, p))
+        if not retain_graph:
+            ctx.saved = ctx.parents = None
+    for leaf, g in grads.items():  # NOTE: only leaves are left
+        _accumulate(leaf, g, handed_out)
 
 
 def _owner(a: Any) -> int:
     """The id of the buffer behind an array, to tell whether two gradients share memory."""
     base = getattr(a, "base", None)
     return id(a if base is None else base)
-
-
-def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) * grad into `.grad` of every leaf that requires grad (and of
-    every non-leaf that called `retain_grad()`)."""
-    B = be.active
-    # NOTE: tensors hash by identity, so they key these dicts directly
-    grads = {root: grad}
-    handed_out = {_owner(grad)}  # buffers already owned by a leaf's .grad or by the caller
-    for t in reversed(_topological_order(root)):
-        g = grads.pop(t, None)
-        if g is None:
-            continue
-        ctx = t._ctx
-        if ctx is None or t._retains_grad:
-            _accumulate(t, g, handed_out)
-            if ctx is None:  # a leaf
-                continue
-        if ctx.tick != _modified.tick:  # something was written in place since the forward
-            _check_unmodified(ctx)
-        in_grads = ctx.backward(g)
-        if not isinstance(in_grads, tuple):
-            in_grads = (in_grads,)
-        if _mode.anomaly:
-            _check_finite(in_grads, "the gradient", ctx)
-        for p, needs, pg in zip(ctx.parents, ctx.needs_input_grad, in_grads):
-            if not needs or pg is None:
-                continue
-            if pg.shape != p._data.shape:
-                pg = unbroadcast(pg, p._data.shape, ctx.name)
-            prev = grads.get(p)
-            grads[p] = pg if prev is None else B.add(prev, pg)
-        if not retain_graph:
-            ctx.saved = ctx.parents = None
 
 
 def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:

@@ -18,8 +18,9 @@ The peak is a model of one training step once the optimizer has state (every ste
 first), with the two moments that can be highest:
 
     peak = params + inputs + optimizer state + grads
-           + max(graph + 2 * largest activation,   # backward: a gradient and its temporary
-                 step temporaries)                 # measured on a copy of the optimizer
+           + max(graph + largest activation,   # backward: the graph, and the gradient of
+                                               # its largest tensor, before nodes are freed
+                 step temporaries)             # measured on a copy of the optimizer
 
 The graph is gone before the step runs, so the two are not added. `measure=True` also runs
 forward + backward + step on copies under `tracemalloc` and shows the measured peak beside it.
@@ -307,7 +308,7 @@ def _count_step(result: ModelSummary, output: Any, params: list, inputs: tuple,
     if optimizer is not None:
         result.optimizer_name = type(optimizer).__name__
         result.optimizer_bytes, step_transient = _optimizer_bytes(optimizer)
-    backward_transient = 2 * max(activations.values(), default=0)
+    backward_transient = max(activations.values(), default=0)
     result.peak_bytes = (result.param_bytes + result.input_bytes + result.optimizer_bytes
                          + result.grad_bytes
                          + max(result.graph_bytes + backward_transient, step_transient))

@@ -326,6 +326,8 @@ class Tensor:
 
     def _pair(self, other: Any) -> tuple["Tensor", "Tensor"]:
         """Both operands as tensors of one dtype (promoting as PyTorch does)."""
+        if type(other) is Tensor and other._data.dtype == self._data.dtype:
+            return self, other  # NOTE: the common case, first and without property calls
         if isinstance(other, Tensor):
             if other.dtype == self.dtype:
                 return self, other
