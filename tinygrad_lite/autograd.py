@@ -2,9 +2,10 @@
 
 A `Function` subclass is one differentiable primitive. `apply` runs its `forward` on raw
 arrays and, only when grad mode is on and an input requires grad, records the node on the
-output tensor. `backward` walks the recorded nodes in reverse topological order (found with an
-explicit stack, so a 100,000-op chain is fine), reduces every gradient to its input's shape in
-one place (`unbroadcast`), and frees each node's saved arrays as soon as it has been used.
+output tensor. `backward` runs the recorded nodes in reverse creation order (a topological
+order, taken from a heap without recursion, so a 100,000-op chain is fine), reduces every
+gradient to its input's shape in one place (`unbroadcast`), and frees each node's saved arrays
+as soon as it has been used.
 """
 from __future__ import annotations
 
