@@ -3,8 +3,8 @@
 Forward and backward see raw backend arrays and call only `B()` (the active backend), never
 numpy math, so the numba backend can fuse them. A backward may return gradients that still
 carry broadcast dimensions: the engine's `unbroadcast` reduces them, once, for every op.
-Composite ops (mean, var, linear, losses, dropout's scaling) live in `tensor.py` and
-`nn/functional.py`, written in terms of these.
+Composite ops (mean, var, most losses) live in `tensor.py` and `nn/functional.py`, written in
+terms of these.
 """
 from __future__ import annotations
 
@@ -343,25 +343,26 @@ class CrossEntropy(Function):
     (divided by N for the mean).
     """
 
-    def forward(self, x, *, labels, reduction):
+    def forward(self, x, *, picks, reduction):
+        """`picks` is (rows, labels): index arrays of one (row, label) pair per row."""
         b = B()
         logp = _log_softmax(x, 1)
-        index = labels.reshape(-1, 1)
-        self.save_for_backward(logp, index, reduction)
-        picked = b.take_along_axis(logp, index, 1)
+        self.save_for_backward(logp, picks, reduction)
+        picked = b.getitem(logp, picks)
         if reduction == "none":
-            return b.neg(b.reshape(picked, labels.shape))
+            return b.neg(picked)
         total = b.neg(b.sum(picked))
-        return b.div(total, len(labels)) if reduction == "mean" else total
+        return b.div(total, x.shape[0]) if reduction == "mean" else total
 
     def backward(self, g):
-        logp, index, reduction = self.saved
+        logp, picks, reduction = self.saved
         b = B()
-        onehot = b.put_along_axis(logp.shape, logp.dtype, index, 1, 1)
+        # NOTE: the pairs never repeat, so the one-hot is a plain assignment
+        onehot = b.index_add(logp.shape, logp.dtype, picks, 1, True)
         if reduction == "none":
-            g = b.reshape(g, index.shape)
+            g = b.reshape(g, (-1, 1))
         elif reduction == "mean":
-            g = b.div(g, len(index))
+            g = b.div(g, logp.shape[0])
         return b.mul(b.sub(b.exp(logp), onehot), g)
 
 

@@ -242,8 +242,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     if input.ndim == 2 and weight is None and not label_smoothing:
         labels, keep = _checked_labels(input, target, ignore_index, op)
         if keep is None:  # the common case: one fused node
-            return ops.CrossEntropy.apply(input._floating(), labels=labels,
-                                          reduction=reduction)
+            return ops.CrossEntropy.apply(input._floating(), reduction=reduction,
+                                          picks=(np.arange(len(labels)), labels))
     logp = input.log_softmax(class_dim)
     loss, denominator, mask = _weighted_nll(logp, target, weight, ignore_index, op)
     if label_smoothing:
