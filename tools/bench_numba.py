@@ -219,15 +219,19 @@ def _first_step(backend: str, cache: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def start() -> None:
+def start(repeats: int = 5) -> None:
     with tempfile.TemporaryDirectory() as cache:
-        base = _first_step("numpy", cache)
         cold = _first_step("numba", cache)
-        warm = _first_step("numba", cache)
-    print(f"start: new process, import + first step (batch 128): numpy {base['seconds']:.2f} s"
-          f"  numba cold {cold['seconds']:.2f} s ({cold['compiled']} compiles)  numba warm "
-          f"{warm['seconds']:.2f} s ({warm['compiled']} compiles, "
-          f"+{warm['seconds'] - base['seconds']:.2f} s over numpy)")
+        runs: dict = {"numpy": [], "numba": []}
+        for _ in range(repeats):  # NOTE: interleaved new processes, as the machine is shared
+            for backend, results in runs.items():
+                results.append(_first_step(backend, cache))
+    base, warm = ([r["seconds"] for r in runs[name]] for name in ("numpy", "numba"))
+    diff = statistics.median([w - b for w, b in zip(warm, base)])
+    print(f"start: new process, import + first step (batch 128), medians of {repeats}: numpy "
+          f"{statistics.median(base):.2f} s  numba cold {cold['seconds']:.2f} s "
+          f"({cold['compiled']} compiles)  numba warm {statistics.median(warm):.2f} s "
+          f"({max(r['compiled'] for r in runs['numba'])} compiles, +{diff:.2f} s over numpy)")
 
 
 SECTIONS = {"chain": chain, "small": small, "parallel": parallel, "mlp": mlp, "start": start}
