@@ -40,11 +40,14 @@ mlp       (OPENBLAS_NUM_THREADS=1: with 2 BLAS threads on a loaded 2-core VM the
           2048: 0.82 (0.68-0.82). The goal (<= 0.8 at batch >= 128) is not met: at 128 the
           step is ~2.8 ms, of which the GEMMs take ~1.6 ms and the framework's Python ~0.9
           ms; all elementwise work together was ~0.4 ms in numpy.
-start     import + first step at batch 128 in a new process: numpy 0.3-0.5 s; numba with
-          an empty cache 1.8-2.2 s (3 kernels compiled; goal < 3 s met); warm 0.9-1.3 s,
-          +0.6-0.8 s over numpy (goal +0.5 s not met: importing numba takes 0.3 s, and the
-          first cached kernel makes numba load its registries, which import scipy.linalg
-          for its BLAS check: another 0.3 s).
+start     import + first step at batch 128 in a new process, medians of 7-9 interleaved runs
+          (load 1.8-2.9): numpy 0.20-0.36 s; numba with an empty cache 1.8 s (3 kernels
+          compiled; goal < 3 s met); warm 0.41-0.66 s, +0.22-0.30 s over numpy (goal +0.5 s
+          met). It was +0.57-0.70 s while a cached kernel's load ran numba's context refresh,
+          which imports every lowering registry and, for the BLAS check, scipy.linalg (see
+          codegen's `_warm_cache`). What is left is numba's own: its import ~0.17 s, its
+          runtime (NRT) compiled on the first load ~0.03 s, numpy.ma for its `typeof` ~0.01
+          s, ~4 ms per cached kernel (the first step loads 3: two fused, one SGD).
 """
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ A kernel is described completely by its key (built in `lazy.py`):
 so `source(key)` is a pure function and the key is all the caches need. numba's cache=True
 wants a real file, so each kernel's source is written once into the cache folder (named by a
 hash of the source) and imported from there; numba stores the machine code beside it and a
-later process loads it instead of compiling. An unwritable folder falls back to kernels kept
-in memory only, with one warning.
+later process loads it instead of compiling (skipping numba's context refresh: `_warm_cache`).
+An unwritable folder falls back to kernels kept in memory only, with one warning.
 """
 from __future__ import annotations
 
