@@ -297,7 +297,8 @@ def _load_without_refresh(module: ModuleType) -> None:
     from numba.core.dispatcher import Dispatcher
 
     for value in vars(module).values():
-        if isinstance(value, Dispatcher) and type(value._cache) is FunctionCache:
+        # NOTE: getattr: a numba whose internals moved keeps its own (slower) cache
+        if isinstance(value, Dispatcher) and type(getattr(value, "_cache", None)) is FunctionCache:
             value._cache = _warm_cache()(value.py_func)
 
 
@@ -316,6 +317,8 @@ def _warm_cache() -> type:
 
     class WarmCache(FunctionCache):
         def load_overload(self, sig: Any, target_context: Any) -> Any:
+            if not hasattr(self, "_load_overload"):
+                return super().load_overload(sig, target_context)
             rtsys.initialize(target_context)
             with self._guard_against_spurious_io_errors():
                 return self._load_overload(sig, target_context)
