@@ -26,9 +26,12 @@ chain     sigmoid(relu(a*b+c)): 1M float32 3.9x faster than the numpy backend's 
           (3.1-7.2x over runs), 16M 3.9x (3.7-6x); goal >= 2x
 small     3-op chain, kernel time / numpy time: 4096 el. 3.2, 8192 2.3, 16384 1.6, 65536 0.63;
           one kernel costs ~20 us of Python (building the nodes, planning the loops, the
-          numba dispatch), a numpy call ~1.5 us. In the MLP step the best threshold was
-          16384 (batch 32: 4096 -> 1.13x numpy's time, 8192 1.07x, 16384 1.01x)
-          -> `NumbaBackend.small = 16384`: an op on smaller arrays runs eagerly in numpy.
+          numba dispatch), a numpy call ~1.5 us. In the MLP step (TINYGRAD_LITE_NUMBA_SMALL
+          varied, batch 64 / 128 / 256, whose hidden layers have 16k / 32k / 64k elements):
+          threshold 16384 -> 1152 / 1677 / 2533 us, 40000 -> 1068 / 1529 / 2503,
+          70000 -> 1052 / 1534 / 2514: since the numpy backend's relu, dropout and
+          reductions got cheaper, kernels only pay from ~64k elements
+          -> `NumbaBackend.small = 65536`: an op on smaller arrays runs eagerly in numpy.
 parallel  GEMM (512x784 @ 784x256) + a sigmoid-relu kernel on its output: parallel=True is
           1.6x SLOWER than serial with 2 BLAS threads, 5.3x with 1 (the parallel region
           waits for cores OpenBLAS holds or spins on); the kernel alone on 16M elements gains

@@ -11,10 +11,11 @@ such as `reshape`), so no wrapper costs the common concrete case anything.
 
 Dispatch by size: an op whose inputs are all below `small` elements runs eagerly in numpy
 (tools/bench_numba.py measured it: building nodes and launching a kernel costs ~20 µs of
-Python, a numpy op ~1.5 µs; one kernel only wins past ~8-16k elements). Kernels are serial:
-next to OpenBLAS, `parallel=True` made the GEMM + elementwise pair 1.6-5.3x slower (PERF-NOTES'
-trap, re-measured in the benchmark). An in-place write into an array (`before_write`, called
-by in-place tensor ops and the optimizers) first gives pending nodes that read it a copy.
+Python, a numpy op ~1.5 µs; in a training step kernels win past ~64k elements). Kernels are
+serial: next to OpenBLAS, `parallel=True` made the GEMM + elementwise pair 1.6-5.3x slower
+(PERF-NOTES' trap, re-measured in the benchmark). An in-place write into an array
+(`before_write`, called by in-place tensor ops and the optimizers) first gives pending nodes
+that read it a copy.
 
 Example
 -------
@@ -129,7 +130,7 @@ class NumbaBackend(NumpyBackend):
     """
 
     name = "numba"
-    small = 16384
+    small = 65536
     max_nodes = 32
 
     def __init__(self) -> None:
