@@ -263,8 +263,9 @@ class NumbaBackend(NumpyBackend):
     def matmul(a: Any, b: Any) -> Any:
         """numpy's matmul, writing a float 2-D product into a recycled buffer (`pool`)."""
         a, b = realize(a), realize(b)
-        if (a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype in _REDUCIBLE[:2]
-                and a.shape[1] == b.shape[0] > 1):
+        if (a.ndim == 2 == b.ndim and a.dtype == b.dtype and a.dtype in _REDUCIBLE[:2]
+                and a.shape[1] == b.shape[0] > 1
+                and a.shape[0] * b.shape[1] * a.dtype.itemsize >= pool.MIN_BYTES):
             return np.matmul(a, b, out=pool.empty((a.shape[0], b.shape[1]), a.dtype))
         return NumpyBackend.matmul(a, b)
 
