@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import codegen, pool
+from . import codegen
 
 # Weak references to every pending node: before an in-place write into an array, the nodes
 # that read it get a copy (`detach_readers`), or they would see the new values. A plain list
@@ -338,7 +338,7 @@ def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:
     shape, dtype = root.shape, root.dtype
     extra = []
     if mode is None:
-        out = pool.empty(shape, dtype)
+        out = np.empty(shape, dtype)
         view = out.reshape(sizes)
     else:
         kept = [n for n, red in zip(sizes, reduced) if not red] or [1]
@@ -346,7 +346,7 @@ def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:
         axes = reduction[1]
         out = view.reshape([1 if d in axes else n for d, n in enumerate(shape)])
         if mode[1] == "first":  # the kernel stores root's values too (see codegen)
-            full = pool.empty(shape, dtype)
+            full = np.empty(shape, dtype)
             extra = [full.reshape(sizes)]
     codegen.call(codegen.kernel(key), sizes + [view] + extra + args)
     if extra:

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..rng import generator
-from . import codegen, pool
+from . import codegen
 from .lazy import (
     Lazy,
     any_pending,
@@ -257,17 +257,6 @@ class NumbaBackend(NumpyBackend):
         out = self.add(self.log(self.sum(self.exp(self.sub(x, m)), axis, keepdims=True)), m)
         out = realize(out)
         return out if keepdims else np.squeeze(out, axis=axis)
-
-    # --- linear algebra ---------------------------------------------------------------------
-    @staticmethod
-    def matmul(a: Any, b: Any) -> Any:
-        """numpy's matmul, writing a float 2-D product into a recycled buffer (`pool`)."""
-        a, b = realize(a), realize(b)
-        if (a.ndim == 2 == b.ndim and a.dtype == b.dtype and a.dtype in _REDUCIBLE[:2]
-                and a.shape[1] == b.shape[0] > 1
-                and a.shape[0] * b.shape[1] * a.dtype.itemsize >= pool.MIN_BYTES):
-            return np.matmul(a, b, out=pool.empty((a.shape[0], b.shape[1]), a.dtype))
-        return NumpyBackend.matmul(a, b)
 
     # --- dropout --------------------------------------------------------------------------------
     def dropout_mask(self, shape: tuple, p: float) -> Any:
