@@ -17,8 +17,8 @@
 #
 # **What you should see**
 #
-# 1. The op-level graph of one training step of the seeds' MNIST network: a Linear is
-#    `Permute`, `MatMul` and `Add`; the loss is a handful of ops after the last layer.
+# 1. The op-level graph of one training step of the seeds' MNIST network: each layer is one
+#    `Linear` node (x @ W.T + b), then `Relu` and `Dropout`; the loss is one `CrossEntropy`.
 # 2. The same graph with the arrays each op saved for backward (orange): the memory that
 #    training holds on to until `backward()` frees it.
 # 3. The module-level view: one box per layer call, named `fc1: Linear` and so on.
@@ -71,10 +71,10 @@ save_svg(tl.draw_graph(loss, params={"loss": loss, "x": x, **dict(model.named_pa
 
 # %% [markdown]
 # With `show_saved=True`, each array an op saved for its backward is drawn in orange with a
-# dashed edge into that op: the inputs of each `MatMul` (to form the weight gradient),
-# dropout's boolean masks, and what `LogSoftmax` needs. `show_grads=True` adds each
-# parameter's gradient shape; the graph must still exist, so backward keeps it with
-# `retain_graph=True`.
+# dashed edge into that op: the inputs of each `Linear` (to form the weight gradient),
+# dropout's boolean masks, and the log-probabilities `CrossEntropy` needs.
+# `show_grads=True` adds each parameter's gradient shape; the graph must still exist, so
+# backward keeps it with `retain_graph=True`.
 
 # %%
 loss.backward(retain_graph=True)
@@ -126,7 +126,7 @@ for batch in (32, 256, 1024):
 #
 # The same summary in eval mode (dropout off) saves less. The difference is dropout's
 # masks, 1 byte per element (32 x (256 + 128) = 12,288 bytes), and dropout's outputs,
-# 4 bytes per element: in eval mode the next `MatMul` saves the ReLU output, which ReLU
+# 4 bytes per element: in eval mode the next `Linear` saves the ReLU output, which ReLU
 # itself already keeps, so it is counted once.
 
 # %%
