@@ -1,6 +1,8 @@
 """Losses: PyTorch parity for every reduction, extreme logits, finite differences, errors."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from nn_parity import check_parity, close
@@ -356,3 +358,15 @@ def test_one_hot_refuses_out_of_range_and_float_labels():
         F.one_hot(tl.tensor([0, 4]), 4)
     with pytest.raises(TypeError, match="integer"):
         F.one_hot(tl.tensor([0.0, 1.0]), 2)
+
+
+@pytest.mark.parametrize("reduction, expected", [("mean", np.nan), ("sum", 0.0)])
+def test_cross_entropy_of_an_empty_batch_is_nan_for_mean_and_zero_for_sum(reduction, expected):
+    """As in PyTorch, and without numpy's 0/0 warning."""
+    x = tl.zeros(0, C, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.cross_entropy(x, tl.tensor(np.zeros(0, np.int64)), reduction=reduction)
+        loss.backward()
+    np.testing.assert_equal(loss.item(), expected)
+    assert not np.signbit(loss.item()) and x.grad.shape == (0, C)

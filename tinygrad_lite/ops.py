@@ -349,10 +349,14 @@ class CrossEntropy(Function):
         logp = _log_softmax(x, 1)
         self.save_for_backward(logp, picks, reduction)
         picked = b.getitem(logp, picks)
+        losses = b.neg(picked)
         if reduction == "none":
-            return b.neg(picked)
-        total = b.neg(b.sum(picked))
-        return b.div(total, x.shape[0]) if reduction == "mean" else total
+            return losses
+        total = b.sum(losses)
+        if reduction == "sum":
+            return total
+        # NOTE: the mean of no rows is nan, as in PyTorch, without numpy's 0/0 warning
+        return b.div(total, x.shape[0]) if x.shape[0] else b.full((), float("nan"), x.dtype)
 
     def backward(self, g):
         logp, picks, reduction = self.saved
@@ -362,7 +366,7 @@ class CrossEntropy(Function):
         if reduction == "none":
             g = b.reshape(g, (-1, 1))
         elif reduction == "mean":
-            g = b.div(g, logp.shape[0])
+            g = b.div(g, max(logp.shape[0], 1))  # NOTE: no rows: an empty gradient either way
         return b.mul(b.sub(b.exp(logp), onehot), g)
 
 
