@@ -104,8 +104,9 @@ def _check_finite(values: Any, what: str, ctx: "Function") -> None:
                                      f"inf; the op was created at {where}")
 
 
-# NOTE: tensor.py builds on this module and so sets this name when it is imported (a cycle)
+# NOTE: tensor.py builds on this module and so sets these names when it is imported (a cycle)
 Tensor: Any = None
+_wrap: Any = None  # Tensor._wrap
 
 _creation = itertools.count()  # numbers recorded nodes in creation order (see backward)
 _data_of = operator.attrgetter("_data")  # C-level getters: apply is the hottest path
@@ -148,13 +149,14 @@ class Function(abc.ABC):
     def apply(cls, *inputs: "Tensor", **kwargs: Any) -> "Tensor":
         ctx = cls()
         try:
-            out = Tensor._wrap(ctx.forward(*map(_data_of, inputs), **kwargs))
+            out = _wrap(ctx.forward(*map(_data_of, inputs), **kwargs))
         except ValueError as e:  # numpy's broadcasting errors, reworded to name the op
             raise RuntimeError(_shape_error(cls.__name__.lower(), inputs, e)) from None
-        if _mode.anomaly:
+        mode = _mode
+        if mode.anomaly:
             ctx.created_at = _user_line()
             _check_finite((out._data,), "the output", ctx)
-        if _mode.enabled:
+        if mode.enabled:
             needs = tuple(map(_requires_grad_of, inputs))
             if True in needs:
                 ctx.parents = inputs

@@ -717,6 +717,7 @@ class Tensor:
 
 
 autograd.Tensor = Tensor  # the engine makes tensors but cannot import this module
+autograd._wrap = Tensor._wrap
 
 
 class MinMax(tuple):
