@@ -326,8 +326,11 @@ class Tensor:
 
     def _pair(self, other: Any) -> tuple["Tensor", "Tensor"]:
         """Both operands as tensors of one dtype (promoting as PyTorch does)."""
-        if type(other) is Tensor and other._data.dtype == self._data.dtype:
-            return self, other  # NOTE: the common case, first and without property calls
+        dtype = self._data.dtype
+        if type(other) is Tensor and other._data.dtype == dtype:
+            return self, other  # NOTE: the common cases first, without property calls
+        if dtype.kind == "f" and type(other) in (float, int, bool):  # the float keeps its dtype
+            return self, Tensor._wrap(np.asarray(other, dtype=dtype))
         if isinstance(other, Tensor):
             if other.dtype == self.dtype:
                 return self, other
