@@ -106,19 +106,21 @@ class Module:
                                   "the subclass")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        for hook in list(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
+        if self._forward_pre_hooks:  # NOTE: checked first: most calls have no hooks
+            for hook in list(self._forward_pre_hooks.values()):
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
         try:
             out = self.forward(*args, **kwargs)
         except (RuntimeError, ValueError, TypeError, IndexError) as e:
             _name_the_layer(e, self)
             raise
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, out)
-            if result is not None:
-                out = result
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                result = hook(self, args, out)
+                if result is not None:
+                    out = result
         return out
 
     # --- attribute routing ------------------------------------------------------------------
