@@ -308,7 +308,8 @@ def _log_softmax(x, axis):
     """
     b = B()
     shifted = b.sub(x, b.max(x, axis=axis, keepdims=True))
-    return b.sub(shifted, b.logsumexp(shifted, axis=axis, keepdims=True))
+    # NOTE: shifted's largest entry is 0 already, so its logsumexp needs no second shift
+    return b.sub(shifted, b.log(b.sum(b.exp(shifted), axis=axis, keepdims=True)))
 
 
 class Softmax(Function):
