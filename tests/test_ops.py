@@ -130,6 +130,17 @@ def test_amax_splits_gradient_between_ties_like_torch():
     np.testing.assert_allclose(x.grad.numpy(), [0, 0.5, 0.5])
 
 
+@pytest.mark.parametrize("size", [4, 2048])  # the small path (np.where) and the multiply
+def test_relu_gradient_at_nan_zero_negative_and_inf_upstream_is_pytorchs(backend, size):
+    """PyTorch passes the gradient of a nan input, cuts it at 0 and below (even an inf one)."""
+    values = np.resize(np.array([np.nan, -1.0, 0.0, 2.0], np.float32), size)
+    upstream = np.resize(np.array([1.0, np.inf, np.inf, 3.0], np.float32), size)
+    x = tl.tensor(values, requires_grad=True)
+    with np.errstate(all="raise"):
+        x.relu().backward(tl.tensor(upstream))
+    np.testing.assert_array_equal(x.grad.numpy(), np.resize([1.0, 0.0, 0.0, 3.0], size))
+
+
 @pytest.mark.parametrize("dim", [0, 1, -1])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_family(name, dim):

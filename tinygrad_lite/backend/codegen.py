@@ -50,7 +50,7 @@ _TEMPLATES = {
     "maximum": "{a} if {a} >= {b} or {a} != {a} else {b}",
     "minimum": "{a} if {a} <= {b} or {a} != {a} else {b}",
     "relu": "{a} if {a} > {zero} or {a} != {a} else {zero}",
-    "relu_backward": "{b} if {a} > 0 else {zero}",
+    "relu_backward": "{b} if {a} != 0 else {zero}",  # {a} is relu's output: > 0, 0 or nan
     "sigmoid_backward": "{b} * {a} * ({one} - {a})",
     "tanh_backward": "{b} * ({one} - {a} * {a})",
     "where": "{b} if {a} else {c}",

@@ -70,14 +70,16 @@ class NumpyBackend:
         return np.maximum(x, 0)
 
     @staticmethod
-    def relu_backward(x, g):
-        """g where x > 0, else 0 (the derivative at 0 is taken as 0, as in PyTorch)."""
+    def relu_backward(y, g):
+        """g where relu's output y is not 0 (positive, or nan: PyTorch passes the gradient of
+        a nan input too), 0 where the unit was cut (the derivative at 0 is taken as 0)."""
+        alive = y != 0
         # NOTE: on a layer's activations a multiply is ~3x faster than np.where, but inf * 0
         # is nan where where() gives 0 (an inf gradient at a dead unit), so the multiply is
         # taken only when g is finite; on tiny arrays that check costs more than it saves
         if g.size >= 1024 and np.isfinite(g).all():
-            return g * (x > 0)
-        return np.where(x > 0, g, 0).astype(g.dtype, copy=False)
+            return g * alive
+        return np.where(alive, g, 0).astype(g.dtype, copy=False)
 
     @staticmethod
     @np.errstate(under="ignore")
