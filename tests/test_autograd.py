@@ -273,6 +273,9 @@ def test_attributes_and_conversions():
     assert t[0, 1].item() == 2.0 and float(t[1, 2]) == 6.0
     with pytest.raises(ValueError, match=r"\(2, 3\)"):
         t.item()
+    total = t.sum()  # a full reduction: numpy hands back a scalar, numpy() an array
+    assert type(total.numpy()) is np.ndarray and total.numpy().shape == ()
+    assert np.asarray(total) == 21 and np.asarray(total, dtype=np.float64).dtype == np.float64
 
 
 def test_repr_looks_like_pytorch():

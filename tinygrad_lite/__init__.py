@@ -1,8 +1,10 @@
 """tinygrad_lite: a small, readable, fast autograd framework with PyTorch's names."""
 # NOTE: these build on tensor and ops, so they come after them
 from . import backend, data, debug, nn, optim, train, viz  # noqa: E402
-from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import get_backend, set_backend
+from .functions import FUNCTIONS as _FUNCTIONS
+from .functions import allclose, concat, equal, inference_mode, is_tensor, randperm
 from .gradcheck import gradcheck
 from .rng import manual_seed
 from .serialization import load, load_model, save  # noqa: E402
@@ -47,5 +49,8 @@ float = float32  # noqa: A001  PyTorch's short names: tl.float, tl.double, tl.lo
 double = float64
 long = int64
 bool = bool_  # noqa: A001
+
+# PyTorch's function forms of the Tensor methods: tl.exp(t), tl.sum(t, dim=1), tl.max(t), ...
+globals().update(_FUNCTIONS)
 
 __version__ = "0.1.0"

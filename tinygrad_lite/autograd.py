@@ -87,6 +87,33 @@ class detect_anomaly(_SetMode):
     attr, value = "anomaly", True
 
 
+class set_grad_enabled:  # noqa: N801  (PyTorch's name)
+    """`tl.set_grad_enabled(False)` turns recording off (True: on) at once, as a plain call;
+    as a context manager it restores the previous mode on exit; as a decorator it applies
+    only while the function runs."""
+
+    def __init__(self, mode: bool) -> None:
+        self._prev, self.mode = _mode.enabled, bool(mode)
+        _mode.enabled = self.mode
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        _mode.enabled = self._prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        _mode.enabled = self._prev  # NOTE: decorating is not the moment to switch
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
 def _user_line() -> str:
     """The innermost stack frame outside this package: where the user called the op."""
     package = os.path.dirname(os.path.abspath(__file__))

@@ -202,8 +202,11 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The values as a numpy array (shared, not copied)."""
-        self._data = be.active.realize(self._data)
-        return self._data
+        data = be.active.realize(self._data)
+        if type(data) is not np.ndarray:  # NOTE: a full reduction gives a numpy scalar
+            data = np.asarray(data)
+        self._data = data
+        return data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         arr = self.numpy()
@@ -634,6 +637,108 @@ class Tensor:
 
     def expand_as(self, other: "Tensor") -> "Tensor":
         return self.expand(other.shape)
+
+    def reshape_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
+
+    @property
+    def mT(self) -> "Tensor":  # noqa: N802  (PyTorch's name)
+        """The last two dimensions swapped (a batch of matrices transposed)."""
+        if self.ndim < 2:
+            raise RuntimeError(f"mT: needs at least 2 dims, got shape {self.shape}")
+        return self.transpose(-2, -1)
+
+    # --- PyTorch's other spellings, composed from the ops above --------------------------------
+    def mm(self, other: "Tensor") -> "Tensor":
+        """The product of two matrices (2-D only, unlike `@`)."""
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(f"mm: both operands must be 2-D, got {self.shape} and "
+                               f"{other.shape}; use @ (matmul) for other shapes")
+        return matmul(self, other)
+
+    def dot(self, other: "Tensor") -> "Tensor":
+        """The inner product of two 1-D tensors."""
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"dot: both operands must be 1-D, got {self.shape} and "
+                               f"{other.shape}")
+        return matmul(self, other)
+
+    def outer(self, other: "Tensor") -> "Tensor":
+        """a[i] * b[j] for two 1-D tensors."""
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"outer: both operands must be 1-D, got {self.shape} and "
+                               f"{other.shape}")
+        return self.unsqueeze(1) * other.unsqueeze(0)
+
+    def reciprocal(self) -> "Tensor":
+        return 1 / self._floating()
+
+    def rsqrt(self) -> "Tensor":
+        return self.sqrt().reciprocal()
+
+    def masked_fill(self, mask: Any, value: Any) -> "Tensor":
+        """`value` where `mask` is True, this tensor elsewhere (the gradient flows there)."""
+        return where(mask, value.to(self.dtype) if isinstance(value, Tensor) else value, self)
+
+    def narrow(self, dim: int, start: int, length: int) -> "Tensor":
+        d = self._axis(dim, "narrow")
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def index_select(self, dim: int, index: Any) -> "Tensor":
+        """The entries at `index` (a 1-D integer tensor) along `dim`; repeats accumulate."""
+        d = self._axis(dim, "index_select")
+        return self[(slice(None),) * d + (index,)]
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple["Tensor", ...]:
+        """Pieces of `split_size` along `dim` (the last may be shorter), or of the listed
+        sizes."""
+        d = self._axis(dim, "split")
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            step = int(split_size_or_sections)
+            sizes = [min(step, n - start) for start in range(0, n, step)] or [0]
+        else:
+            sizes = [int(k) for k in split_size_or_sections]
+            if sum(sizes) != n:
+                raise RuntimeError(f"split: sizes {sizes} add up to {sum(sizes)}, but dim "
+                                   f"{dim} has size {n}")
+        starts = np.cumsum([0] + sizes[:-1])
+        return tuple(self.narrow(d, int(a), k) for a, k in zip(starts, sizes))
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple["Tensor", ...]:
+        """At most `chunks` pieces of equal size (the last may be smaller), as in PyTorch."""
+        n = self.shape[self._axis(dim, "chunk")]
+        return self.split(max(-(-n // chunks), 1), dim)
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        axis = _dims(dim, self.ndim, "all")
+        return Tensor._wrap(np.all(self.numpy(), axis=axis, keepdims=keepdim))
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        axis = _dims(dim, self.ndim, "any")
+        return Tensor._wrap(np.any(self.numpy(), axis=axis, keepdims=keepdim))
+
+    def logical_not(self) -> "Tensor":
+        return Tensor._wrap(np.logical_not(self.numpy()))
+
+    def new_zeros(self, *size: Any, dtype: Any = None) -> "Tensor":
+        return zeros(*size, dtype=dtype or self.dtype)
+
+    def new_ones(self, *size: Any, dtype: Any = None) -> "Tensor":
+        return ones(*size, dtype=dtype or self.dtype)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None) -> "Tensor":
+        return full(size, fill_value, dtype=dtype or self.dtype)
+
+    def new_tensor(self, data: Any, dtype: Any = None) -> "Tensor":
+        return tensor(data, dtype=dtype or self.dtype)
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self.dtype.itemsize
 
     # --- indexing -----------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> "Tensor":

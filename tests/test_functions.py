@@ -1,0 +1,137 @@
+"""PyTorch's other spellings: the function forms (`tl.exp(t)`) and the Tensor methods composed
+from the primitives (mm, dot, outer, split, masked_fill, ...), checked by the one op helper
+(numpy forward, finite differences, PyTorch) and against PyTorch where they have no gradient.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from helpers import check_op, torch
+
+import tinygrad_lite as tl
+from tinygrad_lite.functions import METHODS
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+# name -> (input shapes, fn written once for both libraries, numpy forward)
+COMPOSED = {
+    "mm": ([(3, 4), (4, 2)], lambda a, b: a.mm(b), lambda a, b: a @ b),
+    "dot": ([(5,), (5,)], lambda a, b: a.dot(b), np.dot),
+    "outer": ([(3,), (4,)], lambda a, b: a.outer(b), np.outer),
+    "reciprocal": ([(3, 4)], lambda x: (x + 3).reciprocal(), lambda x: 1 / (x + 3)),
+    "rsqrt": ([(3, 4)], lambda x: (x + 3).rsqrt(), lambda x: 1 / np.sqrt(x + 3)),
+    "mT": ([(2, 3, 4)], lambda x: x.mT, lambda x: x.swapaxes(-1, -2)),
+    "narrow": ([(4, 5)], lambda x: x.narrow(1, 1, 3), lambda x: x[:, 1:4]),
+    "index_select": ([(4, 5)], lambda x: x.index_select(0, _index(x)), lambda x: x[[2, 0, 2]]),
+    "split_sizes": ([(5, 3)], lambda x: x.split([2, 3])[1], lambda x: x[2:]),
+    "split_step": ([(5, 3)], lambda x: x.split(2, dim=0)[2], lambda x: x[4:]),
+    "chunk": ([(3, 7)], lambda x: x.chunk(3, dim=1)[1], lambda x: x[:, 3:6]),
+    "masked_fill": ([(3, 4)], lambda x: x.masked_fill(x > 0.5, -1.0),
+                    lambda x: np.where(x > 0.5, -1.0, x)),
+    "reshape_as": ([(3, 4)], lambda x: x.reshape_as(x.T), lambda x: x.reshape(4, 3)),
+}
+
+
+def _index(x):
+    """[2, 0, 2] in the library of x: a repeated index, whose gradients must add up."""
+    return tl.tensor([2, 0, 2]) if isinstance(x, tl.Tensor) else torch.tensor([2, 0, 2])
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSED))
+def test_composed_method_matches_numpy_finite_differences_and_torch(name):
+    shapes, fn, np_fn = COMPOSED[name]
+    check_op(shapes, fn, np_fn)
+
+
+def test_split_and_chunk_cover_the_tensor_like_torch():
+    x = tl.arange(10).reshape(5, 2)
+    assert [p.shape for p in x.split(2)] == [(2, 2), (2, 2), (1, 2)]
+    assert [p.shape for p in x.chunk(2)] == [(3, 2), (2, 2)]
+    assert [p.shape for p in x.chunk(6)] == [(1, 2)] * 5  # torch: at most 6, here 5
+    with pytest.raises(RuntimeError, match=r"split: sizes \[2, 2\] add up to 4"):
+        x.split([2, 2])
+
+
+@pytest.mark.parametrize("a, b, op", [((3, 4), (4,), "mm"), ((3,), (3, 1), "dot"),
+                                      ((2, 2), (2,), "outer")])
+def test_shape_checks_name_the_op_and_both_shapes(a, b, op):
+    with pytest.raises(RuntimeError, match=rf"^{op}: .*{re.escape(str(a))}.*{re.escape(str(b))}"):
+        getattr(tl.zeros(*a), op)(tl.zeros(*b))
+
+
+@needs_torch
+def test_boolean_reductions_and_new_tensors_match_torch():
+    data = np.array([[0.0, 1.5, -2.0], [3.0, 0.0, 0.0]], np.float32)
+    x, t = tl.tensor(data), torch.tensor(data)
+    for dim in (None, 0, 1):
+        for keepdim in (False, True):
+            kw = {} if dim is None else {"dim": dim, "keepdim": keepdim}
+            for name in ("all", "any"):
+                ours, theirs = getattr(x, name)(**kw), getattr(t, name)(**kw)
+                np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+                assert ours.dtype == np.bool_
+    np.testing.assert_array_equal(x.logical_not().numpy(), t.logical_not().numpy())
+    assert x.new_zeros(2, 3).dtype == np.float32 and x.new_ones((2,)).shape == (2,)
+    assert x.new_full((2,), 7).tolist() == [7.0, 7.0]
+    assert x.new_tensor([1, 2]).dtype == np.float32  # PyTorch: new_tensor keeps self's dtype
+    assert x.element_size() == 4 and x.nbytes == 24
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_every_function_form_forwards_to_the_method(name):
+    x = tl.tensor(np.linspace(0.5, 2.0, 12).reshape(3, 4), requires_grad=True)
+    y = tl.tensor(np.linspace(2.0, 0.5, 12).reshape(4, 3))
+    args = {"clamp": (0.7, 1.5), "maximum": (x.T.T * 0.9,), "minimum": (x * 1.1,),
+            "softmax": (1,), "log_softmax": (0,), "logsumexp": (1,), "max": (1,), "min": (0,),
+            "argmax": (1,), "argmin": (0,), "reshape": (4, 3), "squeeze": (), "unsqueeze": (0,),
+            "transpose": (0, 1), "permute": (1, 0), "narrow": (0, 1, 2),
+            "index_select": (1, tl.tensor([3, 1])), "split": (2,), "chunk": (2,),
+            "masked_fill": (x > 1, 0.0), "mm": (y,), "dot": (), "outer": ()}.get(name, ())
+    if name in ("dot", "outer"):
+        x, args = x[0], (x[1],)
+    ours = getattr(tl, name)(x, *args)
+    method = getattr(x, name)(*args)
+    for a, b in zip(*(r if isinstance(r, tuple) else (r,) for r in (ours, method))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@needs_torch
+@pytest.mark.parametrize("name, args", [("exp", ()), ("sum", (1,)), ("mean", (0,)),
+                                        ("amax", (1,)), ("softmax", (1,)),
+                                        ("clamp", (-0.5, 0.5)), ("flatten", ())])
+def test_function_forms_match_torch_by_the_same_name(name, args):
+    check_op([(3, 4)], lambda x: getattr(tl, name)(x, *args),
+             torch_fn=lambda x: getattr(torch, name)(x, *args))
+
+
+def test_set_grad_enabled_as_call_context_manager_and_decorator():
+    x = tl.ones(2, requires_grad=True)
+    tl.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        tl.set_grad_enabled(True)
+    with tl.set_grad_enabled(False):
+        assert not tl.is_grad_enabled()
+    assert tl.is_grad_enabled()
+
+    @tl.set_grad_enabled(False)
+    def inside():
+        return tl.is_grad_enabled()
+
+    assert tl.is_grad_enabled() and inside() is False and tl.is_grad_enabled()
+    with tl.inference_mode():
+        assert not (x * 2).requires_grad
+
+
+def test_small_helpers_match_their_torch_meaning():
+    a = tl.tensor([1.0, 2.0])
+    assert tl.is_tensor(a) and not tl.is_tensor(np.ones(2))
+    assert tl.allclose(a, a + 1e-9) and not tl.allclose(a, a + 1)
+    assert tl.equal(a, a.clone()) and not tl.equal(a, a.reshape(2, 1))
+    assert tl.concat([a, a]).shape == (4,)
+    tl.manual_seed(0)
+    perm = tl.randperm(6)
+    assert perm.dtype == np.int64 and sorted(perm.tolist()) == list(range(6))

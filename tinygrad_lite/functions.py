@@ -1,0 +1,66 @@
+"""PyTorch's function forms of the Tensor methods: `tl.exp(t)` is `t.exp()`, `tl.sum(t, 1)`
+is `t.sum(1)`, `tl.max(t, dim=1)` is `t.max(dim=1)`, so code written against `torch.*`
+carries over. Each one forwards to the method of the same name (one helper makes them all);
+the package exports them as `tl.<name>`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .autograd import no_grad
+from .rng import generator
+from .tensor import Tensor, cat, int64, tensor
+
+# NOTE: every name here is also a Tensor method; a function form exists for each
+METHODS = (
+    "exp", "log", "sqrt", "rsqrt", "reciprocal", "abs", "square", "relu", "sigmoid", "tanh",
+    "clamp", "maximum", "minimum", "softmax", "log_softmax", "logsumexp",
+    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
+    "all", "any", "logical_not", "numel",
+    "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t",
+    "narrow", "index_select", "split", "chunk", "masked_fill",
+    "mm", "dot", "outer",
+)
+
+
+def _function_form(name: str) -> Callable:
+    def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        t = input if isinstance(input, Tensor) else tensor(input)
+        return getattr(t, name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"`tl.{name}(t, ...)` is `t.{name}(...)`, as `torch.{name}` is."
+    return function
+
+
+FUNCTIONS = {name: _function_form(name) for name in METHODS}
+
+
+def concat(tensors: Any, dim: int = 0) -> Tensor:
+    """PyTorch's other name for `cat`."""
+    return cat(tensors, dim)
+
+
+inference_mode = no_grad  # PyTorch's faster no_grad; here they are the same thing
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,  # noqa: A002
+             equal_nan: bool = False) -> bool:
+    return bool(np.allclose(input.numpy(), other.numpy(), rtol, atol, equal_nan))
+
+
+def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+    """True when both have the same shape and the same values."""
+    return input.shape == other.shape and bool((input.numpy() == other.numpy()).all())
+
+
+def randperm(n: int, dtype: Any = int64) -> Tensor:
+    """A random permutation of 0..n-1 (from the generator `tl.manual_seed` seeds)."""
+    return tensor(generator().permutation(n), dtype=dtype)
