@@ -347,52 +347,44 @@ def test_fused_optimizer_steps_equal_the_numpy_rules_bit_for_bit(nb, make):
     np.testing.assert_array_equal(results[0], results[1])
 
 
-def test_training_matches_the_numpy_backend_without_dropout(nb):
-    r = _rng()
-    X = r.standard_normal((256, 20), dtype=F32)
-    y = r.integers(0, 5, 256)
-    losses = []
-    for backend in ("numpy", "numba"):
-        tl.set_backend(backend)
-        tl.manual_seed(0)
-        model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 5))
-        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        run = []
-        for _ in range(5):
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(tl.tensor(X)), tl.tensor(y))
-            loss.backward()
-            opt.step()
-            run.append(loss.item())
-        assert model[0].weight.dtype == tl.float32
-        losses.append(run)
-    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+def _train(backend: str, small: int | None, X: np.ndarray, y: np.ndarray, widths: tuple):
+    """Four SGD-momentum steps of a Linear/ReLU stack (Tanh before the last layer): the losses,
+    the first layer's gradient at every step (kept alive across steps) and the weights."""
+    tl.set_backend(backend)
+    if small is not None:
+        tl.backend.active.small = small
+    tl.manual_seed(0)
+    layers = []
+    for n_in, n_out in zip(widths, widths[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    layers[-3] = nn.Tanh()
+    model = nn.Sequential(*layers[:-1])
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    losses, grads = [], []
+    for _ in range(4):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(tl.tensor(X)), tl.tensor(y))
+        loss.backward()
+        grads.append(model[0].weight.grad)
+        opt.step()
+        losses.append(loss.item())
+    assert model[0].weight.dtype == tl.float32
+    return losses, [g.numpy() for g in grads], model[-1].weight.numpy()
 
 
-def test_training_at_kernel_sizes_matches_the_numpy_backend():
-    """Layers big enough for kernels (512 x 512 > `small`), gradients kept across steps: the
-    losses, gradients and weights must equal the reference's."""
+@pytest.mark.parametrize("small, n, widths", [(0, 256, (20, 64, 5)),
+                                              (None, 512, (96, 512, 96, 5))],
+                         ids=["every-op-a-kernel", "default-threshold"])
+def test_training_matches_the_numpy_backend_without_dropout(small, n, widths):
     r = _rng()
-    X = r.standard_normal((512, 96), dtype=F32)
-    y = r.integers(0, 5, 512)
-    results = []
-    for backend in ("numpy", "numba"):
-        tl.set_backend(backend)
-        tl.manual_seed(0)
-        model = nn.Sequential(nn.Linear(96, 512), nn.ReLU(), nn.Linear(512, 96), nn.Tanh(),
-                              nn.Linear(96, 5))
-        opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        losses, grads = [], []
-        for _ in range(4):
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(tl.tensor(X)), tl.tensor(y))
-            loss.backward()
-            grads.append(model[0].weight.grad)
-            opt.step()
-            losses.append(loss.item())
-        results.append((losses, [g.numpy().copy() for g in grads], model[2].weight.numpy()))
-    tl.set_backend("numba")
-    (l0, g0, w0), (l1, g1, w1) = results
+    X = r.standard_normal((n, widths[0]), dtype=F32)
+    y = r.integers(0, widths[-1], n)
+    previous = tl.get_backend()
+    try:
+        (l0, g0, w0), (l1, g1, w1) = (_train(b, s, X, y, widths)
+                                      for b, s in (("numpy", None), ("numba", small)))
+    finally:
+        tl.set_backend(previous)
     np.testing.assert_allclose(l0, l1, rtol=1e-5)
     for a, b in zip(g0, g1):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
