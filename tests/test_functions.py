@@ -106,6 +106,14 @@ def test_function_forms_match_torch_by_the_same_name(name, args):
              torch_fn=lambda x: getattr(torch, name)(x, *args))
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_of_two_tensors_are_elementwise_as_in_torch(name):
+    check_op([(3, 4), (4,)], lambda a, b: getattr(a, name)(b),
+             lambda a, b: getattr(np, name + "imum")(a, b))
+    check_op([(3, 4), (3, 4)], lambda a, b: getattr(tl, name)(a, b),
+             torch_fn=lambda a, b: getattr(torch, name)(a, b))
+
+
 def test_set_grad_enabled_as_call_context_manager_and_decorator():
     x = tl.ones(2, requires_grad=True)
     tl.set_grad_enabled(False)
