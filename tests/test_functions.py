@@ -88,7 +88,8 @@ def test_every_function_form_forwards_to_the_method(name):
             "argmax": (1,), "argmin": (0,), "reshape": (4, 3), "squeeze": (), "unsqueeze": (0,),
             "transpose": (0, 1), "permute": (1, 0), "narrow": (0, 1, 2),
             "index_select": (1, tl.tensor([3, 1])), "split": (2,), "chunk": (2,),
-            "masked_fill": (x > 1, 0.0), "mm": (y,), "dot": (), "outer": ()}.get(name, ())
+            "masked_fill": (x > 1, 0.0), "mm": (y,), "dot": (), "outer": (),
+            "add": (x,), "sub": (2.0,), "mul": (x,), "div": (x + 1,), "pow": (2,)}.get(name, ())
     if name in ("dot", "outer"):
         x, args = x[0], (x[1],)
     ours = getattr(tl, name)(x, *args)

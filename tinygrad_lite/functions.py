@@ -16,6 +16,7 @@ from .tensor import Tensor, cat, int64, tensor
 
 # NOTE: every name here is also a Tensor method; a function form exists for each
 METHODS = (
+    "add", "sub", "mul", "div", "pow", "neg",
     "exp", "log", "sqrt", "rsqrt", "reciprocal", "abs", "square", "relu", "sigmoid", "tanh",
     "clamp", "maximum", "minimum", "softmax", "log_softmax", "logsumexp",
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
