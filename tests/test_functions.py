@@ -52,6 +52,10 @@ def test_split_and_chunk_cover_the_tensor_like_torch():
     assert [p.shape for p in x.chunk(6)] == [(1, 2)] * 5  # torch: at most 6, here 5
     with pytest.raises(RuntimeError, match=r"split: sizes \[2, 2\] add up to 4"):
         x.split([2, 2])
+    with pytest.raises(RuntimeError, match="split: split_size must be at least 1, got 0"):
+        x.split(0)
+    with pytest.raises(RuntimeError, match="chunk: chunks must be at least 1, got 0"):
+        x.chunk(0)
 
 
 @pytest.mark.parametrize("a, b, op", [((3, 4), (4,), "mm"), ((3,), (3, 1), "dot"),

@@ -702,6 +702,8 @@ class Tensor:
         n = self.shape[d]
         if isinstance(split_size_or_sections, (int, np.integer)):
             step = int(split_size_or_sections)
+            if step < 1:
+                raise RuntimeError(f"split: split_size must be at least 1, got {step}")
             sizes = [min(step, n - start) for start in range(0, n, step)] or [0]
         else:
             sizes = [int(k) for k in split_size_or_sections]
@@ -713,6 +715,8 @@ class Tensor:
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple["Tensor", ...]:
         """At most `chunks` pieces of equal size (the last may be smaller), as in PyTorch."""
+        if chunks < 1:
+            raise RuntimeError(f"chunk: chunks must be at least 1, got {chunks}")
         n = self.shape[self._axis(dim, "chunk")]
         return self.split(max(-(-n // chunks), 1), dim)
 
