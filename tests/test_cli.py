@@ -101,3 +101,24 @@ def test_bad_input_in_a_real_process_has_no_traceback(workdir):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert not (workdir / "graph.svg").exists()
+
+
+def test_bench_command_passes_its_options_on_to_tools_bench(capfd):
+    assert main(["bench", "--help"]) == 0
+    assert "--quick" in capfd.readouterr().out  # tools/bench.py's own help
+    assert main(["bench", "--suites", "no_such_suite"]) != 0
+
+
+def test_bench_command_outside_a_source_checkout_says_where_the_benchmark_lives(
+        monkeypatch, capsys):
+    from tinygrad_lite import cli
+
+    monkeypatch.setattr(cli, "BENCH", Path("/nonexistent/tools/bench.py"))
+    assert main(["bench"]) == 2
+    assert "source checkout" in capsys.readouterr().err
+
+
+def test_other_commands_still_refuse_unknown_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--bogus"])
+    assert exit_info.value.code == 2 and "--bogus" in capsys.readouterr().err

@@ -3,6 +3,7 @@
     tinygrad-lite summary MODEL [--input-size 32,784] [--optimizer adam] [--measure]
     tinygrad-lite graph MODEL --input-size 32,784 -o graph.svg [--modules] [--backward]
     tinygrad-lite demo [--out DIR] [--epochs N] [--seed S]
+    tinygrad-lite bench [tools/bench.py's options, e.g. --quick --json out.json]
 
 MODEL is `package.module:factory` or `path/to/file.py:factory` (a callable returning a
 Module, or a Module), or a file written by `tl.save(model, path)`. Each subcommand is one
@@ -15,8 +16,10 @@ import argparse
 import importlib
 import importlib.util
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_summary(commands)
     _add_graph(commands)
     _add_demo(commands)
-    args = parser.parse_args(argv)
+    _add_bench(commands)
+    # NOTE: known args only, so that bench can pass every option on to tools/bench.py
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "bench":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.options = extra
     try:
         args.run(args)
     except CLIError as e:
@@ -148,6 +156,27 @@ def _demo(args: argparse.Namespace) -> None:
     if args.epochs < 1:
         raise CLIError(f"--epochs {args.epochs}: must be at least 1")
     run_demo(args.out, epochs=args.epochs, seed=args.seed)
+
+
+# --- bench ----------------------------------------------------------------------------------
+BENCH = Path(__file__).resolve().parents[1] / "tools" / "bench.py"
+
+
+def _add_bench(commands: Any) -> None:
+    p = commands.add_parser("bench", help="run tools/bench.py (tinygrad_lite next to PyTorch, "
+                                          "numpy, MyGrad, micrograd) from a source checkout; "
+                                          "options go to it (see bench --help)",
+                            add_help=False)
+    p.set_defaults(run=_bench)
+
+
+def _bench(args: argparse.Namespace) -> None:
+    if not BENCH.is_file():
+        raise CLIError(f"bench: {BENCH} is not here: the benchmark is a developer tool of the "
+                       "source checkout (git clone, then pip install -e '.[bench]')")
+    status = subprocess.call([sys.executable, str(BENCH), *args.options])
+    if status:
+        raise CLIError(f"bench: tools/bench.py exited with status {status}", status)
 
 
 # --- shared arguments -------------------------------------------------------------------------
