@@ -148,3 +148,11 @@ def test_small_helpers_match_their_torch_meaning():
     tl.manual_seed(0)
     perm = tl.randperm(6)
     assert perm.dtype == np.int64 and sorted(perm.tolist()) == list(range(6))
+
+
+def test_star_import_brings_the_api_but_leaves_pythons_builtins_alone():
+    namespace: dict = {}
+    exec("from tinygrad_lite import *", namespace)
+    assert {"tensor", "Tensor", "nn", "optim", "exp", "cat", "no_grad"} <= set(namespace)
+    assert not {"sum", "max", "min", "abs", "all", "any", "pow", "float", "bool"} & set(namespace)
+    assert tl.sum is not sum and tl.float is tl.float32  # still there as attributes

@@ -1,4 +1,6 @@
 """tinygrad_lite: a small, readable, fast autograd framework with PyTorch's names."""
+import builtins as _builtins
+
 # NOTE: these build on tensor and ops, so they come after them
 from . import backend, data, debug, nn, optim, train, viz  # noqa: E402
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -52,5 +54,9 @@ bool = bool_  # noqa: A001
 
 # PyTorch's function forms of the Tensor methods: tl.exp(t), tl.sum(t, dim=1), tl.max(t), ...
 globals().update(_FUNCTIONS)
+
+# NOTE: `from tinygrad_lite import *` must not replace Python's own sum, max, float, ...
+__all__ = sorted(name for name in dir() if not name.startswith("_")
+                 and not hasattr(_builtins, name))
 
 __version__ = "0.1.0"
