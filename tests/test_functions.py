@@ -31,7 +31,16 @@ COMPOSED = {
     "masked_fill": ([(3, 4)], lambda x: x.masked_fill(x > 0.5, -1.0),
                     lambda x: np.where(x > 0.5, -1.0, x)),
     "reshape_as": ([(3, 4)], lambda x: x.reshape_as(x.T), lambda x: x.reshape(4, 3)),
+    "sign": ([(3, 4)], lambda x: x.sign() * x, lambda x: np.sign(x) * x),
+    "gather": ([(3, 4)], lambda x: x.gather(1, _gather_index(x)),
+               lambda x: np.take_along_axis(x, np.array([[0, 0], [3, 1], [2, 2]]), 1)),
 }
+
+
+def _gather_index(x):
+    """Indices along dim 1 with repeats (row 0 picks column 0 twice)."""
+    rows = [[0, 0], [3, 1], [2, 2]]
+    return tl.tensor(rows) if isinstance(x, tl.Tensor) else torch.tensor(rows)
 
 
 def _index(x):
@@ -43,6 +52,14 @@ def _index(x):
 def test_composed_method_matches_numpy_finite_differences_and_torch(name):
     shapes, fn, np_fn = COMPOSED[name]
     check_op(shapes, fn, np_fn)
+
+
+def test_gather_refuses_an_index_of_another_rank_or_dtype():
+    with pytest.raises(RuntimeError, match=r"gather: index must be an integer tensor with 2 "
+                                           r"dims like the input \(3, 4\)"):
+        tl.zeros(3, 4).gather(1, tl.tensor([0, 1]))
+    with pytest.raises(RuntimeError, match="gather: .*got float32"):
+        tl.zeros(3, 4).gather(1, tl.zeros(3, 1))
 
 
 def test_split_and_chunk_cover_the_tensor_like_torch():
@@ -93,7 +110,8 @@ def test_every_function_form_forwards_to_the_method(name):
             "transpose": (0, 1), "permute": (1, 0), "narrow": (0, 1, 2),
             "index_select": (1, tl.tensor([3, 1])), "split": (2,), "chunk": (2,),
             "masked_fill": (x > 1, 0.0), "mm": (y,), "dot": (), "outer": (),
-            "add": (x,), "sub": (2.0,), "mul": (x,), "div": (x + 1,), "pow": (2,)}.get(name, ())
+            "add": (x,), "sub": (2.0,), "mul": (x,), "div": (x + 1,), "pow": (2,),
+            "gather": (0, tl.tensor([[2, 0, 1, 1]]))}.get(name, ())
     if name in ("dot", "outer"):
         x, args = x[0], (x[1],)
     ours = getattr(tl, name)(x, *args)

@@ -17,12 +17,13 @@ from .tensor import Tensor, cat, int64, tensor
 # NOTE: every name here is also a Tensor method; a function form exists for each
 METHODS = (
     "add", "sub", "mul", "div", "pow", "neg",
-    "exp", "log", "sqrt", "rsqrt", "reciprocal", "abs", "square", "relu", "sigmoid", "tanh",
-    "clamp", "maximum", "minimum", "softmax", "log_softmax", "logsumexp",
+    "exp", "log", "sqrt", "rsqrt", "reciprocal", "abs", "sign", "square",
+    "relu", "sigmoid", "tanh", "clamp", "maximum", "minimum",
+    "softmax", "log_softmax", "logsumexp",
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
     "all", "any", "logical_not", "numel",
     "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t",
-    "narrow", "index_select", "split", "chunk", "masked_fill",
+    "narrow", "index_select", "gather", "split", "chunk", "masked_fill",
     "mm", "dot", "outer",
 )
 

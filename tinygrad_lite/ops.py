@@ -157,6 +157,16 @@ class Sqrt(Function):
         return b.div(b.mul(g, 0.5), self.saved[0])
 
 
+class Sign(Function):
+    """-1, 0 or 1; its gradient is 0 everywhere (PyTorch's convention, also at 0)."""
+
+    def forward(self, x):
+        return B().sign(x)
+
+    def backward(self, g):
+        return B().full(g.shape, 0, g.dtype)  # NOTE: not g * 0, which is nan where g is inf
+
+
 class Abs(Function):
     def forward(self, x):
         self.save_for_backward(x)

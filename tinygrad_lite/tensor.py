@@ -446,6 +446,9 @@ class Tensor:
     def abs(self) -> "Tensor":
         return ops.Abs.apply(self)
 
+    def sign(self) -> "Tensor":
+        return ops.Sign.apply(self)
+
     def relu(self) -> "Tensor":
         return ops.Relu.apply(self)
 
@@ -694,6 +697,19 @@ class Tensor:
         """The entries at `index` (a 1-D integer tensor) along `dim`; repeats accumulate."""
         d = self._axis(dim, "index_select")
         return self[(slice(None),) * d + (index,)]
+
+    def gather(self, dim: int, index: Any) -> "Tensor":
+        """out[i][j] = self[index[i][j]][j] for dim 0 (and so on): index has self's number of
+        dims; repeated indices add up in the gradient."""
+        d = self._axis(dim, "gather")
+        idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        if idx.ndim != self.ndim or idx.dtype.kind not in "iu":
+            raise RuntimeError(f"gather: index must be an integer tensor with {self.ndim} "
+                               f"dims like the input {self.shape}, got {idx.dtype} of shape "
+                               f"{idx.shape}")
+        grids = list(np.indices(idx.shape, sparse=True))  # NOTE: broadcasting aranges
+        grids[d] = idx
+        return self[tuple(grids)]
 
     def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple["Tensor", ...]:
         """Pieces of `split_size` along `dim` (the last may be shorter), or of the listed
