@@ -233,21 +233,6 @@ class NumbaBackend(NumpyBackend):
                 return out.reshape([n for d, n in enumerate(x.shape) if d not in axes])
         return getattr(NumpyBackend, kind)(realize(x), axis=axis, keepdims=keepdims)
 
-    def sum(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        if type(x) is not Lazy:
-            return NumpyBackend.sum(x, axis=axis, keepdims=keepdims)
-        return self._reduce("sum", x, axis, keepdims)
-
-    def max(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        if type(x) is not Lazy:
-            return NumpyBackend.max(x, axis=axis, keepdims=keepdims)
-        return self._reduce("max", x, axis, keepdims)
-
-    def min(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        if type(x) is not Lazy:
-            return NumpyBackend.min(x, axis=axis, keepdims=keepdims)
-        return self._reduce("min", x, axis, keepdims)
-
     def logsumexp(self, x: Any, axis: Any, keepdims: bool = False) -> Any:
         if type(x) is not Lazy or x.value is not None:
             return NumpyBackend.logsumexp(realize(x), axis, keepdims)
@@ -346,8 +331,23 @@ def _lazy_method(op: str) -> Callable:
     return method
 
 
+def _lazy_reduction(kind: str) -> Callable:
+    reference = getattr(NumpyBackend, kind)
+
+    def method(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        if type(x) is not Lazy:
+            return reference(x, axis=axis, keepdims=keepdims)
+        return self._reduce(kind, x, axis, keepdims)
+
+    method.__name__ = kind
+    method.__doc__ = f"`{kind}`, fused into the kernel of a pending x where it fits."
+    return method
+
+
 for _op in _ELEMENTWISE:
     setattr(NumbaBackend, _op, _lazy_method(_op))
+for _op in ("sum", "max", "min"):
+    setattr(NumbaBackend, _op, _lazy_reduction(_op))
 
 
 def stats() -> dict:

@@ -8,6 +8,7 @@ array handed out by a backend is opaque to the ops: they only read `.shape`, `.d
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -123,21 +124,10 @@ class NumpyBackend:
         return np.matmul(a, b)
 
     # --- movement and indexing ------------------------------------------------------------
-    @staticmethod
-    def reshape(x, shape):
-        return np.reshape(x, shape)
-
-    @staticmethod
-    def transpose(x, axes):
-        return np.transpose(x, axes)
-
-    @staticmethod
-    def broadcast_to(x, shape):
-        return np.broadcast_to(x, shape)
-
-    @staticmethod
-    def getitem(x, index):
-        return x[index]
+    reshape = staticmethod(np.reshape)        # (x, shape)
+    transpose = staticmethod(np.transpose)    # (x, axes)
+    broadcast_to = staticmethod(np.broadcast_to)  # (x, shape)
+    getitem = staticmethod(operator.getitem)  # (x, index): x[index]
 
     @staticmethod
     def index_add(shape, dtype, index, g, basic: bool):
