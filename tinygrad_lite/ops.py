@@ -177,34 +177,32 @@ class Abs(Function):
         return b.mul(g, b.cast(b.sign(self.saved[0]), g.dtype))
 
 
-class Relu(Function):
+class _Activation(Function):
+    """relu / sigmoid / tanh: the derivative is a function of the output, so only the output
+    is saved, and the backend's `<name>_backward(out, g)` applies it."""
+
+    fn: str
+    grad: str
+
     def forward(self, x):
-        out = B().relu(x)
+        out = getattr(B(), self.fn)(x)
         self.save_for_backward(out)
         return out
 
     def backward(self, g):
-        return B().relu_backward(self.saved[0], g)
+        return getattr(B(), self.grad)(self.saved[0], g)
 
 
-class Sigmoid(Function):
-    def forward(self, x):
-        out = B().sigmoid(x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, g):
-        return B().sigmoid_backward(self.saved[0], g)
+class Relu(_Activation):
+    fn, grad = "relu", "relu_backward"
 
 
-class Tanh(Function):
-    def forward(self, x):
-        out = B().tanh(x)
-        self.save_for_backward(out)
-        return out
+class Sigmoid(_Activation):
+    fn, grad = "sigmoid", "sigmoid_backward"
 
-    def backward(self, g):
-        return B().tanh_backward(self.saved[0], g)
+
+class Tanh(_Activation):
+    fn, grad = "tanh", "tanh_backward"
 
 
 class Clamp(Function):
@@ -373,7 +371,7 @@ class CrossEntropy(Function):
         logp, picks, reduction = self.saved
         b = B()
         # NOTE: the pairs never repeat, so the one-hot is a plain assignment
-        onehot = b.index_add(logp.shape, logp.dtype, picks, 1, True)
+        onehot = b.index_add(logp.shape, logp.dtype, picks, 1, basic=True)
         if reduction == "none":
             g = b.reshape(g, (-1, 1))
         elif reduction == "mean":

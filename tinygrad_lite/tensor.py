@@ -6,7 +6,7 @@ is argument handling that PyTorch users expect: dims as ints or tuples, dtype pr
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -99,6 +99,19 @@ def _size(size: tuple) -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     return tuple(int(n) for n in size)
+
+
+def _binary(op: Any, pair: Callable) -> tuple[Callable, Callable]:
+    """`a op b` and its reflected form (what Python calls on the right operand, for `2 - t`):
+    both operands made tensors of one dtype by `pair`, then one `op` node."""
+    def forward(self: "Tensor", other: Any) -> "Tensor":
+        return op.apply(*pair(self, other))
+
+    def reflected(self: "Tensor", other: Any) -> "Tensor":
+        a, b = pair(self, other)
+        return op.apply(b, a)
+
+    return forward, reflected
 
 
 class Tensor:
@@ -350,40 +363,11 @@ class Tensor:
             a, b = a.to(_DEFAULT_FLOAT), b.to(_DEFAULT_FLOAT)
         return a, b
 
-    def __add__(self, other: Any) -> "Tensor":
-        return ops.Add.apply(*self._pair(other))
-
-    def __radd__(self, other: Any) -> "Tensor":
-        a, b = self._pair(other)
-        return ops.Add.apply(b, a)
-
-    def __sub__(self, other: Any) -> "Tensor":
-        return ops.Sub.apply(*self._pair(other))
-
-    def __rsub__(self, other: Any) -> "Tensor":
-        a, b = self._pair(other)
-        return ops.Sub.apply(b, a)
-
-    def __mul__(self, other: Any) -> "Tensor":
-        return ops.Mul.apply(*self._pair(other))
-
-    def __rmul__(self, other: Any) -> "Tensor":
-        a, b = self._pair(other)
-        return ops.Mul.apply(b, a)
-
-    def __truediv__(self, other: Any) -> "Tensor":
-        return ops.Div.apply(*self._float_pair(other))
-
-    def __rtruediv__(self, other: Any) -> "Tensor":
-        a, b = self._float_pair(other)
-        return ops.Div.apply(b, a)
-
-    def __pow__(self, other: Any) -> "Tensor":
-        return ops.Pow.apply(*self._pair(other))
-
-    def __rpow__(self, other: Any) -> "Tensor":
-        a, b = self._pair(other)
-        return ops.Pow.apply(b, a)
+    __add__, __radd__ = _binary(ops.Add, _pair)
+    __sub__, __rsub__ = _binary(ops.Sub, _pair)
+    __mul__, __rmul__ = _binary(ops.Mul, _pair)
+    __truediv__, __rtruediv__ = _binary(ops.Div, _float_pair)
+    __pow__, __rpow__ = _binary(ops.Pow, _pair)
 
     def __matmul__(self, other: Any) -> "Tensor":
         return matmul(self, other)
