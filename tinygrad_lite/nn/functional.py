@@ -164,15 +164,15 @@ def _checked_labels(input: Tensor, target: Tensor, ignore_index: int,  # noqa: A
     return values, keep
 
 
-def _weighted_nll(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
-                  op: str) -> tuple[Tensor, Tensor | int, Tensor | None]:
-    """Per-element -w[y] * logp[y], its mean's denominator, and the keep-mask (or None).
+def _weighted_nll(logp: Tensor, values: np.ndarray, keep: np.ndarray | None,
+                  weight: Tensor | None, op: str) -> tuple[Tensor, Tensor | int, Tensor | None]:
+    """Per-element -w[y] * logp[y], its mean's denominator, and the keep-mask (or None), for
+    labels `values` and mask `keep` as `_checked_labels` gives them.
 
     Ignored elements have loss 0; the denominator is the total weight of the kept ones (their
     count without weights), as in PyTorch.
     """
     class_dim = _class_dim(logp, op)
-    values, keep = _checked_labels(logp, target, ignore_index, op)
     mask = None if keep is None else Tensor._wrap(keep.astype(logp.dtype))
     picked = ops.TakeAlongAxis.apply(logp, indices=np.expand_dims(values, class_dim),
                                      axis=class_dim).squeeze(class_dim)
@@ -198,8 +198,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
     weight : Tensor, optional
         Per-class weights (C,); the mean divides by the total weight of the labels.
     """
-    _check_reduction(reduction, "nll_loss")
-    loss, denominator, _ = _weighted_nll(input, target, weight, ignore_index, "nll_loss")
+    op = "nll_loss"
+    _check_reduction(reduction, op)
+    values, keep = _checked_labels(input, target, ignore_index, op)
+    loss, denominator, _ = _weighted_nll(input, values, keep, weight, op)
     return _reduce(loss, reduction, denominator)
 
 
@@ -239,13 +241,13 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
             probs = probs * (1 - label_smoothing) + label_smoothing / classes
         loss = -(_class_weighted(logp, weight, class_dim) * probs).sum(class_dim)
         return _reduce(loss, reduction)
-    if input.ndim == 2 and weight is None and not label_smoothing:
-        labels, keep = _checked_labels(input, target, ignore_index, op)
-        if keep is None:  # the common case: one fused node
-            return ops.CrossEntropy.apply(input._floating(), reduction=reduction,
-                                          picks=(np.arange(len(labels)), labels))
+    labels, keep = _checked_labels(input, target, ignore_index, op)
+    if input.ndim == 2 and keep is None and weight is None and not label_smoothing:
+        # NOTE: the common case: one fused node
+        return ops.CrossEntropy.apply(input._floating(), reduction=reduction,
+                                      picks=(np.arange(len(labels)), labels))
     logp = input.log_softmax(class_dim)
-    loss, denominator, mask = _weighted_nll(logp, target, weight, ignore_index, op)
+    loss, denominator, mask = _weighted_nll(logp, labels, keep, weight, op)
     if label_smoothing:
         smooth = -_class_weighted(logp, weight, class_dim).sum(class_dim)
         if mask is not None:
