@@ -104,14 +104,7 @@ class set_grad_enabled:  # noqa: N801  (PyTorch's name)
 
     def __call__(self, fn: Callable) -> Callable:
         _mode.enabled = self._prev  # NOTE: decorating is not the moment to switch
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return (enable_grad if self.mode else no_grad)(fn)
 
 
 def _user_line() -> str:
@@ -135,7 +128,8 @@ def _check_finite(values: Any, what: str, ctx: "Function") -> None:
 Tensor: Any = None
 _wrap: Any = None  # Tensor._wrap
 
-_creation = itertools.count()  # numbers recorded nodes in creation order (see backward)
+# NOTE: numbers recorded nodes downwards, so the newest comes first off a min-heap (backward)
+_creation = itertools.count(0, -1)
 _data_of = operator.attrgetter("_data")  # C-level getters: apply is the hottest path
 _requires_grad_of = operator.attrgetter("requires_grad")
 
@@ -255,7 +249,7 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
     # NOTE: tensors hash by identity, so they key this dict directly
     grads = {root: grad}
     handed_out = {_owner(grad)}  # buffers already owned by a leaf's .grad or by the caller
-    waiting = [] if root._ctx is None else [(-root._ctx.seq, root)]
+    waiting = [] if root._ctx is None else [(root._ctx.seq, root)]
     while waiting:
         t = heappop(waiting)[1]
         g = grads.pop(t)
@@ -286,7 +280,7 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
                 continue
             grads[p] = pg
             if p._ctx is not None:
-                heappush(waiting, (-p._ctx.seq, p))
+                heappush(waiting, (p._ctx.seq, p))
         if not retain_graph:
             ctx.saved = ctx.parents = None
     for leaf, g in grads.items():  # NOTE: only leaves are left
