@@ -346,7 +346,7 @@ class Tensor:
         if type(other) is Tensor and other._data.dtype == dtype:
             return self, other  # NOTE: the common cases first, without property calls
         if dtype.kind == "f" and type(other) in (float, int, bool):  # the float keeps its dtype
-            return self, Tensor._wrap(np.asarray(other, dtype=dtype))
+            return self, self._const(other, dtype)
         if isinstance(other, Tensor):
             if other.dtype == self.dtype:
                 return self, other
@@ -574,6 +574,8 @@ class Tensor:
     def view_as(self, other: "Tensor") -> "Tensor":
         return self.reshape(other.shape)
 
+    reshape_as = view_as
+
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         if self.ndim == 0:
             return self.reshape(1)
@@ -631,9 +633,6 @@ class Tensor:
     def expand_as(self, other: "Tensor") -> "Tensor":
         return self.expand(other.shape)
 
-    def reshape_as(self, other: "Tensor") -> "Tensor":
-        return self.reshape(other.shape)
-
     @property
     def mT(self) -> "Tensor":  # noqa: N802  (PyTorch's name)
         """The last two dimensions swapped (a batch of matrices transposed)."""
@@ -673,14 +672,16 @@ class Tensor:
         """`value` where `mask` is True, this tensor elsewhere (the gradient flows there)."""
         return where(mask, value.to(self.dtype) if isinstance(value, Tensor) else value, self)
 
+    def _along(self, dim: int, op: str, index: Any) -> "Tensor":
+        """`self[:, ..., index]` with `index` at `dim` (the dims before it taken whole)."""
+        return self[(slice(None),) * self._axis(dim, op) + (index,)]
+
     def narrow(self, dim: int, start: int, length: int) -> "Tensor":
-        d = self._axis(dim, "narrow")
-        return self[(slice(None),) * d + (slice(start, start + length),)]
+        return self._along(dim, "narrow", slice(start, start + length))
 
     def index_select(self, dim: int, index: Any) -> "Tensor":
         """The entries at `index` (a 1-D integer tensor) along `dim`; repeats accumulate."""
-        d = self._axis(dim, "index_select")
-        return self[(slice(None),) * d + (index,)]
+        return self._along(dim, "index_select", index)
 
     def gather(self, dim: int, index: Any) -> "Tensor":
         """out[i][j] = self[index[i][j]][j] for dim 0 (and so on): index has self's number of

@@ -80,7 +80,7 @@ class NumpyBackend:
         # taken only when g is finite; on tiny arrays that check costs more than it saves
         if g.size >= 1024 and np.isfinite(g).all():
             return g * alive
-        return np.where(alive, g, 0).astype(g.dtype, copy=False)
+        return np.where(alive, g, 0)  # NOTE: a Python 0 keeps g's dtype (NEP 50)
 
     @staticmethod
     @np.errstate(under="ignore")
