@@ -5,6 +5,7 @@ is argument handling that PyTorch users expect: dims as ints or tuples, dtype pr
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Callable, Iterator, Sequence
 
@@ -203,7 +204,7 @@ class Tensor:
         return self.ndim
 
     def numel(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     def __len__(self) -> int:
         if not self.shape:
@@ -229,7 +230,7 @@ class Tensor:
         if self.numel() != 1:
             raise ValueError(f"item: only a tensor with one element can be converted to a "
                              f"Python number, got shape {self.shape}")
-        return self.numpy().reshape(()).item()
+        return self.numpy().item()
 
     def tolist(self) -> Any:
         return self.numpy().tolist()
@@ -466,7 +467,7 @@ class Tensor:
     def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         x = self._floating()
         axis = _dims(dim, self.ndim, "mean")
-        count = x.numel() if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        count = x.numel() if axis is None else math.prod([x.shape[a] for a in axis])
         return ops.Sum.apply(x, axis=axis, keepdim=keepdim) / count
 
     def var(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
@@ -476,7 +477,7 @@ class Tensor:
             correction = int(unbiased)
         x = self._floating()
         axis = _dims(dim, self.ndim, "var")
-        count = x.numel() if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        count = x.numel() if axis is None else math.prod([x.shape[a] for a in axis])
         centred = x - x.mean(axis, keepdim=True)
         total = ops.Sum.apply(centred * centred, axis=axis, keepdim=keepdim)
         return total / np.float64(max(count - correction, 0)).item()
@@ -557,7 +558,7 @@ class Tensor:
     # --- shape ------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> "Tensor":
         shape = requested = _size(shape)
-        known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+        known = math.prod([n for n in shape if n != -1])
         fits = known == self.numel()
         if -1 in shape:
             fits = shape.count(-1) == 1 and known > 0 and self.numel() % known == 0
