@@ -245,13 +245,15 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
     heap all its gradient contributions are in. One loop finds and runs the graph (no separate
     topological sort); leaves, which have no node, are filled in at the end.
     """
-    B = be.active
+    add = be.active.add
+    anomaly = _mode.anomaly
+    pop, push = heappop, heappush  # NOTE: locals: this loop runs once per node
     # NOTE: tensors hash by identity, so they key this dict directly
     grads = {root: grad}
     handed_out = {_owner(grad)}  # buffers already owned by a leaf's .grad or by the caller
     waiting = [] if root._ctx is None else [(root._ctx.seq, root)]
     while waiting:
-        t = heappop(waiting)[1]
+        t = pop(waiting)[1]
         g = grads.pop(t)
         ctx = t._ctx
         if t._retains_grad:
@@ -267,7 +269,7 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
         in_grads = ctx.backward(g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
-        if _mode.anomaly:
+        if anomaly:
             _check_finite(in_grads, "the gradient", ctx)
         for p, needs, pg in zip(parents, ctx.needs_input_grad, in_grads):
             if not needs or pg is None:
@@ -276,11 +278,11 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
                 pg = unbroadcast(pg, p._data.shape, ctx.name)
             prev = grads.get(p)
             if prev is not None:
-                grads[p] = B.add(prev, pg)
-                continue
-            grads[p] = pg
-            if p._ctx is not None:
-                heappush(waiting, (p._ctx.seq, p))
+                grads[p] = add(prev, pg)
+            else:
+                grads[p] = pg
+                if p._ctx is not None:
+                    push(waiting, (p._ctx.seq, p))
         if not retain_graph:
             ctx.saved = ctx.parents = None
     for leaf, g in grads.items():  # NOTE: only leaves are left
