@@ -199,6 +199,53 @@ def test_in_place_on_a_non_leaf_is_recorded():
     np.testing.assert_array_equal(x.grad.numpy(), [6, 6])
 
 
+def _micrograd_more_ops(lib):
+    """micrograd's test_more_ops, where `c += ...` is an in-place add on a non-leaf that
+    earlier ops (c + 1, d * 2) already used."""
+    a = lib.tensor([-4.0], dtype=lib.float64, requires_grad=True)
+    b = lib.tensor([2.0], dtype=lib.float64, requires_grad=True)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.sum().backward()
+    return [np.asarray(t.detach().numpy()) for t in (g, a.grad, b.grad)]
+
+
+def test_in_place_on_a_non_leaf_after_other_ops_used_it_matches_micrograd_and_torch():
+    got = _micrograd_more_ops(tl)
+    np.testing.assert_allclose(got, [[24.70408163265306], [138.83381924198252],
+                                     [645.5772594752186]], rtol=1e-12)  # micrograd's values
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(got, _micrograd_more_ops(torch), rtol=1e-12)
+
+
+def test_in_place_on_a_non_leaf_that_a_node_saved_is_refused_like_torch():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    w = tl.tensor([3.0, 4.0], requires_grad=True)
+    h = w * 1.0   # a non-leaf
+    y = (x * h).sum()  # Mul saves h for x's gradient
+    h.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_scaling_by_a_constant_saves_nothing_that_a_later_in_place_op_could_spoil():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    h = x + 0.0
+    y = h * 3.0   # saves only the constant (3.0), as torch does
+    h.mul_(10.0)  # h's earlier value is kept for y's gradient
+    (y.sum() + h.sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [13.0, 13.0])
+    np.testing.assert_array_equal(y.numpy(), [3.0, 6.0])
+
+
 def test_setitem_under_no_grad_and_refused_in_grad_mode():
     t = tl.zeros(3)
     t[1] = 5.0

@@ -140,7 +140,8 @@ class Function(abc.ABC):
 
     `backward(grad)` returns one gradient per tensor input (a tuple, or a single array when
     there is one input), with `None` where `needs_input_grad` is False. Gradients may still
-    carry broadcast dimensions; the engine reduces them.
+    carry broadcast dimensions; the engine reduces them. `needs_input_grad` is set before
+    `forward` runs (all False without grad mode), so forward can save only what it needs.
     """
 
     __slots__ = ("parents", "saved", "needs_input_grad", "tick", "seq", "created_at")
@@ -169,23 +170,23 @@ class Function(abc.ABC):
     @classmethod
     def apply(cls, *inputs: "Tensor", **kwargs: Any) -> "Tensor":
         ctx = cls()
+        mode = _mode
+        # NOTE: known before forward runs, so forward saves only what a gradient will read
+        ctx.needs_input_grad = needs = (tuple(map(_requires_grad_of, inputs)) if mode.enabled
+                                        else (False,) * len(inputs))
         try:
             out = _wrap(ctx.forward(*map(_data_of, inputs), **kwargs))
         except ValueError as e:  # numpy's broadcasting errors, reworded to name the op
             raise RuntimeError(_shape_error(cls.__name__.lower(), inputs, e)) from None
-        mode = _mode
         if mode.anomaly:
             ctx.created_at = _user_line()
             _check_finite((out._data,), "the output", ctx)
-        if mode.enabled:
-            needs = tuple(map(_requires_grad_of, inputs))
-            if True in needs:
-                ctx.parents = inputs
-                ctx.needs_input_grad = needs
-                ctx.tick = _modified.tick
-                ctx.seq = next(_creation)
-                out.requires_grad = True
-                out._ctx = ctx
+        if True in needs:
+            ctx.parents = inputs
+            ctx.tick = _modified.tick
+            ctx.seq = next(_creation)
+            out.requires_grad = True
+            out._ctx = ctx
         return out
 
 
@@ -265,7 +266,7 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
                 "backward(); call backward(retain_graph=True) the first time if you need to "
                 "go through the graph twice")
         if ctx.tick != _modified.tick:  # something was written in place since the forward
-            _check_unmodified(ctx)
+            parents = ctx.parents = _resolve_modified(ctx)
         in_grads = ctx.backward(g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
@@ -306,11 +307,26 @@ def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:
     t._grad = Tensor._wrap(g if t._grad is None else B.add(t._grad._data, g))
 
 
-def _check_unmodified(ctx: Function) -> None:
+def _resolve_modified(ctx: Function) -> tuple:
+    """`ctx`'s inputs as they were when it ran, for inputs changed in place since.
+
+    An in-place op under grad mode keeps the value it replaced (`Tensor._before`), so the
+    gradient goes to that value's history, as in PyTorch (`c = a + b; d = c * 2; c += 1`).
+    It is an error, as in PyTorch, when the node saved that value for its gradient, or when
+    the input's memory was overwritten (an in-place op without grad mode).
+    """
+    saved = getattr(ctx, "saved", ())
+    parents = []
     for p in ctx.parents:
-        if p._version > ctx.tick:
+        was = p
+        while was is not None and was._version > ctx.tick:
+            was = getattr(was, "_before", None)
+        # NOTE: a value that backward reads is refused even when kept, as PyTorch refuses it
+        if was is None or (was is not p and any(s is was._data for s in saved)):
             raise RuntimeError(
                 f"backward: an input of {ctx.name} (shape {p.shape}) was modified in place "
                 "after it was used, so the value saved for its gradient is gone. Use an "
                 "out-of-place op (x = x * 2, not x.mul_(2)) or .clone() it first")
+        parents.append(was)
+    return tuple(parents)
 

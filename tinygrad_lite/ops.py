@@ -36,7 +36,8 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, x, y):
-        self.save_for_backward(x, y)
+        need_x, need_y = self.needs_input_grad
+        self.save_for_backward(x if need_y else None, y if need_x else None)
         return B().mul(x, y)
 
     def backward(self, g):
@@ -47,7 +48,7 @@ class Mul(Function):
 
 class Div(Function):
     def forward(self, x, y):
-        self.save_for_backward(x, y)
+        self.save_for_backward(x if self.needs_input_grad[1] else None, y)
         return B().div(x, y)
 
     def backward(self, g):

@@ -126,8 +126,10 @@ class Tensor:
     tensor([2., 4.])
     """
 
+    # NOTE: `_before` (the value an in-place op replaced) is set only by `_assign`, never read
+    # on the hot path, so `_wrap` leaves it unset
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "_retains_grad",
-                 "__weakref__")
+                 "_before", "__weakref__")
     __array_priority__ = 1000  # numpy defers `array * tensor` to Tensor.__rmul__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
@@ -772,7 +774,15 @@ class Tensor:
         autograd.mark_modified(self)
 
     # --- in place (they bump the version counter that backward checks) ----------------------
-    def _assign(self, value: "Tensor", op: str) -> "Tensor":
+    def _assign(self, value: "Tensor", op: str, prior: "Tensor | None" = None) -> "Tensor":
+        """Make `value` this tensor's value. `prior` is the `_prior()` handle that `value` was
+        computed from, if any.
+
+        Under grad mode a non-leaf takes over `value`'s data and node, as PyTorch's in-place
+        ops do; the value it had stays reachable as `_before`, so a node that used it earlier
+        still gets its gradient right (autograd's `_resolve_modified`). Otherwise the memory
+        is overwritten, and a node that used it earlier refuses to run backward.
+        """
         if value.shape != self.shape:
             raise RuntimeError(f"{op}: the result has shape {value.shape}, which does not fit "
                                f"in place into a tensor of shape {self.shape}")
@@ -781,8 +791,10 @@ class Tensor:
                 raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed "
                                    "in place while grad mode is on; wrap the update in "
                                    "`with tl.no_grad():`")
+            self._before = self._prior() if prior is None else prior
             self._data, self._ctx = value._data, value._ctx
         else:
+            self._before = None  # NOTE: the earlier value is gone: nothing to go back to
             src = value.numpy()
             be.active.before_write(self.numpy())  # NOTE: pending lazy reads of it run first
             np.copyto(self.numpy(), src, casting="unsafe")
@@ -794,23 +806,29 @@ class Tensor:
         if self.requires_grad and autograd.is_grad_enabled() and self._ctx is not None:
             prior = Tensor._wrap(self._data)
             prior._ctx, prior.requires_grad, prior._version = self._ctx, True, self._version
+            prior._before = getattr(self, "_before", None)
             return prior
         return self
 
     def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
-        return self._assign(self._prior() + (other * alpha if alpha != 1 else other), "add_")
+        prior = self._prior()
+        return self._assign(prior + (other * alpha if alpha != 1 else other), "add_", prior)
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
-        return self._assign(self._prior() - (other * alpha if alpha != 1 else other), "sub_")
+        prior = self._prior()
+        return self._assign(prior - (other * alpha if alpha != 1 else other), "sub_", prior)
 
     def mul_(self, other: Any) -> "Tensor":
-        return self._assign(self._prior() * other, "mul_")
+        prior = self._prior()
+        return self._assign(prior * other, "mul_", prior)
 
     def div_(self, other: Any) -> "Tensor":
-        return self._assign(self._prior() / other, "div_")
+        prior = self._prior()
+        return self._assign(prior / other, "div_", prior)
 
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
-        return self._assign(self._prior().clamp(min, max), "clamp_")
+        prior = self._prior()
+        return self._assign(prior.clamp(min, max), "clamp_", prior)
 
     def copy_(self, src: Any) -> "Tensor":
         src = src if isinstance(src, Tensor) else Tensor(src)
