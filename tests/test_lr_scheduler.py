@@ -19,6 +19,10 @@ def _seeds_decay(t):
     return 1 / (1 + 0.05 * t)
 
 
+def _growing_shrink(t):
+    return 0.9 + 0.002 * t  # a per-epoch factor that changes with the epoch
+
+
 CASES = [
     ("StepLR", {"step_size": 7, "gamma": 0.5}),
     ("StepLR", {"step_size": 1}),
@@ -27,6 +31,24 @@ CASES = [
     ("CosineAnnealingLR", {"T_max": 13, "eta_min": 0.01}),
     ("LambdaLR", {"lr_lambda": _seeds_decay}),
     ("LambdaLR", {"lr_lambda": [_seeds_decay, lambda t: 0.9**t]}),
+    ("MultiStepLR", {"milestones": [5, 20, 20, 45], "gamma": 0.5}),  # 20 twice: decays twice
+    ("ConstantLR", {}),
+    ("ConstantLR", {"factor": 0.5, "total_iters": 10}),
+    ("LinearLR", {}),
+    ("LinearLR", {"start_factor": 0.1, "end_factor": 0.8, "total_iters": 30}),
+    ("MultiplicativeLR", {"lr_lambda": _growing_shrink}),
+    ("PolynomialLR", {}),
+    ("PolynomialLR", {"total_iters": 40, "power": 2.0}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 7}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2, "eta_min": 0.01}),
+    ("OneCycleLR", {"max_lr": 0.5, "total_steps": 60}),
+    ("OneCycleLR", {"max_lr": [0.5, 1.0], "epochs": 6, "steps_per_epoch": 11,
+                    "three_phase": True, "anneal_strategy": "linear"}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4}),
+    ("CyclicLR", {"base_lr": [0.01, 0.02], "max_lr": [0.1, 0.5], "step_size_up": 5,
+                  "step_size_down": 3, "mode": "triangular2"}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 6, "mode": "exp_range",
+                  "gamma": 0.97}),
 ]
 CASE_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items() if k != 'lr_lambda')}"
             for name, kw in CASES]
@@ -58,7 +80,7 @@ def test_scheduler_matches_torch_for_60_epochs(name, kw):
     assert ours.last_epoch == theirs.last_epoch == EPOCHS
 
 
-def _closed_form(name, kw, t, base):
+def _closed_form(name, kw, t, base, group):
     if name == "StepLR":
         return base * kw.get("gamma", 0.1) ** (t // kw["step_size"])
     if name == "ExponentialLR":
@@ -66,13 +88,48 @@ def _closed_form(name, kw, t, base):
     if name == "CosineAnnealingLR":
         lo = kw.get("eta_min", 0.0)
         return lo + (base - lo) * (1 + math.cos(math.pi * t / kw["T_max"])) / 2
-    return base * _seeds_decay(t)  # LambdaLR: the seeds' lr / (1 + decay * t)
+    if name == "LambdaLR":  # e.g. the seeds' lr / (1 + decay * t)
+        fns = kw["lr_lambda"]
+        return base * (fns[group] if isinstance(fns, list) else fns)(t)
+    if name == "MultiplicativeLR":
+        return base * math.prod(kw["lr_lambda"](k) for k in range(1, t + 1))
+    if name == "MultiStepLR":
+        return base * kw["gamma"] ** sum(m <= t for m in kw["milestones"])
+    if name == "ConstantLR":
+        return base * (kw.get("factor", 1 / 3) if t < kw.get("total_iters", 5) else 1.0)
+    if name == "LinearLR":
+        start, end, total = (kw.get("start_factor", 1 / 3), kw.get("end_factor", 1.0),
+                             kw.get("total_iters", 5))
+        return base * (start + (end - start) * min(t, total) / total)
+    if name == "PolynomialLR":
+        total = kw.get("total_iters", 5)
+        return base * (1 - min(t, total) / total) ** kw.get("power", 1.0)
+    if name == "CosineAnnealingWarmRestarts":  # SGDR: T_i = T_0 * T_mult^n after n restarts
+        t0, mult, lo = kw["T_0"], kw.get("T_mult", 1), kw.get("eta_min", 0.0)
+        n = t // t0 if mult == 1 else int(math.log(t / t0 * (mult - 1) + 1, mult))
+        since = t - t0 * n if mult == 1 else t - t0 * (mult**n - 1) // (mult - 1)
+        return lo + (base - lo) * (1 + math.cos(math.pi * since / (t0 * mult**n))) / 2
+    if name == "CyclicLR":  # a triangle wave between the two rates, its height scaled
+        lo, hi = (kw[k][group] if isinstance(kw[k], list) else kw[k]
+                  for k in ("base_lr", "max_lr"))
+        up = kw["step_size_up"]
+        down = kw.get("step_size_down", up)
+        into = t % (up + down)
+        height = {"triangular": 1.0, "triangular2": 0.5 ** (t // (up + down)),
+                  "exp_range": kw.get("gamma", 1.0) ** t}[kw.get("mode", "triangular")]
+        return lo + (hi - lo) * min(into / up, (up + down - into) / down) * height
+    raise KeyError(name)
 
 
-@pytest.mark.parametrize("name, kw", CASES[:-1], ids=CASE_IDS[:-1])
+CLOSED_FORM_CASES = [(name, kw) for name, kw in CASES if name != "OneCycleLR"]
+
+
+@pytest.mark.parametrize("name, kw", CLOSED_FORM_CASES,
+                         ids=[i for i, (n, _) in zip(CASE_IDS, CASES) if n != "OneCycleLR"])
 def test_scheduler_follows_its_closed_form(name, kw):
     got = _schedule(getattr(lr_scheduler, name)(_optimizer(), **kw))
-    want = np.array([[_closed_form(name, kw, t, base) for base in LRS] for t in range(EPOCHS)])
+    want = np.array([[_closed_form(name, kw, t, base, i) for i, base in enumerate(LRS)]
+                     for t in range(EPOCHS)])
     # the recursive forms drift from the closed forms by rounding only
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 

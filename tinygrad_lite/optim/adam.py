@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as be
-from .optimizer import Optimizer, _buffer
+from .optimizer import Optimizer, _average, _average_squares, _buffer, _decay_weights
 
 
 def _adam_update(p: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
@@ -19,14 +19,9 @@ def _adam_update(p: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: 
     `step` counts from 1. `max_exp_avg_sq` is given for AMSGrad, which divides by the largest
     second moment seen so far instead of the current one.
     """
-    if weight_decay != 0:
-        if decoupled:
-            p *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * p
-    exp_avg += (1 - beta1) * (g - exp_avg)
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * g * g
+    g = _decay_weights(p, g, lr=lr, weight_decay=weight_decay, decoupled=decoupled)
+    _average(exp_avg, g, beta1)
+    _average_squares(exp_avg_sq, g, beta2)
     second = exp_avg_sq
     if max_exp_avg_sq is not None:
         np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
@@ -37,7 +32,19 @@ def _adam_update(p: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: 
     p -= step_size * exp_avg / denom
 
 
-class Adam(Optimizer):
+class _BetasOptimizer(Optimizer):
+    """The options every Adam-like optimizer checks: lr, eps, weight_decay >= 0 and each of
+    `betas` in [0, 1)."""
+
+    _nonnegative = ("lr", "eps", "weight_decay")
+
+    def _check_options(self, group: dict[str, Any]) -> None:
+        super()._check_options(group)
+        for i, beta in enumerate(group["betas"]):
+            self._require(0 <= beta < 1, f"betas[{i}]", beta, f"0 <= betas[{i}] < 1")
+
+
+class Adam(_BetasOptimizer):
     """Adam (Kingma & Ba, 2014), with optional AMSGrad and L2 weight decay.
 
     `weight_decay` here adds `weight_decay * p` to the gradient, so it is rescaled with it;
@@ -55,13 +62,6 @@ class Adam(Optimizer):
                  weight_decay: float = 0, amsgrad: bool = False) -> None:
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": amsgrad})
-
-    _nonnegative = ("lr", "eps", "weight_decay")
-
-    def _check_options(self, group: dict[str, Any]) -> None:
-        super()._check_options(group)
-        for i, beta in enumerate(group["betas"]):
-            self._require(0 <= beta < 1, f"betas[{i}]", beta, f"0 <= betas[{i}] < 1")
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:

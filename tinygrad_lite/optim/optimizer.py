@@ -209,3 +209,27 @@ def _buffer(state: dict[str, Any], name: str, like: np.ndarray, fill: float = 0.
     if name not in state:
         state[name] = Tensor(np.full_like(like, fill))
     return state[name].numpy()
+
+
+# --- pieces several update rules share (each works in place on numpy arrays) -----------------
+def _decay_weights(p: np.ndarray, g: np.ndarray, *, lr: float, weight_decay: float,
+                   decoupled: bool) -> np.ndarray:
+    """The gradient a step should use after weight decay: `g + weight_decay * p` (L2), or `g`
+    itself when `decoupled`, in which case `p` shrinks by `1 - lr * weight_decay` instead."""
+    if weight_decay != 0:
+        if decoupled:
+            p *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p
+    return g
+
+
+def _average(avg: np.ndarray, x: np.ndarray, decay: float) -> None:
+    """`avg = decay * avg + (1 - decay) * x` in place, written as PyTorch's `lerp_` is."""
+    avg += (1 - decay) * (x - avg)
+
+
+def _average_squares(avg: np.ndarray, x: np.ndarray, decay: float) -> None:
+    """`avg = decay * avg + (1 - decay) * x * x` in place (PyTorch's `mul_` then `addcmul_`)."""
+    avg *= decay
+    avg += (1 - decay) * x * x

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _buffer
+from .optimizer import Optimizer, _average, _average_squares, _buffer
 
 
 def _rmsprop_update(p: np.ndarray, g: np.ndarray, square_avg: np.ndarray,
@@ -19,10 +19,9 @@ def _rmsprop_update(p: np.ndarray, g: np.ndarray, square_avg: np.ndarray,
     """
     if weight_decay != 0:
         g = g + weight_decay * p
-    square_avg *= alpha
-    square_avg += (1 - alpha) * g * g
+    _average_squares(square_avg, g, alpha)
     if grad_avg is not None:
-        grad_avg += (1 - alpha) * (g - grad_avg)
+        _average(grad_avg, g, alpha)
         avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
     else:
         avg = np.sqrt(square_avg) + eps
