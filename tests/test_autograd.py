@@ -246,6 +246,25 @@ def test_scaling_by_a_constant_saves_nothing_that_a_later_in_place_op_could_spoi
     np.testing.assert_array_equal(y.numpy(), [3.0, 6.0])
 
 
+def test_every_in_place_op_keeps_the_value_it_replaced_for_earlier_users():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1.0
+    y = h + 1     # used h before sin_ changed it
+    h.sin_()
+    (y.sum() + h.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1 + np.cos([1.0, 2.0]), rtol=1e-6)
+
+
+def test_in_place_results_keep_the_dtype_within_a_kind_and_refuse_across_kinds():
+    f = tl.tensor([1.0])
+    f += tl.tensor([1.0], dtype=tl.float64)   # float64 into float32: allowed, as in torch
+    assert f.dtype == tl.float32 and f.item() == 2.0
+    i = tl.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="add_: the result is float32"):
+        i += 0.5
+    np.testing.assert_array_equal(i.numpy(), [1, 2])
+
+
 def test_setitem_under_no_grad_and_refused_in_grad_mode():
     t = tl.zeros(3)
     t[1] = 5.0

@@ -100,6 +100,44 @@ def test_boolean_reductions_and_new_tensors_match_torch():
     assert x.element_size() == 4 and x.nbytes == 24
 
 
+def _elementwise_args(name: str, x: tl.Tensor) -> tuple:
+    """The input and extra arguments for the elementwise math ops that take more than x."""
+    ints = tl.tensor([[1, 6, 3], [4, 5, 2]])
+    if name.startswith("bitwise"):
+        return ints, (() if name == "bitwise_not" else (tl.tensor([[3, 0, 7], [2, 5, 1]]),))
+    other = x * 0.5 + 0.25
+    return x, {"clamp_min": (0.9,), "clamp_max": (0.9,), "clip": (0.7, 1.5),
+               "lerp": (other, 0.3), "addcmul": (other, x), "addcdiv": (other, x)
+               }.get(name, (other,))
+
+
+ELEMENTWISE_WITH_ARGS = {
+    "logaddexp", "hypot", "atan2", "arctan2", "clamp_min", "clamp_max", "clip", "isclose",
+    "fmod", "remainder", "floor_divide", "logical_and", "logical_or", "logical_xor",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "subtract", "multiply",
+    "divide", "true_divide", "lerp", "addcmul", "addcdiv"}
+
+
+
+def _shape_args(name: str, x: tl.Tensor) -> tuple | None:
+    """The input and extra arguments for the shape, scan, sorting and linear-algebra ops that
+    take more than x (None: the op needs none)."""
+    index = tl.tensor([[2, 0, 1, 1]])
+    cube = lambda: x.reshape(1, 3, 4)
+    args = {"cumsum": lambda: (1,), "cumprod": lambda: (0,), "logcumsumexp": lambda: (1,),
+            "roll": lambda: (1, 0), "movedim": lambda: (0, 1), "moveaxis": lambda: (1, 0),
+            "swapaxes": lambda: (0, 1), "swapdims": lambda: (1, 0),
+            "unflatten": lambda: (1, (2, 2)), "broadcast_to": lambda: ((2, 3, 4),),
+            "select": lambda: (1, -1), "take": lambda: (tl.tensor([0, 5, 5]),),
+            "masked_select": lambda: (x > 1,), "scatter": lambda: (0, index, 0.0),
+            "scatter_add": lambda: (0, index, x), "topk": lambda: (2,),
+            "index_add": lambda: (0, tl.tensor([2, 2]), x[:2]), "inner": lambda: (x,),
+            "addmm": lambda: (x, tl.eye(4, dtype=x.dtype))}
+    if name in ("bmm", "baddbmm"):
+        return cube(), (cube().mT,) if name == "bmm" else (cube(), cube().mT @ cube())
+    return (x, args[name]()) if name in args else None
+
+
 @pytest.mark.parametrize("name", METHODS)
 def test_every_function_form_forwards_to_the_method(name):
     x = tl.tensor(np.linspace(0.5, 2.0, 12).reshape(3, 4), requires_grad=True)
@@ -114,6 +152,10 @@ def test_every_function_form_forwards_to_the_method(name):
             "gather": (0, tl.tensor([[2, 0, 1, 1]]))}.get(name, ())
     if name in ("dot", "outer"):
         x, args = x[0], (x[1],)
+    if name in ELEMENTWISE_WITH_ARGS:
+        x, args = _elementwise_args(name, x)
+    if _shape_args(name, x) is not None:
+        x, args = _shape_args(name, x)
     ours = getattr(tl, name)(x, *args)
     method = getattr(x, name)(*args)
     for a, b in zip(*(r if isinstance(r, tuple) else (r,) for r in (ours, method))):

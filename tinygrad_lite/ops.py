@@ -8,6 +8,8 @@ terms of these.
 """
 from __future__ import annotations
 
+import math
+
 from . import backend as be
 from .autograd import Function
 
@@ -119,6 +121,109 @@ class Where(Function):
         return b.where(cond, g, zero), b.where(cond, zero, g)
 
 
+class Atan2(Function):
+    """atan2(y, x), the angle of the point (x, y)."""
+
+    def forward(self, y, x):
+        self.save_for_backward(y, x)
+        return B().atan2(y, x)
+
+    def backward(self, g):
+        y, x = self.saved
+        b = B()
+        r = b.hypot(y, x)  # NOTE: x^2 + y^2 overflows past 1e154; hypot never does
+        gy = b.div(b.mul(g, b.div(x, r)), r) if self.needs_input_grad[0] else None
+        gx = b.neg(b.div(b.mul(g, b.div(y, r)), r)) if self.needs_input_grad[1] else None
+        return gy, gx
+
+
+class Hypot(Function):
+    """sqrt(x^2 + y^2) without overflowing the squares."""
+
+    def forward(self, x, y):
+        out = B().hypot(x, y)
+        self.save_for_backward(x, y, out)
+        return out
+
+    def backward(self, g):
+        x, y, out = self.saved
+        b = B()
+        gx = b.mul(g, b.div(x, out)) if self.needs_input_grad[0] else None
+        gy = b.mul(g, b.div(y, out)) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class LogAddExp(Function):
+    """log(exp(x) + exp(y)) without overflow; d/dx = sigmoid(x - y)."""
+
+    def forward(self, x, y):
+        self.save_for_backward(x, y)
+        return B().logaddexp(x, y)
+
+    def backward(self, g):
+        x, y = self.saved
+        b = B()
+        # NOTE: x - y is inf - inf (nan, and numpy's warning) where both are the same infinity:
+        # it is taken as 0 there, so each gets half, as for equal finite inputs. And x - y
+        # overflows for huge opposite values: halves never do, and x/2 - y/2 is (x - y) / 2
+        # bit for bit; capped at 400 (sigmoid(800) is 1 and sigmoid(-800) 0 in float64)
+        same = b.eq(x, y)
+        half = b.sub(b.mul(b.where(same, 0, x), 0.5), b.mul(b.where(same, 0, y), 0.5))
+        d = b.mul(b.maximum(b.minimum(half, 400), -400), 2)
+        gx = b.mul(g, b.sigmoid(d)) if self.needs_input_grad[0] else None
+        gy = b.mul(g, b.sigmoid(b.neg(d))) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class _Modulo(Function):
+    """fmod / remainder: x - q * y with q = x / y rounded by `rounding` (trunc / floor), so
+    d/dx = 1 and d/dy = -q, as in PyTorch."""
+
+    fn: str
+    rounding: str
+
+    def forward(self, x, y):
+        self.save_for_backward(x, y)
+        return getattr(B(), self.fn)(x, y)
+
+    def backward(self, g):
+        x, y = self.saved
+        b = B()
+        gy = None
+        if self.needs_input_grad[1]:
+            gy = b.neg(b.mul(g, getattr(b, self.rounding)(b.div(x, y))))
+        return g, gy
+
+
+class Fmod(_Modulo):
+    fn, rounding = "fmod", "trunc"
+
+
+class Remainder(_Modulo):
+    fn, rounding = "remainder", "floor"
+
+
+class Lerp(Function):
+    """start + w * (end - start), computed from the nearer end as PyTorch does (end - (1 - w)
+    * (end - start) for |w| >= 0.5), so w = 1 gives `end` exactly. One node, not four."""
+
+    def forward(self, start, end, w):
+        b = B()
+        d = b.sub(end, start)
+        self.save_for_backward(d, w)
+        from_start = b.add(start, b.mul(w, d))
+        from_end = b.sub(end, b.mul(d, b.sub(1, w)))
+        return b.where(b.lt(b.abs(w), 0.5), from_start, from_end)
+
+    def backward(self, g):
+        d, w = self.saved
+        b = B()
+        need_start, need_end, need_w = self.needs_input_grad
+        return (b.mul(g, b.sub(1, w)) if need_start else None,
+                b.mul(g, w) if need_end else None,
+                b.mul(g, d) if need_w else None)
+
+
 # --- elementwise, unary -------------------------------------------------------------------------
 class Neg(Function):
     def forward(self, x):
@@ -158,14 +263,37 @@ class Sqrt(Function):
         return b.div(b.mul(g, 0.5), self.saved[0])
 
 
-class Sign(Function):
-    """-1, 0 or 1; its gradient is 0 everywhere (PyTorch's convention, also at 0)."""
+class _Step(Function):
+    """A piecewise-constant op (sign, floor, ceil, round, trunc): its gradient is 0
+    everywhere, PyTorch's convention also at the jumps."""
 
-    def forward(self, x):
-        return B().sign(x)
+    fn: str
+
+    def forward(self, x, **options):
+        return getattr(B(), self.fn)(x, **options)
 
     def backward(self, g):
         return B().full(g.shape, 0, g.dtype)  # NOTE: not g * 0, which is nan where g is inf
+
+
+class Sign(_Step):
+    fn = "sign"
+
+
+class Floor(_Step):
+    fn = "floor"
+
+
+class Ceil(_Step):
+    fn = "ceil"
+
+
+class Round(_Step):
+    fn = "round"  # takes decimals=
+
+
+class Trunc(_Step):
+    fn = "trunc"
 
 
 class Abs(Function):
@@ -176,6 +304,183 @@ class Abs(Function):
     def backward(self, g):
         b = B()
         return b.mul(g, b.cast(b.sign(self.saved[0]), g.dtype))
+
+
+class _Pointwise(Function):
+    """A unary op: the backend's `fn` forward, and `grad(b, g, saved)` for backward, where
+    `saved` is the input x, or the output where `from_output` (tan' = 1 + tan^2)."""
+
+    fn: str
+    from_output = False
+
+    def forward(self, x):
+        out = getattr(B(), self.fn)(x)
+        self.save_for_backward(out if self.from_output else x)
+        return out
+
+    def backward(self, g):
+        return self.grad(B(), g, self.saved[0])
+
+    @staticmethod
+    def grad(b, g, saved):
+        raise NotImplementedError
+
+
+class Log1p(_Pointwise):
+    fn = "log1p"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.div(g, b.add(x, 1))
+
+
+class Expm1(_Pointwise):
+    fn, from_output = "expm1", True
+
+    @staticmethod
+    def grad(b, g, out):
+        return b.mul(g, b.add(out, 1))
+
+
+def _erf_slope(b, x):
+    """erf'(x) = 2/sqrt(pi) exp(-x^2), with |x| capped at 30 first: x * x overflows past
+    1e154, and exp(-900) is 0 already."""
+    r = b.minimum(b.abs(x), 30)
+    return b.mul(b.exp(b.neg(b.mul(r, r))), 2 / math.sqrt(math.pi))
+
+
+class Erf(_Pointwise):
+    fn = "erf"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.mul(g, _erf_slope(b, x))
+
+
+class Erfc(_Pointwise):
+    """1 - erf(x) as its own primitive: the difference loses every digit once erf(x) ~ 1."""
+
+    fn = "erfc"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.neg(b.mul(g, _erf_slope(b, x)))
+
+
+class Sin(_Pointwise):
+    fn = "sin"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.mul(g, b.cos(x))
+
+
+class Cos(_Pointwise):
+    fn = "cos"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.neg(b.mul(g, b.sin(x)))
+
+
+class Tan(_Pointwise):
+    fn, from_output = "tan", True
+
+    @staticmethod
+    def grad(b, g, out):
+        return b.mul(g, b.add(b.mul(out, out), 1))
+
+
+def _one_minus_square(b, x):
+    """1 - x^2 as (1 - x)(1 + x): no cancellation near |x| = 1."""
+    return b.mul(b.sub(1, x), b.add(1, x))
+
+
+class Asin(_Pointwise):
+    fn = "asin"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.div(g, b.sqrt(_one_minus_square(b, x)))
+
+
+class Acos(_Pointwise):
+    fn = "acos"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.neg(b.div(g, b.sqrt(_one_minus_square(b, x))))
+
+
+class Atan(_Pointwise):
+    fn = "atan"
+
+    @staticmethod
+    def grad(b, g, x):
+        h = b.hypot(x, 1)  # NOTE: 1 / (1 + x^2) with x^2 overflowing past 1e154; hypot never does
+        return b.div(b.div(g, h), h)
+
+
+class Sinh(_Pointwise):
+    fn = "sinh"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.mul(g, b.cosh(x))
+
+
+class Cosh(_Pointwise):
+    fn = "cosh"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.mul(g, b.sinh(x))
+
+
+class Asinh(_Pointwise):
+    fn = "asinh"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.div(g, b.hypot(x, 1))  # NOTE: sqrt(1 + x^2) without overflowing x^2
+
+
+class Acosh(_Pointwise):
+    fn = "acosh"
+
+    @staticmethod
+    def grad(b, g, x):
+        # NOTE: sqrt(x^2 - 1) as a product of roots: no overflow, no cancellation near 1
+        return b.div(g, b.mul(b.sqrt(b.sub(x, 1)), b.sqrt(b.add(x, 1))))
+
+
+class Atanh(_Pointwise):
+    fn = "atanh"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.div(g, _one_minus_square(b, x))
+
+
+class Log2(_Pointwise):
+    """A primitive, not log(x) / ln 2: that quotient misses exact powers (log2(2**k) came out
+    just under k for some k, so floor(log2(x)) was off by one)."""
+
+    fn = "log2"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.mul(b.div(g, x), 1 / math.log(2))
+
+
+class Log10(_Pointwise):
+    """A primitive for the same reason as Log2 (log10(1000) must be 3)."""
+
+    fn = "log10"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.mul(b.div(g, x), 1 / math.log(10))
 
 
 class _Activation(Function):
@@ -297,6 +602,111 @@ class TakeAlongAxis(Function):
     def backward(self, g):
         shape, dtype, indices, axis = self.saved
         return B().put_along_axis(shape, dtype, indices, g, axis)
+
+
+class Prod(Function):
+    """The product along one axis (axis None: of all elements).
+
+    The gradient of x_i is the product of the others, taken as exclusive running products from
+    both sides rather than out / x_i: exact where x has zeros, and no division at all.
+    """
+
+    def forward(self, x, *, axis, keepdim):
+        b = B()
+        flat = b.reshape(x, (-1,)) if axis is None else x
+        along = 0 if axis is None else axis
+        self.save_for_backward(flat, along, x.shape)
+        out = b.prod(flat, axis=along, keepdims=True)
+        if keepdim:
+            return b.reshape(out, _keepdim_shape(x.shape, None if axis is None else (axis,)))
+        return b.reshape(out, _squeezed(x.shape, None if axis is None else (axis,)))
+
+    def backward(self, g):
+        x, axis, shape = self.saved
+        b = B()
+        g = b.reshape(g, _keepdim_shape(x.shape, (axis,)))
+        if x.shape[axis] == 0:
+            return b.full(shape, 0, g.dtype)
+        others = b.mul(_exclusive_cumprod(x, axis, False), _exclusive_cumprod(x, axis, True))
+        return b.reshape(b.mul(others, g), shape)
+
+
+def _exclusive_cumprod(x, axis, reverse):
+    """out[i] = x[0] * ... * x[i-1] (reverse: x[i+1] * ... * x[n-1]); 1 at the open end."""
+    b = B()
+    if reverse:
+        x = b.flip(x, axis)
+    head = (slice(None),) * axis
+    one = b.full(_keepdim_shape(x.shape, (axis,)), 1, x.dtype)
+    out = b.concatenate((one, b.cumprod(b.getitem(x, head + (slice(None, -1),)), axis)), axis)
+    return b.flip(out, axis) if reverse else out
+
+
+def _reverse_cumsum(a, axis):
+    """out[i] = a[i] + ... + a[n-1]."""
+    b = B()
+    return b.flip(b.cumsum(b.flip(a, axis), axis), axis)
+
+
+class CumSum(Function):
+    def forward(self, x, *, axis):
+        self.save_for_backward(axis)
+        return B().cumsum(x, axis)
+
+    def backward(self, g):
+        return _reverse_cumsum(g, self.saved[0])
+
+
+class CumProd(Function):
+    """Running products, with a gradient that is exact where x has zeros.
+
+    Where x_i != 0 the gradient is sum_{j>=i} g_j out_j / x_i (the usual formula; it is exact
+    there, since out_j holds the factor x_i). Only the first zero of a row gets a gradient
+    among the zeros: the running products of the row with that zero replaced by 1, summed
+    against g from there on. Every later zero leaves another zero factor behind: 0.
+    """
+
+    def forward(self, x, *, axis):
+        out = B().cumprod(x, axis)
+        self.save_for_backward(x, out, axis)
+        return out
+
+    def backward(self, g):
+        x, out, axis = self.saved
+        b = B()
+        one, zero = b.full((), 1, x.dtype), b.full((), 0, x.dtype)
+        is_zero = b.eq(x, 0)
+        zeros_so_far = b.cumsum(b.cast(is_zero, x.dtype), axis)
+        first_zero = b.eq(b.where(is_zero, zeros_so_far, zero), 1)
+        nonzero = b.div(_reverse_cumsum(b.mul(g, out), axis), b.where(is_zero, one, x))
+        skipped = b.cumprod(b.where(first_zero, one, x), axis)
+        at_first = _reverse_cumsum(b.mul(g, skipped), axis)
+        return b.where(is_zero, b.where(first_zero, at_first, zero), nonzero)
+
+
+class LogCumSumExp(Function):
+    """log(cumsum(exp(x))) along an axis, computed as running logaddexp (no overflow).
+
+    d out_j / d x_i = exp(x_i - out_j) for j >= i. The sum over j runs in log space, once for
+    the positive and once for the negative part of g (as in PyTorch), so no exp overflows.
+    """
+
+    def forward(self, x, *, axis):
+        out = B().logcumsumexp(x, axis)
+        self.save_for_backward(x, out, axis)
+        return out
+
+    def backward(self, g):
+        x, out, axis = self.saved
+        b = B()
+        log_g = b.log(b.where(b.eq(g, 0), b.full((), 1, g.dtype), b.abs(g)))
+        never = b.full((), float("-inf"), g.dtype)
+        parts = []
+        for side in (b.gt(g, 0), b.lt(g, 0)):
+            logs = b.sub(b.where(side, log_g, never), out)
+            reverse = b.flip(b.logcumsumexp(b.flip(logs, axis), axis), axis)
+            parts.append(b.exp(b.add(x, reverse)))
+        return b.sub(*parts)
 
 
 class LogSumExp(Function):
@@ -452,6 +862,38 @@ def _swap_last(a):
     return B().transpose(a, axes)
 
 
+class Einsum(Function):
+    """`np.einsum` of explicit subscripts without repeats inside one operand ('ij,jk->ik').
+
+    The gradient of an operand is the einsum of the output gradient with the other operands,
+    written to that operand's subscripts.
+    """
+
+    def forward(self, *xs, inputs, output):
+        self.save_for_backward(inputs, output, *xs)  # NOTE: flat, so the summary counts them
+        return B().einsum(",".join(inputs) + "->" + output, *xs)
+
+    def backward(self, g):
+        inputs, output, *xs = self.saved
+        b = B()
+        grads = []
+        for i, (x, sub) in enumerate(zip(xs, inputs)):
+            if not self.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            subs = [output] + [s for j, s in enumerate(inputs) if j != i]
+            known = set("".join(subs))
+            target = "".join(c for c in sub if c in known)
+            others = [y for j, y in enumerate(xs) if j != i]
+            gx = b.einsum(",".join(subs) + "->" + target, g, *others)
+            if target != sub:
+                # NOTE: a letter summed in this operand alone: the gradient is constant along it
+                kept = tuple(n if c in known else 1 for c, n in zip(sub, x.shape))
+                gx = b.broadcast_to(b.reshape(gx, kept), x.shape)
+            grads.append(gx)
+        return tuple(grads)
+
+
 # --- movement -----------------------------------------------------------------------------
 class Reshape(Function):
     def forward(self, x, *, shape):
@@ -489,6 +931,19 @@ class GetItem(Function):
     def backward(self, g):
         shape, dtype, index, basic = self.saved
         return B().index_add(shape, dtype, index, g, basic)
+
+
+class IndexPut(Function):
+    """Zeros of `shape` with `src` written at `index` (accumulate: added, so repeated indices
+    sum up): GetItem's transpose, behind scatter, scatter_add, index_add and diag."""
+
+    def forward(self, src, *, shape, index, accumulate):
+        self.save_for_backward(index)
+        # NOTE: the backend's index_add assigns when told the index is basic (no repeats)
+        return B().index_add(shape, src.dtype, index, src, not accumulate)
+
+    def backward(self, g):
+        return B().getitem(g, self.saved[0])
 
 
 class Cat(Function):

@@ -115,6 +115,54 @@ def _binary(op: Any, pair: Callable) -> tuple[Callable, Callable]:
     return forward, reflected
 
 
+def _float_unary(op: Any, doc: str | None = None) -> Callable:
+    """The method `t.<op name>()`: `op` on t, integer and bool tensors made float32 first."""
+    def method(self: "Tensor") -> "Tensor":
+        return op.apply(self._floating())
+
+    method.__name__ = method.__qualname__ = op.__name__.lower()
+    method.__doc__ = doc or f"Elementwise {method.__name__} (integers become float32)."
+    return method
+
+
+def _no_grad(op: str, fn: Callable, *arrays: np.ndarray, **options: Any) -> "Tensor":
+    """`fn(*arrays)` as a tensor outside the graph (tests, bitwise ops, rounded quotients)."""
+    try:
+        return Tensor._wrap(np.asarray(fn(*arrays, **options)))
+    except ValueError:
+        shapes = " and ".join(str(a.shape) for a in arrays)
+        raise RuntimeError(f"{op}: shapes {shapes} do not broadcast") from None
+
+
+def _check_integral(t: "Tensor", op: str) -> None:
+    if t.dtype.kind not in "biu":
+        raise RuntimeError(f"{op}: only integer and bool tensors, got {t.dtype}")
+
+
+def _check_divisor(x: "Tensor", y: "Tensor", op: str) -> None:
+    if x.dtype.kind == "b":
+        raise RuntimeError(f"{op}: not defined for bool tensors; convert with .int()")
+    if x.dtype.kind in "iu" and not y.numpy().all():
+        raise ZeroDivisionError(f"{op}: integer division by zero")
+
+
+def _modulo(op: Any, x: "Tensor", y: "Tensor", name: str) -> "Tensor":
+    _check_divisor(x, y, name)
+    return op.apply(x, y)
+
+
+def _rounded_quotient(x: "Tensor", y: "Tensor", floor: bool, op: str) -> "Tensor":
+    """x / y rounded down (floor) or toward 0: whole numbers, so outside the graph."""
+    _check_divisor(x, y, op)
+    a, b = x.numpy(), y.numpy()
+    if floor:
+        return _no_grad(op, np.floor_divide, a, b)
+    if a.dtype.kind == "f":
+        return _no_grad(op, lambda a, b: np.trunc(a / b), a, b)
+    # NOTE: exact for int64, where trunc(a / b) would round through float64
+    return _no_grad(op, lambda a, b: (a - np.fmod(a, b)) // b, a, b)
+
+
 class Tensor:
     """An n-dimensional array that records the operations made on it.
 
@@ -387,10 +435,84 @@ class Tensor:
     add = __add__
     sub = __sub__
     mul = __mul__
-    div = __truediv__
     pow = __pow__
     matmul = __matmul__
     neg = __neg__
+    negative, subtract, multiply, true_divide = neg, sub, mul, __truediv__
+
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> "Tensor":
+        """x / y; rounding_mode "floor" or "trunc" rounds the quotient to a whole number,
+        which carries no gradient."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+                             f"{rounding_mode!r}")
+        return _rounded_quotient(*self._pair(other), rounding_mode == "floor", "div")
+
+    divide = div
+
+    def floor_divide(self, other: Any) -> "Tensor":
+        """floor(x / y), Python's //: a whole number, so no gradient flows through it."""
+        return _rounded_quotient(*self._pair(other), True, "floor_divide")
+
+    __floordiv__ = floor_divide
+
+    def __rfloordiv__(self, other: Any) -> "Tensor":
+        a, b = self._pair(other)
+        return _rounded_quotient(b, a, True, "floor_divide")
+
+    def fmod(self, other: Any) -> "Tensor":
+        """x - trunc(x / y) * y: the sign of x, as C's fmod."""
+        return _modulo(ops.Fmod, *self._pair(other), "fmod")
+
+    def remainder(self, other: Any) -> "Tensor":
+        """x - floor(x / y) * y: the sign of y, as Python's %."""
+        return _modulo(ops.Remainder, *self._pair(other), "remainder")
+
+    __mod__ = remainder
+
+    def __rmod__(self, other: Any) -> "Tensor":
+        a, b = self._pair(other)
+        return _modulo(ops.Remainder, b, a, "remainder")
+
+    # --- bitwise and logical (no gradient) -----------------------------------------------------
+    def _bitwise(self, other: Any, name: str) -> "Tensor":
+        a, b = self._pair(other)
+        _check_integral(a, name)
+        return _no_grad(name, getattr(np, name), a.numpy(), b.numpy())
+
+    def bitwise_and(self, other: Any) -> "Tensor":
+        return self._bitwise(other, "bitwise_and")
+
+    def bitwise_or(self, other: Any) -> "Tensor":
+        return self._bitwise(other, "bitwise_or")
+
+    def bitwise_xor(self, other: Any) -> "Tensor":
+        return self._bitwise(other, "bitwise_xor")
+
+    def bitwise_not(self) -> "Tensor":
+        _check_integral(self, "bitwise_not")
+        return _no_grad("bitwise_not", np.invert, self.numpy())
+
+    __and__ = __rand__ = bitwise_and  # NOTE: all three are symmetric
+    __or__ = __ror__ = bitwise_or
+    __xor__ = __rxor__ = bitwise_xor
+    __invert__ = bitwise_not
+
+    def _logical(self, other: Any, name: str) -> "Tensor":
+        """Any dtypes, nonzero counting as True; the result is bool."""
+        other = other.numpy() if isinstance(other, Tensor) else np.asarray(other)
+        return _no_grad(name, getattr(np, name), self.numpy(), other)
+
+    def logical_and(self, other: Any) -> "Tensor":
+        return self._logical(other, "logical_and")
+
+    def logical_or(self, other: Any) -> "Tensor":
+        return self._logical(other, "logical_or")
+
+    def logical_xor(self, other: Any) -> "Tensor":
+        return self._logical(other, "logical_xor")
 
     # --- comparisons (no gradient; bool tensors) ----------------------------------------------
     def _compare(self, other: Any, name: str) -> "Tensor":
@@ -434,6 +556,8 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def sign(self) -> "Tensor":
+        if self.dtype.kind == "b":  # NOTE: numpy has no bool sign; PyTorch gives x back
+            return Tensor._wrap(self.numpy().copy())
         return ops.Sign.apply(self)
 
     def relu(self) -> "Tensor":
@@ -451,7 +575,11 @@ class Tensor:
     def clamp(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
         if min is None and max is None:
             raise ValueError("clamp: give at least one of min and max")
-        return ops.Clamp.apply(self, lo=min, hi=max)
+        x = self
+        for bound in (min, max):  # NOTE: an int tensor clamped at 0.5 becomes float32
+            if bound is not None:
+                x = x.to(_scalar_dtype(x.dtype, bound))
+        return ops.Clamp.apply(x, lo=min, hi=max)
 
     clip = clamp
 
@@ -460,6 +588,138 @@ class Tensor:
 
     def minimum(self, other: Any) -> "Tensor":
         return ops.Minimum.apply(*self._pair(other))
+
+    log1p = _float_unary(ops.Log1p, "log(1 + x), accurate where x is tiny (1 + x rounds to 1).")
+    expm1 = _float_unary(ops.Expm1, "exp(x) - 1, accurate where x is tiny.")
+    erf = _float_unary(ops.Erf, "The error function, 2/sqrt(pi) times the integral of "
+                                "exp(-t^2) from 0 to x.")
+    erfc = _float_unary(ops.Erfc, "1 - erf(x), accurate where erf(x) is close to 1.")
+    log2 = _float_unary(ops.Log2, "Base-2 logarithm, exact at powers of 2.")
+    log10 = _float_unary(ops.Log10, "Base-10 logarithm, exact at powers of 10.")
+    sin, cos, tan = _float_unary(ops.Sin), _float_unary(ops.Cos), _float_unary(ops.Tan)
+    asin, acos, atan = _float_unary(ops.Asin), _float_unary(ops.Acos), _float_unary(ops.Atan)
+    sinh, cosh = _float_unary(ops.Sinh), _float_unary(ops.Cosh)
+    asinh, acosh = _float_unary(ops.Asinh), _float_unary(ops.Acosh)
+    atanh = _float_unary(ops.Atanh)
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+    absolute = __abs__ = abs
+    sgn = sign  # NOTE: differs from sign only for complex numbers, which this library lacks
+
+    def exp2(self) -> "Tensor":
+        return 2 ** self._floating()
+
+    def atan2(self, other: Any) -> "Tensor":
+        """The angle of the point (other, self): atan(self / other) in the right quadrant."""
+        return ops.Atan2.apply(*self._float_pair(other))
+
+    arctan2 = atan2
+
+    def hypot(self, other: Any) -> "Tensor":
+        """sqrt(self^2 + other^2), without overflow in the squares."""
+        return ops.Hypot.apply(*self._float_pair(other))
+
+    def logaddexp(self, other: Any) -> "Tensor":
+        """log(exp(self) + exp(other)), without overflow."""
+        return ops.LogAddExp.apply(*self._float_pair(other))
+
+    # rounding: whole numbers, so the gradient is 0 everywhere (PyTorch's convention)
+    def _step(self, op: type, name: str, **options: Any) -> "Tensor":
+        if self.dtype.kind == "b":
+            raise RuntimeError(f"{name}: not defined for bool tensors; convert with .int() "
+                               "or .float()")
+        if self.dtype.kind in "iu":
+            if options.get("decimals"):
+                raise RuntimeError(f"round: decimals needs a floating point tensor, got "
+                                   f"{self.dtype}")
+            return Tensor._wrap(self.numpy().copy())  # NOTE: integers are whole already
+        return op.apply(self, **options)
+
+    def floor(self) -> "Tensor":
+        return self._step(ops.Floor, "floor")
+
+    def ceil(self) -> "Tensor":
+        return self._step(ops.Ceil, "ceil")
+
+    def round(self, decimals: int = 0) -> "Tensor":
+        """Round half to even (2.5 -> 2), at `decimals` places (negative: tens, hundreds)."""
+        if decimals == 0:
+            return self._step(ops.Round, "round")
+        return self._step(ops.Round, "round", decimals=decimals)
+
+    def trunc(self) -> "Tensor":
+        """Round toward zero."""
+        return self._step(ops.Trunc, "trunc")
+
+    fix = trunc
+
+    def frac(self) -> "Tensor":
+        """x - trunc(x), with x's sign; its gradient is 1."""
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"frac: needs a floating point tensor, got {self.dtype}")
+        return self - self.trunc()
+
+    # tests (no gradient; bool tensors)
+    def isnan(self) -> "Tensor":
+        return _no_grad("isnan", np.isnan, self.numpy())
+
+    def isinf(self) -> "Tensor":
+        return _no_grad("isinf", np.isinf, self.numpy())
+
+    def isposinf(self) -> "Tensor":
+        return _no_grad("isposinf", np.isposinf, self.numpy())
+
+    def isneginf(self) -> "Tensor":
+        return _no_grad("isneginf", np.isneginf, self.numpy())
+
+    def isfinite(self) -> "Tensor":
+        return _no_grad("isfinite", np.isfinite, self.numpy())
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> "Tensor":
+        """|self - other| <= atol + rtol * |other|, elementwise (infinities equal themselves)."""
+        a, b = self._pair(other)
+        return _no_grad("isclose", np.isclose, a.numpy(), b.numpy(), rtol=rtol, atol=atol,
+                        equal_nan=equal_nan)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None,
+                   neginf: float | None = None) -> "Tensor":
+        """nan, inf and -inf replaced (by default with 0 and the dtype's largest and smallest
+        values); the gradient flows where x was finite and is 0 where it was replaced."""
+        data = self.numpy()
+        if self.dtype.kind != "f":
+            return Tensor._wrap(data.copy())
+        filled = np.nan_to_num(data, nan=nan, posinf=posinf, neginf=neginf)
+        return where(np.isfinite(data), self, Tensor._wrap(filled))
+
+    def clamp_min(self, min: Any) -> "Tensor":  # noqa: A002
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: Any) -> "Tensor":  # noqa: A002
+        return self.clamp(max=max)
+
+    def where(self, condition: Any, other: Any) -> "Tensor":
+        """`self` where `condition` holds, else `other`: `tl.where(condition, self, other)`."""
+        return where(condition, self, other)
+
+    def lerp(self, end: Any, weight: Any) -> "Tensor":
+        """self + weight * (end - self), exact at both ends (weight 1 gives `end`)."""
+        start, end = self._float_pair(end)
+        w = weight.to(start.dtype) if isinstance(weight, Tensor) else start._const(weight)
+        return ops.Lerp.apply(start, end, w)
+
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> "Tensor":
+        """self + value * tensor1 * tensor2."""
+        t1 = tensor1 if isinstance(tensor1, Tensor) else Tensor(tensor1)
+        return self + (t1 * tensor2 if value == 1 else t1 * value * tensor2)
+
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> "Tensor":
+        """self + value * tensor1 / tensor2."""
+        t1 = tensor1 if isinstance(tensor1, Tensor) else Tensor(tensor1)
+        t2 = tensor2 if isinstance(tensor2, Tensor) else Tensor(tensor2)
+        if t1.dtype.kind != "f" and t2.dtype.kind != "f":
+            raise RuntimeError(f"addcdiv: integer division is not supported ({t1.dtype} / "
+                               f"{t2.dtype}); use addcmul with 1 / tensor2, or floats")
+        return self + (t1 / t2 if value == 1 else t1 * value / t2)
 
     # --- reductions -------------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
@@ -557,6 +817,110 @@ class Tensor:
         axes = _dims(dim, self.ndim, op)
         return axes[0] if axes else 0
 
+    # --- products, scans, norms -----------------------------------------------------------------
+    def _integral_as_int64(self) -> "Tensor":
+        """Bools and ints widen to int64 for products and running sums, as in PyTorch."""
+        return self.to(int64) if self.dtype.kind in "biu" else self
+
+    def prod(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """The product of all elements, or along one `dim`; exact gradients where x has zeros."""
+        if dim is not None and not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
+        axis = None if dim is None or not self.ndim else self._axis(dim, "prod")
+        return ops.Prod.apply(self._integral_as_int64(), axis=axis, keepdim=keepdim)
+
+    def _scan(self, op: type, x: "Tensor", dim: int, name: str) -> "Tensor":
+        axis = self._axis(dim, name)
+        if not self.ndim:  # NOTE: a 0-d tensor scans as one element
+            return op.apply(x.reshape(1), axis=axis).reshape(())
+        return op.apply(x, axis=axis)
+
+    def cumsum(self, dim: int) -> "Tensor":
+        """Running sums along `dim` (bools and ints give int64)."""
+        return self._scan(ops.CumSum, self._integral_as_int64(), dim, "cumsum")
+
+    def cumprod(self, dim: int) -> "Tensor":
+        """Running products along `dim`; the gradient is exact also where x has zeros."""
+        return self._scan(ops.CumProd, self._integral_as_int64(), dim, "cumprod")
+
+    def logcumsumexp(self, dim: int) -> "Tensor":
+        """log(cumsum(exp(x))) along `dim`, without overflow."""
+        return self._scan(ops.LogCumSumExp, self._floating(), dim, "logcumsumexp")
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """The vector p-norm over `dim` (every element when None): p is 'fro' (= 2), a number,
+        inf or -inf. As in PyTorch the gradient at a zero norm is 0, not nan."""
+        if p == "fro":
+            p = 2
+        if isinstance(p, str) or not isinstance(p, (int, float, np.number)):
+            raise ValueError(f"norm: p={p!r} is not supported; use 'fro', a number, inf or -inf")
+        x = self._floating()
+        _dims(dim, self.ndim, "norm")  # NOTE: the range check, with this op's name
+        if p == np.inf:
+            return x.abs().amax(dim, keepdim)
+        if p == -np.inf:
+            return x.abs().amin(dim, keepdim)
+        if p == 0:
+            return (x != 0).to(x.dtype).sum(dim, keepdim)
+        if p == 1:
+            return x.abs().sum(dim, keepdim)
+        total = (x * x if p == 2 else x.abs() ** p).sum(dim, keepdim)
+        # NOTE: d total**(1/p) at total = 0 is inf * 0 = nan: the inner where hands the root a 1
+        # there and the outer one puts the 0 back, so the gradient there is 0
+        positive = total > 0
+        safe = where(positive, total, 1)
+        return where(positive, safe.sqrt() if p == 2 else safe ** (1 / p), 0)
+
+    def nansum(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """The sum with NaNs counted as 0 (they get no gradient)."""
+        return where(self != self, self._const(0), self).sum(dim, keepdim)
+
+    def nanmean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """The mean of the elements that are not NaN."""
+        x = self._floating()
+        present = x == x
+        return where(present, x, x._const(0)).sum(dim, keepdim) / present.sum(dim, keepdim)
+
+    def count_nonzero(self, dim: Any = None) -> "Tensor":
+        """How many elements are not 0 (an int64 tensor, no gradient)."""
+        axis = _dims(dim, self.ndim, "count_nonzero")
+        return Tensor._wrap(np.asarray(np.count_nonzero(self.numpy(), axis=axis), dtype=int64))
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None,
+             append: Any = None) -> "Tensor":
+        """x[i+1] - x[i] along `dim`, `n` times over (after joining `prepend` and `append`)."""
+        if not self.ndim:
+            raise RuntimeError("diff: needs at least 1 dim, got a 0-d tensor")
+        d = self._axis(dim, "diff")
+        x = cat([t for t in (prepend, self, append) if t is not None], d)
+        for _ in range(n):
+            size = x.shape[d]
+            x = x.narrow(d, min(size, 1), max(size - 1, 0)) - x.narrow(d, 0, max(size - 1, 0))
+        return x
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median; with `dim`, a (values, indices) pair as `max(dim)` gives.
+
+        Without `dim` the gradient is shared evenly among elements equal to the median, as in
+        PyTorch; with `dim` it goes to the returned index.
+        """
+        if self.numel() == 0:
+            raise RuntimeError(f"median: cannot take the median of an empty tensor of shape "
+                               f"{self.shape}")
+        if dim is None:
+            flat = self.reshape(-1)
+            value = np.sort(flat.numpy(), kind="stable")[(flat.numel() - 1) // 2]
+            if self.dtype.kind != "f":
+                return Tensor._wrap(np.asarray(value))
+            return where(flat.numpy() == value, flat, -np.inf).amax()
+        axis, order = self._sort_indices(dim, False, "median")
+        middle = (order.shape[axis] - 1) // 2
+        values, indices = self._take_sorted(
+            axis, order[(slice(None),) * axis + (slice(middle, middle + 1),)])
+        if not keepdim and self.ndim:
+            values, indices = values.squeeze(axis), indices.squeeze(axis)
+        return MinMax((values, indices))
+
     # --- shape ------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> "Tensor":
         shape = requested = _size(shape)
@@ -643,6 +1007,134 @@ class Tensor:
             raise RuntimeError(f"mT: needs at least 2 dims, got shape {self.shape}")
         return self.transpose(-2, -1)
 
+    def flip(self, *dims: Any) -> "Tensor":
+        """The elements in reverse order along each of `dims`."""
+        axes = _dims(_size(dims), self.ndim, "flip") or ()
+        return self[tuple(slice(None, None, -1) if i in axes else slice(None)
+                          for i in range(self.ndim))]
+
+    def roll(self, shifts: Any, dims: Any = None) -> "Tensor":
+        """Shift elements along `dims` (those that fall off the end come back at the start);
+        without `dims` the flattened tensor is rolled and the shape restored."""
+        if dims is None:
+            return self.reshape(-1).roll(shifts, 0).reshape(self.shape)
+        shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+        dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"roll: {len(shifts)} shifts {shifts} for {len(dims)} dims "
+                               f"{dims}; give one shift per dim")
+        out = self
+        for shift, dim in zip(shifts, dims):
+            axis = self._axis(dim, "roll")
+            n = self.shape[axis] if self.ndim else 1
+            shift = int(shift) % max(n, 1)
+            if shift:
+                out = cat([out.narrow(axis, n - shift, shift), out.narrow(axis, 0, n - shift)],
+                          axis)
+        return out
+
+    def repeat(self, *sizes: Any) -> "Tensor":
+        """Tile the tensor `sizes[i]` times along dim i (extra leading sizes add dims)."""
+        sizes = _size(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"repeat: {len(sizes)} repeat counts {sizes} for a tensor of "
+                               f"shape {self.shape}; give at least one per dim")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        # NOTE: a new axis of length r before each dim, expanded (no copy) then merged
+        spread = self.reshape(tuple(k for n in shape for k in (1, n)))
+        tiled = spread.expand(tuple(k for r, n in zip(sizes, shape) for k in (r, n)))
+        return tiled.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def tile(self, *dims: Any) -> "Tensor":
+        """`repeat`, with missing leading counts taken as 1 (numpy's and PyTorch's `tile`)."""
+        dims = _size(dims)
+        return self.repeat((1,) * (self.ndim - len(dims)) + dims)
+
+    def _triangle(self, diagonal: int, lower: bool, op: str) -> "Tensor":
+        """tril / triu of the last two dims: the other elements set to 0 (and no gradient)."""
+        if self.ndim < 2:
+            raise RuntimeError(f"{op}: needs at least 2 dims, got shape {self.shape}")
+        rows, cols = self.shape[-2:]
+        on_or_below = np.tri(rows, cols, diagonal if lower else diagonal - 1, dtype=bool)
+        return where(on_or_below if lower else ~on_or_below, self, self._const(0))
+
+    def tril(self, diagonal: int = 0) -> "Tensor":
+        return self._triangle(diagonal, True, "tril")
+
+    def triu(self, diagonal: int = 0) -> "Tensor":
+        return self._triangle(diagonal, False, "triu")
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> "Tensor":
+        """The diagonal of the (dim1, dim2) planes, as a new last dim (as in PyTorch)."""
+        if self.ndim < 2:
+            raise RuntimeError(f"diagonal: needs at least 2 dims, got shape {self.shape}")
+        d1, d2 = self._axis(dim1, "diagonal"), self._axis(dim2, "diagonal")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal: dim1 and dim2 are the same dim ({dim1}, {dim2}) "
+                               f"of a tensor of shape {self.shape}")
+        plane = self.permute(*(i for i in range(self.ndim) if i not in (d1, d2)), d1, d2)
+        rows, cols = plane.shape[-2:]
+        first_row, first_col = max(-offset, 0), max(offset, 0)
+        i = np.arange(max(min(rows - first_row, cols - first_col), 0))
+        return plane[..., i + first_row, i + first_col]
+
+    def diag(self, diagonal: int = 0) -> "Tensor":
+        """A 1-D tensor as the `diagonal`-th diagonal of a square matrix, or a matrix's
+        `diagonal`-th diagonal as a 1-D tensor."""
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        if self.ndim != 1:
+            raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {self.shape}")
+        n = self.shape[0]
+        size, i = n + abs(diagonal), np.arange(n)
+        index = (i + max(-diagonal, 0), i + max(diagonal, 0))
+        return ops.IndexPut.apply(self, shape=(size, size), index=index, accumulate=False)
+
+    def trace(self) -> "Tensor":
+        """The sum of a matrix's diagonal."""
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a 2-D tensor, got shape {self.shape}")
+        return self.diagonal().sum()
+
+    def movedim(self, source: Any, destination: Any) -> "Tensor":
+        """Move dims `source` to positions `destination`; the others keep their order."""
+        src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+        dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: source {src} and destination {dst} differ in length")
+        src_axes = [self._axis(d, "movedim") for d in src]
+        dst_axes = [self._axis(d, "movedim") for d in dst]
+        if len(set(src_axes)) != len(src) or len(set(dst_axes)) != len(dst):
+            raise RuntimeError(f"movedim: source {src} and destination {dst} must not repeat "
+                               "a dim")
+        order = [i for i in range(self.ndim) if i not in src_axes]
+        for d, s in sorted(zip(dst_axes, src_axes)):
+            order.insert(d, s)
+        return self.permute(*order) if self.ndim else self
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def unflatten(self, dim: int, sizes: Any) -> "Tensor":
+        """Split dim `dim` into several of `sizes` (one may be -1)."""
+        d = self._axis(dim, "unflatten")
+        sizes = tuple(int(s) for s in sizes)
+        n = self.shape[d] if self.ndim else 1
+        known = int(np.prod([s for s in sizes if s != -1], dtype=np.int64))
+        fits = known == n if -1 not in sizes else (
+            sizes.count(-1) == 1 and known > 0 and n % known == 0)
+        if not fits:
+            raise RuntimeError(f"unflatten: sizes {sizes} do not make up dim {dim} of size {n} "
+                               f"(tensor of shape {self.shape})")
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
+
+    def broadcast_to(self, *shape: Any) -> "Tensor":
+        return self.expand(*shape)
+
     # --- PyTorch's other spellings, composed from the ops above --------------------------------
     def mm(self, other: "Tensor") -> "Tensor":
         """The product of two matrices (2-D only, unlike `@`)."""
@@ -699,6 +1191,118 @@ class Tensor:
         grids[d] = idx
         return self[tuple(grids)]
 
+    def select(self, dim: int, index: int) -> "Tensor":
+        """The slice at `index` along `dim`, which it removes (`t[:, index]` for dim 1)."""
+        if not self.ndim:
+            raise IndexError("select: cannot select from a 0-d tensor")
+        d = self._axis(dim, "select")
+        n = self.shape[d]
+        if not -n <= index < n:
+            raise IndexError(f"select: index {index} is out of range for dim {dim} of size {n} "
+                             f"(tensor of shape {self.shape})")
+        return self._along(d, "select", int(index))
+
+    def unbind(self, dim: int = 0) -> tuple["Tensor", ...]:
+        """Every slice along `dim`, as a tuple."""
+        d = self._axis(dim, "unbind")
+        return tuple(self.select(d, i) for i in range(self.shape[d] if self.ndim else 0))
+
+    def take(self, index: Any) -> "Tensor":
+        """Elements of the flattened tensor at `index`, in `index`'s shape."""
+        idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        n = self.numel()
+        if idx.dtype.kind not in "iu":
+            raise RuntimeError(f"take: index must be an integer tensor, got {idx.dtype}")
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"take: index out of range for a tensor of {n} elements (shape "
+                             f"{self.shape}): indices run from {idx.min()} to {idx.max()}")
+        return self.reshape(-1)[idx]
+
+    def masked_select(self, mask: Any) -> "Tensor":
+        """The elements where `mask` (broadcast with this tensor) is True, as a 1-D tensor."""
+        m = mask.numpy() if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != bool_:
+            raise RuntimeError(f"masked_select: mask must be a bool tensor, got {m.dtype}")
+        try:
+            shape = np.broadcast_shapes(self.shape, m.shape)
+        except ValueError:
+            raise RuntimeError(f"masked_select: mask of shape {m.shape} does not broadcast "
+                               f"with the tensor's shape {self.shape}") from None
+        return self.expand(shape)[np.broadcast_to(m, shape)]
+
+    def nonzero(self, as_tuple: bool = False) -> Any:
+        """Indices of the nonzero elements: (count, ndim) int64, or one 1-D tensor per dim."""
+        data = self.numpy()
+        where_ = np.nonzero(data.reshape(1) if not data.ndim else data)
+        if as_tuple:
+            return tuple(Tensor._wrap(i.astype(int64)) for i in where_)
+        if not data.ndim:
+            return Tensor._wrap(np.zeros((len(where_[0]), 0), dtype=int64))
+        return Tensor._wrap(np.stack(where_, axis=1).astype(int64))
+
+    def _put(self, src: "Tensor", index: Any, accumulate: bool) -> "Tensor":
+        """This tensor with `src` written (accumulate: added) at `index`, out of place."""
+        put = ops.IndexPut.apply(src, shape=self.shape, index=index, accumulate=accumulate)
+        if accumulate:
+            return self + put
+        written = np.zeros(self.shape, dtype=bool)
+        written[index] = True
+        return where(written, put, self)
+
+    def _scatter(self, dim: int, index: Any, src: Any, accumulate: bool, op: str) -> "Tensor":
+        d = self._axis(dim, op)
+        idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        if idx.ndim != self.ndim or idx.dtype.kind not in "iu":
+            raise RuntimeError(f"{op}: index must be an integer tensor with {self.ndim} dims "
+                               f"like the input {self.shape}, got {idx.dtype} of shape "
+                               f"{idx.shape}")
+        if not isinstance(src, Tensor):  # a value: written at every index
+            src = full(idx.shape, src, dtype=self.dtype)
+        if src.dtype != self.dtype:
+            raise RuntimeError(f"{op}: src is {src.dtype} but the tensor is {self.dtype}; "
+                               "convert one with .to()")
+        n = self.shape[d] if self.ndim else 1
+        if src.ndim != idx.ndim or any(k > s for k, s in zip(idx.shape, src.shape)) or any(
+                k > s for i, (k, s) in enumerate(zip(idx.shape, self.shape)) if i != d):
+            raise RuntimeError(f"{op}: index of shape {idx.shape} must fit in src {src.shape} "
+                               f"and, outside dim {dim}, in the tensor {self.shape}")
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise RuntimeError(f"{op}: index out of range for dim {dim} of size {n}: indices "
+                               f"run from {idx.min()} to {idx.max()}")
+        grids = list(np.indices(idx.shape, sparse=True))  # NOTE: broadcasting aranges
+        grids[d] = idx
+        if src.shape != idx.shape:  # NOTE: only src's leading corner is used, as in PyTorch
+            src = src[tuple(slice(0, k) for k in idx.shape)]
+        return self._put(src, tuple(grids), accumulate)
+
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> "Tensor":
+        """A copy with src[i][j] written at [index[i][j]][j] for dim 0 (and so on); `src` (or
+        `value`) may be a number. Where indices repeat, one of the written values wins."""
+        if (src is None) == (value is None):
+            raise TypeError("scatter: give exactly one of src and value")
+        return self._scatter(dim, index, value if src is None else src, False, "scatter")
+
+    def scatter_add(self, dim: int, index: Any, src: Any) -> "Tensor":
+        """A copy with src[i][j] added at [index[i][j]][j] for dim 0; repeats add up."""
+        return self._scatter(dim, index, src, True, "scatter_add")
+
+    def index_add(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> "Tensor":
+        """A copy with alpha * source's slices added at positions `index` along `dim`."""
+        d = self._axis(dim, "index_add")
+        idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        source = source if isinstance(source, Tensor) else Tensor(source)
+        expected = self.shape[:d] + idx.shape + self.shape[d + 1:]
+        if idx.ndim != 1 or idx.dtype.kind not in "iu" or source.shape != expected:
+            raise RuntimeError(f"index_add: index must be a 1-D integer tensor and source of "
+                               f"shape {expected} for a tensor of shape {self.shape}, got index "
+                               f"{idx.dtype} {idx.shape} and source {source.shape}")
+        n = self.shape[d]
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"index_add: index out of range for dim {dim} of size {n}: "
+                             f"indices run from {idx.min()} to {idx.max()}")
+        return self._put(source * alpha if alpha != 1 else source,
+                         (slice(None),) * d + (idx,), True)
+
     def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple["Tensor", ...]:
         """Pieces of `split_size` along `dim` (the last may be shorter), or of the listed
         sizes."""
@@ -754,6 +1358,87 @@ class Tensor:
     def nbytes(self) -> int:
         return self.numel() * self.dtype.itemsize
 
+    # --- sorting ------------------------------------------------------------------------------
+    def _sort_indices(self, dim: int, descending: bool, op: str) -> tuple[int, np.ndarray]:
+        """The axis and the int64 order that sorts along it, ties kept in their original
+        order (PyTorch's stable=True) both ways; NaN counts as the largest value."""
+        data = self.numpy().reshape(self.shape or (1,))
+        axis = self._axis(dim, op)
+        if not descending:
+            return axis, np.argsort(data, axis=axis, kind="stable").astype(int64)
+        # NOTE: a stable ascending sort of the reversed row, read backwards, is a descending
+        # sort whose ties keep their original order; negating would break ints and NaN
+        n = data.shape[axis]
+        flipped = np.argsort(np.flip(data, axis), axis=axis, kind="stable")
+        return axis, (n - 1 - np.flip(flipped, axis)).astype(int64)
+
+    def _take_sorted(self, axis: int, order: np.ndarray) -> MinMax:
+        """(values, indices) picked along `axis` by `order`; the values carry the gradient."""
+        x = self.reshape(self.shape or (1,))
+        values = ops.TakeAlongAxis.apply(x, indices=order, axis=axis)
+        if not self.ndim:
+            return MinMax((values.reshape(()), Tensor._wrap(order.reshape(()))))
+        return MinMax((values, Tensor._wrap(order)))
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = True) -> MinMax:
+        """(values, indices) sorted along `dim`; ties keep their order (always stable)."""
+        return self._take_sorted(*self._sort_indices(dim, descending, "sort"))
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = True) -> "Tensor":
+        """The indices that sort the tensor along `dim` (stable; no gradient)."""
+        _, order = self._sort_indices(dim, descending, "argsort")
+        return Tensor._wrap(order.reshape(self.shape))
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MinMax:
+        """(values, indices) of the `k` largest (or smallest) along `dim`, in sorted order;
+        among equal values the first ones are taken."""
+        axis, order = self._sort_indices(dim, largest, "topk")
+        n = order.shape[axis]
+        if not 0 <= k <= n:
+            raise RuntimeError(f"topk: k={k} is out of range for dim {dim} of size {n} "
+                               f"(tensor of shape {self.shape})")
+        return self._take_sorted(axis, order[(slice(None),) * axis + (slice(0, k),)])
+
+    # --- linear algebra -----------------------------------------------------------------------
+    def bmm(self, mat2: "Tensor") -> "Tensor":
+        """Batched matrix product of (b, n, m) and (b, m, p) (3-D only, no broadcasting)."""
+        if self.ndim != 3 or mat2.ndim != 3 or self.shape[0] != mat2.shape[0]:
+            raise RuntimeError(f"bmm: expected two 3-D tensors with the same batch size, got "
+                               f"{self.shape} and {mat2.shape}")
+        return matmul(self, mat2)
+
+    def _add_product(self, a: "Tensor", b: "Tensor", beta: Any, alpha: Any, ndim: int,
+                     op: str) -> "Tensor":
+        """beta * self + alpha * (a @ b); with beta = 0 self is ignored (NaN included)."""
+        if a.ndim != ndim or b.ndim != ndim:
+            raise RuntimeError(f"{op}: expected {ndim}-D matrices, got {a.shape} and {b.shape}")
+        product = a.bmm(b) if ndim == 3 else a.mm(b)
+        if alpha != 1:
+            product = product * alpha
+        if beta == 0:
+            return product
+        return (self if beta == 1 else self * beta) + product
+
+    def addmm(self, mat1: "Tensor", mat2: "Tensor", *, beta: Any = 1,
+              alpha: Any = 1) -> "Tensor":
+        """beta * self + alpha * (mat1 @ mat2) for 2-D mat1 and mat2."""
+        return self._add_product(mat1, mat2, beta, alpha, 2, "addmm")
+
+    def baddbmm(self, batch1: "Tensor", batch2: "Tensor", *, beta: Any = 1,
+                alpha: Any = 1) -> "Tensor":
+        """beta * self + alpha * bmm(batch1, batch2)."""
+        return self._add_product(batch1, batch2, beta, alpha, 3, "baddbmm")
+
+    def inner(self, other: "Tensor") -> "Tensor":
+        """Sums of products over the last dim: shape self.shape[:-1] + other.shape[:-1]."""
+        if self.ndim == 0 or other.ndim == 0:
+            return self * other
+        k = self.shape[-1]
+        if other.shape[-1] != k:
+            raise RuntimeError(f"inner: the last dims of {self.shape} and {other.shape} differ")
+        rows = self.reshape(-1, k) @ other.reshape(-1, k).T
+        return rows.reshape(self.shape[:-1] + other.shape[:-1])
+
     # --- indexing -----------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> "Tensor":
         index, basic = _index(index)
@@ -787,6 +1472,7 @@ class Tensor:
             raise RuntimeError(f"{op}: the result has shape {value.shape}, which does not fit "
                                f"in place into a tensor of shape {self.shape}")
         if self.requires_grad and autograd.is_grad_enabled():
+            value = value.to(self.dtype)  # NOTE: an in-place op never changes the dtype
             if self._ctx is None:
                 raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed "
                                    "in place while grad mode is on; wrap the update in "
@@ -810,25 +1496,31 @@ class Tensor:
             return prior
         return self
 
-    def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+    def _in_place(self, op: str, fn: Callable[["Tensor"], "Tensor"]) -> "Tensor":
+        """`self = fn(self)` in place, for `<name>_` ops: the result is cast back to this
+        tensor's dtype, which PyTorch allows only within a kind (float64 into float32 yes,
+        a float into an int no)."""
         prior = self._prior()
-        return self._assign(prior + (other * alpha if alpha != 1 else other), "add_", prior)
+        out = fn(prior)
+        if not np.can_cast(out.dtype, self.dtype, casting="same_kind"):
+            raise RuntimeError(f"{op}: the result is {out.dtype}, which cannot be written in "
+                               f"place into a {self.dtype} tensor")
+        return self._assign(out, op, prior)
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        return self._in_place("add_", lambda t: t + (other * alpha if alpha != 1 else other))
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
-        prior = self._prior()
-        return self._assign(prior - (other * alpha if alpha != 1 else other), "sub_", prior)
+        return self._in_place("sub_", lambda t: t - (other * alpha if alpha != 1 else other))
 
     def mul_(self, other: Any) -> "Tensor":
-        prior = self._prior()
-        return self._assign(prior * other, "mul_", prior)
+        return self._in_place("mul_", lambda t: t * other)
 
     def div_(self, other: Any) -> "Tensor":
-        prior = self._prior()
-        return self._assign(prior / other, "div_", prior)
+        return self._in_place("div_", lambda t: t / other)
 
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
-        prior = self._prior()
-        return self._assign(prior.clamp(min, max), "clamp_", prior)
+        return self._in_place("clamp_", lambda t: t.clamp(min, max))
 
     def copy_(self, src: Any) -> "Tensor":
         src = src if isinstance(src, Tensor) else Tensor(src)
@@ -854,12 +1546,29 @@ class Tensor:
     __itruediv__ = div_
 
 
+def _in_place(name: str) -> Callable:
+    """`t.<name>_(...)`: `t.<name>(...)` written back into t, as PyTorch's in-place twins."""
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self._in_place(f"{name}_", lambda t: getattr(t, name)(*args, **kwargs))
+
+    method.__name__ = method.__qualname__ = f"{name}_"
+    return method
+
+
+for _name in ("log1p", "expm1", "erf", "erfc", "log2", "log10", "exp2", "sin", "cos", "tan",
+              "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "atan2",
+              "hypot", "logaddexp", "floor", "ceil", "round", "trunc", "frac", "nan_to_num",
+              "clamp_min", "clamp_max", "fmod", "remainder", "floor_divide", "lerp",
+              "addcmul", "addcdiv"):
+    setattr(Tensor, f"{_name}_", _in_place(_name))
+
 autograd.Tensor = Tensor  # the engine makes tensors but cannot import this module
 autograd._wrap = Tensor._wrap
 
 
 class MinMax(tuple):
-    """The (values, indices) pair of `max(dim)` / `min(dim)`, as PyTorch names it."""
+    """The (values, indices) pair of `max(dim)`, `min(dim)`, `median(dim)`, `sort` and `topk`,
+    as PyTorch names it."""
 
     @property
     def values(self) -> Tensor:
@@ -959,6 +1668,105 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
 
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, e.g. `einsum('bij,bjk->bik', a, b)` or implicitly `'ij,jk'`.
+
+    Every operand's subscripts are distinct letters (a repeat inside one operand, which takes
+    a diagonal, and '...' are not supported); each gradient is an einsum of the output
+    gradient with the other operands.
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    tensors = _same_dtype(operands, "einsum")
+    lhs, arrow, output = equation.replace(" ", "").partition("->")
+    inputs = lhs.split(",")
+    if "." in equation:
+        raise NotImplementedError(f"einsum: '{equation}': ellipsis ('...') is not supported; "
+                                  "name every dim with a letter")
+    if len(inputs) != len(tensors):
+        raise RuntimeError(f"einsum: '{equation}' has subscripts for {len(inputs)} operands "
+                           f"but {len(tensors)} were given")
+    sizes: dict = {}
+    for sub, t in zip(inputs, tensors):
+        if not all(c.isalpha() for c in sub):
+            raise ValueError(f"einsum: '{equation}': subscripts must be letters, got '{sub}'")
+        if len(set(sub)) != len(sub):
+            raise NotImplementedError(f"einsum: '{equation}' repeats an index within the "
+                                      f"operand '{sub}' (a diagonal); that is not supported, "
+                                      "take .diagonal() first")
+        if len(sub) != t.ndim:
+            raise RuntimeError(f"einsum: '{equation}': subscripts '{sub}' name {len(sub)} dims "
+                               f"but the operand has shape {t.shape}")
+        for c, n in zip(sub, t.shape):
+            if sizes.setdefault(c, n) != n:
+                raise RuntimeError(f"einsum: '{equation}': index '{c}' has size {sizes[c]} in "
+                                   f"one operand and {n} in another (shapes "
+                                   f"{[t.shape for t in tensors]})")
+    if not arrow:  # NOTE: implicit output: the letters used once, in alphabetical order
+        output = "".join(sorted(c for c in sizes if lhs.count(c) == 1))
+    if len(set(output)) != len(output) or not set(output) <= set(sizes):
+        raise RuntimeError(f"einsum: '{equation}': the output '{output}' must name distinct "
+                           "indices of the operands")
+    return ops.Einsum.apply(*tensors, inputs=tuple(inputs), output=output)
+
+
+def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
+    """The tensors expanded to their common broadcast shape (gradients sum back)."""
+    tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    except ValueError:
+        raise RuntimeError(f"broadcast_tensors: shapes {[t.shape for t in tensors]} do not "
+                           "broadcast") from None
+    return tuple(t.expand(shape) for t in tensors)
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors: out[i] varies along dim i ('ij'); 'xy' swaps the
+    first two dims, as numpy's default does."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
+    if any(t.ndim > 1 for t in tensors):
+        raise RuntimeError(f"meshgrid: expected 0-D or 1-D tensors, got shapes "
+                           f"{[t.shape for t in tensors]}")
+    axes = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        axes[0], axes[1] = 1, 0
+    shape = [0] * len(tensors)
+    for t, axis in zip(tensors, axes):
+        shape[axis] = t.numel()
+    grids = []
+    for t, axis in zip(tensors, axes):
+        view = [1] * len(tensors)
+        view[axis] = -1
+        grids.append(t.reshape(view).expand(shape))
+    return tuple(grids)
+
+
+def hstack(tensors: Sequence[Any]) -> Tensor:
+    """Join along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [t.reshape(1) if not t.ndim else t for t in tensors]
+    return cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Any]) -> Tensor:
+    """Join along dim 0, with 0-D and 1-D tensors made rows first."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
+    """p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M): (..., P, R)."""
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist: expected (..., P, M) and (..., R, M) with the same M, got "
+                           f"{x1.shape} and {x2.shape}")
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
+
+
 # --- creation -------------------------------------------------------------------------------
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (float32 for Python floats, int64 for ints)."""
@@ -1055,3 +1863,73 @@ def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Ten
 
 def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randint_like(t: Tensor, low: int = 0, high: int | None = None, dtype: Any = None) -> Tensor:
+    """Integers in [low, high) in t's shape and dtype; `randint_like(t, high)` starts at 0."""
+    if high is None:
+        low, high = 0, low
+    return Tensor(generator().integers(low, high, t.shape), dtype=dtype or t.dtype)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """`data` as a tensor, sharing memory where it can (a tensor or a numpy array of the
+    requested dtype comes back without a copy)."""
+    if isinstance(data, Tensor):
+        return data if dtype is None or np.dtype(dtype) == data.dtype else data.to(dtype)
+    return Tensor(data, dtype=dtype)
+
+
+def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """`steps` points from base**start to base**end, evenly spaced in the exponent."""
+    return Tensor(np.logspace(start, end, steps, base=base), dtype=dtype or _DEFAULT_FLOAT,
+                  requires_grad=requires_grad)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal samples: one per element of the broadcast `mean` and `std` tensors, or of
+    `size` when both are numbers."""
+    arrays = [x.numpy() if isinstance(x, Tensor) else np.asarray(x) for x in (mean, std)]
+    if np.any(arrays[1] < 0):
+        raise RuntimeError(f"normal: std must be >= 0, got {std}")
+    floats = [x.dtype for x in (mean, std) if isinstance(x, Tensor) and x.dtype.kind == "f"]
+    if size is None:
+        if not floats:
+            raise TypeError("normal: give size= when mean and std are numbers")
+        size = np.broadcast_shapes(*(a.shape for a in arrays))
+    size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    dt = dtype or (floats[0] if floats else _DEFAULT_FLOAT)
+    return Tensor(generator().normal(*arrays, size), dtype=dt, requires_grad=requires_grad)
+
+
+def bernoulli(input: Tensor) -> Tensor:  # noqa: A002
+    """1 with probability input[i], else 0, in input's dtype."""
+    p = input.numpy()
+    if p.size and (p.min() < 0 or p.max() > 1):
+        raise RuntimeError(f"bernoulli: probabilities must lie in [0, 1], got values from "
+                           f"{p.min()} to {p.max()}")
+    return Tensor((generator().random(p.shape) < p).astype(p.dtype))
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:  # noqa: A002
+    """Category indices drawn with the (unnormalised) weights in each row of `input`."""
+    weights = input.numpy().astype(np.float64)
+    if weights.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: expected a 1-D or 2-D tensor, got shape {input.shape}")
+    rows = weights.reshape(-1, weights.shape[-1])
+    if not np.isfinite(rows).all() or (rows < 0).any() or (rows.sum(1) <= 0).any():
+        raise RuntimeError("multinomial: weights must be finite, >= 0, with a positive sum "
+                           "in every row")
+    available = int(np.count_nonzero(rows, axis=1).min())
+    if not replacement and num_samples > available:
+        raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without "
+                           f"replacement from {available} categories of nonzero weight")
+    draws = [generator().choice(rows.shape[1], num_samples, replace=replacement,
+                                p=row / row.sum()) for row in rows]
+    return Tensor(np.asarray(draws, dtype=int64).reshape(weights.shape[:-1] + (num_samples,)))

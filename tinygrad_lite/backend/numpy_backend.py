@@ -23,6 +23,10 @@ def _reduction(ufunc: np.ufunc) -> staticmethod:
     return staticmethod(reduce)
 
 
+_ERF = np.frompyfunc(math.erf, 1, 1)
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
 class NumpyBackend:
     """Eager numpy implementations of the primitive array operations."""
 
@@ -65,6 +69,46 @@ class NumpyBackend:
     le = staticmethod(np.less_equal)
     gt = staticmethod(np.greater)
     ge = staticmethod(np.greater_equal)
+    log1p = staticmethod(np.log1p)
+    expm1 = staticmethod(np.expm1)
+    log2 = staticmethod(np.log2)
+    log10 = staticmethod(np.log10)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    tan = staticmethod(np.tan)
+    asin = staticmethod(np.arcsin)
+    acos = staticmethod(np.arccos)
+    atan = staticmethod(np.arctan)
+    sinh = staticmethod(np.sinh)
+    cosh = staticmethod(np.cosh)
+    asinh = staticmethod(np.arcsinh)
+    acosh = staticmethod(np.arccosh)
+    atanh = staticmethod(np.arctanh)
+    atan2 = staticmethod(np.arctan2)
+    hypot = staticmethod(np.hypot)
+
+    @staticmethod
+    @np.errstate(over="ignore")
+    def logaddexp(x, y):
+        # NOTE: numpy's x - y overflows for 3e38 and -3e38; the result (the larger) is right
+        return np.logaddexp(x, y)
+
+    floor = staticmethod(np.floor)
+    ceil = staticmethod(np.ceil)
+    trunc = staticmethod(np.trunc)
+    round = staticmethod(np.round)  # (x, decimals=0): half to even, as PyTorch
+    fmod = staticmethod(np.fmod)
+    remainder = staticmethod(np.remainder)
+
+    @staticmethod
+    def erf(x):
+        # NOTE: numpy has no erf and scipy is not a dependency: libm's math.erf per element
+        # is exact to libm (a polynomial fit here would not be), at ~0.1 µs an element
+        return np.asarray(_ERF(x), dtype=x.dtype)
+
+    @staticmethod
+    def erfc(x):
+        return np.asarray(_ERFC(x), dtype=x.dtype)
 
     @staticmethod
     def relu(x):
@@ -101,6 +145,13 @@ class NumpyBackend:
     sum = _reduction(np.add)
     max = _reduction(np.maximum)
     min = _reduction(np.minimum)
+    prod = _reduction(np.multiply)
+    cumsum = staticmethod(np.cumsum)    # (x, axis)
+    cumprod = staticmethod(np.cumprod)  # (x, axis)
+
+    @staticmethod
+    def logcumsumexp(x, axis):
+        return np.logaddexp.accumulate(x, axis=axis)
 
     argmax = staticmethod(np.argmax)
     argmin = staticmethod(np.argmin)
@@ -123,10 +174,13 @@ class NumpyBackend:
             return np.multiply(a, b)
         return np.matmul(a, b)
 
+    einsum = staticmethod(np.einsum)  # (subscripts, *operands)
+
     # --- movement and indexing ------------------------------------------------------------
     reshape = staticmethod(np.reshape)        # (x, shape)
     transpose = staticmethod(np.transpose)    # (x, axes)
     broadcast_to = staticmethod(np.broadcast_to)  # (x, shape)
+    flip = staticmethod(np.flip)  # (x, axis)
     getitem = staticmethod(operator.getitem)  # (x, index): x[index]
 
     @staticmethod
