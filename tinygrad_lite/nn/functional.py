@@ -7,10 +7,14 @@ gradient (softmax - onehot) / N); their uncommon cases are composed from the gen
 """
 from __future__ import annotations
 
+import math
+from typing import Sequence
+
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor, arange, where
+from ..autograd import no_grad
+from ..tensor import Tensor, arange, cat, full, where
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -62,6 +66,130 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:  # noqa: A002
     return input.log_softmax(dim)
 
 
+# --- more activations ----------------------------------------------------------------------
+# Each is composed from Tensor ops and stays finite for inputs like +-1e4: exp only ever sees
+# arguments <= 0, and the kinks take PyTorch's one-sided gradients (checked against it).
+def _softplus(x: Tensor) -> Tensor:
+    """log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)), which cannot overflow.
+
+    maximum splits the gradient at a tie, so d/dx at 0 is 1/2 = sigmoid(0), as it should be.
+    """
+    return x.maximum(0) + (-x.abs()).exp().log1p()
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0,  # noqa: A002
+             max_val: float = 1.0) -> Tensor:
+    """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at the bounds."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                         f"({max_val})")
+    # NOTE: not clamp, whose gradient passes at the bounds too; PyTorch's hardtanh does not
+    return where(input <= min_val, min_val, where(input >= max_val, max_val, input))
+
+
+def relu6(input: Tensor) -> Tensor:  # noqa: A002
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def _elu(x: Tensor, alpha: float, input_scale: float = 1.0) -> Tensor:
+    """x for x > 0, else alpha * (exp(x * input_scale) - 1); exp sees min(x, 0) only."""
+    negative = x.clamp(max=0)
+    if input_scale != 1:
+        negative = negative * input_scale
+    return where(x > 0, x, negative.expm1() * alpha)
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    return _elu(input, alpha)
+
+
+def celu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise (ELU with a C1 join at 0)."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0")
+    return _elu(input, alpha, 1 / alpha)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor) -> Tensor:  # noqa: A002
+    """scale * elu(x, alpha) with the self-normalizing constants of Klambauer et al."""
+    return _elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """x * Phi(x), Phi the standard normal CDF; 'tanh' uses Hendrycks and Gimpel's
+    0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) in place of Phi."""
+    if approximate == "none":
+        return input * ((input * (1 / math.sqrt(2))).erf() + 1) * 0.5
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2 / math.pi)
+        return input * (inner.tanh() + 1) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input: Tensor) -> Tensor:  # noqa: A002
+    """x * sigmoid(x) (also called swish)."""
+    return input * input.sigmoid()
+
+
+def mish(input: Tensor) -> Tensor:  # noqa: A002
+    """x * tanh(softplus(x))."""
+    return input * _softplus(input).tanh()
+
+
+def softplus(input: Tensor, beta: float = 1.0,  # noqa: A002
+             threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold."""
+    scaled = input * beta
+    return where(scaled > threshold, input, _softplus(scaled) / beta)
+
+
+def softsign(input: Tensor) -> Tensor:  # noqa: A002
+    """x / (1 + |x|)."""
+    return input / (input.abs() + 1)
+
+
+def hardsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """0 below -3, 1 above 3, x/6 + 1/2 between (gradient 1/6 strictly inside)."""
+    return where(input <= -3, 0.0, where(input >= 3, 1.0, input / 6 + 0.5))
+
+
+def hardswish(input: Tensor) -> Tensor:  # noqa: A002
+    """x * hardsigmoid(x): 0 up to -3, x from 3 on, x (x + 3) / 6 between (so the gradient
+    is 0 at -3 and 1 at 3, as in PyTorch)."""
+    return where(input <= -3, 0.0, where(input >= 3, input, input * (input + 3) / 6))
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), finite for any x."""
+    return input.minimum(0) - (-input.abs()).exp().log1p()
+
+
+def softmin(input: Tensor, dim: int) -> Tensor:  # noqa: A002
+    """softmax(-x) along `dim`."""
+    return (-input).softmax(dim)
+
+
+def threshold(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
+    """x where x > threshold, else `value` (which gets no gradient)."""
+    return where(input > threshold, input, value)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+    """a * sigmoid(b), where a and b are the two halves of `input` along `dim`."""
+    n = input.shape[input._axis(dim, "glu")]
+    if n % 2:
+        raise RuntimeError(f"glu: halving dimension must be even, but dimension {dim} is "
+                           f"size {n}")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
 def _check_dropout_p(p: float) -> None:
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -88,10 +216,197 @@ def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
     return (labels.unsqueeze(-1) == arange(num_classes)).long()
 
 
+# --- padding, norms, embeddings ----------------------------------------------------------
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
+        value: float | None = None) -> Tensor:
+    """Pad the last len(pad) // 2 dims; `pad` is (last_left, last_right, prev_left, ...).
+
+    'constant' fills with `value` (0 by default), and negative amounts crop. 'reflect'
+    mirrors without repeating the edge, 'replicate' repeats the edge, 'circular' wraps
+    around; those three gather along each dim with one integer index, so the gradient adds
+    up where an element is copied. Unlike PyTorch they take any rank.
+
+    Examples
+    --------
+    >>> F.pad(tl.ones(2, 3), (1, 1)).shape
+    (2, 5)
+    """
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: expected pairs of amounts for at most {input.ndim} dims, "
+                         f"got {tuple(pad)}")
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
+    if mode != "constant" and value is not None:
+        raise ValueError(f"pad: value is only used by mode 'constant', not {mode!r}")
+    out = input
+    for i in range(len(pad) // 2):
+        dim, before, after = input.ndim - 1 - i, int(pad[2 * i]), int(pad[2 * i + 1])
+        if mode == "constant":
+            out = _pad_constant(out, dim, before, after, 0 if value is None else value)
+        elif before or after:
+            out = out.index_select(dim, _pad_index(out.shape[dim], before, after, mode))
+    return out
+
+
+def _pad_constant(x: Tensor, dim: int, before: int, after: int, value: float) -> Tensor:
+    n = x.shape[dim]
+    if before < 0 or after < 0:
+        x = x.narrow(dim, max(-before, 0), n - max(-before, 0) - max(-after, 0))
+    parts = []
+    for amount in (before, after):
+        shape = x.shape[:dim] + (max(amount, 0),) + x.shape[dim + 1:]
+        parts.append(full(shape, value, dtype=x.dtype) if amount > 0 else None)
+    pieces = [t for t in (parts[0], x, parts[1]) if t is not None]
+    return pieces[0] if len(pieces) == 1 else cat(pieces, dim)
+
+
+def _pad_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Where each position of the padded dim reads from in the input (size n)."""
+    limit = n - 1 if mode == "reflect" else n
+    if max(before, after) > limit:
+        raise ValueError(f"pad: {mode} padding of ({before}, {after}) does not fit a "
+                         f"dimension of size {n} (at most {limit} each side)")
+    idx = np.arange(-before, n + after)
+    if mode == "replicate":
+        return np.clip(idx, 0, n - 1)
+    if mode == "circular":
+        return idx % n
+    return np.abs(n - 1 - np.abs(idx - (n - 1)))  # NOTE: folds -i to i and n-1+i to n-1-i
+
+
+def _norm(x: Tensor, p: float, dim: int) -> Tensor:
+    """The p-norm along `dim`, kept as a size-1 dim; its gradient at a zero vector is 0."""
+    if p == math.inf:
+        return x.abs().amax(dim, keepdim=True)
+    if p == 1:
+        return x.abs().sum(dim, keepdim=True)
+    total = (x * x).sum(dim, keepdim=True) if p == 2 else (x.abs() ** p).sum(dim, keepdim=True)
+    nonzero = total > 0
+    # NOTE: d|x| = x / |x| is 0/0 at a zero vector; PyTorch takes it as 0, so route around it
+    safe = where(nonzero, total, 1)
+    return where(nonzero, safe.sqrt() if p == 2 else safe ** (1 / p), 0)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1,  # noqa: A002
+              eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along `dim`: unit vectors, and zeros stay zeros."""
+    return input / _norm(input, p, dim).clamp(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1/||x1|| * x2/||x2||) along `dim`, each norm at least eps; inputs broadcast.
+
+    Dividing first keeps the result within [-1, 1]. (PyTorch clamps the norms without
+    recording it, so a norm below eps still passes its gradient there; here it does not.)
+    """
+    n1, n2 = _norm(x1, 2, dim).clamp(min=eps), _norm(x2, 2, dim).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def embedding(input: Tensor, weight: Tensor,  # noqa: A002
+              padding_idx: int | None = None) -> Tensor:
+    """Rows of `weight` (num_embeddings, dim) picked by the integer tensor `input`.
+
+    Rows picked more than once add up their gradients. The row `padding_idx` is looked up
+    like any other but gets no gradient, so it keeps its value (zeros in nn.Embedding).
+    """
+    n = weight.shape[0]
+    if input.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}; "
+                        "convert them with .long()")
+    idx = input.numpy()
+    bad = idx[(idx < 0) | (idx >= n)]
+    if bad.size:
+        raise IndexError(f"embedding: index {bad.flat[0]} is out of range for {n} "
+                         f"embeddings (indices must be in [0, {n}))")
+    rows = weight[idx]
+    if padding_idx is None:
+        return rows
+    keep = np.expand_dims(idx != _padding_index(padding_idx, n), -1)
+    return where(keep, rows, rows.detach())
+
+
+def _padding_index(padding_idx: int, n: int) -> int:
+    """padding_idx in [0, n) (a negative one counts from the end, as in PyTorch)."""
+    if not -n <= padding_idx < n:
+        raise ValueError(f"embedding: padding_idx {padding_idx} must be within "
+                         f"[{-n}, {n}) for {n} embeddings")
+    return padding_idx % n
+
+
+def _standardize(x: Tensor, dims: tuple) -> tuple[Tensor, Tensor, Tensor]:
+    """x - mean over `dims`, that mean and the biased variance (both with kept dims)."""
+    mean = x.mean(dims, keepdim=True)
+    centred = x - mean
+    return centred, mean, (centred * centred).mean(dims, keepdim=True)
+
+
+def _affine(x: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple) -> Tensor:
+    if weight is not None:
+        x = x * weight.reshape(shape)
+    return x if bias is None else x + bias.reshape(shape)
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],  # noqa: A002
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing `normalized_shape`
+    dims of each sample (the biased variance, as in PyTorch)."""
+    shape = _shape_tuple(normalized_shape)
+    if not shape or input.shape[input.ndim - len(shape):] != shape:
+        raise RuntimeError(f"layer_norm: normalized_shape {shape} does not match the last "
+                           f"dims of the input {input.shape}")
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    centred, _, var = _standardize(input, dims)
+    return _affine(centred / (var + eps).sqrt(), weight, bias, shape)
+
+
+def _shape_tuple(shape: int | Sequence[int]) -> tuple:
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
+               running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize each channel (dim 1) of (N, C) or (N, C, L...) input.
+
+    Training: by the batch's mean and biased variance, and the running statistics (if
+    given) move towards the batch's mean and unbiased variance by `momentum`, in place.
+    Otherwise: by the running statistics.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, L...), got "
+                         f"{input.shape}")
+    shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when not "
+                             "training")
+        centred = input - running_mean.reshape(shape)
+        return _affine(centred / (running_var.reshape(shape) + eps).sqrt(), weight, bias,
+                       shape)
+    dims = (0,) + tuple(range(2, input.ndim))
+    count = input.numel() // input.shape[1]
+    if count <= 1:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                         f"training, got input of shape {input.shape}")
+    centred, mean, var = _standardize(input, dims)
+    with no_grad():
+        for running, batch in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
+            if running is not None:
+                running.copy_(running * (1 - momentum) + batch.reshape(-1) * momentum)
+    return _affine(centred / (var + eps).sqrt(), weight, bias, shape)
+
+
 # --- loss helpers -------------------------------------------------------------------------
-def _check_reduction(reduction: str, op: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+def _check_reduction(reduction: str, op: str, allowed: tuple = _REDUCTIONS) -> None:
+    if reduction not in allowed:
+        names = ", ".join(map(repr, allowed[:-1])) + f" or {allowed[-1]!r}"
+        raise ValueError(f"{op}: reduction must be {names}, got {reduction!r}")
 
 
 def _reduce(loss: Tensor, reduction: str, denominator: Tensor | int | None = None) -> Tensor:
@@ -283,8 +598,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A00
     op = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, op)
     y = _same_shape(input, target, op)
-    # NOTE: maximum (ties split the gradient) rather than relu, so d/dx at x = 0 is 1/2 - y
-    softplus = (-input).maximum(0) + ((-input.abs()).exp() + 1).log()
+    softplus = _softplus(-input)
     if pos_weight is not None:
         softplus = softplus * ((pos_weight.to(input.dtype) - 1) * y + 1)
     return _reduce(_weighted((1 - y) * input + softplus, weight), reduction)
@@ -301,3 +615,72 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
     """|input - target|, elementwise; shapes must match exactly."""
     _check_reduction(reduction, "l1_loss")
     return _reduce((input - _same_shape(input, target, "l1_loss")).abs(), reduction)
+
+
+def _huber(diff: Tensor, delta: float) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta * (|d| - delta / 2) beyond: quadratic, then linear."""
+    size = diff.abs()
+    return where(size < delta, diff * diff * 0.5, (size - delta * 0.5) * delta)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+               delta: float = 1.0) -> Tensor:
+    """Squared error for errors under `delta`, absolute error (times delta) beyond."""
+    _check_reduction(reduction, "huber_loss")
+    return _reduce(_huber(input - _same_shape(input, target, "huber_loss"), delta), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+                   beta: float = 1.0) -> Tensor:
+    """huber_loss(delta=beta) / beta: slope 1 beyond beta, so beta only smooths the kink."""
+    _check_reduction(reduction, "smooth_l1_loss")
+    diff = input - _same_shape(input, target, "smooth_l1_loss")
+    return _reduce(diff.abs() if beta == 0 else _huber(diff, beta) / beta, reduction)
+
+
+_KL_REDUCTIONS = _REDUCTIONS + ("batchmean",)
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+           log_target: bool = False) -> Tensor:
+    """KL(target || exp(input)) pointwise: target * (log(target) - input), 0 where target is 0.
+
+    `input` holds log-probabilities (e.g. log_softmax); `target` probabilities, or
+    log-probabilities with `log_target=True`. 'batchmean' divides the sum by the batch size
+    (the true KL divergence per sample); 'mean' divides by the element count, as in PyTorch.
+    """
+    _check_reduction(reduction, "kl_div", _KL_REDUCTIONS)
+    target = _same_shape(input, target, "kl_div")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        positive = target > 0
+        xlogx = where(positive, target * where(positive, target, 1).log(), 0)
+        loss = xlogx - target * input
+    if reduction == "batchmean":
+        return _reduce(loss, "mean", input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, -y (x1 - x2) + margin): y = 1 asks x1 to rank above x2 by `margin`, -1 below."""
+    _check_reduction(reduction, "margin_ranking_loss")
+    y = target.to(input1.dtype)
+    return _reduce((-y * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor,
+                          margin: float = 0.0, reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1.
+
+    The cosine is PyTorch's for this loss: x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)).
+    """
+    _check_reduction(reduction, "cosine_embedding_loss")
+    dim = input1.ndim - 1
+    eps = 1e-12
+    squares = ((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps)
+    cos = (input1 * input2).sum(dim) / squares.sqrt()
+    y = target.numpy()
+    loss = where(y == 1, 1 - cos, 0) + where(y == -1, (cos - margin).clamp(min=0), 0)
+    return _reduce(loss, reduction)

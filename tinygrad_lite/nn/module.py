@@ -1,9 +1,11 @@
-"""Module, Parameter and the two containers, with PyTorch's module contract.
+"""Module, Parameter and the containers, with PyTorch's module contract.
 
 Assigning a `Parameter` to a module attribute registers it in `_parameters`, assigning a
-`Module` registers it in `_modules`; everything else (parameters(), state_dict(), train(),
-repr) walks those two dicts. Calling a module runs its forward pre-hooks, `forward`, then its
-forward hooks, which is how the summary tool sees every layer without touching its code.
+`Module` registers it in `_modules`, and `register_buffer` puts a tensor that is state but
+not learned (BatchNorm's running statistics) in `_buffers`; everything else (parameters(),
+state_dict(), train(), repr) walks those dicts. Calling a module runs its forward pre-hooks,
+`forward`, then its forward hooks, which is how the summary tool sees every layer without
+touching its code.
 """
 from __future__ import annotations
 
@@ -98,6 +100,8 @@ class Module:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_forward_pre_hooks", {})
         object.__setattr__(self, "_forward_hooks", {})
 
@@ -136,6 +140,7 @@ class Module:
             table, other = (params, modules) if isinstance(value, Parameter) else (modules, params)
             self.__dict__.pop(name, None)
             other.pop(name, None)
+            self._drop_buffer(name)
             table[name] = value
         elif params is not None and name in params:
             if value is not None:
@@ -147,33 +152,77 @@ class Module:
                 raise TypeError(f"cannot assign {type(value).__name__} as child module "
                                 f"{name!r} (nn.Module or None expected)")
             modules[name] = None
+        elif name in self.__dict__.get("_buffers", ()):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
+                                "(Tensor or None expected)")
+            self._buffers[name] = value
         else:
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
         # only called when ordinary lookup fails: parameters and children live in the dicts
-        for table in ("_parameters", "_modules"):
+        for table in ("_parameters", "_buffers", "_modules"):
             members = self.__dict__.get(table, {})
             if name in members:
                 return members[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
-        for members in (self._parameters, self._modules):
+        for members in (self._parameters, self._buffers, self._modules):
             if name in members:
                 del members[name]
+                self._non_persistent_buffers_set.discard(name)
                 return
         object.__delattr__(self, name)
+
+    def _drop_buffer(self, name: str) -> None:
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+
+    def register_buffer(self, name: str, tensor: Tensor | None,
+                        persistent: bool = True) -> None:
+        """Register `tensor` as state that is saved but not learned (e.g. running statistics).
+
+        A buffer is an attribute, is in `state_dict()` (unless `persistent=False`) and is
+        loaded by `load_state_dict`, but it is not in `parameters()`, so no optimizer
+        updates it. `None` reserves the name and leaves it out of the state dict.
+
+        Examples
+        --------
+        >>> self.register_buffer("running_mean", tl.zeros(4))
+        """
+        _check_name(name, "register_buffer")
+        if name in self.__dict__ or name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: attribute {name!r} already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: cannot assign {type(tensor).__name__} to "
+                            f"buffer {name!r} (Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register `param` under `name` (for names that are not identifiers, like "0")."""
+        _check_name(name, "register_parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: cannot assign {type(param).__name__} as "
+                            f"parameter {name!r} (nn.Parameter or None required)")
+        if name in self._modules or name in self._buffers:
+            raise KeyError(f"register_parameter: attribute {name!r} already exists")
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
 
     def add_module(self, name: str, module: "Module | None") -> None:
         """Register `module` as the child `name` (for names that are not identifiers)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {type(module).__name__} is not a Module")
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"add_module: module name must be a non-empty string without "
-                           f"'.', got {name!r}")
+        _check_name(name, "add_module")
         self.__dict__.pop(name, None)
         self._parameters.pop(name, None)
+        self._drop_buffer(name)
         self._modules[name] = module
 
     # --- traversal ------------------------------------------------------------------------
@@ -208,22 +257,36 @@ class Module:
         for _, child in self.named_children():
             yield child
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) pairs; a parameter shared by two layers comes once."""
+    def _named_members(self, table: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, tensor) for the entries of `table` here and in every descendant."""
         seen = set()
         owners = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
                   if recurse else [(prefix, self)])
         for owner, module in owners:
-            for name, p in module._parameters.items():
-                if p is None or (remove_duplicate and id(p) in seen):
+            for name, t in getattr(module, table).items():
+                if t is None or (remove_duplicate and id(t) in seen):
                     continue
-                seen.add(id(p))
-                yield _join(owner, name), p
+                seen.add(id(t))
+                yield _join(owner, name), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs; a parameter shared by two layers comes once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs, non-persistent buffers included."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
 
     # --- modes and gradients --------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
@@ -263,22 +326,34 @@ class Module:
         return _register(self._forward_hooks, hook)
 
     # --- state ----------------------------------------------------------------------------
+    def _state(self) -> Iterator[tuple[str, Tensor]]:
+        """What a state dict holds, in PyTorch's order: each module's parameters, then its
+        persistent buffers, then its children's, depth first."""
+        for owner, module in self.named_modules(remove_duplicate=False):
+            for name, p in module._parameters.items():
+                if p is not None:
+                    yield _join(owner, name), p
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent_buffers_set:
+                    yield _join(owner, name), b
+
     def state_dict(self) -> "OrderedDict[str, Tensor]":
-        """Every parameter by dotted name, detached (shared memory, no graph).
+        """Every parameter and persistent buffer by dotted name, detached (shared memory, no
+        graph).
 
         A parameter shared by two layers appears under both names, as in PyTorch.
         """
-        return OrderedDict((name, p.detach()) for name, p in
-                           self.named_parameters(remove_duplicate=False))
+        return OrderedDict((name, t.detach()) for name, t in self._state())
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the parameters, in place, after checking that they all fit.
+        """Copy values into the parameters and buffers, in place, after checking that they
+        all fit.
 
         Missing and unexpected keys (with `strict=True`) and shape mismatches (always) are
         reported together in one RuntimeError, and then nothing has been changed. Values
-        are cast to each parameter's dtype.
+        are cast to each tensor's dtype.
         """
-        own = dict(self.named_parameters(remove_duplicate=False))
+        own = dict(self._state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         values, errors = {}, []
@@ -375,6 +450,11 @@ def _name_the_layer(e: Exception, module: Module) -> None:
         e.args = (f"{type(module).__name__}.{path}: {message}",)
 
 
+def _check_name(name: Any, what: str) -> None:
+    if not isinstance(name, str) or not name or "." in name:
+        raise KeyError(f"{what}: name must be a non-empty string without '.', got {name!r}")
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -460,3 +540,165 @@ class ModuleList(_Container):
         return self
 
     __iadd__ = extend
+
+
+class _ByName(Module):
+    """The dict protocol over one of the module's own tables (`_modules` or `_parameters`),
+    so the entries are registered members, not a plain dict the module cannot see."""
+
+    _table: str
+
+    def _entries(self) -> dict:
+        return getattr(self, self._table)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._entries()[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self._entries()[key]
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries()
+
+    def keys(self) -> Any:
+        return self._entries().keys()
+
+    def items(self) -> Any:
+        return self._entries().items()
+
+    def values(self) -> Any:
+        return self._entries().values()
+
+    def pop(self, key: str) -> Any:
+        return self._entries().pop(key)
+
+    def clear(self) -> None:
+        self._entries().clear()
+
+
+class ModuleDict(_ByName):
+    """Modules by name, registered as children (a plain dict hides their parameters).
+
+    Examples
+    --------
+    >>> heads = nn.ModuleDict({"cls": nn.Linear(8, 3), "box": nn.Linear(8, 4)})
+    >>> heads["cls"](x)
+    """
+
+    _table = "_modules"
+
+    def __init__(self, modules: Any = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def update(self, modules: Any) -> None:
+        """Add (name, module) pairs from a mapping or an iterable of pairs, in their order."""
+        for key, module in _pairs(modules):
+            self[key] = module
+
+
+def _pairs(entries: Any) -> Iterator[tuple[str, Any]]:
+    return iter(entries.items() if hasattr(entries, "items") else entries)
+
+
+def _as_parameter(value: Any) -> Any:
+    """A plain Tensor becomes a Parameter (as PyTorch's parameter containers do)."""
+    return Parameter(value) if isinstance(value, Tensor) and not isinstance(value,
+                                                                          Parameter) else value
+
+
+def _describe(entries: Iterator[tuple[str, Any]]) -> str:
+    """PyTorch's lines for a parameter container: `(0): Parameter containing: [...]`."""
+    lines = []
+    for key, p in entries:
+        size = "x".join(str(n) for n in p.shape)
+        lines.append(f"  ({key}): Parameter containing: [{p.dtype} of size {size}]")
+    return "\n".join(lines)
+
+
+class ParameterList(Module):
+    """A list of parameters that the parent module sees, named "0", "1", ...
+
+    Tensors are wrapped into Parameters.
+
+    Examples
+    --------
+    >>> self.scales = nn.ParameterList(nn.Parameter(tl.ones(4)) for _ in range(3))
+    """
+
+    def __init__(self, values: Any = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def _key(self, idx: int) -> str:
+        n = len(self)
+        if not -n <= idx < n:
+            raise IndexError(f"ParameterList: index {idx} is out of range for {n} parameters")
+        return str(idx % n)
+
+    def __getitem__(self, idx: int | slice) -> Any:
+        if isinstance(idx, slice):
+            return ParameterList(list(self)[idx])
+        return self._parameters[self._key(idx)]
+
+    def __setitem__(self, idx: int, value: Any) -> None:
+        self.register_parameter(self._key(idx), _as_parameter(value))
+
+    def append(self, value: Any) -> "ParameterList":
+        self.register_parameter(str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values: Any) -> "ParameterList":
+        for value in values:
+            self.append(value)
+        return self
+
+    __iadd__ = extend
+
+    def extra_repr(self) -> str:
+        return _describe(self._parameters.items())
+
+
+class ParameterDict(_ByName):
+    """Parameters by name that the parent module sees; Tensors are wrapped into Parameters.
+
+    A plain dict is added in sorted key order, an OrderedDict in its own order (as in
+    PyTorch).
+    """
+
+    _table = "_parameters"
+
+    def __init__(self, parameters: Any = None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.register_parameter(key, _as_parameter(value))
+
+    def update(self, parameters: Any) -> None:
+        entries = _pairs(parameters)
+        if isinstance(parameters, dict) and not isinstance(parameters, OrderedDict):
+            entries = iter(sorted(parameters.items()))
+        for key, value in entries:
+            self[key] = value
+
+    def extra_repr(self) -> str:
+        return _describe(self._parameters.items())
