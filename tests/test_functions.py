@@ -216,3 +216,65 @@ def test_star_import_brings_the_api_but_leaves_pythons_builtins_alone():
     assert {"tensor", "Tensor", "nn", "optim", "exp", "cat", "no_grad"} <= set(namespace)
     assert not {"sum", "max", "min", "abs", "all", "any", "pow", "float", "bool"} & set(namespace)
     assert tl.sum is not sum and tl.float is tl.float32  # still there as attributes
+
+
+@pytest.mark.parametrize("dims, shapes", [(2, [(2, 3, 4), (3, 4, 5)]), (1, [(3, 4), (4, 2)]),
+                                          (0, [(3,), (2,)]), (([1], [0]), [(2, 3, 4), (3, 5)]),
+                                          (([0, 2], [2, 0]), [(4, 3, 2), (2, 5, 4)])], ids=str)
+def test_tensordot_matches_numpy_fd_and_torch(dims, shapes):
+    axes = dims if isinstance(dims, int) else tuple(dims)
+    check_op(shapes, lambda a, b: tl.tensordot(a, b, dims),
+             lambda a, b: np.tensordot(a, b, axes=axes),
+             torch_fn=lambda a, b: torch.tensordot(a, b, dims))
+
+
+def test_tensordot_names_mismatched_dims():
+    with pytest.raises(RuntimeError, match=r"tensordot: dims \[1\] of \(2, 3\) and dims \[0\]"):
+        tl.tensordot(tl.ones(2, 3), tl.ones(4, 2), dims=1)
+
+
+@pytest.mark.parametrize("call", [
+    "x.sum(axis=1)", "x.sum(axis=0, keepdims=True)", "x.mean(axis=1, keepdim=True)",
+    "x.max(axis=1).values", "x.argmax(axis=1)", "x.softmax(axis=0)", "x.std(axis=0)",
+    "x.cumsum(axis=1)", "x.logsumexp(axis=1, keepdims=True)",
+])
+@needs_torch
+def test_numpy_axis_and_keepdims_are_accepted_like_torch(call):
+    a = np.arange(12, dtype=np.float32).reshape(3, 4) / 3
+    got = eval(call, {"x": tl.tensor(a)})
+    want = eval(call, {"x": torch.tensor(a)})
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+@needs_torch
+@pytest.mark.parametrize("call", ["x.var(1, False, True)", "x.std(0, True, True)",
+                                  "x.var(False)", "x.std(1, False)", "x.var(dim=0, keepdim=True)",
+                                  "x.var(1, correction=0)"])
+def test_var_and_std_take_torchs_positional_order(call):
+    a = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    got, want = eval(call, {"x": tl.tensor(a)}), eval(call, {"x": torch.tensor(a)})
+    assert got.shape == tuple(want.shape)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5)
+
+
+def test_sum_and_mean_with_dtype_cast_first():
+    x = tl.tensor([1.5, 2.5])
+    assert x.sum(dtype=tl.float64).dtype == tl.float64
+    assert x.mean(dtype=tl.float64).item() == 2.0
+    assert tl.tensor([True, True]).sum(dtype=tl.float32).item() == 2.0
+
+
+def test_type_half_stride_and_contiguity_like_torch():
+    x = tl.zeros(3, 4)
+    assert x.type() == "torch.FloatTensor" and x.long().type() == "torch.LongTensor"
+    assert x.type(tl.float64).dtype == tl.float64
+    assert x.type("torch.IntTensor").dtype == tl.int32
+    assert x.half().dtype == tl.float16
+    assert x.stride() == (4, 1) and x.stride(0) == 4 and x.T.stride() == (1, 4)
+    assert x.is_contiguous() and not x.T.is_contiguous()
+
+
+def test_where_with_only_a_condition_gives_the_indices():
+    rows, cols = tl.where(tl.tensor([[0, 1], [1, 1]]) > 0)
+    np.testing.assert_array_equal(rows.numpy(), [0, 1, 1])
+    np.testing.assert_array_equal(cols.numpy(), [1, 0, 1])

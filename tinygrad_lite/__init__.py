@@ -6,7 +6,7 @@ from . import backend, data, debug, nn, optim, train, viz  # noqa: E402
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import get_backend, set_backend
 from .functions import FUNCTIONS as _FUNCTIONS
-from .functions import allclose, concat, equal, inference_mode, is_tensor, randperm
+from .functions import allclose, concat, equal, inference_mode, is_tensor, randperm, tensordot
 from .gradcheck import gradcheck
 from .rng import manual_seed
 from .serialization import load, load_model, save  # noqa: E402

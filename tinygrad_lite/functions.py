@@ -5,6 +5,7 @@ the package exports them as `tl.<name>`.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -80,3 +81,25 @@ def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
 def randperm(n: int, dtype: Any = int64) -> Tensor:
     """A random permutation of 0..n-1 (from the generator `tl.manual_seed` seeds)."""
     return tensor(generator().permutation(n), dtype=dtype)
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """Contract the last `dims` dims of `a` with the first `dims` of `b`, or the dims listed
+    as `([dims of a], [dims of b])`: one matrix product of the two operands, permuted and
+    reshaped, so the gradient is the product's."""
+    if isinstance(dims, int):
+        in_a, in_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        in_a, in_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    in_a, in_b = [d % max(a.ndim, 1) for d in in_a], [d % max(b.ndim, 1) for d in in_b]
+    sizes = [a.shape[d] for d in in_a]
+    if sizes != [b.shape[d] for d in in_b]:
+        raise RuntimeError(f"tensordot: dims {in_a} of {a.shape} and dims {in_b} of {b.shape} "
+                           "must have the same sizes to be contracted")
+    free_a = [d for d in range(a.ndim) if d not in in_a]
+    free_b = [d for d in range(b.ndim) if d not in in_b]
+    k = math.prod(sizes)
+    left = a.permute(*free_a, *in_a).reshape(math.prod(a.shape[d] for d in free_a), k)
+    right = b.permute(*in_b, *free_b).reshape(k, math.prod(b.shape[d] for d in free_b))
+    return (left @ right).reshape(*[a.shape[d] for d in free_a],
+                                  *[b.shape[d] for d in free_b])

@@ -5,6 +5,8 @@ is argument handling that PyTorch users expect: dims as ints or tuples, dtype pr
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import warnings
 from typing import Any, Callable, Iterator, Sequence
@@ -49,6 +51,9 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float
+_TYPE_NAMES = {float32: "FloatTensor", float64: "DoubleTensor", float16: "HalfTensor",
+               int64: "LongTensor", int32: "IntTensor", int16: "ShortTensor",
+               int8: "CharTensor", uint8: "ByteTensor", bool_: "BoolTensor"}
 
 
 def _result_dtype(a: np.dtype, b: np.dtype, a_0d: bool = False, b_0d: bool = False) -> np.dtype:
@@ -378,11 +383,32 @@ class Tensor:
     def bool(self) -> "Tensor":
         return self.to(bool_)
 
+    def half(self) -> "Tensor":
+        return self.to(float16)
+
+    def type(self, dtype: Any = None) -> "Any":
+        """Without an argument, PyTorch's name for this tensor's type ("torch.FloatTensor",
+        which user code compares against); with one (a dtype or such a name), a cast."""
+        if dtype is None:
+            return "torch." + _TYPE_NAMES.get(self.dtype, "Tensor")
+        if isinstance(dtype, str) and dtype.split(".")[-1] in _TYPE_NAMES.values():
+            name = dtype.split(".")[-1]
+            dtype = next(d for d, n in _TYPE_NAMES.items() if n == name)
+        return self.to(dtype)
+
     def cpu(self) -> "Tensor":
         return self
 
     def contiguous(self) -> "Tensor":
         return self
+
+    def is_contiguous(self) -> bool:
+        return bool(self.numpy().flags.c_contiguous)
+
+    def stride(self, dim: int | None = None) -> tuple | int:
+        """Steps between neighbours along each dim, in elements (numpy's strides / itemsize)."""
+        steps = tuple(s // self.dtype.itemsize for s in self.numpy().strides)
+        return steps if dim is None else steps[dim]
 
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)
@@ -722,19 +748,29 @@ class Tensor:
         return self + (t1 / t2 if value == 1 else t1 * value / t2)
 
     # --- reductions -------------------------------------------------------------------------
-    def sum(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+        """The sum; bools and ints up to int32 add up as int64, as in PyTorch (`dtype` casts
+        first)."""
+        if dtype is not None:
+            return self.to(dtype).sum(dim, keepdim)
         x = self.to(int64) if self.dtype.kind in "bu" or self.dtype == int32 else self
         return ops.Sum.apply(x, axis=_dims(dim, self.ndim, "sum"), keepdim=keepdim)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        x = self._floating()
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+        x = self._floating() if dtype is None else self.to(dtype)
         axis = _dims(dim, self.ndim, "mean")
         count = x.numel() if axis is None else math.prod([x.shape[a] for a in axis])
         return ops.Sum.apply(x, axis=axis, keepdim=keepdim) / count
 
-    def var(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
-            unbiased: bool | None = None) -> "Tensor":
-        """Variance; `correction=1` (the default, as in PyTorch) divides by N - 1."""
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: int = 1) -> "Tensor":
+        """Variance; `correction=1` (the default, as in PyTorch) divides by N - 1.
+
+        The positional order is PyTorch's, `var(dim, unbiased, keepdim)`; `var(False)` is
+        `var(unbiased=False)`.
+        """
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
         if unbiased is not None:
             correction = int(unbiased)
         x = self._floating()
@@ -744,9 +780,9 @@ class Tensor:
         total = ops.Sum.apply(centred * centred, axis=axis, keepdim=keepdim)
         return total / np.float64(max(count - correction, 0)).item()
 
-    def std(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
-            unbiased: bool | None = None) -> "Tensor":
-        return self.var(dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: int = 1) -> "Tensor":
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def _extreme(self, op: type, pick: str, dim: Any, keepdim: bool) -> Any:
         if isinstance(dim, Tensor):  # t.max(other) is the elementwise maximum, as in PyTorch
@@ -1562,6 +1598,26 @@ for _name in ("log1p", "expm1", "erf", "erfc", "log2", "log10", "exp2", "sin", "
               "addcmul", "addcdiv"):
     setattr(Tensor, f"{_name}_", _in_place(_name))
 
+
+def _numpy_names(method: Callable) -> Callable:
+    """`method` that also takes numpy's `axis` / `keepdims` for `dim` / `keepdim`, as
+    PyTorch's methods do (`t.sum(axis=1)`)."""
+    @functools.wraps(method)
+    def wrapper(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+for _name, _method in list(vars(Tensor).items()):
+    if (not _name.startswith("_") and inspect.isfunction(_method)
+            and "dim" in inspect.signature(_method).parameters):
+        setattr(Tensor, _name, _numpy_names(_method))
+
 autograd.Tensor = Tensor  # the engine makes tensors but cannot import this module
 autograd._wrap = Tensor._wrap
 
@@ -1623,8 +1679,12 @@ def matmul(a: Any, b: Any) -> Tensor:
     return ops.MatMul.apply(a, b)
 
 
-def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
-    """Elements of `input` where `condition` holds, else of `other`."""
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+    """Elements of `input` where `condition` holds, else of `other`; `where(condition)` alone
+    is `condition.nonzero(as_tuple=True)`, as in PyTorch."""
+    if input is None and other is None:
+        return (condition if isinstance(condition, Tensor) else Tensor(condition)).nonzero(
+            as_tuple=True)
     cond = condition.numpy() if isinstance(condition, Tensor) else np.asarray(condition)
     if isinstance(input, Tensor):
         a, b = input._pair(other)
