@@ -396,3 +396,42 @@ def test_detect_anomaly_stops_at_a_non_finite_forward_output():
             x.log()
     with np.errstate(all="ignore"):
         assert np.isnan(x.log().numpy()[0])  # outside the context nothing is checked
+
+
+def _hooked_grads(lib):
+    x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    seen = []
+    h = x * 2
+    handle = h.register_hook(lambda g: seen.append(g.numpy().copy()) or g * 10)
+    h.retain_grad()
+    x.register_hook(lambda g: g + 1)
+    x.register_hook(lambda g: None)  # None keeps the gradient
+    (h * h).sum().backward()
+    first = [x.grad.numpy().copy(), h.grad.numpy().copy(), seen[0], h.retains_grad,
+             x.retains_grad]
+    handle.remove()
+    x.grad = None
+    h2 = x * 2
+    (h2 * h2).sum().backward()
+    return first + [x.grad.numpy().copy()]
+
+
+def test_register_hook_replaces_gradients_in_order_and_retain_grad_sees_the_result():
+    got = _hooked_grads(tl)
+    np.testing.assert_array_equal(got[0], [81.0, -159.0, 241.0])  # 8x * 10 + 1
+    np.testing.assert_array_equal(got[1], [40.0, -80.0, 120.0])   # after h's hook
+    np.testing.assert_array_equal(got[2], [4.0, -8.0, 12.0])      # what the hook saw
+    assert got[3] is True and got[4] is False
+    np.testing.assert_array_equal(got[5], [9.0, -15.0, 25.0])     # h's hook removed
+    torch = pytest.importorskip("torch")
+    for a, b in zip(got, _hooked_grads(torch)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_register_hook_refuses_tensors_without_grad_and_wrong_shapes():
+    with pytest.raises(RuntimeError, match="register_hook: .* does not require grad"):
+        tl.tensor([1.0]).register_hook(lambda g: g)
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: g.sum())
+    with pytest.raises(RuntimeError, match=r"hook: a hook on a tensor of shape \(2,\)"):
+        (x * 3).sum().backward()

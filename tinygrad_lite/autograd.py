@@ -257,8 +257,8 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
         t = pop(waiting)[1]
         g = grads.pop(t)
         ctx = t._ctx
-        if t._retains_grad:
-            _accumulate(t, g, handed_out)
+        if t._hooks is not None:
+            g = _run_hooks(t, g, handed_out)
         parents = ctx.parents
         if parents is None:
             raise RuntimeError(
@@ -287,7 +287,44 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
         if not retain_graph:
             ctx.saved = ctx.parents = None
     for leaf, g in grads.items():  # NOTE: only leaves are left
+        if leaf._hooks is not None:
+            g = _run_hooks(leaf, g, handed_out)
         _accumulate(leaf, g, handed_out)
+
+
+# --- tensor hooks -------------------------------------------------------------------------
+RETAIN = "retain_grad"  # the key of retain_grad's entry in a tensor's hook table
+
+
+class RemovableHandle:
+    """What registering a hook returns: `handle.remove()` unregisters it."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks: dict, hook: Callable) -> None:
+        self._hooks = hooks
+        self.id = next(RemovableHandle._next_id)
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
+def _run_hooks(t: "Tensor", g: Any, handed_out: set) -> Any:
+    """`t`'s gradient after its hooks (in registration order); retain_grad's keeps it last."""
+    for key, hook in list(t._hooks.items()):
+        if key == RETAIN:
+            continue
+        out = hook(Tensor._wrap(g))
+        if out is not None:
+            if not isinstance(out, Tensor) or out.shape != t.shape:
+                raise RuntimeError(f"hook: a hook on a tensor of shape {t.shape} returned "
+                                   f"{getattr(out, 'shape', type(out).__name__)}; it must "
+                                   "return None or a gradient of the tensor's shape")
+            g = out._data
+    if RETAIN in t._hooks:
+        _accumulate(t, g, handed_out)
+    return g
 
 
 def _owner(a: Any) -> int:

@@ -181,7 +181,9 @@ class Tensor:
 
     # NOTE: `_before` (the value an in-place op replaced) is set only by `_assign`, never read
     # on the hot path, so `_wrap` leaves it unset
-    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "_retains_grad",
+    # `_hooks` is None, or the hooks backward runs on this tensor's gradient (register_hook,
+    # and retain_grad's, which runs last)
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "_hooks",
                  "_before", "__weakref__")
     __array_priority__ = 1000  # numpy defers `array * tensor` to Tensor.__rmul__
 
@@ -190,7 +192,7 @@ class Tensor:
         self._grad: Tensor | None = None
         self._ctx: autograd.Function | None = None
         self._version = 0
-        self._retains_grad = False
+        self._hooks: dict | None = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -200,7 +202,7 @@ class Tensor:
         """A tensor around a backend array, skipping __init__'s checks (the hot path)."""
         t = object.__new__(Tensor)
         t._data, t._grad, t._ctx, t._version, t.requires_grad = data, None, None, 0, False
-        t._retains_grad = False
+        t._hooks = None
         return t
 
     # --- attributes ---------------------------------------------------------------------
@@ -233,7 +235,7 @@ class Tensor:
     def grad(self) -> "Tensor | None":
         """The gradient backward() accumulated: kept for leaves, and for tensors that called
         `retain_grad()` (reading it on any other tensor warns: it is always None there)."""
-        if self._grad is None and self._ctx is not None and not self._retains_grad:
+        if self._grad is None and self._ctx is not None and not self.retains_grad:
             warnings.warn(f"grad: this tensor is not a leaf (it was made by {self._ctx.name}), "
                           "so backward() does not keep its gradient and .grad is None; call "
                           ".retain_grad() on it before backward() to keep it",
@@ -353,7 +355,32 @@ class Tensor:
             raise RuntimeError("retain_grad: this tensor does not require grad, so backward() "
                                "never reaches it; make an input requires_grad=True first")
         if self._ctx is not None:  # NOTE: a leaf keeps its gradient anyway
-            self._retains_grad = True
+            self._hook_table()[autograd.RETAIN] = None
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether `retain_grad()` was called on this non-leaf."""
+        return self._hooks is not None and autograd.RETAIN in self._hooks
+
+    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> Any:
+        """Call `hook(grad)` when backward has computed this tensor's gradient; a tensor it
+        returns replaces the gradient (for the leaf's `.grad` and for everything upstream).
+
+        Hooks run in the order they were registered. Returns a handle: `handle.remove()`.
+
+        Examples
+        --------
+        >>> h = x.register_hook(lambda g: g.clamp(-1, 1))   # clip this gradient
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does "
+                               "not require grad")
+        return autograd.RemovableHandle(self._hook_table(), hook)
+
+    def _hook_table(self) -> dict:
+        if self._hooks is None:
+            self._hooks = {}
+        return self._hooks
 
     def clone(self) -> "Tensor":
         return ops.Mul.apply(self, self._const(1))
