@@ -213,3 +213,12 @@ def test_input_data_and_argument_errors():
         summary(model, input_size=(1, 3), input_data=tl.ones(1, 3))
     with pytest.raises(ValueError, match="depth"):
         summary(model, depth=-1)
+
+
+def test_dtypes_give_each_made_input_its_own_dtype_like_torchinfo():
+    model = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 2))
+    s = tl.summary(model, input_size=(5, 3), dtypes=[tl.int64])
+    assert s.total_params == 40 + 26
+    assert "Embedding: 1-1" in str(s) and "[5, 3, 4]" in str(s)
+    with pytest.raises(ValueError, match="2 dtypes for 1 input sizes"):
+        tl.summary(model, input_size=(5, 3), dtypes=[tl.int64, tl.int64])

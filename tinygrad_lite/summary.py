@@ -130,7 +130,7 @@ class ModelSummary:
 
 def summary(model: Any, input_size: Sequence | None = None, input_data: Any = None,
             dtype: Any = None, depth: int = 3, optimizer: Any = None, mode: str = "train",
-            measure: bool = False) -> ModelSummary:
+            measure: bool = False, dtypes: Sequence | None = None) -> ModelSummary:
     """Summarise `model`: a row per module call, parameter totals and training-step memory.
 
     Parameters
@@ -143,6 +143,8 @@ def summary(model: Any, input_size: Sequence | None = None, input_data: Any = No
     mode : "train" (the default: dropout's masks belong to a training step), "eval" or
         "same" (leave each module's mode as it is).
     measure : also measure the peak with tracemalloc (forward + backward + step on copies).
+    dtypes : one dtype per input of `input_size` (torchinfo's name), e.g. `[tl.int64]` for
+        an `nn.Embedding`; `dtype` gives every input the same one.
 
     The model is left as it was found: each module's mode, every parameter's `.grad`, the
     random generator's state (train-mode dropout draws from it); the hooks are removed.
@@ -164,7 +166,7 @@ def summary(model: Any, input_size: Sequence | None = None, input_data: Any = No
         total_params=sum(p.numel() for p in params),
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
         param_bytes=_bytes(p._data for p in params))
-    inputs = _inputs(input_size, input_data, dtype)
+    inputs = _inputs(input_size, input_data, dtype, dtypes)
     if inputs is None:
         result.rows = _rows_without_input(model, depth)
         _draw_tree(result.rows)
@@ -196,15 +198,20 @@ def summary(model: Any, input_size: Sequence | None = None, input_data: Any = No
 
 
 # --- input ----------------------------------------------------------------------------------
-def _inputs(input_size: Sequence | None, input_data: Any, dtype: Any) -> tuple | None:
+def _inputs(input_size: Sequence | None, input_data: Any, dtype: Any,
+            dtypes: Sequence | None) -> tuple | None:
     if input_data is not None:
         return input_data if isinstance(input_data, (tuple, list)) else (input_data,)
     if input_size is None:
         return None
     sizes = input_size if isinstance(input_size[0], (tuple, list)) else [input_size]
+    if dtypes is None:
+        dtypes = [dtype or np.float32] * len(sizes)
+    elif len(dtypes) != len(sizes):
+        raise ValueError(f"summary: {len(dtypes)} dtypes for {len(sizes)} input sizes")
     # NOTE: zeros, not random numbers, so the user's random stream is not consumed
-    return tuple(Tensor(np.zeros(tuple(int(n) for n in s), dtype=dtype or np.float32))
-                 for s in sizes)
+    return tuple(Tensor(np.zeros(tuple(int(n) for n in s), dtype=d))
+                 for s, d in zip(sizes, dtypes))
 
 
 # --- rows -------------------------------------------------------------------------------------
