@@ -259,3 +259,14 @@ def test_missing_renderer_says_how_to_install_one(no_system_dot, monkeypatch):
     with pytest.raises(viz.RendererNotFound, match="pip install graphviz-pure"):
         graph.pipe(format="svg")
     assert "Exp" in graph.source  # the DOT source needs no renderer
+
+
+def test_make_dot_takes_torchviz_arguments_and_draws_the_same_graph():
+    model = nn.Linear(3, 2)
+    out = model(tl.randn(4, 3)).sum()
+    params = dict(model.named_parameters())
+    plain = viz.make_dot(out, params=params).source
+    assert plain == viz.draw_graph(out, params=params).source
+    assert "weight" in plain and "bias" in plain
+    saved = viz.make_dot(out, params=params, show_attrs=True, max_attr_chars=20).source
+    assert saved == viz.draw_graph(out, params=params, show_saved=True).source != plain

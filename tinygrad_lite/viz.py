@@ -289,6 +289,14 @@ def to_dot(output: Tensor | Sequence[Tensor] | Module, params: Any = None,
     return draw_graph(output, params, **kwargs).source
 
 
+def make_dot(var: Tensor | Sequence[Tensor], params: Any = None, show_attrs: bool = False,
+             show_saved: bool = False, max_attr_chars: int = 50) -> Graph:
+    """torchviz's `make_dot`, so its users' calls carry over: `draw_graph` with the saved
+    arrays drawn when `show_attrs` or `show_saved` asks for them (`max_attr_chars` is
+    accepted for compatibility; nodes here show shapes, not values)."""
+    return draw_graph(var, params, show_saved=show_attrs or show_saved)
+
+
 def _param_names(params: Any) -> dict[int, str]:
     if params is None:
         return {}
