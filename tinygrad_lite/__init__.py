@@ -8,7 +8,7 @@ from .backend import get_backend, set_backend
 from .functions import FUNCTIONS as _FUNCTIONS
 from .functions import allclose, concat, equal, inference_mode, is_tensor, randperm, tensordot
 from .gradcheck import gradcheck
-from .rng import manual_seed
+from .rng import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, load_model, save  # noqa: E402
 from .summary import ModelSummary, summary  # noqa: E402
 from .tensor import (

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 
 from ..autograd import no_grad
-from ..tensor import Tensor, zeros
+from ..tensor import Tensor, float16, float32, float64, zeros
 
 
 class Parameter(Tensor):
@@ -225,6 +225,56 @@ class Module:
         self._drop_buffer(name)
         self._modules[name] = module
 
+    def register_module(self, name: str, module: "Module | None") -> None:
+        """Alias of `add_module`, as in PyTorch."""
+        self.add_module(name, module)
+
+    # --- lookup by dotted name ---------------------------------------------------------------
+    def get_submodule(self, target: str) -> "Module":
+        """The descendant at the dotted path `target`; "" is this module itself.
+
+        Raises AttributeError naming the first part of the path that is missing or is not a
+        module, as PyTorch does.
+
+        Examples
+        --------
+        >>> model.get_submodule("block.fc")
+        Linear(in_features=4, out_features=3, bias=True)
+        """
+        module = self
+        if target == "":
+            return module
+        for item in target.split("."):
+            module = module._lookup(item, target)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module (in {target!r})")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path `target`, e.g. `"block.fc.weight"`."""
+        path, _, name = target.rpartition(".")
+        param = self.get_submodule(path)._lookup(name, target)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter (in {target!r})")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor | None:
+        """The buffer at the dotted path `target`, e.g. `"bn.running_mean"`."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        buffer = module._lookup(name, target)
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer (in {target!r})")
+        return buffer
+
+    def _lookup(self, item: str, target: str) -> Any:
+        """The attribute `item` on the way along `target`, or an AttributeError naming it."""
+        if not hasattr(self, item):
+            children = ", ".join(self._modules) or "none"
+            raise AttributeError(f"{type(self).__name__} has no attribute `{item}` (in "
+                                 f"{target!r}; its children: {children})")
+        return getattr(self, item)
+
     # --- traversal ------------------------------------------------------------------------
     def named_modules(self, memo: set | None = None, prefix: str = "",
                       remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
@@ -301,6 +351,12 @@ class Module:
     def eval(self) -> "Module":
         return self.train(False)
 
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Set `requires_grad` on every parameter (False freezes the module); return self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every parameter's gradient (or fill it with zeros if `set_to_none=False`)."""
         for p in self.parameters():
@@ -314,6 +370,72 @@ class Module:
         for child in self.children():
             child.apply(fn)
         fn(self)
+        return self
+
+    # --- dtypes and devices ----------------------------------------------------------------
+    def _cast(self, cast: Callable[[Tensor], Tensor]) -> "Module":
+        """Give every parameter, gradient and buffer the value `cast(t)`; return self.
+
+        A parameter and its gradient stay the same objects (their memory is swapped), so an
+        optimizer built before still holds them; buffers are replaced, as in PyTorch.
+        """
+        with no_grad():
+            for module in self.modules():
+                for p in module._parameters.values():
+                    if p is not None:
+                        p.data = cast(p)
+                        if p.grad is not None:
+                            p.grad.data = cast(p.grad)
+                for name, b in module._buffers.items():
+                    if b is not None:
+                        module._buffers[name] = cast(b)
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """Cast the floating parameters and buffers to a dtype, in place; return self.
+
+        PyTorch's forms: `to(dtype)`, `to("cpu")`, `to("cpu", dtype)`, `to(tensor)` (its
+        dtype), and the keywords `device`, `dtype`, `non_blocking`. Integer buffers (e.g.
+        BatchNorm's num_batches_tracked) keep their dtype. Everything lives on the CPU, so any
+        other device is refused.
+
+        Examples
+        --------
+        >>> model = nn.Linear(2, 1).to(tl.float64)
+        >>> model.weight.dtype
+        dtype('float64')
+        """
+        dtype = _to_dtype(args, kwargs)
+        if dtype is None:
+            return self
+        if dtype.kind != "f":
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got "
+                            f"desired dtype={dtype}")
+        return self._cast(_floating_to(dtype))
+
+    def float(self) -> "Module":
+        """Cast the floating parameters and buffers to float32; return self."""
+        return self._cast(_floating_to(float32))
+
+    def double(self) -> "Module":
+        """Cast the floating parameters and buffers to float64; return self."""
+        return self._cast(_floating_to(float64))
+
+    def half(self) -> "Module":
+        """Cast the floating parameters and buffers to float16; return self."""
+        return self._cast(_floating_to(float16))
+
+    def type(self, dst_type: Any) -> "Module":
+        """Cast every parameter and buffer, integer buffers too (as PyTorch does), to
+        `dst_type`: a dtype or a name like "torch.DoubleTensor"; return self."""
+        dtype = zeros(()).type(dst_type).dtype  # NOTE: Tensor.type resolves the names
+        if dtype.kind != "f" and any(p.requires_grad for p in self.parameters()):
+            raise RuntimeError(f"type: parameters that require grad must stay floating "
+                               f"point, got {dtype}; call requires_grad_(False) first")
+        return self._cast(lambda t: t.to(dtype))
+
+    def cpu(self) -> "Module":
+        """Return self: everything already lives on the CPU (for PyTorch code)."""
         return self
 
     # --- hooks ------------------------------------------------------------------------------
@@ -337,13 +459,19 @@ class Module:
                 if b is not None and name not in module._non_persistent_buffers_set:
                     yield _join(owner, name), b
 
-    def state_dict(self) -> "OrderedDict[str, Tensor]":
+    def state_dict(self, *, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict:
         """Every parameter and persistent buffer by dotted name, detached (shared memory, no
-        graph).
+        graph), in a new OrderedDict or added to `destination`.
 
-        A parameter shared by two layers appears under both names, as in PyTorch.
+        Each key is `prefix + name` (so write "encoder.", with the dot, as in PyTorch);
+        `keep_vars=True` gives the Parameter objects themselves. A parameter shared by two
+        layers appears under both names, as in PyTorch.
         """
-        return OrderedDict((name, t.detach()) for name, t in self._state())
+        out = OrderedDict() if destination is None else destination
+        for name, t in self._state():
+            out[prefix + name] = t if keep_vars else t.detach()
+        return out
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values into the parameters and buffers, in place, after checking that they
@@ -407,6 +535,13 @@ class Module:
         return zeros(()) if total is None else total
 
     # --- printing -------------------------------------------------------------------------
+    def __dir__(self) -> list[str]:
+        """The class's and instance's attributes plus the names of parameters, buffers and
+        children (so tab completion shows `model.fc1`); names like "0" are left out."""
+        names = [*dir(type(self)), *self.__dict__, *self._parameters, *self._modules,
+                 *self._buffers]
+        return sorted({name for name in names if not name[0].isdigit()})
+
     def extra_repr(self) -> str:
         """The text inside this module's parentheses, e.g. `in_features=2, out_features=8`."""
         return ""
@@ -453,6 +588,33 @@ def _name_the_layer(e: Exception, module: Module) -> None:
 def _check_name(name: Any, what: str) -> None:
     if not isinstance(name, str) or not name or "." in name:
         raise KeyError(f"{what}: name must be a non-empty string without '.', got {name!r}")
+
+
+def _to_dtype(args: tuple, kwargs: dict) -> np.dtype | None:
+    """The dtype among `Module.to`'s arguments (None if only a device), after checking that
+    the device, if any, is the CPU."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "memory_format"}
+    if unknown:
+        raise TypeError(f"to() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, bool):
+            continue  # non_blocking: nothing to wait for on the CPU
+        elif isinstance(arg, (str, int)):
+            device = arg
+        else:
+            dtype = arg
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise RuntimeError(f"to: tinygrad_lite computes on the CPU only, got device {device!r}"
+                           " (dtypes are written tl.float32, tl.float64, ...)")
+    return None if dtype is None else np.dtype(dtype)
+
+
+def _floating_to(dtype: np.dtype) -> Callable[[Tensor], Tensor]:
+    """A cast to `dtype` for floating tensors that leaves integer and bool tensors alone."""
+    return lambda t: t.to(dtype) if t.dtype.kind == "f" else t
 
 
 def _join(prefix: str, name: str) -> str:
