@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..autograd import RemovableHandle, no_grad
 from ..tensor import Tensor, float16, float32, float64, zeros
 
 
@@ -45,20 +45,6 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
-
-class RemovableHandle:
-    """Returned by `register_forward_hook`: `handle.remove()` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks: dict) -> None:
-        self._hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
 
 
 class IncompatibleKeys(NamedTuple):
@@ -441,11 +427,11 @@ class Module:
     # --- hooks ------------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
         """`hook(module, args)` runs before forward; returning a value replaces the args."""
-        return _register(self._forward_pre_hooks, hook)
+        return RemovableHandle(self._forward_pre_hooks, hook)
 
     def register_forward_hook(self, hook: Callable) -> RemovableHandle:
         """`hook(module, args, output)` runs after forward; returning a value replaces it."""
-        return _register(self._forward_hooks, hook)
+        return RemovableHandle(self._forward_hooks, hook)
 
     # --- state ----------------------------------------------------------------------------
     def _state(self) -> Iterator[tuple[str, Tensor]]:
@@ -619,12 +605,6 @@ def _floating_to(dtype: np.dtype) -> Callable[[Tensor], Tensor]:
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
-
-
-def _register(hooks: dict, hook: Callable) -> RemovableHandle:
-    handle = RemovableHandle(hooks)
-    hooks[handle.id] = hook
-    return handle
 
 
 class _Container(Module):
