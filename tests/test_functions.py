@@ -115,7 +115,8 @@ ELEMENTWISE_WITH_ARGS = {
     "logaddexp", "hypot", "atan2", "arctan2", "clamp_min", "clamp_max", "clip", "isclose",
     "fmod", "remainder", "floor_divide", "logical_and", "logical_or", "logical_xor",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "subtract", "multiply",
-    "divide", "true_divide", "lerp", "addcmul", "addcdiv"}
+    "divide", "true_divide", "lerp", "addcmul", "addcdiv", "xlogy", "float_power", "copysign",
+    "heaviside", "fmax", "fmin"}
 
 
 
@@ -132,7 +133,9 @@ def _shape_args(name: str, x: tl.Tensor) -> tuple | None:
             "masked_select": lambda: (x > 1,), "scatter": lambda: (0, index, 0.0),
             "scatter_add": lambda: (0, index, x), "topk": lambda: (2,),
             "index_add": lambda: (0, tl.tensor([2, 2]), x[:2]), "inner": lambda: (x,),
-            "addmm": lambda: (x, tl.eye(4, dtype=x.dtype))}
+            "addmm": lambda: (x, tl.eye(4, dtype=x.dtype)), "kthvalue": lambda: (2,),
+            "cross": lambda: (x,), "kron": lambda: (x,), "dist": lambda: (x * 2,),
+            "index_fill": lambda: (1, tl.tensor([0, 2]), -1.0)}
     if name in ("bmm", "baddbmm"):
         return cube(), (cube().mT,) if name == "bmm" else (cube(), cube().mT @ cube())
     return (x, args[name]()) if name in args else None

@@ -6,7 +6,25 @@ from . import backend, data, debug, nn, optim, train, viz  # noqa: E402
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import get_backend, set_backend
 from .functions import FUNCTIONS as _FUNCTIONS
-from .functions import allclose, concat, equal, inference_mode, is_tensor, randperm, tensordot
+from .functions import (
+    Size,
+    allclose,
+    bucketize,
+    can_cast,
+    concat,
+    concatenate,
+    device,
+    equal,
+    finfo,
+    iinfo,
+    inference_mode,
+    is_tensor,
+    promote_types,
+    randperm,
+    result_type,
+    searchsorted,
+    tensordot,
+)
 from .gradcheck import gradcheck
 from .rng import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, load_model, save  # noqa: E402
@@ -15,11 +33,17 @@ from .tensor import (
     Tensor,
     arange,
     as_tensor,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
     bernoulli,
     bool_,
+    broadcast_shapes,
     broadcast_tensors,
     cat,
     cdist,
+    column_stack,
+    dstack,
     einsum,
     empty,
     empty_like,
@@ -30,6 +54,7 @@ from .tensor import (
     from_numpy,
     full,
     full_like,
+    get_default_dtype,
     hstack,
     int8,
     int16,
@@ -49,6 +74,7 @@ from .tensor import (
     randint_like,
     randn,
     randn_like,
+    set_default_dtype,
     stack,
     tensor,
     uint8,
@@ -64,6 +90,9 @@ float = float32  # noqa: A001  PyTorch's short names: tl.float, tl.double, tl.lo
 double = float64
 long = int64
 bool = bool_  # noqa: A001
+half = float16
+int = int32  # noqa: A001
+short = int16
 
 # PyTorch's function forms of the Tensor methods: tl.exp(t), tl.sum(t, dim=1), tl.max(t), ...
 globals().update(_FUNCTIONS)

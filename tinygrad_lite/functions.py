@@ -13,7 +13,16 @@ import numpy as np
 
 from .autograd import no_grad
 from .rng import generator
-from .tensor import Tensor, cat, int64, tensor
+from .tensor import (
+    Tensor,
+    _as_array,
+    _result_dtype,
+    _scalar_dtype,
+    cat,
+    get_default_dtype,
+    int64,
+    tensor,
+)
 
 # NOTE: every name here is also a Tensor method; a function form exists for each
 METHODS = (
@@ -40,6 +49,9 @@ METHODS = (
     "unbind", "movedim", "moveaxis", "swapaxes", "swapdims", "unflatten", "broadcast_to",
     "select", "take", "masked_select", "nonzero", "scatter", "scatter_add", "index_add",
     "sort", "argsort", "topk", "bmm", "addmm", "baddbmm", "inner",
+    "index_fill", "is_floating_point", "is_complex", "argwhere", "aminmax", "logit", "xlogy",
+    "float_power", "copysign", "signbit", "heaviside", "deg2rad", "rad2deg", "sinc", "fmax",
+    "fmin", "kthvalue", "mode", "unique", "cross", "kron", "dist", "rot90",
 )
 
 
@@ -59,6 +71,124 @@ FUNCTIONS = {name: _function_form(name) for name in METHODS}
 def concat(tensors: Any, dim: int = 0) -> Tensor:
     """PyTorch's other name for `cat`."""
     return cat(tensors, dim)
+
+
+concatenate = concat  # and numpy's
+
+
+# NOTE: shapes are plain tuples here; torch.Size is a tuple subclass, so code that builds one
+# (`tl.Size([2, 3])`) or checks `isinstance(t.shape, tl.Size)` works unchanged
+Size = tuple
+
+
+class device(str):  # noqa: N801  (PyTorch's name)
+    """`tl.device("cpu")`: every tensor lives on the CPU, so this is the string "cpu" (equal
+    to `t.device`) with PyTorch's `.type` and `.index`."""
+
+    def __new__(cls, type: str = "cpu", index: int | None = None) -> "device":  # noqa: A002
+        if str(type).split(":")[0] != "cpu":
+            raise RuntimeError(f"device: only 'cpu' is available, got {type!r}")
+        return super().__new__(cls, "cpu")
+
+    @property
+    def type(self) -> str:  # noqa: A003
+        return "cpu"
+
+    @property
+    def index(self) -> None:
+        return None
+
+
+class finfo:  # noqa: N801  (PyTorch's name)
+    """The limits of a float dtype (the default one without an argument), with PyTorch's
+    attribute names: bits, eps, max, min, tiny (= smallest_normal), resolution, dtype."""
+
+    def __init__(self, type: Any = None) -> None:  # noqa: A002
+        dtype = get_default_dtype() if type is None else np.dtype(type)
+        if dtype.kind != "f":
+            raise TypeError(f"finfo: needs a floating point dtype, got {dtype}; use iinfo")
+        info = np.finfo(dtype)
+        self.bits, self.dtype = info.bits, dtype.name
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision  # NOTE: numpy rounds it to the dtype
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801  (PyTorch's name)
+    """The limits of an integer dtype: bits, max, min, dtype."""
+
+    def __init__(self, type: Any) -> None:  # noqa: A002
+        dtype = np.dtype(type)
+        if dtype.kind not in "iu":
+            raise TypeError(f"iinfo: needs an integer dtype, got {dtype}; use finfo")
+        info = np.iinfo(dtype)
+        self.bits, self.max, self.min, self.dtype = info.bits, int(info.max), int(info.min), \
+            dtype.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def promote_types(type1: Any, type2: Any) -> np.dtype:
+    """The dtype an op on tensors of these two dtypes gives (a float beats any integer)."""
+    return _result_dtype(np.dtype(type1), np.dtype(type2))
+
+
+def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
+    """The dtype of `tensor1 op tensor2`, for tensors or numbers: a 0-d tensor or a number
+    counts only by its kind (bool < integer < float), as in PyTorch."""
+    if isinstance(tensor1, Tensor) and isinstance(tensor2, Tensor):
+        return _result_dtype(tensor1.dtype, tensor2.dtype, tensor1.ndim == 0, tensor2.ndim == 0)
+    if isinstance(tensor1, Tensor) or isinstance(tensor2, Tensor):
+        t, number = (tensor1, tensor2) if isinstance(tensor1, Tensor) else (tensor2, tensor1)
+        return _scalar_dtype(t.dtype, number)
+    return _result_dtype(_as_array(tensor1).dtype, _as_array(tensor2).dtype)
+
+
+def can_cast(from_: Any, to: Any) -> bool:
+    """Whether PyTorch's in-place ops may write `from_` into `to`: never down a kind (a float
+    into an integer, an integer into a bool), any width within one."""
+    kind = {"b": 0, "u": 1, "i": 1, "f": 2}
+    return kind[np.dtype(from_).kind] <= kind[np.dtype(to).kind]
+
+
+def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None) -> Tensor:
+    """Where each of `values` would go to keep `sorted_sequence` sorted: the first such index
+    (the last with `right=True` or side="right"). An N-D sequence is searched row by row
+    (its last dim), with `values` holding one row of queries each. No gradient."""
+    if side is not None:
+        if side not in ("left", "right") or (right and side == "left"):
+            raise RuntimeError(f"searchsorted: side must be 'left' or 'right' and agree with "
+                               f"right={right}, got {side!r}")
+        right = side == "right"
+    seq = sorted_sequence.numpy() if isinstance(sorted_sequence, Tensor) else np.asarray(
+        sorted_sequence)
+    vals = values.numpy() if isinstance(values, Tensor) else np.asarray(values)
+    how = "right" if right else "left"
+    if seq.ndim <= 1:
+        found = np.searchsorted(seq.reshape(-1), vals, side=how)
+    elif seq.shape[:-1] != vals.shape[:-1]:
+        raise RuntimeError(f"searchsorted: the sequence {seq.shape} and the values "
+                           f"{vals.shape} must agree in every dim but the last")
+    else:
+        rows = zip(seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1]))
+        found = np.array([np.searchsorted(r, v, side=how) for r, v in rows]).reshape(vals.shape)
+    return Tensor._wrap(np.asarray(found, dtype=np.int32 if out_int32 else int64))
+
+
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False,  # noqa: A002
+              right: bool = False) -> Tensor:
+    """The bucket of each element of `input` between the sorted 1-D `boundaries`: i with
+    boundaries[i-1] < x <= boundaries[i] (with `right=True`, boundaries[i-1] <= x <
+    boundaries[i]). No gradient."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries must be 1-D, got shape {boundaries.shape}")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
 inference_mode = no_grad  # PyTorch's faster no_grad; here they are the same thing

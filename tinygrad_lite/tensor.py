@@ -27,11 +27,31 @@ int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
 
-_DEFAULT_FLOAT = float32
+_default_float = float32  # NOTE: read through get_default_dtype(), never directly
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of tensors made from Python floats and of the float creation functions."""
+    return _default_float
+
+
+def set_default_dtype(d: Any) -> None:
+    """Make `d` (float32 or float64, as PyTorch allows) the default float dtype.
+
+    Python floats, `zeros`/`ones`/`rand`/`randn`/`full`/`arange`/`linspace`/`eye`/..., integer
+    tensors made float (`t.exp()`, `t / 2`) and new layers' parameters all follow it.
+    """
+    global _default_float
+    dtype = np.dtype(d)
+    if dtype not in (float32, float64):
+        raise TypeError(f"set_default_dtype: only float32 and float64 can be the default, "
+                        f"got {dtype}")
+    _default_float = dtype
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """numpy array for `data`: Python floats become float32, ints int64, as in PyTorch."""
+    """numpy array for `data`: Python floats take the default float dtype (float32 unless
+    `set_default_dtype` changed it), ints int64, as in PyTorch."""
     if isinstance(data, Tensor):
         arr = data.numpy()
     elif isinstance(data, np.ndarray):
@@ -39,7 +59,7 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     else:
         arr = np.asarray(data)
         if arr.dtype == np.float64 and not isinstance(data, np.generic):
-            arr = arr.astype(_DEFAULT_FLOAT)
+            arr = arr.astype(get_default_dtype())
         elif arr.dtype.kind == "i":
             arr = arr.astype(int64)
         elif arr.dtype.kind not in "biuf":
@@ -77,7 +97,7 @@ def _scalar_dtype(dtype: np.dtype, value: Any) -> np.dtype:
     if isinstance(value, (bool, np.bool_)):
         return dtype
     if isinstance(value, (float, np.floating)) and dtype.kind in "biu":
-        return _DEFAULT_FLOAT
+        return get_default_dtype()
     if isinstance(value, (int, np.integer)) and dtype.kind == "b":
         return int64
     return dtype
@@ -464,7 +484,7 @@ class Tensor:
     def _float_pair(self, other: Any) -> tuple["Tensor", "Tensor"]:
         a, b = self._pair(other)
         if a.dtype.kind != "f":
-            a, b = a.to(_DEFAULT_FLOAT), b.to(_DEFAULT_FLOAT)
+            a, b = a.to(get_default_dtype()), b.to(get_default_dtype())
         return a, b
 
     __add__, __radd__ = _binary(ops.Add, _pair)
@@ -594,7 +614,7 @@ class Tensor:
 
     # --- unary math ---------------------------------------------------------------------------
     def _floating(self) -> "Tensor":
-        return self if self.dtype.kind == "f" else self.to(_DEFAULT_FLOAT)
+        return self if self.dtype.kind == "f" else self.to(get_default_dtype())
 
     def exp(self) -> "Tensor":
         return ops.Exp.apply(self._floating())
@@ -674,6 +694,74 @@ class Tensor:
     def logaddexp(self, other: Any) -> "Tensor":
         """log(exp(self) + exp(other)), without overflow."""
         return ops.LogAddExp.apply(*self._float_pair(other))
+
+    def logit(self, eps: float | None = None) -> "Tensor":
+        """log(p / (1 - p)), sigmoid's inverse; with `eps`, p is clamped to [eps, 1 - eps]
+        first, so no gradient flows where it was clamped."""
+        p = self._floating()
+        if eps is not None:
+            p = p.clamp(eps, 1 - eps)
+        return (p / (1 - p)).log()
+
+    def xlogy(self, other: Any) -> "Tensor":
+        """self * log(other), and 0 where self == 0 (even where other is 0) unless other is
+        NaN, as in PyTorch."""
+        x, y = self._float_pair(other)
+        a, b = x.numpy(), y.numpy()
+        # NOTE: where x == 0 and log(y) is not finite (y <= 0 or inf), y is swapped for 1: the
+        # product is then the 0 PyTorch gives, and no gradient meets 0 * log(0)
+        spoilt = (a == 0) & ~((b > 0) & np.isfinite(b)) & ~np.isnan(b)
+        return x * (where(spoilt, 1, y) if spoilt.any() else y).log()
+
+    def float_power(self, exponent: Any) -> "Tensor":
+        """self ** exponent computed in float64, whatever the dtypes (the result is float64)."""
+        e = exponent.to(float64) if isinstance(exponent, Tensor) else exponent
+        return self.to(float64) ** e
+
+    def copysign(self, other: Any) -> "Tensor":
+        """|self| with the sign of `other` (-0.0 counts as negative); `other` gets no
+        gradient, as in PyTorch (its sign is a step)."""
+        x, y = self._float_pair(other)
+        magnitude = x.abs()
+        return where(np.signbit(y.numpy()), -magnitude, magnitude)
+
+    def signbit(self) -> "Tensor":
+        """True where the sign bit is set: x < 0, and also -0.0 (no gradient)."""
+        return _no_grad("signbit", np.signbit, self.numpy())
+
+    def heaviside(self, values: Any) -> "Tensor":
+        """The step function: 0 where x < 0, 1 where x > 0, `values` where x == 0."""
+        a, b = self._pair(values)
+        return _no_grad("heaviside", lambda x, v: np.heaviside(x, v).astype(x.dtype),
+                        a.numpy(), b.numpy())
+
+    def deg2rad(self) -> "Tensor":
+        return self._floating() * (math.pi / 180)
+
+    def rad2deg(self) -> "Tensor":
+        return self._floating() * (180 / math.pi)
+
+    def sinc(self) -> "Tensor":
+        """sin(pi x) / (pi x), and 1 at x = 0 (where the gradient is 0)."""
+        x = self._floating()
+        zero = x.numpy() == 0
+        scaled = where(zero, 1, x) * math.pi  # NOTE: no 0 / 0 in either branch's gradient
+        return where(zero, 1, scaled.sin() / scaled)
+
+    def _nan_ignoring(self, other: Any, larger: bool) -> "Tensor":
+        """fmax / fmin: the larger (smaller) value, or the one that is not NaN. The gradient
+        goes to self on ties, as in PyTorch."""
+        a, b = self._pair(other)
+        x, y = a.numpy(), b.numpy()
+        return where(((x >= y) if larger else (x <= y)) | (y != y), a, b)
+
+    def fmax(self, other: Any) -> "Tensor":
+        """The elementwise maximum that ignores NaN (NaN only where both are NaN)."""
+        return self._nan_ignoring(other, True)
+
+    def fmin(self, other: Any) -> "Tensor":
+        """The elementwise minimum that ignores NaN (NaN only where both are NaN)."""
+        return self._nan_ignoring(other, False)
 
     # rounding: whole numbers, so the gradient is 0 everywhere (PyTorch's convention)
     def _step(self, op: type, name: str, **options: Any) -> "Tensor":
@@ -851,6 +939,10 @@ class Tensor:
     def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return ops.Amin.apply(self, axis=_dims(dim, self.ndim, "amin"), keepdim=keepdim)
 
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> "AMinMax":
+        """(amin, amax) in one call, as a pair with `.min` and `.max`."""
+        return AMinMax((self.amin(dim, keepdim), self.amax(dim, keepdim)))
+
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
         return self._arg("argmax", dim, keepdim)
 
@@ -977,9 +1069,47 @@ class Tensor:
                 return Tensor._wrap(np.asarray(value))
             return where(flat.numpy() == value, flat, -np.inf).amax()
         axis, order = self._sort_indices(dim, False, "median")
-        middle = (order.shape[axis] - 1) // 2
-        values, indices = self._take_sorted(
-            axis, order[(slice(None),) * axis + (slice(middle, middle + 1),)])
+        return self._pick_sorted(axis, order, (order.shape[axis] - 1) // 2, keepdim)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> "MinMax":
+        """(values, indices) of the k-th smallest element along `dim` (k counts from 1); the
+        gradient goes to the returned index."""
+        axis, order = self._sort_indices(dim, False, "kthvalue")
+        n = order.shape[axis]
+        if not 1 <= k <= n:
+            raise RuntimeError(f"kthvalue: k={k} is out of range for dim {dim} of size {n} "
+                               f"(tensor of shape {self.shape})")
+        return self._pick_sorted(axis, order, k - 1, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> "MinMax":
+        """(values, indices) of the most frequent value along `dim`: of equally frequent
+        values the smallest, at its last position, as PyTorch picks."""
+        axis, order = self._sort_indices(dim, False, "mode")
+        n = order.shape[axis]
+        if n == 0:
+            raise RuntimeError(f"mode: dim {dim} of the tensor of shape {self.shape} is empty")
+        data = self.numpy().reshape(self.shape or (1,))
+        ranked = np.moveaxis(np.take_along_axis(data, order, axis), axis, -1)
+        # NOTE: equal values sit in runs of the sorted rows; each run's first and last
+        # positions come from running max / min scans, their difference is its length
+        steps = np.broadcast_to(np.arange(n), ranked.shape)
+        edge = np.ones(ranked.shape[:-1] + (1,), dtype=bool)
+        change = ranked[..., 1:] != ranked[..., :-1]
+        first = np.maximum.accumulate(
+            np.where(np.concatenate([edge, change], -1), steps, 0), axis=-1)
+        ends = np.concatenate([change, edge], -1)
+        last = np.flip(np.minimum.accumulate(np.flip(np.where(ends, steps, n), -1), -1), -1)
+        longest = np.argmax(last - first, axis=-1)[..., None]  # the first: smallest value
+        position = np.take_along_axis(last, longest, -1)  # a stable sort: its last index
+        return self._pick_sorted(axis, order, np.moveaxis(position, -1, axis), keepdim)
+
+    def _pick_sorted(self, axis: int, order: np.ndarray, position: Any,
+                     keepdim: bool) -> "MinMax":
+        """(values, indices) at `position` of the sorted `order` along `axis`: one int, or one
+        per row (size 1 at `axis`). median, kthvalue and mode share it."""
+        shape = order.shape[:axis] + (1,) + order.shape[axis + 1:]
+        rank = np.broadcast_to(np.asarray(position, dtype=int64), shape)
+        values, indices = self._take_sorted(axis, np.take_along_axis(order, rank, axis))
         if not keepdim and self.ndim:
             values, indices = values.squeeze(axis), indices.squeeze(axis)
         return MinMax((values, indices))
@@ -1220,6 +1350,63 @@ class Tensor:
                                f"{other.shape}")
         return self.unsqueeze(1) * other.unsqueeze(0)
 
+    def kron(self, other: Any) -> "Tensor":
+        """The Kronecker product: blocks self[i, j, ...] * other (dims matched from the
+        right), of shape self.shape * other.shape."""
+        a, b = self._pair(other)
+        n = max(a.ndim, b.ndim)
+        shape_a, shape_b = (1,) * (n - a.ndim) + a.shape, (1,) * (n - b.ndim) + b.shape
+        # NOTE: interleaved singleton dims make one broadcast product hold every block
+        spread_a = a.reshape(tuple(k for m in shape_a for k in (m, 1)))
+        spread_b = b.reshape(tuple(k for m in shape_b for k in (1, m)))
+        return (spread_a * spread_b).reshape(tuple(x * y for x, y in zip(shape_a, shape_b)))
+
+    def cross(self, other: Any, dim: int | None = None) -> "Tensor":
+        """The cross product of 3-vectors along `dim` (None: the first dim of size 3, as
+        `torch.cross` picks); the operands broadcast."""
+        a, b = broadcast_tensors(*self._pair(other))
+        if dim is None:
+            dim = next((i for i, n in enumerate(a.shape) if n == 3), None)
+        if dim is None or a.shape[a._axis(dim, "cross")] != 3:
+            raise RuntimeError(f"cross: needs a dim of size 3 (dim={dim}), got shapes "
+                               f"{self.shape} and {b.shape}")
+        d = a._axis(dim, "cross")
+        (a1, a2, a3), (b1, b2, b3) = a.unbind(d), b.unbind(d)
+        return stack([a2 * b3 - a3 * b2, a3 * b1 - a1 * b3, a1 * b2 - a2 * b1], d)
+
+    def dist(self, other: Any, p: float = 2) -> "Tensor":
+        """The p-norm of self - other (broadcast)."""
+        return (self - other).norm(p)
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> "Tensor":
+        """Rotate by 90 degrees `k` times in the plane of `dims`, from the first dim toward
+        the second (flips and a transpose, so the gradient is exact)."""
+        if len(dims) != 2 or self.ndim < 2:
+            raise RuntimeError(f"rot90: needs two dims of a tensor with at least 2, got dims "
+                               f"{tuple(dims)} for shape {self.shape}")
+        d0, d1 = self._axis(dims[0], "rot90"), self._axis(dims[1], "rot90")
+        if d0 == d1:
+            raise RuntimeError(f"rot90: dims {tuple(dims)} name the same dim")
+        k %= 4
+        if k == 1:
+            return self.flip(d1).transpose(d0, d1)
+        if k == 2:
+            return self.flip(d0, d1)
+        return self.flip(d0).transpose(d0, d1) if k == 3 else self.clone()
+
+    def unfold(self, dimension: int, size: int, step: int) -> "Tensor":
+        """Windows of `size` along `dimension`, `step` apart, as a new last dim: that dim
+        becomes the window count. Where windows overlap the gradients add up."""
+        d = self._axis(dimension, "unfold")
+        n = self.shape[d] if self.ndim else 1
+        if not 0 <= size <= n or step < 1:
+            raise RuntimeError(f"unfold: size {size} must lie in [0, {n}] (dim {dimension} of "
+                               f"the tensor of shape {self.shape}) and step {step} be >= 1")
+        if not self.ndim:
+            return self.reshape(1)
+        windows = np.arange(0, n - size + 1, step)[:, None] + np.arange(size)
+        return self._along(d, "unfold", windows).movedim(d + 1, -1)
+
     def reciprocal(self) -> "Tensor":
         return 1 / self._floating()
 
@@ -1303,6 +1490,27 @@ class Tensor:
             return Tensor._wrap(np.zeros((len(where_[0]), 0), dtype=int64))
         return Tensor._wrap(np.stack(where_, axis=1).astype(int64))
 
+    def argwhere(self) -> "Tensor":
+        """Indices of the nonzero elements, one row each: `nonzero()`."""
+        return self.nonzero()
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+               return_counts: bool = False, dim: int | None = None) -> Any:
+        """The distinct values (or slices along `dim`), always sorted; with `return_inverse`
+        each element's position among them, with `return_counts` how often each occurs.
+        No gradient, as in PyTorch."""
+        axis = None if dim is None else self._axis(dim, "unique")
+        values, inverse, counts = np.unique(self.numpy(), return_inverse=True,
+                                            return_counts=True, axis=axis)
+        # NOTE: numpy's inverse shape changed between versions; PyTorch's is fixed
+        inverse = inverse.reshape(self.shape if axis is None else -1).astype(int64)
+        out = [Tensor._wrap(values)]
+        if return_inverse:
+            out.append(Tensor._wrap(inverse))
+        if return_counts:
+            out.append(Tensor._wrap(counts.astype(int64)))
+        return out[0] if len(out) == 1 else tuple(out)
+
     def _put(self, src: "Tensor", index: Any, accumulate: bool) -> "Tensor":
         """This tensor with `src` written (accumulate: added) at `index`, out of place."""
         put = ops.IndexPut.apply(src, shape=self.shape, index=index, accumulate=accumulate)
@@ -1366,6 +1574,27 @@ class Tensor:
         return self._put(source * alpha if alpha != 1 else source,
                          (slice(None),) * d + (idx,), True)
 
+    def index_fill(self, dim: int, index: Any, value: Any) -> "Tensor":
+        """A copy with the slices at positions `index` along `dim` set to `value` (a number or
+        a 0-d tensor, which then gets their gradient)."""
+        d = self._axis(dim, "index_fill")
+        idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        n = self.shape[d] if self.ndim else 1
+        if idx.ndim > 1 or idx.dtype.kind not in "iu":
+            raise RuntimeError(f"index_fill: index must be a 1-D integer tensor, got "
+                               f"{idx.dtype} of shape {idx.shape}")
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"index_fill: index out of range for dim {dim} of size {n} "
+                             f"(tensor of shape {self.shape}): indices run from {idx.min()} "
+                             f"to {idx.max()}")
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError(f"index_fill: value must be a number or a 0-d tensor, got shape "
+                               f"{value.shape}")
+        along = np.zeros(n, dtype=bool)
+        along[idx] = True
+        return self.masked_fill(along.reshape(self.shape[d:d + 1] + (1,) * (self.ndim - d - 1)),
+                                value)
+
     def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple["Tensor", ...]:
         """Pieces of `split_size` along `dim` (the last may be shorter), or of the listed
         sizes."""
@@ -1414,8 +1643,35 @@ class Tensor:
     def new_tensor(self, data: Any, dtype: Any = None) -> "Tensor":
         return tensor(data, dtype=dtype or self.dtype)
 
+    def new_empty(self, *size: Any, dtype: Any = None) -> "Tensor":
+        """A new tensor of `size` in this tensor's dtype (zero-filled: numpy has no cheaper
+        uninitialised memory worth the surprise)."""
+        return empty(*size, dtype=dtype or self.dtype)
+
     def element_size(self) -> int:
         return self.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        """Always False: this library has no complex dtypes."""
+        return False
+
+    def data_ptr(self) -> int:
+        """The address of the first element: views of one buffer compare as in PyTorch."""
+        return self.numpy().__array_interface__["data"][0]
+
+    def __contains__(self, element: Any) -> bool:
+        """`element in t`: whether any element equals it (not a search through rows)."""
+        if not isinstance(element, (Tensor, int, float, bool, np.generic)):
+            raise RuntimeError(f"contains: only a tensor or a number can be looked for, got "
+                               f"{type(element).__name__}")
+        return bool((self == element).any().item())
 
     @property
     def nbytes(self) -> int:
@@ -1595,13 +1851,95 @@ class Tensor:
     def zero_(self) -> "Tensor":
         return self.fill_(0)
 
+    def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> "Tensor":
+        """Set the main diagonal (i, i, ...) to `fill_value`; all dims must be equal beyond
+        2-D. For a tall matrix `wrap` starts the diagonal again every N + 1 rows."""
+        if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+            raise RuntimeError(f"fill_diagonal_: needs 2 dims, or more of equal size, got shape "
+                               f"{self.shape}")
+        on = np.zeros(self.shape, dtype=bool)
+        np.fill_diagonal(on, True, wrap=wrap)  # NOTE: numpy's wrap is PyTorch's
+        return self._in_place("fill_diagonal_", lambda t: t.masked_fill(on, fill_value))
+
+    def _rebind(self, value: "Tensor", op: str) -> "Tensor":
+        """Become `value` (this tensor's memory seen through a view, or cut from the graph)
+        without writing the memory, as PyTorch's in-place view ops and `detach_` do.
+
+        A node that used this tensor earlier resolves it to a handle on what it was (autograd's
+        `_resolve_modified`), so its gradient still flows to the graph behind it.
+        """
+        if self.requires_grad and self._ctx is None and autograd.is_grad_enabled() and (
+                value.requires_grad):
+            raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in "
+                               "place while grad mode is on; wrap it in `with tl.no_grad():`")
+        if self._ctx is not None:
+            # NOTE: a fresh view of the same memory: not the array a node saved, so backward
+            # does not take the values for overwritten (they are unchanged)
+            prior = Tensor._wrap(self.numpy()[...])
+            prior._ctx, prior.requires_grad, prior._version = self._ctx, True, self._version
+            prior._before = getattr(self, "_before", None)
+            self._before = prior
+            autograd.mark_modified(self)
+        self._data, self._ctx = value._data, value._ctx
+        self.requires_grad = value.requires_grad
+        return self
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from the graph in place: it becomes a leaf that needs no gradient
+        (ops that used it before still pass gradients through its earlier history)."""
+        return self._rebind(self.detach(), "detach_")
+
+    def t_(self) -> "Tensor":
+        return self._rebind(self.t(), "t_")
+
+    def transpose_(self, dim0: int, dim1: int) -> "Tensor":
+        return self._rebind(self.transpose(dim0, dim1), "transpose_")
+
+    def squeeze_(self, dim: Any = None) -> "Tensor":
+        return self._rebind(self.squeeze(dim), "squeeze_")
+
+    def unsqueeze_(self, dim: int) -> "Tensor":
+        return self._rebind(self.unsqueeze(dim), "unsqueeze_")
+
+    # random fills: draws from the shared generator, written like fill_ (no gradient)
+    def _fill_random(self, samples: np.ndarray, op: str) -> "Tensor":
+        return self._assign(Tensor(samples, self.dtype), op)
+
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
-        return self._assign(Tensor(generator().uniform(a, b, self.shape), self.dtype),
-                            "uniform_")
+        return self._fill_random(generator().uniform(a, b, self.shape), "uniform_")
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
-        return self._assign(Tensor(generator().normal(mean, std, self.shape), self.dtype),
-                            "normal_")
+        return self._fill_random(generator().normal(mean, std, self.shape), "normal_")
+
+    def bernoulli_(self, p: Any = 0.5) -> "Tensor":
+        """1 with probability `p` (a number, or a tensor broadcast to this one), else 0."""
+        prob = p.numpy() if isinstance(p, Tensor) else np.asarray(p)
+        if prob.size and (prob.min() < 0 or prob.max() > 1):
+            raise RuntimeError(f"bernoulli_: p must lie in [0, 1], got values from "
+                               f"{prob.min()} to {prob.max()}")
+        return self._fill_random(generator().random(self.shape) < prob, "bernoulli_")
+
+    def exponential_(self, lambd: float = 1.0) -> "Tensor":
+        """Samples of the exponential distribution with rate `lambd` (mean 1 / lambd)."""
+        if lambd <= 0:
+            raise RuntimeError(f"exponential_: lambd must be > 0, got {lambd}")
+        return self._fill_random(generator().exponential(1 / lambd, self.shape),
+                                 "exponential_")
+
+    def random_(self, from_: int | None = None, to: int | None = None) -> "Tensor":
+        """Whole numbers drawn uniformly from [from_, to); `random_(to)` starts at 0. Without
+        bounds: every whole number the dtype holds exactly, [0, 2**mantissa] for floats, as
+        in PyTorch."""
+        low, high = (0, from_) if to is None else (from_ or 0, to)
+        if high is None:  # NOTE: `high` is exclusive; the largest value is high - 1
+            if self.dtype.kind == "f":
+                high = 2 ** (np.finfo(self.dtype).nmant + 1) + 1
+            else:
+                high = 2 if self.dtype.kind == "b" else int(np.iinfo(self.dtype).max) + 1
+        if low >= high:
+            raise RuntimeError(f"random_: from ({low}) must be less than to ({high})")
+        draws = generator().integers(low, high - 1, self.shape, endpoint=True)
+        return self._fill_random(draws, "random_")
 
     __iadd__ = add_
     __isub__ = sub_
@@ -1622,7 +1960,10 @@ for _name in ("log1p", "expm1", "erf", "erfc", "log2", "log10", "exp2", "sin", "
               "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "atan2",
               "hypot", "logaddexp", "floor", "ceil", "round", "trunc", "frac", "nan_to_num",
               "clamp_min", "clamp_max", "fmod", "remainder", "floor_divide", "lerp",
-              "addcmul", "addcdiv"):
+              "addcmul", "addcdiv", "abs", "neg", "exp", "log", "sqrt", "sigmoid", "tanh",
+              "relu", "pow", "sign", "reciprocal", "square", "clip", "masked_fill", "scatter",
+              "scatter_add", "index_add", "index_fill", "logit", "xlogy", "copysign", "sinc",
+              "deg2rad", "rad2deg", "heaviside"):
     setattr(Tensor, f"{_name}_", _in_place(_name))
 
 
@@ -1659,6 +2000,18 @@ class MinMax(tuple):
 
     @property
     def indices(self) -> Tensor:
+        return self[1]
+
+
+class AMinMax(tuple):
+    """The (min, max) pair of `aminmax`, as PyTorch names it."""
+
+    @property
+    def min(self) -> Tensor:  # noqa: A003
+        return self[0]
+
+    @property
+    def max(self) -> Tensor:  # noqa: A003
         return self[1]
 
 
@@ -1846,6 +2199,56 @@ def vstack(tensors: Sequence[Any]) -> Tensor:
     return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
 
 
+def _atleast(tensors: tuple, ndim: int) -> Any:
+    """atleast_1d/2d/3d: one tensor back for one given, else a tuple (as PyTorch)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    out = []
+    for t in tensors:
+        t = t if isinstance(t, Tensor) else Tensor(t)
+        if ndim == 3 and 0 < t.ndim < 3:  # NOTE: (n,) -> (1, n, 1), (m, n) -> (m, n, 1)
+            t = t.reshape((1,) * (2 - t.ndim) + t.shape + (1,))
+        elif t.ndim < ndim:
+            t = t.reshape((1,) * (ndim - t.ndim) + t.shape)
+        out.append(t)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    """Each tensor with at least 1 dim (a 0-d one becomes shape (1,))."""
+    return _atleast(tensors, 1)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    """Each tensor with at least 2 dims: (n,) becomes (1, n)."""
+    return _atleast(tensors, 2)
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    """Each tensor with at least 3 dims: (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1)."""
+    return _atleast(tensors, 3)
+
+
+def dstack(tensors: Sequence[Any]) -> Tensor:
+    """Join along dim 2, after `atleast_3d`."""
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+def column_stack(tensors: Sequence[Any]) -> Tensor:
+    """Join as columns: 0-d and 1-d tensors become (n, 1) columns, then along dim 1."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    return cat([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors], 1)
+
+
+def broadcast_shapes(*shapes: Any) -> tuple:
+    """The shape that tensors of `shapes` broadcast to (ints count as 1-D shapes)."""
+    shapes = tuple((s,) if isinstance(s, (int, np.integer)) else tuple(s) for s in shapes)
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(f"broadcast_shapes: shapes {list(shapes)} do not broadcast") from None
+
+
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
     """p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M): (..., P, R)."""
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
@@ -1867,7 +2270,7 @@ def from_numpy(a: np.ndarray) -> Tensor:
 
 
 def _filled(size: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
-    dt = np.dtype(dtype) if dtype is not None else _DEFAULT_FLOAT
+    dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
     return Tensor(np.full(_size(size), value, dtype=dt), requires_grad=requires_grad)
 
 
@@ -1914,23 +2317,23 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              requires_grad: bool = False) -> Tensor:
-    return Tensor(np.linspace(start, end, steps), dtype=dtype or _DEFAULT_FLOAT,
+    return Tensor(np.linspace(start, end, steps), dtype=dtype or get_default_dtype(),
                   requires_grad=requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.eye(n, m), dtype=dtype or _DEFAULT_FLOAT, requires_grad=requires_grad)
+    return Tensor(np.eye(n, m), dtype=dtype or get_default_dtype(), requires_grad=requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the generator that `manual_seed` seeds."""
-    dt = np.dtype(dtype or _DEFAULT_FLOAT)
+    dt = np.dtype(dtype or get_default_dtype())
     return Tensor(generator().standard_normal(_size(size), dtype=dt), requires_grad=requires_grad)
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    dt = np.dtype(dtype or _DEFAULT_FLOAT)
+    dt = np.dtype(dtype or get_default_dtype())
     return Tensor(generator().random(_size(size), dtype=dt), requires_grad=requires_grad)
 
 
@@ -1974,7 +2377,7 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
 def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
              requires_grad: bool = False) -> Tensor:
     """`steps` points from base**start to base**end, evenly spaced in the exponent."""
-    return Tensor(np.logspace(start, end, steps, base=base), dtype=dtype or _DEFAULT_FLOAT,
+    return Tensor(np.logspace(start, end, steps, base=base), dtype=dtype or get_default_dtype(),
                   requires_grad=requires_grad)
 
 
@@ -1991,7 +2394,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, dtype: Any = No
             raise TypeError("normal: give size= when mean and std are numbers")
         size = np.broadcast_shapes(*(a.shape for a in arrays))
     size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
-    dt = dtype or (floats[0] if floats else _DEFAULT_FLOAT)
+    dt = dtype or (floats[0] if floats else get_default_dtype())
     return Tensor(generator().normal(*arrays, size), dtype=dt, requires_grad=requires_grad)
 
 
