@@ -349,7 +349,7 @@ def test_repr_nests_children_and_shows_settings_like_pytorch():
         "    (0): Linear(in_features=3, out_features=2, bias=True)\n"
         "    (1): Linear(in_features=3, out_features=1, bias=True)\n"
         "  )\n"
-        "  (drop): Dropout(p=0.5)\n"
+        "  (drop): Dropout(p=0.5, inplace=False)\n"
         ")")
     assert repr(Net()) == expected
 

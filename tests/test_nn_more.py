@@ -767,3 +767,50 @@ def test_mlp_with_norms_and_new_activations_trains_like_torch_for_10_sgd_steps()
     assert losses[-1][0] < losses[0][0]
     ours.eval(), theirs.eval()
     close(ours(tl.tensor(x)).numpy(), theirs(torch.from_numpy(x)).detach().numpy(), np.float64)
+
+
+INPLACE_LAYERS = ["ReLU", "ReLU6", "LeakyReLU(0.2)", "ELU(0.5)", "CELU", "SELU", "SiLU", "Mish",
+                  "Hardtanh(-2.0, 2.0)", "Hardsigmoid", "Hardswish", "Threshold(0.1, -1.0)",
+                  "Dropout(0.0)"]
+
+
+def _layer(lib_nn, spec: str, inplace: bool):
+    name, _, args = spec.partition("(")
+    args = args.rstrip(")")
+    return eval(f"nn.{name}({args + ', ' if args else ''}inplace={inplace})", {"nn": lib_nn})
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("spec", INPLACE_LAYERS)
+def test_inplace_flag_shows_in_the_repr_like_torch(spec, inplace):
+    torch = pytest.importorskip("torch")
+    assert repr(_layer(nn, spec, inplace)) == repr(_layer(torch.nn, spec, inplace))
+
+
+@pytest.mark.parametrize("spec", INPLACE_LAYERS)
+def test_inplace_layers_overwrite_their_input_and_keep_torchs_gradients(spec):
+    x0 = np.linspace(-4, 4, 12).reshape(3, 4)
+
+    def run(lib, lib_nn):
+        x = lib.tensor(x0, dtype=lib.float64, requires_grad=True)
+        h = x * 1.5                      # a non-leaf: in place is allowed on it
+        before = h + 0                   # an earlier user of h's old value
+        out = _layer(lib_nn, spec, True)(h)
+        assert out is h                  # the input tensor itself holds the result
+        (out.sum() * 2 + (before * before).sum()).backward()
+        return np.asarray(out.detach().numpy()), np.asarray(x.grad.numpy())
+
+    got = run(tl, nn)
+    expected_out = _layer(nn, spec, False)(tl.tensor(x0 * 1.5)).numpy()
+    np.testing.assert_allclose(got[0], expected_out, rtol=1e-12)
+    torch = pytest.importorskip("torch")
+    want = run(torch, torch.nn)
+    # NOTE: 1e-7, not 1e-10: torch's float64 hardsigmoid backward uses a float32 1/6
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-7, atol=1e-12)
+
+
+def test_inplace_on_a_leaf_that_requires_grad_is_refused():
+    x = tl.tensor([1.0, -1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="relu_: a leaf tensor that requires grad"):
+        F.relu(x, inplace=True)

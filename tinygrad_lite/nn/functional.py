@@ -8,7 +8,7 @@ gradient (softmax - onehot) / N); their uncommon cases are composed from the gen
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -41,13 +41,22 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.Linear.apply(input, weight, bias)
 
 
-def relu(input: Tensor) -> Tensor:  # noqa: A002
-    return input.relu()
+def _maybe_in_place(input: Tensor, fn: Callable[[Tensor], Tensor], inplace: bool,  # noqa: A002
+                    op: str) -> Tensor:
+    """`fn(input)`, or with PyTorch's `inplace=True` that result written into `input` (an
+    in-place op autograd records as PyTorch does: refused on a leaf that requires grad)."""
+    return input._in_place(f"{op}_", fn) if inplace else fn(input)
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _maybe_in_place(input, Tensor.relu, inplace, "relu")
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
+               inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x (the slope is the gradient at 0, as in PyTorch)."""
-    return where(input > 0, input, input * negative_slope)
+    return _maybe_in_place(input, lambda x: where(x > 0, x, x * negative_slope), inplace,
+                           "leaky_relu")
 
 
 def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
@@ -77,19 +86,21 @@ def _softplus(x: Tensor) -> Tensor:
     return x.maximum(0) + (-x.abs()).exp().log1p()
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0,  # noqa: A002
-             max_val: float = 1.0) -> Tensor:
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
+             inplace: bool = False) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at the bounds."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
     # NOTE: not clamp, whose gradient passes at the bounds too; PyTorch's hardtanh does not
-    return where(input <= min_val, min_val, where(input >= max_val, max_val, input))
+    return _maybe_in_place(
+        input, lambda x: where(x <= min_val, min_val, where(x >= max_val, max_val, x)),
+        inplace, "hardtanh")
 
 
-def relu6(input: Tensor) -> Tensor:  # noqa: A002
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """min(max(x, 0), 6)."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def _elu(x: Tensor, alpha: float, input_scale: float = 1.0) -> Tensor:
@@ -100,25 +111,26 @@ def _elu(x: Tensor, alpha: float, input_scale: float = 1.0) -> Tensor:
     return where(x > 0, x, negative.expm1() * alpha)
 
 
-def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return _elu(input, alpha)
+    return _maybe_in_place(input, lambda x: _elu(x, alpha), inplace, "elu")
 
 
-def celu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise (ELU with a C1 join at 0)."""
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
-    return _elu(input, alpha, 1 / alpha)
+    return _maybe_in_place(input, lambda x: _elu(x, alpha, 1 / alpha), inplace, "celu")
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def selu(input: Tensor) -> Tensor:  # noqa: A002
+def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """scale * elu(x, alpha) with the self-normalizing constants of Klambauer et al."""
-    return _elu(input, _SELU_ALPHA) * _SELU_SCALE
+    return _maybe_in_place(input, lambda x: _elu(x, _SELU_ALPHA) * _SELU_SCALE, inplace,
+                           "selu")
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
@@ -132,14 +144,14 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def silu(input: Tensor) -> Tensor:  # noqa: A002
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * sigmoid(x) (also called swish)."""
-    return input * input.sigmoid()
+    return _maybe_in_place(input, lambda x: x * x.sigmoid(), inplace, "silu")
 
 
-def mish(input: Tensor) -> Tensor:  # noqa: A002
+def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * tanh(softplus(x))."""
-    return input * _softplus(input).tanh()
+    return _maybe_in_place(input, lambda x: x * _softplus(x).tanh(), inplace, "mish")
 
 
 def softplus(input: Tensor, beta: float = 1.0,  # noqa: A002
@@ -154,15 +166,18 @@ def softsign(input: Tensor) -> Tensor:  # noqa: A002
     return input / (input.abs() + 1)
 
 
-def hardsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """0 below -3, 1 above 3, x/6 + 1/2 between (gradient 1/6 strictly inside)."""
-    return where(input <= -3, 0.0, where(input >= 3, 1.0, input / 6 + 0.5))
+    return _maybe_in_place(input, lambda x: where(x <= -3, 0.0, where(x >= 3, 1.0, x / 6 + 0.5)),
+                           inplace, "hardsigmoid")
 
 
-def hardswish(input: Tensor) -> Tensor:  # noqa: A002
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * hardsigmoid(x): 0 up to -3, x from 3 on, x (x + 3) / 6 between (so the gradient
     is 0 at -3 and 1 at 3, as in PyTorch)."""
-    return where(input <= -3, 0.0, where(input >= 3, input, input * (input + 3) / 6))
+    return _maybe_in_place(
+        input, lambda x: where(x <= -3, 0.0, where(x >= 3, x, x * (x + 3) / 6)), inplace,
+        "hardswish")
 
 
 def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
@@ -175,9 +190,11 @@ def softmin(input: Tensor, dim: int) -> Tensor:  # noqa: A002
     return (-input).softmax(dim)
 
 
-def threshold(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
+def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
+              inplace: bool = False) -> Tensor:
     """x where x > threshold, else `value` (which gets no gradient)."""
-    return where(input > threshold, input, value)
+    return _maybe_in_place(input, lambda x: where(x > threshold, x, value), inplace,
+                           "threshold")
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
@@ -195,7 +212,8 @@ def _check_dropout_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:  # noqa: A002
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+            inplace: bool = False) -> Tensor:
     """Zero each element with probability `p` and scale the rest by 1/(1-p) (inverted dropout).
 
     The same tensor comes back when not training or when p == 0, so evaluation costs nothing.
@@ -204,7 +222,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:  # 
     _check_dropout_p(p)
     if not training or p == 0:
         return input
-    return ops.Dropout.apply(input, p=float(p))
+    return _maybe_in_place(input, lambda x: ops.Dropout.apply(x, p=float(p)), inplace,
+                           "dropout")
 
 
 def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:

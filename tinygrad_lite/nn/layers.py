@@ -92,39 +92,54 @@ class Linear(Module):
         return text
 
 
-class Dropout(Module):
+class _InPlace(Module):
+    """A layer with PyTorch's `inplace` flag: True writes the result into the input tensor
+    (and shows in the repr, as PyTorch shows it)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+    def _with_inplace(self, settings: str) -> str:
+        return settings + (", inplace=True" if self.inplace else "")
+
+
+class Dropout(_InPlace):
     """Zero each element with probability p while training; scale the kept ones by 1/(1-p).
 
     In eval mode (`model.eval()`) it returns its input unchanged. The mask is 1 byte per element.
     """
 
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__(inplace)
         F._check_dropout_p(p)
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
-class ReLU(Module):
+class ReLU(_InPlace):
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        return F.relu(x, self.inplace)
 
 
-class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
+class LeakyReLU(_InPlace):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return self._with_inplace(f"negative_slope={self.negative_slope}")
 
 
 class Sigmoid(Module):
@@ -137,35 +152,35 @@ class Tanh(Module):
         return F.tanh(x)
 
 
-class ReLU6(Module):
+class ReLU6(_InPlace):
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu6(x)
+        return F.relu6(x, self.inplace)
 
 
-class ELU(Module):
+class ELU(_InPlace):
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
 
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.alpha = alpha
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return self._with_inplace(f"alpha={self.alpha}")
 
 
 class CELU(ELU):
     """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.celu(x, self.alpha)
+        return F.celu(x, self.alpha, self.inplace)
 
 
-class SELU(Module):
+class SELU(_InPlace):
     def forward(self, x: Tensor) -> Tensor:
-        return F.selu(x)
+        return F.selu(x, self.inplace)
 
 
 class GELU(Module):
@@ -185,14 +200,14 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_InPlace):
     def forward(self, x: Tensor) -> Tensor:
-        return F.silu(x)
+        return F.silu(x, self.inplace)
 
 
-class Mish(Module):
+class Mish(_InPlace):
     def forward(self, x: Tensor) -> Tensor:
-        return F.mish(x)
+        return F.mish(x, self.inplace)
 
 
 class Softplus(Module):
@@ -214,31 +229,37 @@ class Softsign(Module):
         return F.softsign(x)
 
 
-class Hardtanh(Module):
+class Hardtanh(_InPlace):
     """x clipped to [min_val, max_val]."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0,
+                 inplace: bool = False) -> None:
+        super().__init__(inplace)
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val "
                              f"({max_val})")
         self.min_val, self.max_val = min_val, max_val
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardtanh(x, self.min_val, self.max_val)
+        return F.hardtanh(x, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return self._with_inplace(f"min_val={self.min_val}, max_val={self.max_val}")
 
 
-class Hardsigmoid(Module):
+class _HardInPlace(_InPlace):
+    def extra_repr(self) -> str:
+        return ""  # NOTE: PyTorch's repr of Hardsigmoid and Hardswish leaves the flag out
+
+
+class Hardsigmoid(_HardInPlace):
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardsigmoid(x)
+        return F.hardsigmoid(x, self.inplace)
 
 
-class Hardswish(Module):
+class Hardswish(_HardInPlace):
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardswish(x)
+        return F.hardswish(x, self.inplace)
 
 
 class LogSigmoid(Module):
@@ -246,18 +267,18 @@ class LogSigmoid(Module):
         return F.logsigmoid(x)
 
 
-class Threshold(Module):
+class Threshold(_InPlace):
     """x where x > threshold, else `value`."""
 
-    def __init__(self, threshold: float, value: float) -> None:
-        super().__init__()
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.threshold, self.value = threshold, value
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.threshold(x, self.threshold, self.value)
+        return F.threshold(x, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"threshold={self.threshold}, value={self.value}"
+        return self._with_inplace(f"threshold={self.threshold}, value={self.value}")
 
 
 class _AlongDim(Module):
