@@ -383,6 +383,35 @@ class _MyLinear(nn.Linear):
     pass
 
 
+def test_load_model_rebuilds_every_library_layer_with_its_settings_and_buffers(tmp_path):
+    from tinygrad_lite.serialization import _LAYERS
+    model = nn.Sequential(
+        nn.Linear(2, 4), nn.ReLU(inplace=True), nn.Dropout(0.3, inplace=True), nn.ReLU6(),
+        nn.SELU(), nn.SiLU(), nn.Mish(), nn.Hardsigmoid(), nn.Hardswish(),
+        nn.LeakyReLU(0.2), nn.ELU(0.5), nn.CELU(2.0), nn.Hardtanh(-2.0, 2.0),
+        nn.Threshold(-5.0, 0.0), nn.GELU(approximate="tanh"), nn.Softplus(2.0, 10.0),
+        nn.Sigmoid(), nn.Tanh(), nn.Softsign(), nn.LogSigmoid(), nn.Identity(),
+        nn.LayerNorm(4, eps=1e-6), nn.LayerNorm(4, elementwise_affine=False),
+        nn.BatchNorm1d(4, momentum=None), nn.BatchNorm1d(4, affine=False),
+        nn.Unflatten(1, (1, 2, 2)), nn.BatchNorm2d(1), nn.Flatten(), nn.GLU(), nn.Softmin(1),
+        nn.Softmax(1), nn.LogSoftmax(1))
+    names = {type(m).__name__ for m in model.modules()} | {"Embedding"}
+    assert names >= set(_LAYERS), set(_LAYERS) - names  # every layer save knows is here
+    model(tl.randn(8, 2))  # moves the running statistics away from their start
+    model.eval()
+    save(model, tmp_path / "m.npz")
+    again = load_model(tmp_path / "m.npz")
+    assert repr(again) == repr(model) and not again.training
+    x = tl.randn(5, 2)
+    np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), rtol=1e-6)
+    emb = nn.Sequential(nn.Embedding(10, 3, padding_idx=0), nn.Flatten()).double()
+    save(emb, tmp_path / "e.npz")
+    emb_again = load_model(tmp_path / "e.npz")
+    assert emb_again[0].weight.dtype == tl.float64 and emb_again[0].padding_idx == 0
+    index = tl.tensor([[1, 0], [3, 4]])
+    np.testing.assert_array_equal(emb_again(index).numpy(), emb(index).numpy())
+
+
 @pytest.mark.parametrize("model, where", [
     (_Custom(), "_Custom \\(at the top level\\)"),
     (nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), _Custom())), "_Custom \\(at 1.1\\)"),

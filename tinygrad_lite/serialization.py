@@ -31,18 +31,29 @@ HEADER = "%tinygrad_lite"  # NOTE: never an escaped key path: quote() always esc
 
 # the library layers whose architecture a file can hold, and the constructor arguments that
 # rebuild them (read back from the attributes of the same name, as PyTorch names them)
+_INPLACE = ("inplace",)
+_NORM = ("eps", "bias", "dtype")
 _LAYERS = {
     "Linear": ("in_features", "out_features", "bias", "weight_l1", "weight_l2", "bias_l1",
                "bias_l2", "dtype"),
-    "Dropout": ("p",),
-    "ReLU": (),
-    "LeakyReLU": ("negative_slope",),
-    "Sigmoid": (),
-    "Tanh": (),
-    "Softmax": ("dim",),
-    "LogSoftmax": ("dim",),
+    "Dropout": ("p", "inplace"),
+    "ReLU": _INPLACE, "ReLU6": _INPLACE, "SELU": _INPLACE, "SiLU": _INPLACE,
+    "Mish": _INPLACE, "Hardsigmoid": _INPLACE, "Hardswish": _INPLACE,
+    "LeakyReLU": ("negative_slope", "inplace"),
+    "ELU": ("alpha", "inplace"),
+    "CELU": ("alpha", "inplace"),
+    "Hardtanh": ("min_val", "max_val", "inplace"),
+    "Threshold": ("threshold", "value", "inplace"),
+    "GELU": ("approximate",),
+    "Softplus": ("beta", "threshold"),
+    "Sigmoid": (), "Tanh": (), "Softsign": (), "LogSigmoid": (), "Identity": (),
+    "Softmax": ("dim",), "LogSoftmax": ("dim",), "Softmin": ("dim",), "GLU": ("dim",),
     "Flatten": ("start_dim", "end_dim"),
-    "Identity": (),
+    "Unflatten": ("dim", "unflattened_size"),
+    "Embedding": ("num_embeddings", "embedding_dim", "padding_idx", "dtype"),
+    "LayerNorm": ("normalized_shape", "elementwise_affine") + _NORM,
+    "BatchNorm1d": ("num_features", "momentum", "affine", "track_running_stats") + _NORM,
+    "BatchNorm2d": ("num_features", "momentum", "affine", "track_running_stats") + _NORM,
 }
 _CONTAINERS = ("Sequential", "ModuleList")
 _ARRAY_KINDS = ("tensor", "ndarray", "scalar")
@@ -312,8 +323,9 @@ def _layer_arg(m: nn.Module, name: str) -> Any:
     """The constructor argument `name` of layer `m`, read from its attributes."""
     if name == "bias":
         return m.bias is not None
-    if name == "dtype":
-        return m.weight.dtype.name
+    if name == "dtype":  # NOTE: a norm layer without affine weights keeps it in its buffers
+        floats = [t.dtype.name for t in (*m.parameters(), *m.buffers()) if t.dtype.kind == "f"]
+        return floats[0] if floats else None
     return getattr(m, name)
 
 
