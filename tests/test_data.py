@@ -455,3 +455,46 @@ def test_tensor_dataset_rows_and_length_check():
     assert int(_np(y)) == 3
     with pytest.raises(ValueError, match="same first dimension"):
         TensorDataset(tl.tensor(np.zeros((3, 2))), tl.tensor(np.zeros(4)))
+
+
+def test_random_split_takes_lengths_or_fractions_and_partitions_the_items():
+    ds = TensorDataset(np.arange(10.0), np.arange(10))
+    tl.manual_seed(0)
+    parts = data.random_split(ds, [0.5, 0.3, 0.2])
+    assert [len(p) for p in parts] == [5, 3, 2]
+    seen = sorted(int(p[i][1].item()) for p in parts for i in range(len(p)))
+    assert seen == list(range(10))
+    assert [len(p) for p in data.random_split(ds, [0.34, 0.33, 0.33])] == [4, 3, 3]
+    a, b = data.random_split(ds, [7, 3], generator=np.random.default_rng(1))
+    a2, _ = data.random_split(ds, [7, 3], generator=np.random.default_rng(1))
+    assert a.indices == a2.indices and len(b) == 3
+    with pytest.raises(ValueError, match="do not add up to the dataset's 10 items"):
+        data.random_split(ds, [5, 4])
+
+
+def test_subset_and_concat_dataset_index_like_torch():
+    first = TensorDataset(np.arange(3.0))
+    second = TensorDataset(np.arange(10.0, 14.0))
+    both = first + second
+    assert isinstance(both, data.ConcatDataset) and len(both) == 7
+    assert [both[i][0].item() for i in range(7)] == [0, 1, 2, 10, 11, 12, 13]
+    assert both[-1][0].item() == 13
+    with pytest.raises(IndexError, match="out of range for 7 items"):
+        both[7]
+    sub = data.Subset(both, [6, 0, 3])
+    assert [sub[i][0].item() for i in range(3)] == [13, 0, 10]
+    batches = list(DataLoader(sub, batch_size=2))
+    np.testing.assert_array_equal(batches[0][0].numpy(), [13.0, 0.0])
+
+
+def test_dataloader_takes_a_collate_fn_and_torchs_worker_options():
+    ds = TensorDataset(np.arange(6.0).reshape(3, 2), np.arange(3))
+    loader = DataLoader(ds, batch_size=2, num_workers=2, pin_memory=True,
+                        collate_fn=lambda items: len(items))
+    assert list(loader) == [2, 1]
+
+
+def test_dataloader_stacks_list_items_field_by_field_like_torch():
+    items = [[np.ones(2) * i, i] for i in range(4)]
+    x, y = next(iter(DataLoader(items, batch_size=4)))
+    assert x.shape == (4, 2) and y.shape == (4,)

@@ -20,11 +20,13 @@ import numpy as np
 from tqdm import tqdm
 
 from .rng import generator
+from .rng import generator as _shared_generator  # NOTE: random_split's `generator` hides it
 from .tensor import Tensor, tensor
 
 __all__ = [
-    "MNIST_MD5", "MNIST_URL", "DataLoader", "TensorDataset", "load_digits", "load_mnist",
-    "sine_data", "spiral_data", "train_test_split", "vertical_data",
+    "MNIST_MD5", "MNIST_URL", "ConcatDataset", "DataLoader", "Dataset", "Subset",
+    "TensorDataset", "load_digits", "load_mnist", "random_split", "sine_data", "spiral_data",
+    "train_test_split", "vertical_data",
 ]
 
 # NOTE: yann.lecun.com now asks for a login; this is the mirror torchvision uses.
@@ -301,7 +303,82 @@ def load_mnist(
 
 # ----------------------------------------------------------------------------- batching
 
-class TensorDataset:
+class Dataset:
+    """What a map-style dataset is, as in PyTorch: `__getitem__(i)` and `__len__()`.
+
+    Subclassing it is optional (the DataLoader takes any object with both), but gives
+    `a + b`, a ConcatDataset.
+    """
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other: Any) -> "ConcatDataset":
+        return ConcatDataset([self, other])
+
+
+class Subset(Dataset):
+    """The items of `dataset` at `indices`, in that order."""
+
+    def __init__(self, dataset: Any, indices: Any) -> None:
+        self.dataset, self.indices = dataset, [int(i) for i in indices]
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, (list, np.ndarray)):
+            return self.dataset[np.asarray(self.indices)[np.asarray(index)]]
+        return self.dataset[self.indices[index]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after the other."""
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.ends = np.cumsum([len(d) for d in self.datasets])
+
+    def __getitem__(self, index: int) -> Any:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"ConcatDataset: index out of range for {len(self)} items")
+        which = int(np.searchsorted(self.ends, index, side="right"))
+        start = int(self.ends[which - 1]) if which else 0
+        return self.datasets[which][index - start]
+
+    def __len__(self) -> int:
+        return int(self.ends[-1])
+
+
+def random_split(dataset: Any, lengths: Any, generator: Any = None) -> list[Subset]:
+    """Split `dataset` into non-overlapping random Subsets of the given lengths, or of the
+    given fractions of its length (what rounding leaves over goes round-robin, as in
+    PyTorch). The permutation comes from `generator` (a numpy Generator) or the shared one
+    that `tl.manual_seed` seeds."""
+    n = len(dataset)
+    lengths = list(lengths)
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1 and not all(
+            isinstance(x, int) for x in lengths):
+        counts = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if sum(lengths) != n:
+        raise ValueError(f"random_split: the lengths {lengths} do not add up to the "
+                         f"dataset's {n} items")
+    order = (generator or _shared_generator()).permutation(n)
+    ends = np.cumsum(lengths)
+    return [Subset(dataset, order[end - size:end]) for size, end in zip(lengths, ends)]
+
+
+class TensorDataset(Dataset):
     """Rows of several same-length tensors, taken together: `ds[i] == (X[i], y[i])`.
 
     The DataLoader gathers a whole batch from it with one fancy-index per tensor, instead of
@@ -330,7 +407,7 @@ class TensorDataset:
 
 def _collate(items: list[Any]) -> tuple[Tensor, ...]:
     """Stack a list of samples (tuples of arrays, Tensors or scalars) field by field."""
-    rows = [item if isinstance(item, tuple) else (item,) for item in items]
+    rows = [tuple(item) if isinstance(item, (tuple, list)) else (item,) for item in items]
     return tuple(tensor(np.stack([_as_array(x) for x in field])) for field in zip(*rows))
 
 
@@ -346,6 +423,9 @@ class DataLoader:
     drop_last : skip the final partial batch, so every batch has `batch_size` rows.
     seed : shuffle with a private `np.random.default_rng(seed)` (same order sequence on every
         run); without it the shared generator is used, so `tl.manual_seed` governs it.
+    collate_fn : makes a batch from a list of items (default: stack them field by field).
+    num_workers, pin_memory : accepted so PyTorch code runs unchanged; batches are always
+        made in this process (numpy gathers a batch in microseconds).
 
     Example
     -------
@@ -354,7 +434,9 @@ class DataLoader:
     """
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, seed: int | None = None) -> None:
+                 drop_last: bool = False, seed: int | None = None,
+                 collate_fn: Any = None, num_workers: int = 0,
+                 pin_memory: bool = False) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.dataset = dataset
@@ -362,6 +444,7 @@ class DataLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self._rng = None if seed is None else np.random.default_rng(seed)
+        self.collate_fn = collate_fn or _collate
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -375,7 +458,7 @@ class DataLoader:
             order = np.arange(n)
         for b in range(len(self)):
             index = order[b * self.batch_size:(b + 1) * self.batch_size]
-            if isinstance(self.dataset, TensorDataset):
+            if isinstance(self.dataset, TensorDataset) and self.collate_fn is _collate:
                 yield self.dataset[index]
             else:
-                yield _collate([self.dataset[int(i)] for i in index])
+                yield self.collate_fn([self.dataset[int(i)] for i in index])
