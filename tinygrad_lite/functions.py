@@ -40,7 +40,7 @@ METHODS = (
     "lerp", "addcmul", "addcdiv",
     "softmax", "log_softmax", "logsumexp",
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
-    "all", "any", "logical_not", "numel",
+    "all", "any", "logical_not", "numel", "eq", "ne", "lt", "le", "gt", "ge",
     "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t",
     "narrow", "index_select", "gather", "split", "chunk", "masked_fill",
     "mm", "dot", "outer",

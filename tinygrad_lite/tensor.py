@@ -588,7 +588,11 @@ class Tensor:
         return self._logical(other, "logical_xor")
 
     # --- comparisons (no gradient; bool tensors) ----------------------------------------------
-    def _compare(self, other: Any, name: str) -> "Tensor":
+    def _compare(self, other: Any, name: str) -> Any:
+        if not isinstance(other, _COMPARABLE):
+            # NOTE: as in PyTorch, `t == None`, `t == "a"`, `t == [1, 2]` are False (and `<`
+            # a TypeError): Python's fallback once both sides decline
+            return NotImplemented
         a, b = self._pair(other)
         return Tensor._wrap(getattr(be.active, name)(a._data, b._data))
 
@@ -1986,6 +1990,7 @@ for _name, _method in list(vars(Tensor).items()):
             and "dim" in inspect.signature(_method).parameters):
         setattr(Tensor, _name, _numpy_names(_method))
 
+_COMPARABLE = (Tensor, int, float, np.ndarray, np.generic)  # what a comparison takes
 autograd.Tensor = Tensor  # the engine makes tensors but cannot import this module
 autograd._wrap = Tensor._wrap
 
