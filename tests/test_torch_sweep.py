@@ -3,7 +3,9 @@
 which of them raise must agree.
 
 A sweep of the everyday surface (tensor methods, `torch.*` functions, `nn.functional`), kept
-as a test so the API stays PyTorch's. Gradients are checked elsewhere (test_ops*.py).
+as a test so the API stays PyTorch's; then the gradients of common expressions at inputs with
+zeros and ties, where a kink's one-sided choice shows (each op's own gradient checks are in
+test_ops*.py).
 """
 from __future__ import annotations
 
@@ -440,3 +442,103 @@ def _evaluate(expression: str, lib):
 @pytest.mark.parametrize("expression", EXPRESSIONS)
 def test_expression_agrees_with_torch(expression):
     _assert_same(_evaluate(expression, tl), _evaluate(expression, torch), expression)
+
+
+# gradients of sum(expression) at x with zeros, ties and negatives, where kinks are decided
+GRADIENT_EXPRESSIONS = [
+    'x.relu()',
+    'x.abs()',
+    'x.clamp(0, 2)',
+    'x.clamp(min=0)',
+    'x.max()',
+    'x.max(dim=1).values',
+    'x.min(dim=0)[0]',
+    'x.amax(dim=1)',
+    'x.sqrt()',
+    'x.norm()',
+    'x.norm(dim=1)',
+    'x.sign()',
+    'x.round()',
+    'x[[0, 0, 1]]',
+    'x[:, [1, 1, 2]]',
+    'x[x > 0]',
+    'torch.where(x > 0, x, x * 2)',
+    'torch.maximum(x, torch.zeros_like(x))',
+    'x.maximum(x.flip(1))',
+    'x.softmax(1)',
+    'x.log_softmax(0)',
+    'x.logsumexp(1)',
+    'F.cross_entropy(x, torch.tensor([0, 1, 3]))',
+    'F.cross_entropy(x, torch.tensor([0, 1, 3]), label_smoothing=0.2)',
+    'F.mse_loss(x, torch.zeros(3, 4))',
+    'F.l1_loss(x, torch.zeros(3, 4))',
+    'F.smooth_l1_loss(x, torch.zeros(3, 4))',
+    'F.binary_cross_entropy_with_logits(x, (x > 0).double())',
+    'F.leaky_relu(x, 0.1)',
+    'F.gelu(x)',
+    'F.silu(x)',
+    'F.elu(x)',
+    'F.hardtanh(x)',
+    'F.softplus(x)',
+    'F.layer_norm(x, (4,))',
+    'F.normalize(x)',
+    'x.std(dim=1)',
+    'x.var()',
+    'x.prod(dim=1)',
+    'x.cumsum(1)',
+    'x.cumprod(1)',
+    'x.sort(dim=1).values',
+    'x.topk(2).values',
+    'x.median()',
+    'x.pow(2)',
+    'x ** 0.5',
+    'x.exp().log()',
+    '(x * x).sum(dim=0, keepdim=True) / x',
+    'x @ x.T',
+    'x.T @ x',
+    'x.reshape(2, 6).T',
+    'x.unsqueeze(0).expand(2, 3, 4)',
+    'torch.cat([x, x * 2], dim=0)',
+    'torch.stack([x, x], dim=2)',
+    'x.flip(0).roll(1, 1)',
+    'x.tril()',
+    'x.diagonal()',
+    'x.gather(1, torch.tensor([[0, 0], [1, 3], [2, 2]]))',
+    'x.scatter_add(1, torch.tensor([[0, 0], [1, 3], [2, 2]]), x[:, :2])',
+    'x.masked_fill(x > 1, 0.0)',
+    'x.index_select(0, torch.tensor([2, 0, 2]))',
+    'x.narrow(1, 1, 2)',
+    "torch.einsum('ij,kj->ik', x, x)",
+    'x.sigmoid() * x.tanh()',
+    'x.atan2(x.flip(1))',
+    'x.hypot(x.flip(1))',
+    'x.logaddexp(x.flip(1))',
+    'x.erf()',
+    '(x.abs() + 1).log1p()',
+    'x.fmod(1.5)',
+    'x.remainder(1.5)',
+    'x.lerp(x.flip(0), 0.3)',
+    'x.addcmul(x, x.flip(0), value=0.5)',
+    'x.dist(x.flip(0))',
+    'x.kthvalue(2, dim=1).values',
+    'x.aminmax()[1]',
+    'torch.nn.functional.pad(x, (1, 1, 2, 0))',
+    'torch.nn.functional.dropout(x, 0.0)',
+    'x.unfold(1, 2, 1)',
+    'x.clone().add_(1.0).mul_(x)',
+    'x.clone().relu_()',
+]
+_KINKY = np.array([[-2.0, -1.0, 0.0, 1.0], [2.0, 0.0, 3.0, 3.0], [0.5, -0.5, 1.5, -1.5]])
+
+
+def _gradient(expression: str, lib):
+    x = lib.tensor(_KINKY, dtype=lib.float64, requires_grad=True)
+    with np.errstate(all="ignore"):
+        eval(expression, {"x": x, "torch": lib, "F": lib.nn.functional}).sum().backward()
+    return np.array(x.grad.detach().numpy() if lib is torch else x.grad.numpy())
+
+
+@pytest.mark.parametrize("expression", GRADIENT_EXPRESSIONS)
+def test_gradient_agrees_with_torch_at_zeros_and_ties(expression):
+    np.testing.assert_allclose(_gradient(expression, tl), _gradient(expression, torch),
+                               rtol=1e-9, atol=1e-12, err_msg=expression)
