@@ -542,3 +542,33 @@ def _gradient(expression: str, lib):
 def test_gradient_agrees_with_torch_at_zeros_and_ties(expression):
     np.testing.assert_allclose(_gradient(expression, tl), _gradient(expression, torch),
                                rtol=1e-9, atol=1e-12, err_msg=expression)
+
+
+# modules: the same constructor call in both libraries gives the same repr, state_dict keys
+# and parameter shapes
+MODULES = [
+    "Linear(3, 2)", "Linear(3, 2, bias=False)", "Dropout(0.2)", "Dropout(0.5, inplace=True)",
+    "ReLU()", "ReLU(inplace=True)", "LeakyReLU(0.1)", "Sigmoid()", "Tanh()", "Softmax(dim=1)",
+    "LogSoftmax(dim=-1)", "Flatten()", "Flatten(0, -1)", "Identity()", "GELU()",
+    "GELU(approximate='tanh')", "SiLU()", "ELU(alpha=0.5)", "Softplus(beta=2)",
+    "Hardtanh(-2, 2)", "ReLU6()", "Mish()", "LogSigmoid()", "Softmin(dim=1)",
+    "Threshold(0.1, 20)", "GLU()", "Embedding(10, 3)", "Embedding(10, 3, padding_idx=0)",
+    "LayerNorm(4)", "LayerNorm((2, 4), eps=1e-6)", "BatchNorm1d(4)",
+    "BatchNorm1d(4, affine=False)", "BatchNorm2d(3)", "Unflatten(1, (2, 2))",
+    "CrossEntropyLoss()", "CrossEntropyLoss(label_smoothing=0.1)", "MSELoss(reduction='sum')",
+    "NLLLoss()", "BCELoss()", "BCEWithLogitsLoss()", "L1Loss()", "SmoothL1Loss()",
+    "HuberLoss(delta=2.0)", "KLDivLoss(reduction='batchmean')",
+    "Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))",
+    "ModuleList([nn.Linear(2, 2), nn.ReLU()])", "ModuleDict({'a': nn.Linear(1, 1)})",
+]
+
+
+def _module_facts(spec: str, lib) -> tuple:
+    module = eval("nn." + spec, {"nn": lib.nn})
+    return (repr(module), list(module.state_dict()),
+            [(name, tuple(p.shape)) for name, p in module.named_parameters()])
+
+
+@pytest.mark.parametrize("spec", MODULES)
+def test_module_repr_state_dict_keys_and_parameters_agree_with_torch(spec):
+    assert _module_facts(spec, tl) == _module_facts(spec, torch)
