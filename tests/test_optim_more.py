@@ -9,13 +9,13 @@ import re
 
 import numpy as np
 import pytest
+from test_optim import _grad, _groups, _problem
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn, optim
 from tinygrad_lite.optim import lr_scheduler
 
-SHAPES = [(3, 4), (5,), (2, 2)]
-STEPS = 20
+STEPS = 20  # NOTE: test_optim's problem (its noise covers more steps than these take)
 
 # (optimizer name, options): every option of each rule, in some case
 CASES = [
@@ -33,21 +33,6 @@ CASES = [
 ]
 CASE_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CASES]
 NAMES = ["Adadelta", "Adamax", "NAdam", "RAdam"]
-
-
-def _problem(dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    init = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
-    noise = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(STEPS)]
-    return init, noise
-
-
-def _groups(params):
-    return [{"params": params[:2]}, {"params": params[2:], "lr": 0.03}]
-
-
-def _grad(p_value, noise):
-    return 0.5 * p_value + noise  # a quadratic bowl plus noise: depends on where p is
 
 
 def _train_tl(name, kw, init, noise, start=0, stop=STEPS, params=None, opt=None):
