@@ -435,3 +435,42 @@ def test_register_hook_refuses_tensors_without_grad_and_wrong_shapes():
     x.register_hook(lambda g: g.sum())
     with pytest.raises(RuntimeError, match=r"hook: a hook on a tensor of shape \(2,\)"):
         (x * 3).sum().backward()
+
+
+def _grad_api(lib):
+    x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    w = lib.tensor([0.5, 0.5, 2.0], requires_grad=True)
+    h = x * w
+    y = (h * h).sum()
+    dx, dh = lib.autograd.grad(y, [x, h], retain_graph=True)
+    (dw,) = lib.autograd.grad(y, w, grad_outputs=lib.tensor(2.0))
+    z1, z2 = (x * 3).sum(), (x * x).sum()
+    lib.autograd.backward([z1, z2])                 # two roots at once, into .grad
+    return [dx.numpy(), dh.numpy(), dw.numpy(), x.grad.numpy(), w.grad is None]
+
+
+def test_autograd_grad_returns_gradients_without_touching_dot_grad_like_torch():
+    got = _grad_api(tl)
+    np.testing.assert_allclose(got[0], 2 * np.array([1.0, -2.0, 3.0]) * [0.25, 0.25, 4.0])
+    np.testing.assert_allclose(got[3], 3 + 2 * np.array([1.0, -2.0, 3.0]))
+    assert got[4] is True
+    torch = pytest.importorskip("torch")
+    want = _grad_api(torch)
+    for a, b in zip(got[:4], want[:4]):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6)
+    assert got[4] == want[4]
+
+
+def test_autograd_grad_unused_inputs_and_create_graph():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    unused = tl.tensor([3.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="not used to compute the outputs"):
+        tl.autograd.grad((x * 2).sum(), [x, unused])
+    dx, du = tl.autograd.grad((x * 2).sum(), [x, unused], allow_unused=True)
+    assert du is None and dx.tolist() == [2.0, 2.0]
+    _, zeros = tl.autograd.grad((x * 2).sum(), [x, unused], materialize_grads=True)
+    assert zeros.tolist() == [0.0]
+    with pytest.raises(NotImplementedError, match="create_graph=True"):
+        tl.autograd.grad((x * 2).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="1 tensors but 2 gradients"):
+        tl.autograd.backward([x.sum()], [None, None])

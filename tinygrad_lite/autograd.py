@@ -237,9 +237,85 @@ def unbroadcast(grad: Any, shape: tuple, op: str) -> Any:
 
 
 # --- the backward pass --------------------------------------------------------------------------
-def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) * grad into `.grad` of every leaf that requires grad (and of
-    every non-leaf that called `retain_grad()`).
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool = False) -> None:
+    """PyTorch's `torch.autograd.backward`: accumulate d(tensors)/d(leaf), each seeded with its
+    gradient (ones for a one-element tensor), into `.grad` of every leaf that requires grad
+    and of every non-leaf that called `retain_grad()`. `t.backward(g)` is `backward(t, g)`."""
+    _run(_seeds(tensors, grad_tensors, "backward"), retain_graph)
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> tuple:
+    """PyTorch's `torch.autograd.grad`: the gradients of `outputs` with respect to `inputs`,
+    returned instead of accumulated (no `.grad` changes).
+
+    An input the outputs do not depend on is an error, or None with `allow_unused=True`
+    (zeros with `materialize_grads=True`). `create_graph=True`, a gradient that is itself
+    differentiable, is not supported: backward runs on arrays and records no ops.
+
+    Examples
+    --------
+    >>> (dx,) = tl.autograd.grad((x * x).sum(), x)   # 2 * x
+    """
+    if create_graph:
+        raise NotImplementedError("grad: create_graph=True (gradients of gradients) is not "
+                                  "supported: backward runs on arrays and records no ops")
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("grad: one of the differentiated tensors does not require grad")
+    captured: dict = dict.fromkeys(inputs)  # NOTE: tensors hash by identity
+    _run(_seeds(outputs, grad_outputs, "grad"), bool(retain_graph), captured)
+    result = []
+    for t in inputs:
+        g = captured[t]
+        if g is None and materialize_grads:
+            g = be.active.full(t.shape, 0, t.dtype)
+        elif g is None and not (allow_unused or materialize_grads):
+            raise RuntimeError("grad: one of the differentiated tensors was not used to compute "
+                               "the outputs; pass allow_unused=True to get None for it")
+        result.append(None if g is None else _wrap(g))
+    return tuple(result)
+
+
+def _seeds(tensors: Any, grads: Any, op: str) -> list[tuple["Tensor", Any]]:
+    """(tensor, gradient array) pairs to start backward from, checked."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grads is None:
+        grads = [None] * len(tensors)
+    elif isinstance(grads, (Tensor, np.ndarray)):
+        grads = [grads]
+    grads = list(grads)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"{op}: {len(tensors)} tensors but {len(grads)} gradients")
+    seeds = []
+    for t, g in zip(tensors, grads):
+        if not t.requires_grad:
+            raise RuntimeError(f"{op}: this tensor does not require grad and has no grad_fn; "
+                               "did you forget requires_grad=True on an input, or compute it "
+                               "under no_grad()?")
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError(f"{op}: grad can be implicitly created only for a scalar "
+                                   f"output, got shape {t.shape}; reduce it first (e.g. "
+                                   "loss.sum().backward()) or pass gradient=")
+            g = be.active.full(t.shape, 1, t.dtype)
+        else:
+            g = g._data if isinstance(g, Tensor) else Tensor(g)._data
+            if g.dtype != t.dtype:
+                g = be.active.cast(g, t.dtype)
+            if g.shape != t.shape:
+                raise RuntimeError(f"{op}: gradient of shape {g.shape} does not match the "
+                                   f"tensor's shape {t.shape}")
+        seeds.append((t, g))
+    return seeds
+
+
+def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
+         captured: dict | None = None) -> None:
+    """The backward pass from `seeds`: into the leaves' `.grad`, or, when `captured` is given,
+    into `captured[t]` for its tensors only.
 
     Nodes run in reverse creation order, taken from a heap of the tensors waiting for their
     backward: every consumer of a tensor was created after it, so when a tensor comes off the
@@ -250,15 +326,25 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
     anomaly = _mode.anomaly
     pop, push = heappop, heappush  # NOTE: locals: this loop runs once per node
     # NOTE: tensors hash by identity, so they key this dict directly
-    grads = {root: grad}
-    handed_out = {_owner(grad)}  # buffers already owned by a leaf's .grad or by the caller
-    waiting = [] if root._ctx is None else [(root._ctx.seq, root)]
+    grads: dict = {}
+    handed_out = set()  # buffers already owned by a leaf's .grad or by the caller
+    waiting: list = []
+    for t, g in seeds:
+        handed_out.add(_owner(g))
+        if t in grads:
+            grads[t] = add(grads[t], g)
+            continue
+        grads[t] = g
+        if t._ctx is not None:
+            push(waiting, (t._ctx.seq, t))
     while waiting:
         t = pop(waiting)[1]
         g = grads.pop(t)
         ctx = t._ctx
         if t._hooks is not None:
             g = _run_hooks(t, g, handed_out)
+        if captured is not None and t in captured:
+            captured[t] = g
         parents = ctx.parents
         if parents is None:
             raise RuntimeError(
@@ -289,7 +375,10 @@ def backward(root: "Tensor", grad: Any, retain_graph: bool = False) -> None:
     for leaf, g in grads.items():  # NOTE: only leaves are left
         if leaf._hooks is not None:
             g = _run_hooks(leaf, g, handed_out)
-        _accumulate(leaf, g, handed_out)
+        if captured is None:
+            _accumulate(leaf, g, handed_out)
+        elif leaf in captured:
+            captured[leaf] = g
 
 
 # --- tensor hooks -------------------------------------------------------------------------

@@ -338,22 +338,7 @@ class Tensor:
     # --- autograd -------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Accumulate the gradient of this tensor into `.grad` of every leaf it depends on."""
-        if not self.requires_grad:
-            raise RuntimeError("backward: this tensor does not require grad and has no "
-                               "grad_fn; did you forget requires_grad=True on an input, or "
-                               "compute it under no_grad()?")
-        if gradient is None:
-            if self.numel() != 1:
-                raise RuntimeError(f"backward: grad can be implicitly created only for a "
-                                   f"scalar output, got shape {self.shape}; reduce it first "
-                                   "(e.g. loss.sum().backward()) or pass gradient=")
-            grad = be.active.full(self.shape, 1, self.dtype)
-        else:
-            grad = _as_array(gradient, self.dtype)
-            if grad.shape != self.shape:
-                raise RuntimeError(f"backward: gradient of shape {grad.shape} does not match "
-                                   f"the tensor's shape {self.shape}")
-        autograd.backward(self, grad, retain_graph)
+        autograd.backward(self, [gradient], retain_graph)
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph (memory is shared)."""
