@@ -17,6 +17,11 @@ import tinygrad_lite as tl
 torch = pytest.importorskip("torch")
 
 EXPRESSIONS = [
+    "f'{x[0, 0]:.3f}'",
+    "f'{x.sum()}'",
+    '[10, 20, 30][torch.tensor(2)]',
+    'range(5)[torch.tensor(1)]',
+    '[10, 20][torch.tensor(1.0)]',
     'x == None',
     'x != None',
     "x == 'a'",

@@ -321,6 +321,17 @@ class Tensor:
     def __bool__(self) -> bool:
         return bool(self.item())
 
+    def __index__(self) -> int:
+        """A one-element integer tensor indexes a list or a range, as in PyTorch."""
+        if self.dtype.kind not in "iub" or self.numel() != 1:
+            raise TypeError(f"index: only integer tensors of a single element can be "
+                            f"converted to an index, got {self.dtype} of shape {self.shape}")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (`f"{loss:.4f}"`); others as their repr."""
+        return self.item().__format__(spec) if self.ndim == 0 else super().__format__(spec)
+
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
