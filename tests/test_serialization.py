@@ -393,8 +393,14 @@ def test_load_model_rebuilds_every_library_layer_with_its_settings_and_buffers(t
         nn.Sigmoid(), nn.Tanh(), nn.Softsign(), nn.LogSigmoid(), nn.Identity(),
         nn.LayerNorm(4, eps=1e-6), nn.LayerNorm(4, elementwise_affine=False),
         nn.BatchNorm1d(4, momentum=None), nn.BatchNorm1d(4, affine=False),
-        nn.Unflatten(1, (1, 2, 2)), nn.BatchNorm2d(1), nn.Flatten(), nn.GLU(), nn.Softmin(1),
-        nn.Softmax(1), nn.LogSoftmax(1))
+        nn.Unflatten(1, (1, 2, 2)), nn.BatchNorm2d(1),
+        # a conv branch: (8, 1, 2, 2) -> (8, 2, 2, 1) -> (8, 2, 2) -> (8, 4, 1)
+        nn.Conv2d(1, 2, (3, 3), padding=1, padding_mode="reflect"),
+        nn.MaxPool2d(2, stride=1, padding=1), nn.AvgPool2d(2, 1, count_include_pad=False),
+        nn.AdaptiveAvgPool2d((2, 1)), nn.Flatten(2),
+        nn.Conv1d(2, 4, 2, padding=1, groups=2, bias=False), nn.MaxPool1d(2, stride=1),
+        nn.AvgPool1d(2, padding=1), nn.AdaptiveAvgPool1d(1),
+        nn.Flatten(), nn.GLU(), nn.Softmin(1), nn.Softmax(1), nn.LogSoftmax(1))
     names = {type(m).__name__ for m in model.modules()} | {"Embedding"}
     assert names >= set(_LAYERS), set(_LAYERS) - names  # every layer save knows is here
     model(tl.randn(8, 2))  # moves the running statistics away from their start

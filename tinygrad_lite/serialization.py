@@ -33,6 +33,9 @@ HEADER = "%tinygrad_lite"  # NOTE: never an escaped key path: quote() always esc
 # rebuild them (read back from the attributes of the same name, as PyTorch names them)
 _INPLACE = ("inplace",)
 _NORM = ("eps", "bias", "dtype")
+_CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
+         "groups", "bias", "padding_mode", "dtype")
+_MAX_POOL = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
 _LAYERS = {
     "Linear": ("in_features", "out_features", "bias", "weight_l1", "weight_l2", "bias_l1",
                "bias_l2", "dtype"),
@@ -54,6 +57,12 @@ _LAYERS = {
     "LayerNorm": ("normalized_shape", "elementwise_affine") + _NORM,
     "BatchNorm1d": ("num_features", "momentum", "affine", "track_running_stats") + _NORM,
     "BatchNorm2d": ("num_features", "momentum", "affine", "track_running_stats") + _NORM,
+    "Conv1d": _CONV, "Conv2d": _CONV,
+    "MaxPool1d": _MAX_POOL, "MaxPool2d": _MAX_POOL,
+    "AvgPool1d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"),
+    "AvgPool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                  "divisor_override"),
+    "AdaptiveAvgPool1d": ("output_size",), "AdaptiveAvgPool2d": ("output_size",),
 }
 _CONTAINERS = ("Sequential", "ModuleList")
 _ARRAY_KINDS = ("tensor", "ndarray", "scalar")

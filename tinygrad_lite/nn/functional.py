@@ -7,6 +7,7 @@ gradient (softmax - onehot) / N); their uncommon cases are composed from the gen
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, Sequence
 
@@ -703,3 +704,377 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor,
     y = target.numpy()
     loss = where(y == 1, 1 - cos, 0) + where(y == -1, (cos - margin).clamp(min=0), 0)
     return _reduce(loss, reduction)
+
+
+# --- convolution and pooling --------------------------------------------------------------
+# Every op here gathers its sliding windows with ONE integer-array index into the padded
+# input, flattened over its spatial dims (im2col): the engine's GetItem records the graph, and
+# its backward adds the gradients of overlapping windows back up. Convolution is then a
+# matmul with the weight, pooling a max or a mean over each window. One code path serves 1-d
+# and 2-d inputs: `nd` is the number of spatial dims.
+_PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
+                  "circular": "circular"}
+
+
+def _ntuple(value: int | Sequence[int], nd: int, name: str, op: str) -> tuple[int, ...]:
+    """An int or a sequence of `nd` ints (or of one) as a tuple of `nd` ints."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * nd
+    out = tuple(int(v) for v in value)
+    if len(out) == 1:
+        return out * nd
+    if len(out) != nd:
+        raise ValueError(f"{op}: {name} must be an int or {nd} ints, got {tuple(value)}")
+    return out
+
+
+def _batched(input: Tensor, nd: int, op: str) -> tuple[Tensor, bool]:  # noqa: A002
+    """(N, C, *spatial) input, and whether it came unbatched as (C, *spatial)."""
+    if input.ndim == nd + 2:
+        return input, False
+    if input.ndim == nd + 1:
+        return input.unsqueeze(0), True
+    raise RuntimeError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) "
+                       f"input, got shape {input.shape}")
+
+
+@functools.lru_cache(maxsize=256)
+def _window_index(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple,
+                  out: tuple) -> np.ndarray:
+    """Flat positions (row-major over the padded spatial dims) of every window element:
+    shape (prod(out), prod(kernel)). Window l starts at l * stride per dim, and its element
+    k sits k * dilation further on. Read-only, as it is cached and shared."""
+    starts, offsets = np.zeros(1, np.intp), np.zeros(1, np.intp)
+    for size, k, s, d, o in zip(padded, kernel, stride, dilation, out):
+        starts = (starts[:, None] * size + np.arange(o) * s).reshape(-1)
+        offsets = (offsets[:, None] * size + np.arange(k) * d).reshape(-1)
+    index = starts[:, None] + offsets
+    index.flags.writeable = False
+    return index
+
+
+def _pad_spatial(x: Tensor, pads: Sequence[tuple[int, int]], mode: str = "constant",
+                 value: float = 0.0) -> Tensor:
+    """Pad the trailing len(pads) dims by their (before, after) pairs, first dim first."""
+    if not any(before or after for before, after in pads):
+        return x
+    flat = [n for pair in reversed(pads) for n in pair]
+    return pad(x, flat, mode, value if mode == "constant" else None)
+
+
+def _windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
+             pads: Sequence[tuple[int, int]], op: str,
+             value: float = 0.0) -> tuple[Tensor, tuple, np.ndarray]:
+    """The sliding windows of (N, C, *spatial) `x` padded by `pads` with `value`: a tensor
+    (N, C, L, K) for L = prod(out) windows of K = prod(kernel) elements, the output's spatial
+    shape `out`, and the index that gathered them (flat positions in the padded input)."""
+    n, c, spatial = x.shape[0], x.shape[1], x.shape[2:]
+    padded = tuple(size + before + after for size, (before, after) in zip(spatial, pads))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(s < 1 for s in stride) or any(d < 1 for d in dilation) or any(k < 1 for k in kernel):
+        raise RuntimeError(f"{op}: kernel_size {kernel}, stride {stride} and dilation "
+                           f"{dilation} must all be positive")
+    if any(p < w for p, w in zip(padded, span)):
+        raise RuntimeError(f"{op}: the kernel {kernel} (dilation {dilation}: it spans {span}) "
+                           f"does not fit the padded input {padded} (input {x.shape})")
+    out = tuple((p - w) // s + 1 for p, w, s in zip(padded, span, stride))
+    index = _window_index(padded, tuple(kernel), tuple(stride), tuple(dilation), out)
+    flat = _pad_spatial(x, pads, value=value).reshape(n, c, -1)
+    return flat[:, :, index], out, index
+
+
+def _conv_padding(padding: str | int | Sequence[int], kernel: tuple, stride: tuple,
+                  dilation: tuple, op: str) -> list[tuple[int, int]]:
+    """(before, after) per spatial dim; 'same' puts the odd one of d * (k - 1) after, as
+    PyTorch does."""
+    nd = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0)] * nd
+        if padding != "same":
+            raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got "
+                             f"{padding!r}")
+        if any(s != 1 for s in stride):
+            raise RuntimeError(f"{op}: padding='same' is not supported for strided "
+                               f"convolutions (stride {stride})")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return [(t // 2, t - t // 2) for t in totals]
+    amounts = _ntuple(padding, nd, "padding", op)
+    if any(p < 0 for p in amounts):
+        raise RuntimeError(f"{op}: padding must be non-negative, got {amounts}")
+    return [(p, p) for p in amounts]
+
+
+def _conv(input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+          stride: int | Sequence[int], padding: str | int | Sequence[int],
+          dilation: int | Sequence[int], groups: int, nd: int) -> Tensor:
+    """conv1d / conv2d: gather the windows, then one (batched, per-group) matmul."""
+    op = f"conv{nd}d"
+    x, unbatched = _batched(input, nd, op)
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"{op}: expected a {nd + 2}-D weight (out_channels, "
+                           f"in_channels / groups, *kernel), got shape {weight.shape}")
+    n, channels = x.shape[:2]
+    out_channels, group_channels, kernel = weight.shape[0], weight.shape[1], weight.shape[2:]
+    if groups < 1 or out_channels % groups:
+        raise RuntimeError(f"{op}: groups ({groups}) must be positive and divide the "
+                           f"weight's {out_channels} output channels (weight {weight.shape})")
+    if channels != group_channels * groups:
+        per = f" ({group_channels} x groups={groups})" if groups != 1 else ""
+        raise RuntimeError(f"{op}: input {input.shape} has {channels} channels, weight "
+                           f"{weight.shape} expects {group_channels * groups}{per}")
+    if bias is not None and bias.shape != (out_channels,):
+        raise RuntimeError(f"{op}: bias {bias.shape} must be ({out_channels},), one per "
+                           f"output channel of weight {weight.shape}")
+    stride = _ntuple(stride, nd, "stride", op)
+    dilation = _ntuple(dilation, nd, "dilation", op)
+    pads = _conv_padding(padding, kernel, stride, dilation, op)
+    windows, out, _ = _windows(x, kernel, stride, dilation, pads, op)
+    length, size = windows.shape[2:]
+    # (N, C, L, K) -> (N, G, L, C/G * K) @ (G, C/G * K, O/G) -> (N, G, L, O/G)
+    cols = windows.reshape(n, groups, group_channels, length, size).permute(0, 1, 3, 2, 4)
+    cols = cols.reshape(n, groups, length, group_channels * size)
+    w = weight.reshape(groups, out_channels // groups, group_channels * size).transpose(1, 2)
+    y = (cols @ w).permute(0, 1, 3, 2).reshape((n, out_channels) + out)
+    if bias is not None:
+        y = y + bias.reshape((1, out_channels) + (1,) * nd)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+           stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = 0,
+           dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """1-d convolution (cross-correlation, as in PyTorch) of (N, C, L) or (C, L) input.
+
+    Parameters
+    ----------
+    weight : Tensor
+        (out_channels, in_channels / groups, kernel).
+    padding : int, tuple, 'valid' or 'same'
+        Zeros added on both sides; 'same' (stride 1 only) keeps the length.
+    groups : int
+        Split the channels into `groups` independent convolutions.
+
+    Examples
+    --------
+    >>> F.conv1d(tl.randn(2, 3, 10), tl.randn(4, 3, 3), padding="same").shape
+    (2, 4, 10)
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+           stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = 0,
+           dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """2-d convolution (cross-correlation, as in PyTorch) of (N, C, H, W) or (C, H, W) input.
+
+    Parameters
+    ----------
+    weight : Tensor
+        (out_channels, in_channels / groups, kH, kW).
+    stride, padding, dilation : int or (int, int)
+        Per spatial dim; padding may also be 'valid' (none) or 'same' (stride 1 only).
+    groups : int
+        Split the channels into `groups` independent convolutions.
+
+    Examples
+    --------
+    >>> F.conv2d(tl.randn(2, 3, 8, 8), tl.randn(16, 3, 3, 3), padding=1).shape
+    (2, 16, 8, 8)
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def _pool_windows(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+                  stride: int | Sequence[int] | None, padding: int | Sequence[int],
+                  dilation: int | Sequence[int], ceil_mode: bool, nd: int, op: str,
+                  value: float) -> tuple[Tensor, tuple, np.ndarray, list, bool]:
+    """The windows of a pool, as `_windows` gives them, plus the (before, after) padding
+    and whether the input was unbatched. ceil_mode pads the end so that a last, partial
+    window fits, as long as it starts inside the input or its left padding (PyTorch's rule).
+    """
+    x, unbatched = _batched(input, nd, op)
+    kernel = _ntuple(kernel_size, nd, "kernel_size", op)
+    stride = kernel if stride is None or stride == [] else _ntuple(stride, nd, "stride", op)
+    padding = _ntuple(padding, nd, "padding", op)
+    dilation = _ntuple(dilation, nd, "dilation", op)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(p < 0 or 2 * p > w for p, w in zip(padding, span)):
+        raise RuntimeError(f"{op}: padding {padding} should be at most half of the kernel "
+                           f"{span} (non-negative)")
+    pads = []
+    for size, p, w, s in zip(x.shape[2:], padding, span, stride):
+        extra = 0
+        if ceil_mode and s > 0 and size + 2 * p >= w:
+            out = -(-(size + 2 * p - w) // s) + 1
+            if (out - 1) * s >= size + p:
+                out -= 1
+            extra = max(0, (out - 1) * s + w - (size + 2 * p))
+        pads.append((p, p + extra))
+    windows, out, index = _windows(x, kernel, stride, dilation, pads, op, value)
+    return windows, out, index, pads, unbatched
+
+
+def _max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+              stride: int | Sequence[int] | None, padding: int | Sequence[int],
+              dilation: int | Sequence[int], ceil_mode: bool, return_indices: bool,
+              nd: int) -> Tensor | tuple[Tensor, Tensor]:
+    """The largest element of each window (padding is -inf, so never picked); `max` along
+    the window sends the gradient to the first of tied maxima, as PyTorch does."""
+    op = f"max_pool{nd}d"
+    windows, out, index, pads, unbatched = _pool_windows(
+        input, kernel_size, stride, padding, dilation, ceil_mode, nd, op, -math.inf)
+    values, picks = windows.max(-1)
+    shape = windows.shape[:2] + out
+    values = values.reshape(shape)
+    if unbatched:
+        values = values.squeeze(0)
+    if not return_indices:
+        return values
+    # NOTE: PyTorch's indices are flat positions in each unpadded (H, W) plane
+    spatial = input.shape[-nd:]
+    padded = tuple(n + before + after for n, (before, after) in zip(spatial, pads))
+    where_padded = index[np.arange(index.shape[0]), picks.numpy()]  # (N, C, L)
+    coords = np.unravel_index(where_padded, padded)
+    flat = np.ravel_multi_index(tuple(c - before for c, (before, _) in zip(coords, pads)),
+                                spatial)
+    indices = Tensor(flat.reshape(shape).astype(np.int64))
+    return values, indices.squeeze(0) if unbatched else indices
+
+
+def max_pool1d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+               stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+               dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum of each window of (N, C, L) or (C, L) input; stride defaults to the kernel.
+
+    With `return_indices`, also each maximum's position along L (int64).
+    """
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices, 1)
+
+
+def max_pool2d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+               stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+               dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum of each window of (N, C, H, W) or (C, H, W) input.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding, dilation : int or (int, int)
+        stride defaults to kernel_size; padding (at most half the kernel) never wins the max.
+    ceil_mode : bool
+        Round the output size up, so a last partial window is kept.
+    return_indices : bool
+        Also return each maximum's flat position in its (H, W) plane (int64).
+
+    Examples
+    --------
+    >>> F.max_pool2d(tl.randn(1, 3, 8, 8), 2).shape
+    (1, 3, 4, 4)
+    """
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices, 2)
+
+
+def _avg_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+              stride: int | Sequence[int] | None, padding: int | Sequence[int],
+              ceil_mode: bool, count_include_pad: bool, divisor_override: int | None,
+              nd: int) -> Tensor:
+    """The mean of each window: its sum over the number of elements it covers in the input
+    (and in the padding with count_include_pad; never the end that ceil_mode adds)."""
+    op = f"avg_pool{nd}d"
+    windows, out, index, pads, unbatched = _pool_windows(
+        input, kernel_size, stride, padding, 1, ceil_mode, nd, op, 0.0)
+    if divisor_override:
+        divisor = np.asarray(divisor_override, dtype=windows.dtype)
+    else:
+        spatial = input.shape[-nd:]
+        counted = np.zeros(tuple(n + b + a for n, (b, a) in zip(spatial, pads)))
+        region = tuple(slice(0, n + 2 * b) if count_include_pad else slice(b, n + b)
+                       for n, (b, _) in zip(spatial, pads))
+        counted[region] = 1
+        divisor = counted.reshape(-1)[index].sum(-1).astype(windows.dtype)
+    mean = windows.sum(-1) / Tensor(divisor)
+    mean = mean.reshape(windows.shape[:2] + out)
+    return mean.squeeze(0) if unbatched else mean
+
+
+def avg_pool1d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+               stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of (N, C, L) or (C, L) input; stride defaults to the kernel."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     None, 1)
+
+
+def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+               stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """The mean of each window of (N, C, H, W) or (C, H, W) input.
+
+    Parameters
+    ----------
+    count_include_pad : bool
+        Count the zero padding in each window's size (True), or only the input's elements.
+    divisor_override : int, optional
+        Divide every window's sum by this instead.
+
+    Examples
+    --------
+    >>> F.avg_pool2d(tl.randn(1, 3, 8, 8), 2).shape
+    (1, 3, 4, 4)
+    """
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 2)
+
+
+def _adaptive_weights(size: int, out: int) -> np.ndarray:
+    """(out, size) averaging matrix: row i averages input [floor(i*size/out),
+    ceil((i+1)*size/out)), PyTorch's adaptive windows (they overlap when out does not
+    divide size)."""
+    weights = np.zeros((out, size))
+    for i in range(out):
+        start, end = i * size // out, -(-(i + 1) * size // out)
+        weights[i, start:end] = 1 / (end - start)
+    return weights
+
+
+def _adaptive_avg_pool(input: Tensor, output_size: int | Sequence[int | None],  # noqa: A002
+                       nd: int) -> Tensor:
+    """Average over PyTorch's adaptive windows: one averaging matmul per spatial dim (the
+    windows differ in size, so they are not one strided gather)."""
+    op = f"adaptive_avg_pool{nd}d"
+    x, unbatched = _batched(input, nd, op)
+    sizes = ((output_size,) * nd if isinstance(output_size, (int, np.integer))
+             else tuple(output_size))
+    if len(sizes) != nd:
+        raise ValueError(f"{op}: output_size must be an int or {nd} ints, got {output_size}")
+    for i, (n, out) in enumerate(zip(x.shape[2:], sizes)):
+        out = n if out is None else int(out)
+        if out < 1 or n < 1:
+            raise RuntimeError(f"{op}: output size {out} and input size {n} (input "
+                               f"{input.shape}) must be positive")
+        if out != n:
+            weights = Tensor(_adaptive_weights(n, out).T.astype(x.dtype))
+            x = (x.transpose(2 + i, -1) @ weights).transpose(2 + i, -1)
+    return x.squeeze(0) if unbatched else x
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: int | Sequence[int]) -> Tensor:  # noqa: A002
+    """Average (N, C, L) or (C, L) input down to length `output_size`."""
+    return _adaptive_avg_pool(input, output_size, 1)
+
+
+def adaptive_avg_pool2d(input: Tensor,  # noqa: A002
+                        output_size: int | Sequence[int | None]) -> Tensor:
+    """Average (N, C, H, W) or (C, H, W) input down to `output_size` (None keeps that dim).
+
+    Examples
+    --------
+    >>> F.adaptive_avg_pool2d(tl.randn(2, 8, 7, 7), 1).shape  # global average pooling
+    (2, 8, 1, 1)
+    """
+    return _adaptive_avg_pool(input, output_size, 2)

@@ -521,3 +521,264 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalization of (N, C, H, W) input over N, H and W, per channel C."""
 
     _ranks = (4,)
+
+
+# --- convolution and pooling --------------------------------------------------------------
+def _setting(value: Any) -> Any:
+    """A size as PyTorch keeps it (an int, or a tuple: a saved model's list becomes one)."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+class _ConvNd(Module):
+    """Convolution over `_nd` spatial dims; see Conv1d and Conv2d."""
+
+    _nd = 0
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
+                 stride: int | tuple = 1, padding: str | int | tuple = 0,
+                 dilation: int | tuple = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", *, dtype: Any = None) -> None:
+        super().__init__()
+        name, nd = type(self).__name__, self._nd
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode not in F._PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of "
+                             f"{tuple(F._PADDING_MODES)}, got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = F._ntuple(kernel_size, nd, "kernel_size", name)
+        self.stride = F._ntuple(stride, nd, "stride", name)
+        self.dilation = F._ntuple(dilation, nd, "dilation", name)
+        self.padding = (padding if isinstance(padding, str)
+                        else F._ntuple(padding, nd, "padding", name))
+        self.padding_mode = padding_mode
+        # NOTE: checks 'same' with a stride, and bad strings, now rather than at the first call
+        self._pads = F._conv_padding(self.padding, self.kernel_size, self.stride,
+                                     self.dilation, name)
+        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size,
+                                      dtype=dtype))
+        self.bias = Parameter(empty(out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) on the weight, i.e.
+        U(+-1/sqrt(fan_in)) with fan_in = in_channels / groups * prod(kernel_size), and the
+        same bound for the bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        conv = F.conv1d if self._nd == 1 else F.conv2d
+        if self.padding_mode == "zeros":
+            return conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+        x = F._pad_spatial(x, self._pads, F._PADDING_MODES[self.padding_mode])
+        return conv(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        nd = self._nd
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0,) * nd:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * nd:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
+
+
+class Conv1d(_ConvNd):
+    """1-d convolution of (N, C_in, L) or (C_in, L) input, with PyTorch's settings and init.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels in and out.
+    kernel_size, stride, dilation : int or (int,)
+    padding : int, (int,), 'valid' or 'same'
+        'same' (stride 1 only) keeps the length.
+    groups : int
+        Split the channels into `groups` independent convolutions.
+    padding_mode : str
+        'zeros', 'reflect', 'replicate' or 'circular'.
+
+    Attributes
+    ----------
+    weight : Parameter (out_channels, in_channels / groups, kernel_size)
+    bias : Parameter (out_channels,) or None
+
+    Examples
+    --------
+    >>> nn.Conv1d(3, 8, 5, padding=2)(tl.randn(4, 3, 20)).shape
+    (4, 8, 20)
+    """
+
+    _nd = 1
+
+
+class Conv2d(_ConvNd):
+    """2-d convolution of (N, C_in, H, W) or (C_in, H, W) input, with PyTorch's settings and
+    init (see Conv1d for the parameters; sizes are ints or (height, width) pairs).
+
+    Attributes
+    ----------
+    weight : Parameter (out_channels, in_channels / groups, kH, kW)
+    bias : Parameter (out_channels,) or None
+
+    Examples
+    --------
+    >>> conv = nn.Conv2d(3, 8, kernel_size=3, padding=1)
+    >>> conv(tl.randn(2, 3, 32, 32)).shape
+    (2, 8, 32, 32)
+    """
+
+    _nd = 2
+
+
+class _MaxPoolNd(Module):
+    """The maximum of each window; see MaxPool2d."""
+
+    _nd = 0
+
+    def __init__(self, kernel_size: int | tuple, stride: int | tuple | None = None,
+                 padding: int | tuple = 0, dilation: int | tuple = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = _setting(kernel_size)
+        self.stride = self.kernel_size if stride is None else _setting(stride)
+        self.padding, self.dilation = _setting(padding), _setting(dilation)
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, x: Tensor) -> Any:
+        pool = F.max_pool1d if self._nd == 1 else F.max_pool2d
+        return pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                    self.ceil_mode, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    """The maximum of each window of (N, C, L) or (C, L) input (see MaxPool2d)."""
+
+    _nd = 1
+
+
+class MaxPool2d(_MaxPoolNd):
+    """The maximum of each window of (N, C, H, W) or (C, H, W) input.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding, dilation : int or (int, int)
+        stride defaults to kernel_size; padding (at most half the kernel) is -inf.
+    return_indices : bool
+        Also return each maximum's flat position in its (H, W) plane.
+    ceil_mode : bool
+        Round the output size up, keeping a last partial window.
+
+    Examples
+    --------
+    >>> nn.MaxPool2d(2)(tl.randn(1, 3, 8, 8)).shape
+    (1, 3, 4, 4)
+    """
+
+    _nd = 2
+
+
+class AvgPool1d(Module):
+    """The mean of each window of (N, C, L) or (C, L) input (see AvgPool2d)."""
+
+    def __init__(self, kernel_size: int | tuple, stride: int | tuple | None = None,
+                 padding: int | tuple = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        # NOTE: PyTorch keeps these three as 1-tuples here (and shows them so)
+        self.kernel_size = F._ntuple(kernel_size, 1, "kernel_size", "AvgPool1d")
+        self.stride = F._ntuple(kernel_size if stride is None else stride, 1, "stride",
+                                "AvgPool1d")
+        self.padding = F._ntuple(padding, 1, "padding", "AvgPool1d")
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """The mean of each window of (N, C, H, W) or (C, H, W) input.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding : int or (int, int)
+        stride defaults to kernel_size; padding adds zeros (at most half the kernel).
+    ceil_mode : bool
+        Round the output size up, keeping a last partial window.
+    count_include_pad : bool
+        Count the padding in each window's size (True) or only the input's elements.
+    divisor_override : int, optional
+        Divide every window's sum by this instead.
+
+    Examples
+    --------
+    >>> nn.AvgPool2d(2)(tl.randn(1, 3, 8, 8)).shape
+    (1, 3, 4, 4)
+    """
+
+    def __init__(self, kernel_size: int | tuple, stride: int | tuple | None = None,
+                 padding: int | tuple = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = _setting(kernel_size)
+        self.stride = self.kernel_size if stride is None else _setting(stride)
+        self.padding, self.ceil_mode = _setting(padding), ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _AdaptiveAvgPoolNd(Module):
+    def __init__(self, output_size: int | tuple) -> None:
+        super().__init__()
+        self.output_size = _setting(output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    """Average (N, C, L) or (C, L) input down to length `output_size`."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(x, self.output_size)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    """Average (N, C, H, W) or (C, H, W) input down to `output_size` (an int, or a pair in
+    which None keeps that dim), whatever the input size: PyTorch's adaptive windows.
+
+    Examples
+    --------
+    >>> nn.AdaptiveAvgPool2d(1)(tl.randn(2, 8, 7, 7)).shape  # global average pooling
+    (2, 8, 1, 1)
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(x, self.output_size)
