@@ -282,3 +282,11 @@ def test_where_with_only_a_condition_gives_the_indices():
     rows, cols = tl.where(tl.tensor([[0, 1], [1, 1]]) > 0)
     np.testing.assert_array_equal(rows.numpy(), [0, 1, 1])
     np.testing.assert_array_equal(cols.numpy(), [1, 0, 1])
+
+
+def test_cuda_answers_like_torch_without_a_gpu_so_device_lines_run():
+    device = "cuda" if tl.cuda.is_available() else "cpu"
+    assert device == "cpu" and tl.cuda.device_count() == 0
+    tl.cuda.manual_seed_all(0)
+    model = tl.nn.Linear(2, 1).to(device)
+    assert model(tl.ones(3, 2).to(device)).shape == (3, 1)
