@@ -383,6 +383,37 @@ class _MyLinear(nn.Linear):
     pass
 
 
+def _recurrent_layers() -> nn.ModuleList:
+    """Every recurrent layer, with settings away from the defaults (a Sequential cannot chain
+    them: they take a sequence and return a tuple)."""
+    return nn.ModuleList([
+        nn.RNNCell(2, 3, bias=False, nonlinearity="relu"), nn.LSTMCell(2, 3),
+        nn.GRUCell(2, 3, dtype=tl.float64),
+        nn.RNN(2, 3, 2, nonlinearity="relu", bias=False, batch_first=True),
+        nn.LSTM(2, 3, num_layers=2, dropout=0.5, bidirectional=True),
+        nn.GRU(2, 3, bidirectional=True, batch_first=True, dtype=tl.float64)])
+
+
+def test_load_model_rebuilds_every_recurrent_layer_with_its_settings(tmp_path):
+    layers = _recurrent_layers().eval()
+    save(layers, tmp_path / "r.npz")
+    again = load_model(tmp_path / "r.npz")
+    assert repr(again) == repr(layers) and not again.training
+    for layer, layer_again in zip(layers, again):
+        dtype = next(layer.parameters()).dtype
+        assert next(layer_again.parameters()).dtype == dtype
+        sequence = tl.randn(2, 4, 2).to(dtype)  # a cell takes one step of it
+        x = sequence[0] if "Cell" in type(layer).__name__ else sequence
+        np.testing.assert_array_equal(_all_numbers(layer_again(x)), _all_numbers(layer(x)))
+
+
+def _all_numbers(out) -> np.ndarray:
+    """All numbers of a recurrent layer's output (a tensor or nested tuples of them)."""
+    if isinstance(out, tuple):
+        return np.concatenate([_all_numbers(item) for item in out])
+    return out.numpy().ravel()
+
+
 def test_load_model_rebuilds_every_library_layer_with_its_settings_and_buffers(tmp_path):
     from tinygrad_lite.serialization import _LAYERS
     model = nn.Sequential(
@@ -392,16 +423,31 @@ def test_load_model_rebuilds_every_library_layer_with_its_settings_and_buffers(t
         nn.Threshold(-5.0, 0.0), nn.GELU(approximate="tanh"), nn.Softplus(2.0, 10.0),
         nn.Sigmoid(), nn.Tanh(), nn.Softsign(), nn.LogSigmoid(), nn.Identity(),
         nn.LayerNorm(4, eps=1e-6), nn.LayerNorm(4, elementwise_affine=False),
+        nn.PReLU(4, init=0.1), nn.Softshrink(0.1), nn.Hardshrink(0.05), nn.Tanhshrink(),
+        nn.RMSNorm(4, eps=1e-4), nn.GroupNorm(2, 4, affine=False), nn.GroupNorm(2, 4),
+        # (8, 4) -> (8, 5) -> (8, 4) -> (8, 5) -> (8, 6) -> (8, 4)
+        nn.ReflectionPad1d((1, 0)), nn.ConstantPad1d((0, -1), 0.5),
+        nn.ReplicationPad1d((0, 1)), nn.CircularPad1d((1, 0)), nn.ZeroPad1d((-1, -1)),
         nn.BatchNorm1d(4, momentum=None), nn.BatchNorm1d(4, affine=False),
         nn.Unflatten(1, (1, 2, 2)), nn.BatchNorm2d(1),
+        # (8, 1, 2, 2) -> 4x4 -> 5x5 -> 6x6 -> 2x2 -> 2x2 -> (8, 4, 1, 1) -> (8, 1, 2, 2)
+        nn.ReflectionPad2d(1), nn.ReplicationPad2d((1, 0, 0, 1)),
+        nn.CircularPad2d((0, 1, 1, 0)), nn.ZeroPad2d(-2), nn.ConstantPad2d((1, -1, -1, 1), 0.5),
+        nn.InstanceNorm2d(1, affine=True), nn.Dropout2d(0.2), nn.PixelUnshuffle(2),
+        nn.PixelShuffle(2),
         # a conv branch: (8, 1, 2, 2) -> (8, 2, 2, 1) -> (8, 2, 2) -> (8, 4, 1)
         nn.Conv2d(1, 2, (3, 3), padding=1, padding_mode="reflect"),
         nn.MaxPool2d(2, stride=1, padding=1), nn.AvgPool2d(2, 1, count_include_pad=False),
         nn.AdaptiveAvgPool2d((2, 1)), nn.Flatten(2),
-        nn.Conv1d(2, 4, 2, padding=1, groups=2, bias=False), nn.MaxPool1d(2, stride=1),
+        nn.Conv1d(2, 4, 2, padding=1, groups=2, bias=False), nn.InstanceNorm1d(4),
+        nn.Dropout1d(0.1), nn.MaxPool1d(2, stride=1),
         nn.AvgPool1d(2, padding=1), nn.AdaptiveAvgPool1d(1),
         nn.Flatten(), nn.GLU(), nn.Softmin(1), nn.Softmax(1), nn.LogSoftmax(1))
-    names = {type(m).__name__ for m in model.modules()} | {"Embedding"}
+    # the layers of two inputs, which a Sequential cannot chain
+    pair = nn.ModuleList([nn.PairwiseDistance(1.0, 1e-3, keepdim=True),
+                          nn.CosineSimilarity(0, 1e-6)])
+    names = {type(m).__name__ for m in (*model.modules(), *pair.modules(),
+                                         *_recurrent_layers().modules())} | {"Embedding"}
     assert names >= set(_LAYERS), set(_LAYERS) - names  # every layer save knows is here
     model(tl.randn(8, 2))  # moves the running statistics away from their start
     model.eval()
@@ -410,6 +456,12 @@ def test_load_model_rebuilds_every_library_layer_with_its_settings_and_buffers(t
     assert repr(again) == repr(model) and not again.training
     x = tl.randn(5, 2)
     np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), rtol=1e-6)
+    save(pair, tmp_path / "p.npz")
+    pair_again = load_model(tmp_path / "p.npz")
+    assert repr(pair_again) == repr(pair)
+    a, b = tl.randn(3, 4), tl.randn(3, 4)
+    for layer, layer_again in zip(pair, pair_again):
+        np.testing.assert_array_equal(layer_again(a, b).numpy(), layer(a, b).numpy())
     emb = nn.Sequential(nn.Embedding(10, 3, padding_idx=0), nn.Flatten()).double()
     save(emb, tmp_path / "e.npz")
     emb_again = load_model(tmp_path / "e.npz")

@@ -36,6 +36,8 @@ _NORM = ("eps", "bias", "dtype")
 _CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
          "groups", "bias", "padding_mode", "dtype")
 _MAX_POOL = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
+_RECURRENT = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout",
+              "bidirectional", "dtype")
 _LAYERS = {
     "Linear": ("in_features", "out_features", "bias", "weight_l1", "weight_l2", "bias_l1",
                "bias_l2", "dtype"),
@@ -63,6 +65,24 @@ _LAYERS = {
     "AvgPool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
                   "divisor_override"),
     "AdaptiveAvgPool1d": ("output_size",), "AdaptiveAvgPool2d": ("output_size",),
+    "PReLU": ("num_parameters", "init", "dtype"),
+    "Softshrink": ("lambd",), "Hardshrink": ("lambd",), "Tanhshrink": (),
+    "RMSNorm": ("normalized_shape", "eps", "elementwise_affine", "dtype"),
+    "GroupNorm": ("num_groups", "num_channels", "affine") + _NORM,
+    "InstanceNorm1d": ("num_features", "momentum", "affine", "track_running_stats") + _NORM,
+    "InstanceNorm2d": ("num_features", "momentum", "affine", "track_running_stats") + _NORM,
+    "ZeroPad1d": ("padding",), "ZeroPad2d": ("padding",),
+    "ConstantPad1d": ("padding", "value"), "ConstantPad2d": ("padding", "value"),
+    "ReflectionPad1d": ("padding",), "ReflectionPad2d": ("padding",),
+    "ReplicationPad1d": ("padding",), "ReplicationPad2d": ("padding",),
+    "CircularPad1d": ("padding",), "CircularPad2d": ("padding",),
+    "Dropout1d": ("p", "inplace"), "Dropout2d": ("p", "inplace"),
+    "PairwiseDistance": ("p", "eps", "keepdim"), "CosineSimilarity": ("dim", "eps"),
+    "PixelShuffle": ("upscale_factor",), "PixelUnshuffle": ("downscale_factor",),
+    "RNNCell": ("input_size", "hidden_size", "bias", "nonlinearity", "dtype"),
+    "LSTMCell": ("input_size", "hidden_size", "bias", "dtype"),
+    "GRUCell": ("input_size", "hidden_size", "bias", "dtype"),
+    "RNN": _RECURRENT + ("nonlinearity",), "LSTM": _RECURRENT, "GRU": _RECURRENT,
 }
 _CONTAINERS = ("Sequential", "ModuleList")
 _ARRAY_KINDS = ("tensor", "ndarray", "scalar")
@@ -330,8 +350,8 @@ def _describe(module: nn.Module) -> dict:
 
 def _layer_arg(m: nn.Module, name: str) -> Any:
     """The constructor argument `name` of layer `m`, read from its attributes."""
-    if name == "bias":
-        return m.bias is not None
+    if name == "bias":  # NOTE: recurrent layers keep PyTorch's bool; the others a Parameter
+        return m.bias if isinstance(m.bias, bool) else m.bias is not None
     if name == "dtype":  # NOTE: a norm layer without affine weights keeps it in its buffers
         floats = [t.dtype.name for t in (*m.parameters(), *m.buffers()) if t.dtype.kind == "f"]
         return floats[0] if floats else None

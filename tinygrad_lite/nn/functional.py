@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import no_grad
+from ..rng import generator
 from ..tensor import Tensor, arange, cat, full, where
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -1078,3 +1079,284 @@ def adaptive_avg_pool2d(input: Tensor,  # noqa: A002
     (2, 8, 1, 1)
     """
     return _adaptive_avg_pool(input, output_size, 2)
+
+
+# --- more activations: learnable slope and shrinkage ----------------------------------------
+def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
+    """x where x > 0, else weight * x; `weight` holds one slope, or one per channel (dim 1).
+
+    Examples
+    --------
+    >>> F.prelu(tl.tensor([-2.0, 3.0]), tl.tensor([0.25])).tolist()
+    [-0.5, 3.0]
+    """
+    slope = weight
+    if weight.numel() != 1:
+        if input.ndim < 2 or input.shape[1] != weight.numel():
+            raise RuntimeError(f"prelu: {weight.numel()} slopes need input with as many "
+                               f"channels in dim 1, got shape {input.shape}")
+        slope = weight.reshape((-1,) + (1,) * (input.ndim - 2))
+    return where(input > 0, input, input * slope)
+
+
+def _shrink(x: Tensor, lambd: float, shift: float) -> Tensor:
+    """0 on [-lambd, lambd] (gradient 0 at its ends, as in PyTorch), x -+ shift outside."""
+    return where(x > lambd, x - shift, where(x < -lambd, x + shift, 0.0))
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    if lambd < 0:
+        raise RuntimeError(f"softshrink: lambd must be >= 0, got {lambd}")
+    return _shrink(input, lambd, lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """x where |x| > lambd, else 0."""
+    return _shrink(input, lambd, 0.0)
+
+
+def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
+    """x - tanh(x)."""
+    return input - input.tanh()
+
+
+# --- more norms -----------------------------------------------------------------------------
+def rms_norm(input: Tensor, normalized_shape: int | Sequence[int],  # noqa: A002
+             weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing `normalized_shape` dims; eps
+    defaults to the machine epsilon of the input's dtype, as in PyTorch."""
+    shape = _shape_tuple(normalized_shape)
+    if not shape or input.shape[input.ndim - len(shape):] != shape:
+        raise RuntimeError(f"rms_norm: normalized_shape {shape} does not match the last "
+                           f"dims of the input {input.shape}")
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    eps = float(np.finfo(input.dtype).eps) if eps is None else eps
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return _affine(out, weight, None, shape)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize (N, C, *) input over each group of C / num_groups channels (and all their
+    positions), then scale and shift per channel."""
+    if input.ndim < 2 or num_groups < 1 or input.shape[1] % num_groups:
+        raise RuntimeError(f"group_norm: expected input (N, C, *) with C divisible by "
+                           f"num_groups={num_groups}, got shape {input.shape}")
+    n, c = input.shape[:2]
+    centred, _, var = _standardize(input.reshape(n, num_groups, -1), (2,))
+    out = (centred / (var + eps).sqrt()).reshape(input.shape)
+    return _affine(out, weight, bias, (1, c) + (1,) * (input.ndim - 2))
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel of each sample of (N, C, *) input over its positions, then
+    scale and shift per channel. Running statistics are not supported: pass None."""
+    if running_mean is not None or running_var is not None or not use_input_stats:
+        raise NotImplementedError("instance_norm: running statistics are not supported; "
+                                  "normalize by the input's own statistics")
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected input (N, C, *) with at least one "
+                         f"position dim, got shape {input.shape}")
+    centred, _, var = _standardize(input, tuple(range(2, input.ndim)))
+    shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    return _affine(centred / (var + eps).sqrt(), weight, bias, shape)
+
+
+# --- channel dropout ------------------------------------------------------------------------
+def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool,  # noqa: A002
+                     nd: int) -> Tensor:
+    """Zero whole channels (every position of one (sample, channel)) with probability p and
+    scale the rest by 1/(1-p); input (N, C, *spatial) or unbatched (C, *spatial)."""
+    op = f"dropout{nd}d"
+    _check_dropout_p(p)
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) "
+                           f"input, got shape {input.shape}")
+    if not training or p == 0:
+        return input
+    keep = generator().random(input.shape[:-nd] + (1,) * nd) >= p
+    scale = Tensor(keep.astype(input.dtype) * (1 / (1 - p) if p < 1 else 0.0))
+    return _maybe_in_place(input, lambda x: x * scale, inplace, op)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+              inplace: bool = False) -> Tensor:
+    """Channel dropout of (N, C, L) or (C, L) input: each channel is zeroed whole."""
+    return _channel_dropout(input, p, training, inplace, 1)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+              inplace: bool = False) -> Tensor:
+    """Channel dropout of (N, C, H, W) or (C, H, W) input: each feature map is zeroed whole."""
+    return _channel_dropout(input, p, training, inplace, 2)
+
+
+# --- distances ------------------------------------------------------------------------------
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p along the last dim (PyTorch adds eps before the norm)."""
+    dist = _norm(x1 - x2 + eps, p, -1)
+    return dist if keepdim else dist.squeeze(-1)
+
+
+# --- more losses ----------------------------------------------------------------------------
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,  # noqa: A002
+                         reduction: str = "mean") -> Tensor:
+    """x where the target is 1, max(0, margin - x) where it is -1 (PyTorch's two masks)."""
+    _check_reduction(reduction, "hinge_embedding_loss")
+    y = target.numpy()
+    loss = where(y != -1, input, 0.0) + where(y != 1, (margin - input).clamp(min=0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x)) for targets y of +-1, computed without overflow."""
+    _check_reduction(reduction, "soft_margin_loss")
+    return _reduce(_softplus(-_same_shape(input, target, "soft_margin_loss") * input),
+                   reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
+                                weight: Tensor | None = None,
+                                reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of the logits against 0/1 targets, averaged over the classes
+    (the last dim) of each sample."""
+    op = "multilabel_soft_margin_loss"
+    _check_reduction(reduction, op)
+    y = _same_shape(input, target, op)
+    loss = -(y * logsigmoid(input) + (1 - y) * logsigmoid(-input))
+    loss = _weighted(loss, weight)
+    return _reduce(loss.sum(-1) / input.shape[-1], reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,  # noqa: A002
+                     full: bool = False, eps: float = 1e-8,
+                     reduction: str = "mean") -> Tensor:
+    """Poisson negative log-likelihood: exp(x) - y x for log-rates x (log_input), else
+    x - y log(x + eps); `full` adds Stirling's y log y - y + log(2 pi y) / 2 where y > 1."""
+    _check_reduction(reduction, "poisson_nll_loss")
+    y = _same_shape(input, target, "poisson_nll_loss")
+    loss = input.exp() - y * input if log_input else input - y * (input + eps).log()
+    if full:
+        big = y > 1
+        safe = where(big, y, 1.0)
+        loss = loss + where(big, safe * safe.log() - safe + (safe * (2 * math.pi)).log() * 0.5,
+                            0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor,  # noqa: A002
+                      full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """(log(var) + (x - y)^2 / var) / 2 (+ log(2 pi) / 2 with `full`), var clamped at eps.
+
+    `var` has the input's shape, or one entry per sample (its last dim dropped or 1). As in
+    PyTorch the clamp passes the gradient through unchanged.
+    """
+    op = "gaussian_nll_loss"
+    _check_reduction(reduction, op)
+    if var.shape != input.shape:
+        if var.shape == input.shape[:-1]:
+            var = var.unsqueeze(-1)
+        elif not (var.shape[:-1] == input.shape[:-1] and var.shape[-1:] == (1,)):
+            raise ValueError(f"{op}: var {var.shape} must have the input's shape "
+                             f"{input.shape}, or that with the last dim 1 or dropped")
+    if (var.numpy() < 0).any():
+        raise ValueError(f"{op}: var has negative entries")
+    var = var + (var.clamp(min=eps) - var).detach()
+    diff = input - target.to(input.dtype)
+    loss = (var.log() + diff * diff / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
+                        margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                        swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) with d the pairwise p-norm distance; `swap` uses
+    min(d(a, n), d(p, n)) as the negative distance."""
+    _check_reduction(reduction, "triplet_margin_loss")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((d_pos - d_neg + margin).clamp(min=0), reduction)
+
+
+# --- pixel shuffle and attention ------------------------------------------------------------
+def _shuffle(input: Tensor, factor: int, up: bool, op: str) -> Tensor:  # noqa: A002
+    """(*, C r^2, H, W) <-> (*, C, H r, W r): split the factor r out of one side, move it
+    across with one permute, merge it into the other."""
+    if input.ndim < 3 or factor < 1:
+        raise RuntimeError(f"{op}: expected input (*, C, H, W) and a positive factor, got "
+                           f"shape {input.shape} and {factor}")
+    lead, (c, h, w), r = input.shape[:-3], input.shape[-3:], factor
+    b = len(lead)
+    if up:
+        if c % (r * r):
+            raise RuntimeError(f"{op}: channels ({c}) must be divisible by the square of "
+                               f"upscale_factor ({r})")
+        x = input.reshape(lead + (c // (r * r), r, r, h, w))
+        order = (0, 3, 1, 4, 2)
+        shape = lead + (c // (r * r), h * r, w * r)
+    else:
+        if h % r or w % r:
+            raise RuntimeError(f"{op}: height ({h}) and width ({w}) must be divisible by "
+                               f"downscale_factor ({r})")
+        x = input.reshape(lead + (c, h // r, r, w // r, r))
+        order = (0, 2, 4, 1, 3)
+        shape = lead + (c * r * r, h // r, w // r)
+    return x.permute(tuple(range(b)) + tuple(b + i for i in order)).reshape(shape)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
+    """(*, C r^2, H, W) -> (*, C, H r, W r) for r = upscale_factor (sub-pixel convolution)."""
+    return _shuffle(input, upscale_factor, True, "pixel_shuffle")
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
+    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of pixel_shuffle."""
+    return _shuffle(input, downscale_factor, False, "pixel_unshuffle")
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False,
+                                 scale: float | None = None) -> Tensor:
+    """softmax(q k^T * scale + mask) v over (..., L, E) queries and (..., S, E) keys.
+
+    Parameters
+    ----------
+    attn_mask : Tensor, optional
+        Boolean (True: may attend) or float (added to the scores); broadcasts to (..., L, S).
+    is_causal : bool
+        Query i attends to keys 0..i only (the top-left triangle, as in PyTorch).
+    scale : float, optional
+        Defaults to 1 / sqrt(E).
+
+    Examples
+    --------
+    >>> q = k = v = tl.randn(2, 4, 5, 8)  # (batch, heads, length, features)
+    >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
+    (2, 4, 5, 8)
+    """
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("scaled_dot_product_attention: pass attn_mask or is_causal, not both")
+    length, size = query.shape[-2], key.shape[-2]
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * scale
+    if is_causal:
+        attn_mask = Tensor(np.tril(np.ones((length, size), dtype=bool)))
+    if attn_mask is not None:
+        if attn_mask.dtype == np.bool_:
+            scores = scores.masked_fill(~attn_mask.numpy(), -math.inf)
+        else:
+            scores = scores + attn_mask.to(scores.dtype)
+    weights = dropout(scores.softmax(-1), dropout_p)
+    return weights @ value

@@ -125,6 +125,22 @@ class Dropout(_InPlace):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) or (C, L) input with probability p while training,
+    scaling the kept ones by 1/(1-p); identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout1d(x, self.p, self.training, self.inplace)
+
+
+class Dropout2d(Dropout):
+    """Zero whole feature maps of (N, C, H, W) or (C, H, W) input with probability p while
+    training, scaling the kept ones by 1/(1-p); identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout2d(x, self.p, self.training, self.inplace)
+
+
 class ReLU(_InPlace):
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(x, self.inplace)
@@ -399,6 +415,108 @@ class Embedding(Module):
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         return text if self.padding_idx is None else text + f", padding_idx={self.padding_idx}"
+
+
+class RMSNorm(Module):
+    """Scale each sample by the root mean square over its trailing `normalized_shape` dims.
+
+    Parameters
+    ----------
+    normalized_shape : int or tuple
+        The trailing dims to normalize over.
+    eps : float, optional
+        Added to the mean square; None: the machine epsilon of the input's dtype.
+    elementwise_affine : bool
+        Learn a weight (ones) of `normalized_shape`.
+    """
+
+    def __init__(self, normalized_shape: int | tuple, eps: float | None = None,
+                 elementwise_affine: bool = True, *, dtype: Any = None) -> None:
+        super().__init__()
+        self.normalized_shape = F._shape_tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = (Parameter(ones(self.normalized_shape, dtype=dtype))
+                       if elementwise_affine else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Normalize (N, C, *) input over groups of C / num_groups channels, then scale and
+    shift each channel by a learned weight (ones) and bias (zeros) when `affine`."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, bias: bool = True, *, dtype: Any = None) -> None:
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible "
+                             f"by num_groups ({num_groups})")
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        self.weight = self.bias = None
+        if affine:
+            self.weight = Parameter(ones(num_channels, dtype=dtype))
+            if bias:
+                self.bias = Parameter(zeros(num_channels, dtype=dtype))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
+                f"affine={self.affine}, bias={self.bias is not None}")
+
+
+class _InstanceNorm(Module):
+    """Normalize each channel of each sample over its positions; see InstanceNorm1d."""
+
+    _nd = 0
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, *,
+                 bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        if track_running_stats:
+            raise NotImplementedError(f"{type(self).__name__}: track_running_stats=True is "
+                                      "not supported")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = self.bias = None
+        if affine:
+            self.weight = Parameter(ones(num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(zeros(num_features, dtype=dtype))
+
+    def forward(self, x: Tensor) -> Tensor:
+        name = type(self).__name__
+        batched, unbatched = F._batched(x, self._nd, name)
+        if batched.shape[1] != self.num_features and self.affine:
+            raise ValueError(f"{name}({self.num_features}): expected {self.num_features} "
+                             f"channels, got input of shape {x.shape}")
+        out = F.instance_norm(batched, weight=self.weight, bias=self.bias, eps=self.eps)
+        return out.squeeze(0) if unbatched else out
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of (N, C, L) or (C, L) input over L, per sample and channel."""
+
+    _nd = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) or (C, H, W) input over H and W."""
+
+    _nd = 2
 
 
 class LayerNorm(Module):
@@ -782,3 +900,218 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(x, self.output_size)
+
+
+# --- more activations -----------------------------------------------------------------------
+class PReLU(Module):
+    """x where x > 0, else a * x with a learned slope a (one, or one per channel).
+
+    Parameters
+    ----------
+    num_parameters : int
+        1 (a slope shared by all channels) or the number of channels C (dim 1).
+    init : float
+        Every slope's starting value.
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, *,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(empty(num_parameters, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.constant_(self.weight, self.init)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class _Shrink(Module):
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(_Shrink):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softshrink(x, self.lambd)
+
+
+class Hardshrink(_Shrink):
+    """x where |x| > lambd, else 0."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardshrink(x, self.lambd)
+
+
+class Tanhshrink(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.tanhshrink(x)
+
+
+# --- padding --------------------------------------------------------------------------------
+class _PadNd(Module):
+    """F.pad of the last `_nd` dims by `padding` (an int for every side, or
+    (left, right[, top, bottom])) in mode `_mode`; see ZeroPad2d."""
+
+    _nd, _mode = 0, "constant"
+
+    def __init__(self, padding: int | tuple) -> None:
+        super().__init__()
+        self.padding = F._ntuple(padding, 2 * self._nd, "padding", type(self).__name__)
+
+    def forward(self, x: Tensor) -> Tensor:
+        value = getattr(self, "value", None)
+        return F.pad(x, self.padding, self._mode, value)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class _ConstantPadNd(_PadNd):
+    def __init__(self, padding: int | tuple, value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad1d(_ConstantPadNd):
+    """Pad the last dim with `value`; negative amounts crop."""
+
+    _nd = 1
+
+
+class ConstantPad2d(_ConstantPadNd):
+    """Pad the last two dims with `value` by (left, right, top, bottom)."""
+
+    _nd = 2
+
+
+class _ZeroPadNd(_ConstantPadNd):
+    def __init__(self, padding: int | tuple) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ZeroPad1d(_ZeroPadNd):
+    """Pad the last dim with zeros."""
+
+    _nd = 1
+
+
+class ZeroPad2d(_ZeroPadNd):
+    """Pad the last two dims with zeros by (left, right, top, bottom).
+
+    Examples
+    --------
+    >>> nn.ZeroPad2d((1, 1, 2, 0))(tl.ones(1, 1, 3, 3)).shape
+    (1, 1, 5, 5)
+    """
+
+    _nd = 2
+
+
+class ReflectionPad1d(_PadNd):
+    """Pad the last dim with its mirror image, the edge not repeated."""
+
+    _nd, _mode = 1, "reflect"
+
+
+class ReflectionPad2d(_PadNd):
+    """Pad the last two dims with their mirror image, the edges not repeated."""
+
+    _nd, _mode = 2, "reflect"
+
+
+class ReplicationPad1d(_PadNd):
+    """Pad the last dim by repeating its edge values."""
+
+    _nd, _mode = 1, "replicate"
+
+
+class ReplicationPad2d(_PadNd):
+    """Pad the last two dims by repeating their edge values."""
+
+    _nd, _mode = 2, "replicate"
+
+
+class CircularPad1d(_PadNd):
+    """Pad the last dim by wrapping around."""
+
+    _nd, _mode = 1, "circular"
+
+
+class CircularPad2d(_PadNd):
+    """Pad the last two dims by wrapping around."""
+
+    _nd, _mode = 2, "circular"
+
+
+# --- distances, pixel shuffle ---------------------------------------------------------------
+class PairwiseDistance(Module):
+    """||x1 - x2 + eps||_p along the last dim."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    @property
+    def p(self) -> float:
+        """The constructor's `p` (PyTorch keeps it as `norm`)."""
+        return self.norm
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class CosineSimilarity(Module):
+    """The cosine of the angle between x1 and x2 along `dim`, each norm at least eps."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PixelShuffle(Module):
+    """(*, C r^2, H, W) -> (*, C, H r, W r) for r = upscale_factor."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H r, W r) -> (*, C r^2, H, W) for r = downscale_factor."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"

@@ -1,0 +1,403 @@
+"""Recurrent layers with PyTorch's names, layouts and init: RNN, LSTM, GRU and their cells.
+
+Every layer is composed from Tensor ops (linear, sigmoid, tanh, chunk, stack), so autograd
+differentiates through time without a backward of its own. One step function per kind of
+cell (`_STEPS`) computes the next state from an input and the current state; the cells call
+it once, and the sequence layers call it once per time step, layer and direction
+(`_run_direction`). A state is always a tuple, `(h,)` or, for an LSTM, `(h, c)`.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable
+
+from ..tensor import Tensor, cat, empty, stack, zeros
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+State = tuple  # (h,) or (h, c), each (N, hidden_size)
+Weights = tuple  # (weight_ih, weight_hh, bias_ih or None, bias_hh or None)
+
+
+# --- one time step of each kind of cell ---------------------------------------------------
+def _rnn_step(x: Tensor, state: State, weights: Weights,
+              activation: Callable[[Tensor], Tensor]) -> State:
+    w_ih, w_hh, b_ih, b_hh = weights
+    return (activation(F.linear(x, w_ih, b_ih) + F.linear(state[0], w_hh, b_hh)),)
+
+
+def _lstm_step(x: Tensor, state: State, weights: Weights) -> State:
+    """PyTorch's gate order i, f, g, o: c' = f*c + i*g, h' = o*tanh(c')."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    h, c = state
+    gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    i, f, g, o = gates.chunk(4, -1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def _gru_step(x: Tensor, state: State, weights: Weights) -> State:
+    """PyTorch's gate order r, z, n; the reset gate scales h's part of n *after* its bias."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    h = state[0]
+    x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, -1)
+    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return ((1 - z) * n + z * h,)
+
+
+# mode (PyTorch's names) -> (step, number of gates stacked in weight_ih's rows)
+_STEPS: dict[str, tuple[Callable[[Tensor, State, Weights], State], int]] = {
+    "RNN_TANH": (functools.partial(_rnn_step, activation=F.tanh), 1),
+    "RNN_RELU": (functools.partial(_rnn_step, activation=F.relu), 1),
+    "LSTM": (_lstm_step, 4),
+    "GRU": (_gru_step, 3),
+}
+
+
+def _rnn_mode(nonlinearity: str) -> str:
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                         "'relu'.")
+    return "RNN_" + nonlinearity.upper()
+
+
+def _run_direction(step: Callable, xs: list[Tensor], state: State, weights: Weights,
+                   reverse: bool) -> tuple[list[Tensor], State]:
+    """Run one layer in one direction over the time steps `xs`: (h at every step, last state).
+
+    The outputs stay in time order whichever way the layer reads the sequence.
+    """
+    outputs: list[Tensor] = [None] * len(xs)  # type: ignore[list-item]
+    for t in (reversed(range(len(xs))) if reverse else range(len(xs))):
+        state = step(xs[t], state, weights)
+        outputs[t] = state[0]
+    return outputs, state
+
+
+def _new_weights(module: Module, suffix: str, input_size: int, hidden_size: int, gates: int,
+                 bias: bool, dtype: Any) -> list[str]:
+    """Register weight_ih, weight_hh (and biases) + suffix on `module`; return their names."""
+    shapes = {"weight_ih": (gates * hidden_size, input_size),
+              "weight_hh": (gates * hidden_size, hidden_size)}
+    if bias:
+        shapes.update(bias_ih=(gates * hidden_size,), bias_hh=(gates * hidden_size,))
+    for name, shape in shapes.items():
+        module.register_parameter(name + suffix, Parameter(empty(*shape, dtype=dtype)))
+    return [name + suffix for name in shapes]
+
+
+def _weights(module: Module, names: list[str]) -> Weights:
+    """(weight_ih, weight_hh, bias_ih, bias_hh) of one cell; the biases are None without bias."""
+    w_ih, w_hh, *biases = (getattr(module, name) for name in names)
+    return (w_ih, w_hh, *(biases or (None, None)))
+
+
+def _reset_uniform(module: Module, hidden_size: int) -> None:
+    """PyTorch's init for every recurrent weight and bias: U(-1/sqrt(hidden), 1/sqrt(hidden))."""
+    bound = 1 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
+
+
+# --- cells: one time step ------------------------------------------------------------------
+class _CellBase(Module):
+    """A cell of kind `mode`: forward(input, hx=None) for (N, input_size) or (input_size,)."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool,
+                 dtype: Any) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self._mode = mode
+        self._names = _new_weights(self, "", input_size, hidden_size, _STEPS[mode][1], bias,
+                                   dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset_uniform(self, self.hidden_size)
+
+    def _cell(self, input: Tensor, hx: Any, n_states: int) -> State:  # noqa: A002
+        """The next state as a tuple, with the unbatched case handled on the way in and out."""
+        name = type(self).__name__
+        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: expected input of shape (N, {self.input_size}) or "
+                             f"({self.input_size},), got {input.shape}")
+        batched = input.ndim == 2
+        x = input if batched else input.unsqueeze(0)
+        if hx is None:
+            state = tuple(zeros(x.shape[0], self.hidden_size, dtype=x.dtype)
+                          for _ in range(n_states))
+        else:
+            state = tuple(hx) if n_states == 2 else (hx,)
+            want = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
+            for h in state:
+                if h.shape != want:
+                    raise RuntimeError(f"{name}: expected hidden state of shape {want}, got "
+                                       f"{h.shape}")
+            state = state if batched else tuple(h.unsqueeze(0) for h in state)
+        new = _STEPS[self._mode][0](x, state, _weights(self, self._names))
+        return new if batched else tuple(h.squeeze(0) for h in new)
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            text += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            text += f", nonlinearity={self.nonlinearity}"
+        return text
+
+
+class RNNCell(_CellBase):
+    """h' = nonlinearity(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh), one time step.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    bias : bool
+        Whether to learn b_ih and b_hh (default True).
+    nonlinearity : str
+        'tanh' (the default) or 'relu'.
+    dtype : dtype, optional
+        float32 (the default) or float64.
+
+    Examples
+    --------
+    >>> cell = nn.RNNCell(3, 5)
+    >>> cell(tl.randn(2, 3)).shape
+    (2, 5)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", *, dtype: Any = None) -> None:
+        super().__init__(_rnn_mode(nonlinearity), input_size, hidden_size, bias, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+        return self._cell(input, hx, 1)[0]
+
+
+class LSTMCell(_CellBase):
+    """One LSTM step: returns (h', c'); hx is (h, c) or None for zeros.
+
+    Examples
+    --------
+    >>> h, c = nn.LSTMCell(3, 5)(tl.randn(2, 3))
+    >>> h.shape, c.shape
+    ((2, 5), (2, 5))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
+                 dtype: Any = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, bias, dtype)
+
+    def forward(self, input: Tensor,  # noqa: A002
+                hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        h, c = self._cell(input, hx, 2)
+        return h, c
+
+
+class GRUCell(_CellBase):
+    """One GRU step: returns h'.
+
+    Examples
+    --------
+    >>> nn.GRUCell(3, 5)(tl.randn(3)).shape
+    (5,)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
+                 dtype: Any = None) -> None:
+        super().__init__("GRU", input_size, hidden_size, bias, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+        return self._cell(input, hx, 1)[0]
+
+
+# --- sequence layers -----------------------------------------------------------------------
+class _RNNBase(Module):
+    """Layers of cells of kind `mode` run over a sequence, optionally in both directions.
+
+    Parameters are named as in PyTorch (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0,
+    then the `_reverse` ones, then layer 1, ...), so state dicts load both ways.
+    """
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, dtype: Any = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if proj_size != 0:
+            raise NotImplementedError(f"{name}: proj_size is not supported; use proj_size=0 "
+                                      "and add an nn.Linear after the layer")
+        if num_layers < 1:
+            raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
+        F._check_dropout_p(dropout)
+        self.mode = mode
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first = bias, batch_first
+        self.dropout, self.bidirectional = float(dropout), bidirectional
+        directions = 2 if bidirectional else 1
+        # _all_weights[layer * directions + direction]: that cell's parameter names
+        self._all_weights = [
+            _new_weights(self, f"_l{layer}{'_reverse' if d else ''}",
+                         input_size if layer == 0 else hidden_size * directions, hidden_size,
+                         _STEPS[mode][1], bias, dtype)
+            for layer in range(num_layers) for d in range(directions)]
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset_uniform(self, self.hidden_size)
+
+    def _run(self, input: Tensor, hx: Any, n_states: int) -> tuple[Tensor, State]:  # noqa: A002
+        """(output, final states stacked as (num_layers * directions, N, hidden_size))."""
+        name = type(self).__name__
+        if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: expected input of shape (L, N, {self.input_size}), "
+                             f"(N, L, {self.input_size}) with batch_first, or "
+                             f"(L, {self.input_size}), got {input.shape}")
+        batched = input.ndim == 3
+        x = input if batched else input.unsqueeze(1)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)
+        directions = 2 if self.bidirectional else 1
+        cells = self.num_layers * directions
+        if hx is None:
+            states = tuple(zeros(cells, x.shape[1], self.hidden_size, dtype=x.dtype)
+                           for _ in range(n_states))
+        else:
+            states = tuple(hx) if n_states == 2 else (hx,)
+            want = (cells, x.shape[1], self.hidden_size) if batched else (cells,
+                                                                          self.hidden_size)
+            for h in states:
+                if h.shape != want:
+                    raise RuntimeError(f"{name}: expected hidden state of shape {want}, got "
+                                       f"{h.shape}")
+            states = states if batched else tuple(h.unsqueeze(1) for h in states)
+        step = _STEPS[self.mode][0]
+        xs, finals = list(x.unbind(0)), []
+        for layer in range(self.num_layers):
+            if layer > 0 and self.training and self.dropout > 0:
+                xs = [F.dropout(h, self.dropout) for h in xs]
+            per_direction = []
+            for d in range(directions):
+                k = layer * directions + d
+                outputs, last = _run_direction(step, xs, tuple(s[k] for s in states),
+                                               _weights(self, self._all_weights[k]),
+                                               reverse=d == 1)
+                per_direction.append(outputs)
+                finals.append(last)
+            xs = [cat(hs, -1) if directions == 2 else hs[0] for hs in zip(*per_direction)]
+        output = stack(xs)
+        if batched and self.batch_first:
+            output = output.transpose(0, 1)
+        final = tuple(stack(s) for s in zip(*finals))
+        if not batched:
+            output, final = output.squeeze(1), tuple(s.squeeze(1) for s in final)
+        return output, final
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        for setting, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
+                                 ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, setting) != default:
+                text += f", {setting}={getattr(self, setting)}"
+        return text
+
+
+class RNN(_RNNBase):
+    """Elman RNN over a sequence: forward(input, hx=None) returns (output, h_n).
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    num_layers : int
+        Cells stacked on each other; layer k > 0 reads layer k-1's output (default 1).
+    nonlinearity : str
+        'tanh' (the default) or 'relu'.
+    bias : bool
+        Whether to learn b_ih and b_hh (default True).
+    batch_first : bool
+        Input and output are (N, L, features) instead of (L, N, features); the hidden
+        states stay (num_layers * directions, N, hidden_size).
+    dropout : float
+        Dropout probability on the output of every layer but the last, while training.
+    bidirectional : bool
+        Also read the sequence backwards; the output concatenates both directions.
+    dtype : dtype, optional
+        float32 (the default) or float64.
+
+    Examples
+    --------
+    >>> out, h_n = nn.RNN(3, 5, num_layers=2)(tl.randn(7, 2, 3))
+    >>> out.shape, h_n.shape
+    ((7, 2, 5), (2, 2, 5))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, *,
+                 dtype: Any = None) -> None:
+        super().__init__(_rnn_mode(nonlinearity), input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor,  # noqa: A002
+                hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        output, (h_n,) = self._run(input, hx, 1)
+        return output, h_n
+
+
+class LSTM(_RNNBase):
+    """LSTM over a sequence: forward(input, hx=None) with hx = (h_0, c_0) returns
+    (output, (h_n, c_n)).
+
+    Parameters as for `RNN` (without nonlinearity); proj_size must be 0 (projections are not
+    supported).
+
+    Examples
+    --------
+    >>> out, (h_n, c_n) = nn.LSTM(3, 5, bidirectional=True)(tl.randn(7, 2, 3))
+    >>> out.shape, c_n.shape
+    ((7, 2, 10), (2, 2, 5))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, *, dtype: Any = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, proj_size, dtype)
+
+    def forward(self, input: Tensor,  # noqa: A002
+                hx: tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        output, (h_n, c_n) = self._run(input, hx, 2)
+        return output, (h_n, c_n)
+
+
+class GRU(_RNNBase):
+    """GRU over a sequence: forward(input, hx=None) returns (output, h_n).
+
+    Parameters as for `RNN` (without nonlinearity).
+
+    Examples
+    --------
+    >>> out, h_n = nn.GRU(3, 5, batch_first=True)(tl.randn(2, 7, 3))
+    >>> out.shape, h_n.shape
+    ((2, 7, 5), (1, 2, 5))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, *, dtype: Any = None) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, dtype=dtype)
+
+    def forward(self, input: Tensor,  # noqa: A002
+                hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        output, (h_n,) = self._run(input, hx, 1)
+        return output, h_n
+
