@@ -272,7 +272,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         g = captured[t]
         if g is None and materialize_grads:
             g = be.active.full(t.shape, 0, t.dtype)
-        elif g is None and not (allow_unused or materialize_grads):
+        elif g is None and not allow_unused:
             raise RuntimeError("grad: one of the differentiated tensors was not used to compute "
                                "the outputs; pass allow_unused=True to get None for it")
         result.append(None if g is None else _wrap(g))
@@ -286,7 +286,8 @@ def _seeds(tensors: Any, grads: Any, op: str) -> list[tuple["Tensor", Any]]:
         grads = [None] * len(tensors)
     elif isinstance(grads, (Tensor, np.ndarray)):
         grads = [grads]
-    grads = list(grads)
+    else:
+        grads = list(grads)
     if len(grads) != len(tensors):
         raise RuntimeError(f"{op}: {len(tensors)} tensors but {len(grads)} gradients")
     seeds = []
@@ -404,7 +405,7 @@ def _run_hooks(t: "Tensor", g: Any, handed_out: set) -> Any:
     for key, hook in list(t._hooks.items()):
         if key == RETAIN:
             continue
-        out = hook(Tensor._wrap(g))
+        out = hook(_wrap(g))
         if out is not None:
             if not isinstance(out, Tensor) or out.shape != t.shape:
                 raise RuntimeError(f"hook: a hook on a tensor of shape {t.shape} returned "
@@ -430,7 +431,7 @@ def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:
         g = B.mul(g, 1)  # NOTE: a fresh copy, so no two .grad tensors alias
         owner = _owner(g)
     handed_out.add(owner)
-    t._grad = Tensor._wrap(g if t._grad is None else B.add(t._grad._data, g))
+    t._grad = _wrap(g if t._grad is None else B.add(t._grad._data, g))
 
 
 def _resolve_modified(ctx: Function) -> tuple:
