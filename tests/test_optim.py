@@ -54,14 +54,28 @@ def _grad(p_value, noise):
     return 0.5 * p_value + noise
 
 
-def _train_tl(name, kw, init, noise, steps=STEPS):
-    params = [tl.tensor(a, requires_grad=True) for a in init]
-    opt = getattr(optim, name)(_groups(params), **kw)
-    for t in range(steps):
+def _train_tl(name, kw, init, noise, steps=STEPS, start=0, params=None, opt=None):
+    """Steps `start` to `steps` on the problem; a fresh optimizer unless `params, opt` are
+    given (to resume)."""
+    if params is None:
+        params = [tl.tensor(a, requires_grad=True) for a in init]
+        opt = getattr(optim, name)(_groups(params), **kw)
+    for t in range(start, steps):
         for p, n in zip(params, noise[t]):
             p.grad = tl.tensor(_grad(p.numpy(), n))
         opt.step()
     return params, opt
+
+
+def _train_torch(torch, name, kw, init, noise, steps=STEPS):
+    """The same steps with torch.optim; its parameters."""
+    theirs = [torch.tensor(a, requires_grad=True) for a in init]
+    opt = getattr(torch.optim, name)(_groups(theirs), **kw)
+    for t in range(steps):
+        for p, n in zip(theirs, noise[t]):
+            p.grad = torch.from_numpy(_grad(p.detach().numpy(), n))
+        opt.step()
+    return theirs
 
 
 # --- parity with torch.optim ----------------------------------------------------------------
@@ -71,12 +85,7 @@ def test_optimizer_matches_torch_over_50_steps_with_two_groups(name, kw, dtype, 
     torch = pytest.importorskip("torch")
     init, noise = _problem(dtype)
     ours, _ = _train_tl(name, kw, init, noise)
-    theirs = [torch.tensor(a, requires_grad=True) for a in init]
-    opt = getattr(torch.optim, name)(_groups(theirs), **kw)
-    for t in range(STEPS):
-        for p, n in zip(theirs, noise[t]):
-            p.grad = torch.from_numpy(_grad(p.detach().numpy(), n))
-        opt.step()
+    theirs = _train_torch(torch, name, kw, init, noise)
     for a, b in zip(ours, theirs):
         assert a.dtype == dtype
         np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=tol, atol=tol)

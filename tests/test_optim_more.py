@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from test_optim import _grad, _groups, _problem
+from test_optim import _groups, _problem, _train_tl, _train_torch
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn, optim
@@ -35,17 +35,6 @@ CASE_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw
 NAMES = ["Adadelta", "Adamax", "NAdam", "RAdam"]
 
 
-def _train_tl(name, kw, init, noise, start=0, stop=STEPS, params=None, opt=None):
-    if params is None:
-        params = [tl.tensor(a, requires_grad=True) for a in init]
-        opt = getattr(optim, name)(_groups(params), **kw)
-    for t in range(start, stop):
-        for p, n in zip(params, noise[t]):
-            p.grad = tl.tensor(_grad(p.numpy(), n))
-        opt.step()
-    return params, opt
-
-
 @contextlib.contextmanager
 def _torch_default_dtype(torch, dtype):
     # NOTE: torch keeps NAdam's mu_product (and every step count) in the default dtype, so
@@ -64,14 +53,9 @@ def _torch_default_dtype(torch, dtype):
 def test_new_optimizer_matches_torch_over_20_steps_with_two_groups(name, kw, dtype, tol):
     torch = pytest.importorskip("torch")
     init, noise = _problem(dtype)
-    ours, _ = _train_tl(name, kw, init, noise)
+    ours, _ = _train_tl(name, kw, init, noise, steps=STEPS)
     with _torch_default_dtype(torch, torch.float64 if dtype == np.float64 else torch.float32):
-        theirs = [torch.tensor(a, requires_grad=True) for a in init]
-        opt = getattr(torch.optim, name)(_groups(theirs), **kw)
-        for t in range(STEPS):
-            for p, n in zip(theirs, noise[t]):
-                p.grad = torch.from_numpy(_grad(p.detach().numpy(), n))
-            opt.step()
+        theirs = _train_torch(torch, name, kw, init, noise, steps=STEPS)
     for a, b in zip(ours, theirs):
         assert a.dtype == dtype
         np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=tol, atol=tol)
@@ -220,7 +204,7 @@ def test_new_optimizer_invalid_options_are_value_errors_naming_the_option(name, 
 def test_new_optimizer_keeps_float32_parameters_and_state_float32(name, kw):
     init, noise = _problem(np.float32)
     kw = {**kw, "lr": np.float64(kw.get("lr", 0.01))}  # a numpy float64 option must not promote
-    params, opt = _train_tl(name, kw, init, noise, stop=3)
+    params, opt = _train_tl(name, kw, init, noise, steps=3)
     for p in params:
         assert p.numpy().dtype == np.float32
         for value in opt.state[p].values():
@@ -237,7 +221,7 @@ def test_new_optimizer_keeps_float32_parameters_and_state_float32(name, kw):
 ])
 def test_new_optimizer_state_uses_pytorch_key_names(name, keys):
     init, noise = _problem(np.float64)
-    _, opt = _train_tl(name, {}, init, noise, stop=2)
+    _, opt = _train_tl(name, {}, init, noise, steps=2)
     sd = opt.state_dict()
     assert list(sd["state"][0]) == keys and sd["state"][0]["step"] == 2
 
@@ -245,13 +229,13 @@ def test_new_optimizer_state_uses_pytorch_key_names(name, keys):
 @pytest.mark.parametrize("name, kw", CASES, ids=CASE_IDS)
 def test_new_optimizer_state_dict_round_trip_continues_identically(name, kw):
     init, noise = _problem(np.float32)
-    params, opt = _train_tl(name, kw, init, noise, stop=10)
+    params, opt = _train_tl(name, kw, init, noise, steps=10)
     copies = [tl.tensor(p.numpy().copy(), requires_grad=True) for p in params]
     resumed = getattr(optim, name)(_groups(copies), lr=123.0)  # options come from the dict
     resumed.load_state_dict(opt.state_dict())
     assert resumed.param_groups[1]["lr"] == 0.03
-    _train_tl(name, kw, init, noise, start=10, params=params, opt=opt)
-    _train_tl(name, kw, init, noise, start=10, params=copies, opt=resumed)
+    _train_tl(name, kw, init, noise, STEPS, start=10, params=params, opt=opt)
+    _train_tl(name, kw, init, noise, STEPS, start=10, params=copies, opt=resumed)
     for a, b in zip(params, copies):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
