@@ -298,23 +298,10 @@ def _pad_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
     return np.abs(n - 1 - np.abs(idx - (n - 1)))  # NOTE: folds -i to i and n-1+i to n-1-i
 
 
-def _norm(x: Tensor, p: float, dim: int) -> Tensor:
-    """The p-norm along `dim`, kept as a size-1 dim; its gradient at a zero vector is 0."""
-    if p == math.inf:
-        return x.abs().amax(dim, keepdim=True)
-    if p == 1:
-        return x.abs().sum(dim, keepdim=True)
-    total = (x * x).sum(dim, keepdim=True) if p == 2 else (x.abs() ** p).sum(dim, keepdim=True)
-    nonzero = total > 0
-    # NOTE: d|x| = x / |x| is 0/0 at a zero vector; PyTorch takes it as 0, so route around it
-    safe = where(nonzero, total, 1)
-    return where(nonzero, safe.sqrt() if p == 2 else safe ** (1 / p), 0)
-
-
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1,  # noqa: A002
               eps: float = 1e-12) -> Tensor:
     """x / max(||x||_p, eps) along `dim`: unit vectors, and zeros stay zeros."""
-    return input / _norm(input, p, dim).clamp(min=eps)
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
@@ -323,7 +310,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     Dividing first keeps the result within [-1, 1]. (PyTorch clamps the norms without
     recording it, so a norm below eps still passes its gradient there; here it does not.)
     """
-    n1, n2 = _norm(x1, 2, dim).clamp(min=eps), _norm(x2, 2, dim).clamp(min=eps)
+    n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
+    n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
@@ -1199,8 +1187,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A00
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p along the last dim (PyTorch adds eps before the norm)."""
-    dist = _norm(x1 - x2 + eps, p, -1)
-    return dist if keepdim else dist.squeeze(-1)
+    return (x1 - x2 + eps).norm(p, -1, keepdim)
 
 
 # --- more losses ----------------------------------------------------------------------------
