@@ -51,7 +51,7 @@ def _maybe_in_place(input: Tensor, fn: Callable[[Tensor], Tensor], inplace: bool
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    return _maybe_in_place(input, Tensor.relu, inplace, "relu")
+    return input.relu_() if inplace else input.relu()
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
@@ -224,8 +224,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
     _check_dropout_p(p)
     if not training or p == 0:
         return input
-    return _maybe_in_place(input, lambda x: ops.Dropout.apply(x, p=float(p)), inplace,
-                           "dropout")
+    if inplace:
+        return input._in_place("dropout_", lambda x: ops.Dropout.apply(x, p=float(p)))
+    return ops.Dropout.apply(input, p=float(p))
 
 
 def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
