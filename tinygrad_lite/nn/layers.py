@@ -417,6 +417,16 @@ class Embedding(Module):
         return text if self.padding_idx is None else text + f", padding_idx={self.padding_idx}"
 
 
+def _scale_and_shift(shape: Any, affine: bool, bias: bool,
+                     dtype: Any) -> tuple[Parameter | None, Parameter | None]:
+    """A norm layer's learned weight (ones) and bias (zeros, unless `bias` is False), or
+    None for each left out."""
+    if not affine:
+        return None, None
+    return (Parameter(ones(shape, dtype=dtype)),
+            Parameter(zeros(shape, dtype=dtype)) if bias else None)
+
+
 class RMSNorm(Module):
     """Scale each sample by the root mean square over its trailing `normalized_shape` dims.
 
@@ -458,11 +468,7 @@ class GroupNorm(Module):
                              f"by num_groups ({num_groups})")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        self.weight = self.bias = None
-        if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(num_channels, dtype=dtype))
+        self.weight, self.bias = _scale_and_shift(num_channels, affine, bias, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
@@ -486,11 +492,7 @@ class _InstanceNorm(Module):
                                       "not supported")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = self.bias = None
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(num_features, dtype=dtype))
+        self.weight, self.bias = _scale_and_shift(num_features, affine, bias, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         name = type(self).__name__
@@ -538,11 +540,8 @@ class LayerNorm(Module):
         super().__init__()
         self.normalized_shape = F._shape_tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        self.weight = self.bias = None
-        if elementwise_affine:
-            self.weight = Parameter(ones(self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(self.normalized_shape, dtype=dtype))
+        self.weight, self.bias = _scale_and_shift(self.normalized_shape, elementwise_affine,
+                                                  bias, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -579,11 +578,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = self.bias = None
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(num_features, dtype=dtype))
+        self.weight, self.bias = _scale_and_shift(num_features, affine, bias, dtype)
         stats = track_running_stats
         self.register_buffer("running_mean", zeros(num_features, dtype=dtype) if stats else None)
         self.register_buffer("running_var", ones(num_features, dtype=dtype) if stats else None)
