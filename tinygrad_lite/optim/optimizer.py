@@ -128,8 +128,9 @@ class Optimizer(abc.ABC):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                be.active.before_write(p.numpy())  # pending lazy reads of p run first
-                self._update(p.numpy(), p.grad.numpy(), self.state.setdefault(p, {}), group)
+                data = p.numpy()
+                be.active.before_write(data)  # pending lazy reads of p run first
+                self._update(data, p.grad.numpy(), self.state.setdefault(p, {}), group)
                 mark_modified(p)  # NOTE: a graph that saved p before this step is now stale
         return loss
 
