@@ -139,10 +139,10 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: needs a tensor with at least 2 dims, got shape "
                          f"{tensor.shape}")
-    rows = tensor.shape[0]
-    cols = tensor.numel() // rows if rows else 0
     if tensor.numel() == 0:
         return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
     flat = generator().normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T
