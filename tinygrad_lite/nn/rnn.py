@@ -97,6 +97,23 @@ def _weights(module: Module, names: list[str]) -> Weights:
     return (w_ih, w_hh, *(biases or (None, None)))
 
 
+def _initial_states(name: str, hx: Any, n_states: int, shape: tuple, batch_dim: int,
+                    batched: bool, dtype: Any) -> State:
+    """The starting state as a tuple of tensors of `shape` (zeros when `hx` is None).
+
+    A given `hx` must have `shape`, or without the batch dim `batch_dim` for unbatched input
+    (it is put back, of size 1).
+    """
+    if hx is None:
+        return tuple(zeros(*shape, dtype=dtype) for _ in range(n_states))
+    states = tuple(hx) if n_states == 2 else (hx,)
+    want = shape if batched else shape[:batch_dim] + shape[batch_dim + 1:]
+    for h in states:
+        if h.shape != want:
+            raise RuntimeError(f"{name}: expected hidden state of shape {want}, got {h.shape}")
+    return states if batched else tuple(h.unsqueeze(batch_dim) for h in states)
+
+
 def _reset_uniform(module: Module, hidden_size: int) -> None:
     """PyTorch's init for every recurrent weight and bias: U(-1/sqrt(hidden), 1/sqrt(hidden))."""
     bound = 1 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
@@ -128,17 +145,8 @@ class _CellBase(Module):
                              f"({self.input_size},), got {input.shape}")
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
-        if hx is None:
-            state = tuple(zeros(x.shape[0], self.hidden_size, dtype=x.dtype)
-                          for _ in range(n_states))
-        else:
-            state = tuple(hx) if n_states == 2 else (hx,)
-            want = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
-            for h in state:
-                if h.shape != want:
-                    raise RuntimeError(f"{name}: expected hidden state of shape {want}, got "
-                                       f"{h.shape}")
-            state = state if batched else tuple(h.unsqueeze(0) for h in state)
+        state = _initial_states(name, hx, n_states, (x.shape[0], self.hidden_size), 0,
+                                batched, x.dtype)
         new = _STEPS[self._mode][0](x, state, _weights(self, self._names))
         return new if batched else tuple(h.squeeze(0) for h in new)
 
@@ -265,18 +273,8 @@ class _RNNBase(Module):
             x = x.transpose(0, 1)
         directions = 2 if self.bidirectional else 1
         cells = self.num_layers * directions
-        if hx is None:
-            states = tuple(zeros(cells, x.shape[1], self.hidden_size, dtype=x.dtype)
-                           for _ in range(n_states))
-        else:
-            states = tuple(hx) if n_states == 2 else (hx,)
-            want = (cells, x.shape[1], self.hidden_size) if batched else (cells,
-                                                                          self.hidden_size)
-            for h in states:
-                if h.shape != want:
-                    raise RuntimeError(f"{name}: expected hidden state of shape {want}, got "
-                                       f"{h.shape}")
-            states = states if batched else tuple(h.unsqueeze(1) for h in states)
+        states = _initial_states(name, hx, n_states, (cells, x.shape[1], self.hidden_size), 1,
+                                 batched, x.dtype)
         step = _STEPS[self.mode][0]
         xs, finals = list(x.unbind(0)), []
         for layer in range(self.num_layers):
