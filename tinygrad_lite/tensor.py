@@ -922,15 +922,11 @@ class Tensor:
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The largest value; with `dim`, a (values, indices) pair; with a tensor, the
         elementwise `maximum`, as in PyTorch."""
-        if isinstance(dim, Tensor):
-            return self.maximum(dim)
         return self._extreme(ops.Amax, "argmax", dim, keepdim)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The smallest value; with `dim`, a (values, indices) pair; with a tensor, the
         elementwise `minimum`, as in PyTorch."""
-        if isinstance(dim, Tensor):
-            return self.minimum(dim)
         return self._extreme(ops.Amin, "argmin", dim, keepdim)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
