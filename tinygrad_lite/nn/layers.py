@@ -11,6 +11,16 @@ from . import init
 from .module import Module, Parameter
 
 
+def _reset_uniform_fan_in(weight: Parameter, bias: Parameter | None) -> None:
+    """PyTorch's default init of Linear and Conv: kaiming_uniform_(a=sqrt(5)) on the weight,
+    i.e. U(+-1/sqrt(fan_in)), and the same bound for the bias."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
+
+
 class Linear(Module):
     """y = x @ W.T + b, with optional per-layer L1/L2 penalties (the seeds' dense layer).
 
@@ -58,11 +68,8 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PyTorch's default: kaiming_uniform_(a=sqrt(5)), i.e. U(+-1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        """PyTorch's default: U(+-1/sqrt(in_features)) for the weight and the bias."""
+        _reset_uniform_fan_in(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim == 0 or x.shape[-1] != self.in_features:
@@ -675,14 +682,9 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) on the weight, i.e.
-        U(+-1/sqrt(fan_in)) with fan_in = in_channels / groups * prod(kernel_size), and the
-        same bound for the bias."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        """PyTorch's default: U(+-1/sqrt(fan_in)) for the weight and the bias, with
+        fan_in = in_channels / groups * prod(kernel_size)."""
+        _reset_uniform_fan_in(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         conv = F.conv1d if self._nd == 1 else F.conv2d
