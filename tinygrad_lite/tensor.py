@@ -1805,11 +1805,15 @@ class Tensor:
     def _prior(self) -> "Tensor":
         """A handle on this tensor's current value, for an in-place op to build on."""
         if self.requires_grad and autograd.is_grad_enabled() and self._ctx is not None:
-            prior = Tensor._wrap(self._data)
-            prior._ctx, prior.requires_grad, prior._version = self._ctx, True, self._version
-            prior._before = getattr(self, "_before", None)
-            return prior
+            return self._handle(self._data)
         return self
+
+    def _handle(self, data: Any) -> "Tensor":
+        """A tensor on `data` that stands for this one's node, version and earlier value."""
+        prior = Tensor._wrap(data)
+        prior._ctx, prior.requires_grad, prior._version = self._ctx, True, self._version
+        prior._before = getattr(self, "_before", None)
+        return prior
 
     def _in_place(self, op: str, fn: Callable[["Tensor"], "Tensor"]) -> "Tensor":
         """`self = fn(self)` in place, for `<name>_` ops: the result is cast back to this
@@ -1871,10 +1875,7 @@ class Tensor:
         if self._ctx is not None:
             # NOTE: a fresh view of the same memory: not the array a node saved, so backward
             # does not take the values for overwritten (they are unchanged)
-            prior = Tensor._wrap(self.numpy()[...])
-            prior._ctx, prior.requires_grad, prior._version = self._ctx, True, self._version
-            prior._before = getattr(self, "_before", None)
-            self._before = prior
+            self._before = self._handle(self.numpy()[...])
             autograd.mark_modified(self)
         self._data, self._ctx = value._data, value._ctx
         self.requires_grad = value.requires_grad
