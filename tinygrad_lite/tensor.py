@@ -891,9 +891,10 @@ class Tensor:
         x = self._floating()
         axis = _dims(dim, self.ndim, "var")
         count = x.numel() if axis is None else math.prod([x.shape[a] for a in axis])
-        centred = x - x.mean(axis, keepdim=True)
+        mean = ops.Sum.apply(x, axis=axis, keepdim=True) / count
+        centred = x - mean
         total = ops.Sum.apply(centred * centred, axis=axis, keepdim=keepdim)
-        return total / np.float64(max(count - correction, 0)).item()
+        return total / float(max(count - correction, 0))
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int = 1) -> "Tensor":
