@@ -15,7 +15,15 @@ class _Loss(Module):
         self.reduction = reduction
 
 
-class CrossEntropyLoss(_Loss):
+class _WeightedLoss(_Loss):
+    """A loss with optional per-class (or per-element) weights."""
+
+    def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        self.weight = weight
+
+
+class CrossEntropyLoss(_WeightedLoss):
     """Softmax cross-entropy of logits against int64 class labels (or class probabilities).
 
     Parameters
@@ -35,39 +43,34 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100,
                  reduction: str = "mean", label_smoothing: float = 0.0) -> None:
-        super().__init__(reduction=reduction)
-        self.weight, self.ignore_index = weight, ignore_index
-        self.label_smoothing = label_smoothing
+        super().__init__(weight, reduction=reduction)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
                                self.label_smoothing)
 
 
-class NLLLoss(_Loss):
+class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of class labels, given log-probabilities (after LogSoftmax)."""
 
     def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100,
                  reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        super().__init__(weight, reduction=reduction)
+        self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
-class BCELoss(_Loss):
+class BCELoss(_WeightedLoss):
     """Binary cross-entropy of probabilities (after a Sigmoid); logs are clamped at -100."""
-
-    def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction)
-        self.weight = weight
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
-class BCEWithLogitsLoss(_Loss):
+class BCEWithLogitsLoss(_WeightedLoss):
     """Sigmoid + binary cross-entropy on raw logits, stable for any logit size.
 
     `pos_weight` (broadcast along the last dim) multiplies the loss of positive targets.
@@ -75,8 +78,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean",
                  pos_weight: Tensor | None = None) -> None:
-        super().__init__(reduction=reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+        super().__init__(weight, reduction=reduction)
+        self.pos_weight = pos_weight
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
@@ -183,13 +186,9 @@ class SoftMarginLoss(_Loss):
         return F.soft_margin_loss(input, target, self.reduction)
 
 
-class MultiLabelSoftMarginLoss(_Loss):
+class MultiLabelSoftMarginLoss(_WeightedLoss):
     """Per-class binary cross-entropy of logits against 0/1 targets (N, C), averaged over C;
     `weight` (C,) scales each class."""
-
-    def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction)
-        self.weight = weight
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.multilabel_soft_margin_loss(input, target, self.weight, self.reduction)
