@@ -14,6 +14,7 @@ import numpy as np
 from .autograd import no_grad
 from .rng import generator
 from .tensor import (
+    _CATEGORY,
     Tensor,
     _as_array,
     _result_dtype,
@@ -152,8 +153,7 @@ def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
 def can_cast(from_: Any, to: Any) -> bool:
     """Whether PyTorch's in-place ops may write `from_` into `to`: never down a kind (a float
     into an integer, an integer into a bool), any width within one."""
-    kind = {"b": 0, "u": 1, "i": 1, "f": 2}
-    return kind[np.dtype(from_).kind] <= kind[np.dtype(to).kind]
+    return _CATEGORY[np.dtype(from_).kind] <= _CATEGORY[np.dtype(to).kind]
 
 
 def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = False,
