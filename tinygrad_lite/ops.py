@@ -233,36 +233,6 @@ class Neg(Function):
         return B().neg(g)
 
 
-class Exp(Function):
-    def forward(self, x):
-        out = B().exp(x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, g):
-        return B().mul(g, self.saved[0])
-
-
-class Log(Function):
-    def forward(self, x):
-        self.save_for_backward(x)
-        return B().log(x)
-
-    def backward(self, g):
-        return B().div(g, self.saved[0])
-
-
-class Sqrt(Function):
-    def forward(self, x):
-        out = B().sqrt(x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, g):
-        b = B()
-        return b.div(b.mul(g, 0.5), self.saved[0])
-
-
 class _Step(Function):
     """A piecewise-constant op (sign, floor, ceil, round, trunc): its gradient is 0
     everywhere, PyTorch's convention also at the jumps."""
@@ -324,6 +294,30 @@ class _Pointwise(Function):
     @staticmethod
     def grad(b, g, saved):
         raise NotImplementedError
+
+
+class Exp(_Pointwise):
+    fn, from_output = "exp", True
+
+    @staticmethod
+    def grad(b, g, out):
+        return b.mul(g, out)
+
+
+class Log(_Pointwise):
+    fn = "log"
+
+    @staticmethod
+    def grad(b, g, x):
+        return b.div(g, x)
+
+
+class Sqrt(_Pointwise):
+    fn, from_output = "sqrt", True
+
+    @staticmethod
+    def grad(b, g, out):
+        return b.div(b.mul(g, 0.5), out)
 
 
 class Log1p(_Pointwise):
