@@ -40,9 +40,6 @@ class Adamax(_BetasOptimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        state["step"] = step = state.get("step", 0) + 1
-        beta1, beta2 = group["betas"]
+        step, options = self._count_step(state, group)
         _adamax_update(p, g, _buffer(state, "exp_avg", p), _buffer(state, "exp_inf", p),
-                       step=step, lr=float(group["lr"]), beta1=float(beta1),
-                       beta2=float(beta2), eps=float(group["eps"]),
-                       weight_decay=float(group["weight_decay"]))
+                       step=step, **options)

@@ -57,13 +57,10 @@ class NAdam(_BetasOptimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        state["step"] = step = state.get("step", 0) + 1
+        step, options = self._count_step(state, group)
         mu_product = state.setdefault("mu_product", 1.0)
-        beta1, beta2 = group["betas"]
         state["mu_product"] = _nadam_update(
             p, g, _buffer(state, "exp_avg", p), _buffer(state, "exp_avg_sq", p), step=step,
-            mu_product=float(mu_product), lr=float(group["lr"]), beta1=float(beta1),
-            beta2=float(beta2), eps=float(group["eps"]),
-            weight_decay=float(group["weight_decay"]),
+            mu_product=float(mu_product),
             momentum_decay=float(group["momentum_decay"]),
-            decoupled=bool(group["decoupled_weight_decay"]))
+            decoupled=bool(group["decoupled_weight_decay"]), **options)
