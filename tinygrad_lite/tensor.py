@@ -150,6 +150,29 @@ def _float_unary(op: Any, doc: str | None = None) -> Callable:
     return method
 
 
+def _named(helper: Callable, name: str) -> Callable:
+    """The method `t.<name>(other)`: `helper(t, other, name)`, for twins that differ only by
+    the numpy or backend function they call (bitwise, logical, comparisons)."""
+    def method(self: "Tensor", other: Any) -> Any:
+        return helper(self, other, name)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _numpy_test(name: str, doc: str | None = None) -> Callable:
+    """The method `t.<name>()`: numpy's elementwise test of that name, a bool tensor outside
+    the graph."""
+    test = getattr(np, name)
+
+    def method(self: "Tensor") -> "Tensor":
+        return _no_grad(name, test, self.numpy())
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = doc
+    return method
+
+
 def _no_grad(op: str, fn: Callable, *arrays: np.ndarray, **options: Any) -> "Tensor":
     """`fn(*arrays)` as a tensor outside the graph (tests, bitwise ops, rounded quotients)."""
     try:
@@ -551,14 +574,9 @@ class Tensor:
         _check_integral(a, name)
         return _no_grad(name, getattr(np, name), a.numpy(), b.numpy())
 
-    def bitwise_and(self, other: Any) -> "Tensor":
-        return self._bitwise(other, "bitwise_and")
-
-    def bitwise_or(self, other: Any) -> "Tensor":
-        return self._bitwise(other, "bitwise_or")
-
-    def bitwise_xor(self, other: Any) -> "Tensor":
-        return self._bitwise(other, "bitwise_xor")
+    bitwise_and = _named(_bitwise, "bitwise_and")
+    bitwise_or = _named(_bitwise, "bitwise_or")
+    bitwise_xor = _named(_bitwise, "bitwise_xor")
 
     def bitwise_not(self) -> "Tensor":
         _check_integral(self, "bitwise_not")
@@ -574,14 +592,9 @@ class Tensor:
         other = other.numpy() if isinstance(other, Tensor) else np.asarray(other)
         return _no_grad(name, getattr(np, name), self.numpy(), other)
 
-    def logical_and(self, other: Any) -> "Tensor":
-        return self._logical(other, "logical_and")
-
-    def logical_or(self, other: Any) -> "Tensor":
-        return self._logical(other, "logical_or")
-
-    def logical_xor(self, other: Any) -> "Tensor":
-        return self._logical(other, "logical_xor")
+    logical_and = _named(_logical, "logical_and")
+    logical_or = _named(_logical, "logical_or")
+    logical_xor = _named(_logical, "logical_xor")
 
     # --- comparisons (no gradient; bool tensors) ----------------------------------------------
     def _compare(self, other: Any, name: str) -> Any:
@@ -592,25 +605,12 @@ class Tensor:
         a, b = self._pair(other)
         return Tensor._wrap(getattr(be.active, name)(a._data, b._data))
 
-    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
-        return self._compare(other, "eq")
-
-    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
-        return self._compare(other, "ne")
-
-    def __lt__(self, other: Any) -> "Tensor":
-        return self._compare(other, "lt")
-
-    def __le__(self, other: Any) -> "Tensor":
-        return self._compare(other, "le")
-
-    def __gt__(self, other: Any) -> "Tensor":
-        return self._compare(other, "gt")
-
-    def __ge__(self, other: Any) -> "Tensor":
-        return self._compare(other, "ge")
-
-    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    eq = __eq__ = _named(_compare, "eq")  # type: ignore[override]
+    ne = __ne__ = _named(_compare, "ne")  # type: ignore[override]
+    lt = __lt__ = _named(_compare, "lt")
+    le = __le__ = _named(_compare, "le")
+    gt = __gt__ = _named(_compare, "gt")
+    ge = __ge__ = _named(_compare, "ge")
 
     # --- unary math ---------------------------------------------------------------------------
     def _floating(self) -> "Tensor":
@@ -725,9 +725,8 @@ class Tensor:
         magnitude = x.abs()
         return where(np.signbit(y.numpy()), -magnitude, magnitude)
 
-    def signbit(self) -> "Tensor":
-        """True where the sign bit is set: x < 0, and also -0.0 (no gradient)."""
-        return _no_grad("signbit", np.signbit, self.numpy())
+    signbit = _numpy_test("signbit", "True where the sign bit is set: x < 0, and also -0.0 "
+                                     "(no gradient).")
 
     def heaviside(self, values: Any) -> "Tensor":
         """The step function: 0 where x < 0, 1 where x > 0, `values` where x == 0."""
@@ -800,20 +799,8 @@ class Tensor:
         return self - self.trunc()
 
     # tests (no gradient; bool tensors)
-    def isnan(self) -> "Tensor":
-        return _no_grad("isnan", np.isnan, self.numpy())
-
-    def isinf(self) -> "Tensor":
-        return _no_grad("isinf", np.isinf, self.numpy())
-
-    def isposinf(self) -> "Tensor":
-        return _no_grad("isposinf", np.isposinf, self.numpy())
-
-    def isneginf(self) -> "Tensor":
-        return _no_grad("isneginf", np.isneginf, self.numpy())
-
-    def isfinite(self) -> "Tensor":
-        return _no_grad("isfinite", np.isfinite, self.numpy())
+    isnan, isinf, isfinite = _numpy_test("isnan"), _numpy_test("isinf"), _numpy_test("isfinite")
+    isposinf, isneginf = _numpy_test("isposinf"), _numpy_test("isneginf")
 
     def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
                 equal_nan: bool = False) -> "Tensor":
