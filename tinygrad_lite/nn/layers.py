@@ -962,14 +962,14 @@ class _PadNd(Module):
     (left, right[, top, bottom])) in mode `_mode`; see ZeroPad2d."""
 
     _nd, _mode = 0, "constant"
+    value: float | None = None  # NOTE: set by the constant pads; the other modes take none
 
     def __init__(self, padding: int | tuple) -> None:
         super().__init__()
         self.padding = F._ntuple(padding, 2 * self._nd, "padding", type(self).__name__)
 
     def forward(self, x: Tensor) -> Tensor:
-        value = getattr(self, "value", None)
-        return F.pad(x, self.padding, self._mode, value)
+        return F.pad(x, self.padding, self._mode, self.value)
 
     def extra_repr(self) -> str:
         return f"{self.padding}"
