@@ -108,13 +108,13 @@ def _dims(dim: Any, ndim: int, op: str) -> tuple | None:
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    n = max(ndim, 1)  # NOTE: a 0-d tensor takes dim 0 and -1, as in PyTorch
     out = []
     for d in dims:
-        lo = -max(ndim, 1)
-        if not lo <= d < max(ndim, 1):
+        if not -n <= d < n:
             raise IndexError(f"{op}: dim {d} is out of range for a tensor of {ndim} dims "
-                             f"(expected {lo} to {max(ndim, 1) - 1})")
-        out.append(d % max(ndim, 1))
+                             f"(expected {-n} to {n - 1})")
+        out.append(d % n)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: dim {dim} repeats a dimension")
     return tuple(sorted(out)) if ndim else None
