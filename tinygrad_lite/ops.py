@@ -611,9 +611,8 @@ class Prod(Function):
         along = 0 if axis is None else axis
         self.save_for_backward(flat, along, x.shape)
         out = b.prod(flat, axis=along, keepdims=True)
-        if keepdim:
-            return b.reshape(out, _keepdim_shape(x.shape, None if axis is None else (axis,)))
-        return b.reshape(out, _squeezed(x.shape, None if axis is None else (axis,)))
+        axes = None if axis is None else (axis,)
+        return b.reshape(out, (_keepdim_shape if keepdim else _squeezed)(x.shape, axes))
 
     def backward(self, g):
         x, axis, shape = self.saved
