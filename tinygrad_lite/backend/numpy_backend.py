@@ -23,8 +23,18 @@ def _reduction(ufunc: np.ufunc) -> staticmethod:
     return staticmethod(reduce)
 
 
-_ERF = np.frompyfunc(math.erf, 1, 1)
-_ERFC = np.frompyfunc(math.erfc, 1, 1)
+def _libm(fn) -> staticmethod:
+    """The math-module function `fn` per element, in x's dtype.
+
+    NOTE: numpy has no erf and scipy is not a dependency: libm's math.erf per element is exact
+    to libm (a polynomial fit here would not be), at ~0.1 µs an element
+    """
+    ufunc = np.frompyfunc(fn, 1, 1)
+
+    def apply(x):
+        return np.asarray(ufunc(x), dtype=x.dtype)
+
+    return staticmethod(apply)
 
 
 class NumpyBackend:
@@ -100,15 +110,8 @@ class NumpyBackend:
     fmod = staticmethod(np.fmod)
     remainder = staticmethod(np.remainder)
 
-    @staticmethod
-    def erf(x):
-        # NOTE: numpy has no erf and scipy is not a dependency: libm's math.erf per element
-        # is exact to libm (a polynomial fit here would not be), at ~0.1 µs an element
-        return np.asarray(_ERF(x), dtype=x.dtype)
-
-    @staticmethod
-    def erfc(x):
-        return np.asarray(_ERFC(x), dtype=x.dtype)
+    erf = _libm(math.erf)
+    erfc = _libm(math.erfc)
 
     @staticmethod
     def relu(x):
