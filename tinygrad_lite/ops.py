@@ -726,7 +726,11 @@ def _log_softmax(x, axis):
 
 class Softmax(Function):
     def forward(self, x, *, axis):
-        out = B().exp(_log_softmax(x, axis))
+        b = B()
+        # NOTE: exp of the max-shifted x over its sum, as PyTorch: one exp where
+        # exp(log_softmax(x)) takes two (the sum is >= 1, the max's own term)
+        e = b.exp(b.sub(x, b.max(x, axis=axis, keepdims=True)))
+        out = b.div(e, b.sum(e, axis=axis, keepdims=True))
         self.save_for_backward(out, axis)
         return out
 
