@@ -127,8 +127,8 @@ class iinfo:  # noqa: N801  (PyTorch's name)
         if dtype.kind not in "iu":
             raise TypeError(f"iinfo: needs an integer dtype, got {dtype}; use finfo")
         info = np.iinfo(dtype)
-        self.bits, self.max, self.min, self.dtype = info.bits, int(info.max), int(info.min), \
-            dtype.name
+        self.bits, self.dtype = info.bits, dtype.name
+        self.max, self.min = int(info.max), int(info.min)
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
