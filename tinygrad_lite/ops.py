@@ -513,10 +513,12 @@ class Clamp(Function):
         b = B()
         out, inside = x, None
         if lo is not None:
-            out, inside = b.maximum(out, x.dtype.type(lo)), b.ge(x, x.dtype.type(lo))
+            lo = x.dtype.type(lo)
+            out, inside = b.maximum(out, lo), b.ge(x, lo)
         if hi is not None:
-            below = b.le(x, x.dtype.type(hi))
-            out = b.minimum(out, x.dtype.type(hi))
+            hi = x.dtype.type(hi)
+            below = b.le(x, hi)
+            out = b.minimum(out, hi)
             inside = below if inside is None else b.mul(inside, below)
         self.save_for_backward(inside)
         return out
@@ -704,9 +706,10 @@ class LogCumSumExp(Function):
 
 class LogSumExp(Function):
     def forward(self, x, *, axis, keepdim):
-        out = B().logsumexp(x, axis=axis, keepdims=True)
+        b = B()
+        out = b.logsumexp(x, axis=axis, keepdims=True)
         self.save_for_backward(x, out, axis)
-        return out if keepdim else B().reshape(out, _squeezed(x.shape, axis))
+        return out if keepdim else b.reshape(out, _squeezed(x.shape, axis))
 
     def backward(self, g):
         x, out, axis = self.saved
