@@ -608,21 +608,29 @@ def _join(prefix: str, name: str) -> str:
 
 
 class _Container(Module):
-    """What Sequential and ModuleList share: children kept in order under "0", "1", ..."""
+    """What Sequential, ModuleList and ParameterList share: members kept in order in one of
+    the module's tables (`_modules`, or `_parameters` for ParameterList) under "0", "1", ..."""
+
+    _table = "_modules"
 
     def __len__(self) -> int:
-        return len(self._modules)
+        return len(self.__dict__[self._table])
 
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.__dict__[self._table].values())
 
-    def _at(self, idx: int) -> Module:
-        """The child at position `idx` (negative counts from the end)."""
-        n = len(self)
+    def _key(self, idx: int) -> str:
+        """The name of the member at position `idx` (negative counts from the end)."""
+        members = self.__dict__[self._table]
+        n = len(members)
         if not -n <= idx < n:
             raise IndexError(f"{type(self).__name__}: index {idx} is out of range for "
-                             f"{n} modules")
-        return list(self._modules.values())[idx % n]
+                             f"{n} {self._table[1:]}")
+        return list(members)[idx % n]
+
+    def _at(self, idx: int) -> Any:
+        """The member at position `idx` (negative counts from the end)."""
+        return self.__dict__[self._table][self._key(idx)]
 
     def append(self, module: Module) -> "_Container":
         self.add_module(str(len(self)), module)
@@ -768,7 +776,7 @@ def _describe(entries: Iterator[tuple[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-class ParameterList(Module):
+class ParameterList(_Container):
     """A list of parameters that the parent module sees, named "0", "1", ...
 
     Tensors are wrapped into Parameters.
@@ -778,27 +786,17 @@ class ParameterList(Module):
     >>> self.scales = nn.ParameterList(nn.Parameter(tl.ones(4)) for _ in range(3))
     """
 
+    _table = "_parameters"
+
     def __init__(self, values: Any = None) -> None:
         super().__init__()
         if values is not None:
             self.extend(values)
 
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[Parameter]:
-        return iter(self._parameters.values())
-
-    def _key(self, idx: int) -> str:
-        n = len(self)
-        if not -n <= idx < n:
-            raise IndexError(f"ParameterList: index {idx} is out of range for {n} parameters")
-        return str(idx % n)
-
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
             return ParameterList(list(self)[idx])
-        return self._parameters[self._key(idx)]
+        return self._at(idx)
 
     def __setitem__(self, idx: int, value: Any) -> None:
         self.register_parameter(self._key(idx), _as_parameter(value))
