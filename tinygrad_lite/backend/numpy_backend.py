@@ -7,6 +7,7 @@ array handed out by a backend is opaque to the ops: they only read `.shape`, `.d
 """
 from __future__ import annotations
 
+import functools
 import math
 import operator
 
@@ -35,6 +36,16 @@ def _libm(fn) -> staticmethod:
         return np.asarray(ufunc(x), dtype=x.dtype)
 
     return staticmethod(apply)
+
+
+@functools.cache
+def _optim_rules() -> tuple:
+    """optim's SGD and Adam rules, imported once on first use (optim imports this package,
+    and an import statement in every update cost ~1 µs a parameter)."""
+    from ..optim.adam import _adam_update
+    from ..optim.sgd import _sgd_update
+
+    return _sgd_update, _adam_update
 
 
 class NumpyBackend:
@@ -180,8 +191,16 @@ class NumpyBackend:
     einsum = staticmethod(np.einsum)  # (subscripts, *operands)
 
     # --- movement and indexing ------------------------------------------------------------
-    reshape = staticmethod(np.reshape)        # (x, shape)
-    transpose = staticmethod(np.transpose)    # (x, axes)
+    # NOTE: the array methods, not np.reshape / np.transpose, whose Python wrappers cost
+    # ~0.7 µs a call: these run several times in every layer's forward and backward
+    @staticmethod
+    def reshape(x, shape):
+        return x.reshape(shape)
+
+    @staticmethod
+    def transpose(x, axes):
+        return x.transpose(axes)
+
     broadcast_to = staticmethod(np.broadcast_to)  # (x, shape)
     flip = staticmethod(np.flip)  # (x, axis)
     getitem = staticmethod(operator.getitem)  # (x, index): x[index]
@@ -245,13 +264,9 @@ class NumpyBackend:
     @staticmethod
     def sgd_update(p, g, buf, **options) -> None:
         """One SGD step on `p` (and its momentum `buf`) in place; the rule is optim's."""
-        from ..optim.sgd import _sgd_update
-
-        _sgd_update(p, g, buf, **options)
+        _optim_rules()[0](p, g, buf, **options)
 
     @staticmethod
     def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, **options) -> None:
         """One Adam / AdamW step on `p` and its moments in place; the rule is optim's."""
-        from ..optim.adam import _adam_update
-
-        _adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, **options)
+        _optim_rules()[1](p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, **options)
