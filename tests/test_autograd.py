@@ -265,13 +265,35 @@ def test_in_place_results_keep_the_dtype_within_a_kind_and_refuse_across_kinds()
     np.testing.assert_array_equal(i.numpy(), [1, 2])
 
 
-def test_setitem_under_no_grad_and_refused_in_grad_mode():
+def test_setitem_on_a_plain_tensor_and_refused_on_a_leaf_that_requires_grad():
     t = tl.zeros(3)
     t[1] = 5.0
-    assert t.tolist() == [0, 5, 0]
+    assert t.tolist() == [0, 5, 0] and not t.requires_grad
     w = tl.zeros(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="where"):
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
         w[0] = 1.0
+    assert w.tolist() == [0, 0, 0] and w.is_leaf
+    with tl.no_grad():
+        w[0] = 1.0
+    assert w.tolist() == [1, 0, 0]
+
+
+def test_setitem_in_the_graph_splits_the_gradient_between_old_and_new_values():
+    x = tl.tensor([1.0, 2.0, 3.0], dtype=tl.float64, requires_grad=True)
+    v = tl.tensor(7.0, dtype=tl.float64, requires_grad=True)
+    y = x * 2
+    y[1:] = v                      # a 0-d value broadcast into a slice
+    (y * y).sum().backward()
+    assert y.tolist() == [2, 7, 7] and not y.is_leaf
+    np.testing.assert_allclose(x.grad.numpy(), [8, 0, 0])
+    np.testing.assert_allclose(v.grad.numpy(), 28)
+    out = tl.zeros(2, 3, dtype=tl.float64)    # a plain buffer joins the graph
+    out[0] = x
+    out[1, [0, 2]] = x[:2] * x[:2]
+    assert out.requires_grad
+    x.grad = None
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1 + 2, 1 + 4, 1])
 
 
 @pytest.mark.parametrize("fn", [

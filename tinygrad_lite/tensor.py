@@ -1751,11 +1751,18 @@ class Tensor:
             raise IndexError(f"index: {e} (tensor of shape {self.shape})") from None
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("setitem: cannot assign into a tensor that requires grad while "
-                               "grad mode is on; use tl.where(mask, value, t) to build a new "
-                               "tensor, or assign inside `with tl.no_grad():`")
         index, _ = _index(index)
+        if autograd.is_grad_enabled() and (self.requires_grad or getattr(value, "requires_grad",
+                                                                         False)):
+            # NOTE: in the graph, as PyTorch's CopySlices: the old values outside `index`, the
+            # new ones inside; the gradient goes to each through that split
+            outside = np.ones(self.shape, dtype=bool)
+            outside[index] = False
+            value = value if isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
+            placed = ops.IndexPut.apply(value.to(self.dtype).expand(outside[index].shape),
+                                        shape=self.shape, index=index, accumulate=False)
+            self._in_place("setitem", lambda t: where(outside, t, placed))
+            return
         value = value.numpy() if isinstance(value, Tensor) else value
         be.active.before_write(self.numpy())  # NOTE: pending lazy reads of it run first
         self.numpy()[index] = value
@@ -1774,14 +1781,22 @@ class Tensor:
         if value.shape != self.shape:
             raise RuntimeError(f"{op}: the result has shape {value.shape}, which does not fit "
                                f"in place into a tensor of shape {self.shape}")
-        if self.requires_grad and autograd.is_grad_enabled():
+        if autograd.is_grad_enabled() and (self.requires_grad or value.requires_grad):
             value = value.to(self.dtype)  # NOTE: an in-place op never changes the dtype
-            if self._ctx is None:
+            if self.requires_grad and self._ctx is None:
                 raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed "
                                    "in place while grad mode is on; wrap the update in "
                                    "`with tl.no_grad():`")
-            self._before = self._prior() if prior is None else prior
+            before = self._prior() if prior is None else prior
+            if before is self:  # NOTE: a plain tensor joining the graph (`acc += x * w`)
+                before = Tensor._wrap(self._data)
+                before._version = self._version
+            elif not value.requires_grad:  # NOTE: overwritten by a constant (`y.zero_()`):
+                # the graph behind stays, with a zero gradient, as in PyTorch
+                value = where(np.zeros(self.shape, dtype=bool), before, value)
+            self._before = before
             self._data, self._ctx = value._data, value._ctx
+            self.requires_grad = True
         else:
             self._before = None  # NOTE: the earlier value is gone: nothing to go back to
             src = value.numpy()
