@@ -82,24 +82,6 @@ concatenate = concat  # and numpy's
 Size = tuple
 
 
-class device(str):  # noqa: N801  (PyTorch's name)
-    """`tl.device("cpu")`: every tensor lives on the CPU, so this is the string "cpu" (equal
-    to `t.device`) with PyTorch's `.type` and `.index`."""
-
-    def __new__(cls, type: str = "cpu", index: int | None = None) -> "device":  # noqa: A002
-        if str(type).split(":")[0] != "cpu":
-            raise RuntimeError(f"device: only 'cpu' is available, got {type!r}")
-        return super().__new__(cls, "cpu")
-
-    @property
-    def type(self) -> str:  # noqa: A003
-        return "cpu"
-
-    @property
-    def index(self) -> None:
-        return None
-
-
 class finfo:  # noqa: N801  (PyTorch's name)
     """The limits of a float dtype (the default one without an argument), with PyTorch's
     attribute names: bits, eps, max, min, tiny (= smallest_normal), resolution, dtype."""

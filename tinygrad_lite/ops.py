@@ -904,6 +904,16 @@ class Reshape(Function):
         return B().reshape(g, self.saved[0])
 
 
+class Contiguous(Function):
+    """A row-major copy (for `Tensor.contiguous()` of a transposed or strided tensor)."""
+
+    def forward(self, x):
+        return B().contiguous(x)
+
+    def backward(self, g):
+        return g
+
+
 class Permute(Function):
     def forward(self, x, *, axes):
         self.save_for_backward(axes)

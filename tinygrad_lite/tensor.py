@@ -120,11 +120,37 @@ def _dims(dim: Any, ndim: int, op: str) -> tuple | None:
     return tuple(sorted(out)) if ndim else None
 
 
+def _all_if_empty(dim: Any) -> Any:
+    """PyTorch's reductions read an empty dim list (`sum(dim=[])`) as every dim."""
+    return None if isinstance(dim, (tuple, list)) and not dim else dim
+
+
 def _size(size: tuple) -> tuple:
     """Accept `f(2, 3)` and `f((2, 3))` alike."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     return tuple(int(n) for n in size)
+
+
+class device(str):  # noqa: N801  (PyTorch's name)
+    """`tl.device("cpu")`: every tensor lives on the CPU, so this is the string "cpu" (equal
+    to `t.device`) with PyTorch's `.type` and `.index`."""
+
+    def __new__(cls, type: str = "cpu", index: int | None = None) -> "device":  # noqa: A002
+        if str(type).split(":")[0] != "cpu":
+            raise RuntimeError(f"device: only 'cpu' is available, got {type!r}")
+        return super().__new__(cls, "cpu")
+
+    @property
+    def type(self) -> str:  # noqa: A003
+        return "cpu"
+
+    @property
+    def index(self) -> None:
+        return None
+
+
+_CPU = device("cpu")
 
 
 def _binary(op: Any, pair: Callable) -> tuple[Callable, Callable]:
@@ -262,8 +288,12 @@ class Tensor:
         return self._data.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> device:
+        return _CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     @property
     def data(self) -> "Tensor":
@@ -306,6 +336,8 @@ class Tensor:
     def numel(self) -> int:
         return math.prod(self.shape)
 
+    nelement = numel
+
     def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of a 0-d tensor")
@@ -328,8 +360,8 @@ class Tensor:
 
     def item(self) -> Any:
         if self.numel() != 1:
-            raise ValueError(f"item: only a tensor with one element can be converted to a "
-                             f"Python number, got shape {self.shape}")
+            raise RuntimeError(f"item: only a tensor with one element can be converted to a "
+                               f"Python number, got shape {self.shape}")
         return self.numpy().item()
 
     def tolist(self) -> Any:
@@ -342,6 +374,9 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor of shape {self.shape} is "
+                               "ambiguous; use .any() or .all()")
         return bool(self.item())
 
     def __index__(self) -> int:
@@ -425,13 +460,26 @@ class Tensor:
         return ops.Mul.apply(self, self._const(1))
 
     # --- dtype ----------------------------------------------------------------------------
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> "Tensor":
-        """Cast to `dtype` (devices are accepted and ignored: everything lives on the CPU)."""
-        if dtype is None or isinstance(dtype, str) and dtype == "cpu":
-            return self
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """PyTorch's `to(dtype)`, `to(device, dtype)` and `to(other)` (other's dtype): a cast.
+        Devices are checked and otherwise ignored (everything lives on the CPU). A cast to an
+        integer or bool dtype leaves the graph, as in PyTorch (no gradient flows through it)."""
+        dtype = kwargs.get("dtype")
+        for arg in args + tuple(v for k, v in kwargs.items() if k in ("device", "other")):
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str):
+                if arg.split(":")[0] != "cpu":
+                    raise RuntimeError(f"to: only the 'cpu' device is available, got {arg!r}")
+            elif arg is not None:
+                dtype = arg
+        if dtype is None:
+            return self.clone() if kwargs.get("copy") else self
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
-            return self
+            return self.clone() if kwargs.get("copy") else self
+        if dtype.kind not in "fc":
+            return Tensor._wrap(be.active.cast(self._data, dtype))
         return ops.Cast.apply(self, dtype=dtype)
 
     def float(self) -> "Tensor":
@@ -466,7 +514,8 @@ class Tensor:
         return self
 
     def contiguous(self) -> "Tensor":
-        return self
+        """This tensor if its memory is in row-major order, else a row-major copy."""
+        return self if self.is_contiguous() else ops.Contiguous.apply(self)
 
     def is_contiguous(self) -> bool:
         return bool(self.numpy().flags.c_contiguous)
@@ -524,8 +573,14 @@ class Tensor:
     def __pos__(self) -> "Tensor":
         return self
 
-    add = __add__
-    sub = __sub__
+    def add(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        """`self + alpha * other`, as PyTorch's `add`."""
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        """`self - alpha * other`, as PyTorch's `sub`."""
+        return self - (other * alpha if alpha != 1 else other)
+
     mul = __mul__
     pow = __pow__
     matmul = __matmul__
@@ -648,6 +703,9 @@ class Tensor:
     def clamp(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
         if min is None and max is None:
             raise ValueError("clamp: give at least one of min and max")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):  # NOTE: elementwise bounds
+            x = self if min is None else self.maximum(min)
+            return x if max is None else x.minimum(max)
         x = self
         for bound in (min, max):  # NOTE: an int tensor clamped at 0.5 becomes float32
             if bound is not None:
@@ -850,17 +908,28 @@ class Tensor:
         return self + (t1 / t2 if value == 1 else t1 * value / t2)
 
     # --- reductions -------------------------------------------------------------------------
+    def _require_floating(self, op: str) -> "Tensor":
+        """This tensor, if it is a float one: PyTorch's mean and var refuse integers (the
+        result type would be a guess), and so do ours."""
+        if self.dtype.kind not in "fc":
+            raise RuntimeError(f"{op}: needs a floating point tensor, got {self.dtype}; "
+                               f"convert it with .float() first (or pass dtype=)")
+        return self
+
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
         """The sum; bools and ints up to int32 add up as int64, as in PyTorch (`dtype` casts
         first)."""
         if dtype is not None:
             return self.to(dtype).sum(dim, keepdim)
         x = self.to(int64) if self.dtype.kind in "bu" or self.dtype == int32 else self
-        return ops.Sum.apply(x, axis=_dims(dim, self.ndim, "sum"), keepdim=keepdim)
+        return ops.Sum.apply(x, axis=_dims(_all_if_empty(dim), self.ndim, "sum"),
+                             keepdim=keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
-        x = self._floating() if dtype is None else self.to(dtype)
-        axis = _dims(dim, self.ndim, "mean")
+        if dtype is None:
+            self._require_floating("mean")
+        x = self if dtype is None else self.to(dtype)
+        axis = _dims(_all_if_empty(dim), self.ndim, "mean")
         count = x.numel() if axis is None else math.prod([x.shape[a] for a in axis])
         return ops.Sum.apply(x, axis=axis, keepdim=keepdim) / count
 
@@ -875,8 +944,8 @@ class Tensor:
             dim, unbiased = None, dim
         if unbiased is not None:
             correction = int(unbiased)
-        x = self._floating()
-        axis = _dims(dim, self.ndim, "var")
+        x = self._require_floating("var")
+        axis = _dims(_all_if_empty(dim), self.ndim, "var")
         count = x.numel() if axis is None else math.prod([x.shape[a] for a in axis])
         mean = ops.Sum.apply(x, axis=axis, keepdim=True) / count
         centred = x - mean
@@ -918,10 +987,12 @@ class Tensor:
         return self._extreme(ops.Amin, "argmin", dim, keepdim)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return ops.Amax.apply(self, axis=_dims(dim, self.ndim, "amax"), keepdim=keepdim)
+        return ops.Amax.apply(self, axis=_dims(_all_if_empty(dim), self.ndim, "amax"),
+                              keepdim=keepdim)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return ops.Amin.apply(self, axis=_dims(dim, self.ndim, "amin"), keepdim=keepdim)
+        return ops.Amin.apply(self, axis=_dims(_all_if_empty(dim), self.ndim, "amin"),
+                              keepdim=keepdim)
 
     def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> "AMinMax":
         """(amin, amax) in one call, as a pair with `.min` and `.max`."""
@@ -942,11 +1013,13 @@ class Tensor:
             return Tensor._wrap(np.zeros((), dtype=int64))
         return Tensor._wrap(getattr(np, name)(data, axis=axis, keepdims=keepdim).astype(int64))
 
-    def softmax(self, dim: int = -1) -> "Tensor":
-        return ops.Softmax.apply(self._floating(), axis=self._axis(dim, "softmax"))
+    def softmax(self, dim: int = -1, dtype: Any = None) -> "Tensor":
+        x = self._floating() if dtype is None else self.to(dtype)  # NOTE: dtype casts first
+        return ops.Softmax.apply(x, axis=self._axis(dim, "softmax"))
 
-    def log_softmax(self, dim: int = -1) -> "Tensor":
-        return ops.LogSoftmax.apply(self._floating(), axis=self._axis(dim, "log_softmax"))
+    def log_softmax(self, dim: int = -1, dtype: Any = None) -> "Tensor":
+        x = self._floating() if dtype is None else self.to(dtype)
+        return ops.LogSoftmax.apply(x, axis=self._axis(dim, "log_softmax"))
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> "Tensor":
         axis = _dims(dim, self.ndim, "logsumexp")
@@ -1113,7 +1186,15 @@ class Tensor:
             return self
         return ops.Reshape.apply(self, shape=shape)
 
-    view = reshape
+    def view(self, *shape: Any) -> "Tensor":
+        """`reshape` that never copies: as in PyTorch, an error where the memory layout does
+        not allow the new shape (a transposed tensor flattened, say)."""
+        out = self.reshape(*shape)
+        if not self.is_contiguous() and not np.shares_memory(out.numpy(), self.numpy()):
+            raise RuntimeError(f"view: the shape {out.shape} does not fit the memory layout "
+                               f"of this tensor of shape {self.shape} (it is not contiguous); "
+                               "use .reshape(...) instead, which copies")
+        return out
 
     def view_as(self, other: "Tensor") -> "Tensor":
         return self.reshape(other.shape)
@@ -1399,7 +1480,8 @@ class Tensor:
 
     def masked_fill(self, mask: Any, value: Any) -> "Tensor":
         """`value` where `mask` is True, this tensor elsewhere (the gradient flows there)."""
-        return where(mask, value.to(self.dtype) if isinstance(value, Tensor) else value, self)
+        value = value.to(self.dtype) if isinstance(value, Tensor) else self._const(value)
+        return where(mask, value, self)  # NOTE: self's dtype either way, as in PyTorch
 
     def _along(self, dim: int, op: str, index: Any) -> "Tensor":
         """`self[:, ..., index]` with `index` at `dim` (the dims before it taken whole)."""
@@ -1409,8 +1491,10 @@ class Tensor:
         return self._along(dim, "narrow", slice(start, start + length))
 
     def index_select(self, dim: int, index: Any) -> "Tensor":
-        """The entries at `index` (a 1-D integer tensor) along `dim`; repeats accumulate."""
-        return self._along(dim, "index_select", index)
+        """The entries at `index` (a 1-D integer tensor, or 0-d: one entry, the dim kept)
+        along `dim`; repeats accumulate."""
+        index = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        return self._along(dim, "index_select", index.reshape(-1))
 
     def gather(self, dim: int, index: Any) -> "Tensor":
         """out[i][j] = self[index[i][j]][j] for dim 0 (and so on): index has self's number of
@@ -1830,10 +1914,10 @@ class Tensor:
         return self._assign(out, op, prior)
 
     def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
-        return self._in_place("add_", lambda t: t + (other * alpha if alpha != 1 else other))
+        return self._in_place("add_", lambda t: t.add(other, alpha=alpha))
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
-        return self._in_place("sub_", lambda t: t - (other * alpha if alpha != 1 else other))
+        return self._in_place("sub_", lambda t: t.sub(other, alpha=alpha))
 
     def mul_(self, other: Any) -> "Tensor":
         return self._in_place("mul_", lambda t: t * other)

@@ -202,6 +202,7 @@ class NumpyBackend:
         return x.transpose(axes)
 
     broadcast_to = staticmethod(np.broadcast_to)  # (x, shape)
+    contiguous = staticmethod(np.ascontiguousarray)  # (x): a row-major copy if it is not
     flip = staticmethod(np.flip)  # (x, axis)
     getitem = staticmethod(operator.getitem)  # (x, index): x[index]
 
