@@ -135,7 +135,9 @@ def _shape_args(name: str, x: tl.Tensor) -> tuple | None:
             "index_add": lambda: (0, tl.tensor([2, 2]), x[:2]), "inner": lambda: (x,),
             "addmm": lambda: (x, tl.eye(4, dtype=x.dtype)), "kthvalue": lambda: (2,),
             "cross": lambda: (x,), "kron": lambda: (x,), "dist": lambda: (x * 2,),
-            "index_fill": lambda: (1, tl.tensor([0, 2]), -1.0)}
+            "index_fill": lambda: (1, tl.tensor([0, 2]), -1.0),
+            "allclose": lambda: (x + 1e-9,), "equal": lambda: (x,),
+            "repeat_interleave": lambda: (2, 1), "tensor_split": lambda: ([1, 3], 1)}
     if name in ("bmm", "baddbmm"):
         return cube(), (cube().mT,) if name == "bmm" else (cube(), cube().mT @ cube())
     return (x, args[name]()) if name in args else None

@@ -106,3 +106,65 @@ def test_device_attributes():
     t = tl.zeros(2, 3)
     assert t.device == "cpu" and t.device.type == "cpu" and t.device.index is None
     assert t.is_cuda is False and t.nelement() == 6
+
+
+def test_requires_grad_is_checked_when_set_as_an_attribute():
+    with pytest.raises(RuntimeError, match="floating point"):
+        tl.zeros(3, dtype=tl.int64).requires_grad = True
+    x = tl.zeros(2)
+    x.requires_grad = True
+    assert x.requires_grad and x.is_leaf
+    y = x * 2
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        y.requires_grad = False
+
+
+def test_backward_with_inputs_fills_only_their_grads():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    w = tl.tensor([3.0, 4.0], requires_grad=True)
+    (x * w).sum().backward(inputs=[x])
+    assert x.grad.tolist() == [3, 4] and w.grad is None
+    y = x * 2
+    y.retain_grad()
+    (y * w).sum().backward(inputs=[y])      # a non-leaf input: its .grad, once
+    assert y.grad.tolist() == [3, 4] and x.grad.tolist() == [3, 4]
+    with pytest.raises(RuntimeError, match="inputs is empty"):
+        (x * w).sum().backward(inputs=[])
+
+
+@pytest.mark.parametrize("values, text", [
+    ([1.5, 2.25], "tensor([1.5000, 2.2500])"),
+    ([1e-8, 1.0], "tensor([1.0000e-08, 1.0000e+00])"),
+    ([1.0, 2.0], "tensor([1., 2.])"),
+    ([-0.5, 1.0], "tensor([-0.5000,  1.0000])"),
+    ([float("nan"), 1.5], "tensor([   nan, 1.5000])"),
+    ([[1.5, -2.0], [3.0, 4.0]], "tensor([[ 1.5000, -2.0000],\n        [ 3.0000,  4.0000]])"),
+    (3.14159, "tensor(3.1416)"),
+])
+def test_float_tensors_print_as_pytorch_prints_them(values, text):
+    assert repr(tl.tensor(values)) == text
+
+
+def test_repeat_interleave_tensor_split_equal_allclose():
+    x = tl.arange(6.0).reshape(2, 3)
+    assert x.repeat_interleave(2).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert x.repeat_interleave(tl.tensor([1, 2]), dim=0).tolist() == [[0, 1, 2], [3, 4, 5],
+                                                                       [3, 4, 5]]
+    assert [p.shape for p in x.tensor_split(2, dim=1)] == [(2, 2), (2, 1)]
+    assert [p.tolist() for p in tl.tensor_split(tl.arange(5), [1, 3])] == [[0], [1, 2], [3, 4]]
+    assert x.equal(x.clone()) and not tl.equal(x, x + 1) and not x.equal(x.reshape(3, 2))
+    assert x.allclose(x + 1e-9) and not tl.allclose(x, x + 1)
+    leaf = tl.tensor([1.0, 2.0], requires_grad=True)
+    leaf.repeat_interleave(3).sum().backward()
+    assert leaf.grad.tolist() == [3, 3]
+
+
+def test_setitem_drops_leading_size_one_dims_of_the_value():
+    t = tl.zeros(3)
+    t[1] = tl.tensor([5.0])
+    t[2] = [[7.0]]
+    assert t.tolist() == [0, 5, 7]
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    y[0] = tl.tensor([[9.0]])
+    assert y.tolist() == [9, 2]

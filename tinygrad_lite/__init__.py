@@ -8,12 +8,10 @@ from .backend import get_backend, set_backend
 from .functions import FUNCTIONS as _FUNCTIONS
 from .functions import (
     Size,
-    allclose,
     bucketize,
     can_cast,
     concat,
     concatenate,
-    equal,
     finfo,
     iinfo,
     inference_mode,

@@ -170,7 +170,7 @@ class Function(abc.ABC):
         mode = _mode
         # NOTE: known before forward runs, so forward saves only what a gradient will read
         # NOTE: list comprehensions: ~0.1 µs an op faster than map() with an attrgetter
-        ctx.needs_input_grad = needs = (tuple([t.requires_grad for t in inputs]) if mode.enabled
+        ctx.needs_input_grad = needs = (tuple([t._requires_grad for t in inputs]) if mode.enabled
                                         else (False,) * len(inputs))
         try:
             out = _wrap(ctx.forward(*[t._data for t in inputs], **kwargs))
@@ -183,7 +183,7 @@ class Function(abc.ABC):
             ctx.parents = inputs
             ctx.tick = _modified.tick
             ctx.seq = next(_creation)
-            out.requires_grad = True
+            out._requires_grad = True
             out._ctx = ctx
         return out
 
@@ -235,11 +235,24 @@ def unbroadcast(grad: Any, shape: tuple, op: str) -> Any:
 
 
 # --- the backward pass --------------------------------------------------------------------------
-def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool = False) -> None:
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs: Any = None) -> None:
     """PyTorch's `torch.autograd.backward`: accumulate d(tensors)/d(leaf), each seeded with its
     gradient (ones for a one-element tensor), into `.grad` of every leaf that requires grad
-    and of every non-leaf that called `retain_grad()`. `t.backward(g)` is `backward(t, g)`."""
-    _run(_seeds(tensors, grad_tensors, "backward"), retain_graph)
+    and of every non-leaf that called `retain_grad()`; with `inputs`, into theirs only.
+    `t.backward(g)` is `backward(t, g)`."""
+    if create_graph:
+        raise NotImplementedError(_NO_CREATE_GRAPH.format(op="backward"))
+    seeds = _seeds(tensors, grad_tensors, "backward")
+    if inputs is None:
+        _run(seeds, bool(retain_graph))
+        return
+    captured = _captured(inputs, "backward")
+    _run(seeds, bool(retain_graph), captured)
+    handed_out = {_owner(g) for _, g in seeds}
+    for t, g in captured.items():
+        if g is not None:
+            _accumulate(t, g, handed_out)
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
@@ -257,13 +270,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     >>> (dx,) = tl.autograd.grad((x * x).sum(), x)   # 2 * x
     """
     if create_graph:
-        raise NotImplementedError("grad: create_graph=True (gradients of gradients) is not "
-                                  "supported: backward runs on arrays and records no ops")
+        raise NotImplementedError(_NO_CREATE_GRAPH.format(op="grad"))
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    for t in inputs:
-        if not t.requires_grad:
-            raise RuntimeError("grad: one of the differentiated tensors does not require grad")
-    captured: dict = dict.fromkeys(inputs)  # NOTE: tensors hash by identity
+    captured = _captured(inputs, "grad")
     _run(_seeds(outputs, grad_outputs, "grad"), bool(retain_graph), captured)
     result = []
     for t in inputs:
@@ -275,6 +284,21 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                                "the outputs; pass allow_unused=True to get None for it")
         result.append(None if g is None else _wrap(g))
     return tuple(result)
+
+
+_NO_CREATE_GRAPH = ("{op}: create_graph=True (gradients of gradients) is not supported: "
+                    "backward runs on arrays and records no ops")
+
+
+def _captured(inputs: Any, op: str) -> dict:
+    """{tensor: None} for the tensors whose gradients `_run` should capture."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError(f"{op}: inputs is empty; pass the tensors to differentiate")
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"{op}: one of the differentiated tensors does not require grad")
+    return dict.fromkeys(inputs)  # NOTE: tensors hash by identity
 
 
 def _seeds(tensors: Any, grads: Any, op: str) -> list[tuple["Tensor", Any]]:
@@ -341,7 +365,7 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
         g = grads.pop(t)
         ctx = t._ctx
         if t._hooks is not None:
-            g = _run_hooks(t, g, handed_out)
+            g = _run_hooks(t, g, handed_out, captured is None)
         if captured is not None and t in captured:
             captured[t] = g
         parents = ctx.parents
@@ -373,7 +397,7 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
             ctx.saved = ctx.parents = None
     for leaf, g in grads.items():  # NOTE: only leaves are left
         if leaf._hooks is not None:
-            g = _run_hooks(leaf, g, handed_out)
+            g = _run_hooks(leaf, g, handed_out, captured is None)
         if captured is None:
             _accumulate(leaf, g, handed_out)
         elif leaf in captured:
@@ -398,8 +422,9 @@ class RemovableHandle:
         self._hooks.pop(self.id, None)
 
 
-def _run_hooks(t: "Tensor", g: Any, handed_out: set) -> Any:
-    """`t`'s gradient after its hooks (in registration order); retain_grad's keeps it last."""
+def _run_hooks(t: "Tensor", g: Any, handed_out: set, retain: bool) -> Any:
+    """`t`'s gradient after its hooks (in registration order); retain_grad's keeps it last
+    (unless `retain` is False: `grad()` and `backward(inputs=)` fill in no other `.grad`)."""
     for key, hook in list(t._hooks.items()):
         if key == RETAIN:
             continue
@@ -410,7 +435,7 @@ def _run_hooks(t: "Tensor", g: Any, handed_out: set) -> Any:
                                    f"{getattr(out, 'shape', type(out).__name__)}; it must "
                                    "return None or a gradient of the tensor's shape")
             g = out._data
-    if RETAIN in t._hooks:
+    if retain and RETAIN in t._hooks:
         _accumulate(t, g, handed_out)
     return g
 

@@ -53,6 +53,7 @@ METHODS = (
     "index_fill", "is_floating_point", "is_complex", "argwhere", "aminmax", "logit", "xlogy",
     "float_power", "copysign", "signbit", "heaviside", "deg2rad", "rad2deg", "sinc", "fmax",
     "fmin", "kthvalue", "mode", "unique", "cross", "kron", "dist", "rot90",
+    "allclose", "equal", "repeat_interleave", "tensor_split",
 )
 
 
@@ -178,16 +179,6 @@ inference_mode = no_grad  # PyTorch's faster no_grad; here they are the same thi
 
 def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
-
-
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,  # noqa: A002
-             equal_nan: bool = False) -> bool:
-    return bool(np.allclose(input.numpy(), other.numpy(), rtol, atol, equal_nan))
-
-
-def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
-    """True when both have the same shape and the same values."""
-    return input.shape == other.shape and bool((input.numpy() == other.numpy()).all())
 
 
 def randperm(n: int, dtype: Any = int64) -> Tensor:

@@ -120,6 +120,15 @@ def _dims(dim: Any, ndim: int, op: str) -> tuple | None:
     return tuple(sorted(out)) if ndim else None
 
 
+def _drop_leading_ones(value: Any, ndim: int) -> Any:
+    """`value` without the leading size-1 dims it has beyond `ndim`: PyTorch writes a (1,)
+    tensor into a scalar slot (`t[0] = tl.tensor([5.0])`), numpy would refuse."""
+    extra = value.ndim - ndim
+    if extra > 0 and all(n == 1 for n in value.shape[:extra]):
+        return value.reshape(value.shape[extra:])
+    return value
+
+
 def _all_if_empty(dim: Any) -> Any:
     """PyTorch's reductions read an empty dim list (`sum(dim=[])`) as every dim."""
     return None if isinstance(dim, (tuple, list)) and not dim else dim
@@ -151,6 +160,25 @@ class device(str):  # noqa: N801  (PyTorch's name)
 
 
 _CPU = device("cpu")
+
+
+def _float_format(values: np.ndarray) -> Callable[[Any], str]:
+    """PyTorch's way of printing floats, so printed tensors read the same: whole numbers as
+    `2.`, others with 4 decimals, and scientific notation when the magnitudes are far apart
+    (a ratio over 1000) or extreme; every entry padded to one width."""
+    shown = values[np.isfinite(values) & (values != 0)].astype(np.float64)
+    finite = np.abs(shown)
+    whole = bool(np.all(finite == np.ceil(finite)))
+    big, small = (finite.max(), finite.min()) if finite.size else (0.0, 0.0)
+    scientific = finite.size > 0 and (big / small > 1000 or big > 1e8 or (
+        not whole and small < 1e-4))
+    spec = "{:.4e}" if scientific else "{:.0f}." if whole else "{:.4f}"
+
+    def text(v: Any) -> str:
+        return spec.format(v) if np.isfinite(v) else str(float(v))
+
+    width = max((len(text(v)) for v in shown), default=0)  # NOTE: nan, inf, 0 do not count
+    return lambda v: text(v).rjust(width)
 
 
 def _binary(op: Any, pair: Callable) -> tuple[Callable, Callable]:
@@ -252,7 +280,7 @@ class Tensor:
     # on the hot path, so `_wrap` leaves it unset
     # `_hooks` is None, or the hooks backward runs on this tensor's gradient (register_hook,
     # and retain_grad's, which runs last)
-    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "_hooks",
+    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "_version", "_hooks",
                  "_before", "__weakref__")
     __array_priority__ = 1000  # numpy defers `array * tensor` to Tensor.__rmul__
 
@@ -262,7 +290,7 @@ class Tensor:
         self._ctx: autograd.Function | None = None
         self._version = 0
         self._hooks: dict | None = None
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -270,7 +298,7 @@ class Tensor:
     def _wrap(cls, data: Any) -> "Tensor":
         """A tensor around a backend array, skipping __init__'s checks (the hot path)."""
         t = object.__new__(Tensor)
-        t._data, t._grad, t._ctx, t._version, t.requires_grad = data, None, None, 0, False
+        t._data, t._grad, t._ctx, t._version, t._requires_grad = data, None, None, 0, False
         t._hooks = None
         return t
 
@@ -318,6 +346,15 @@ class Tensor:
     @grad.setter
     def grad(self, value: "Tensor | None") -> None:
         self._grad = value
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether ops on this tensor record a graph for backward()."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)  # NOTE: its checks: floats only, leaves only
 
     @property
     def is_leaf(self) -> bool:
@@ -393,8 +430,10 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4,
-                               suppress_small=True)
+        values = self.numpy()
+        formatter = {"float_kind": _float_format(values)} if values.dtype.kind == "f" else None
+        body = np.array2string(values, separator=", ", prefix="tensor(", max_line_width=80,
+                               formatter=formatter)
         extras = []
         if self.dtype not in (float32, int64, bool_):
             extras.append(f"dtype={self.dtype}")
@@ -405,9 +444,11 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     # --- autograd -------------------------------------------------------------------------
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate the gradient of this tensor into `.grad` of every leaf it depends on."""
-        autograd.backward(self, [gradient], retain_graph)
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate the gradient of this tensor into `.grad` of every leaf it depends on
+        (of `inputs` only, when given)."""
+        autograd.backward(self, [gradient], retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph (memory is shared)."""
@@ -420,7 +461,7 @@ class Tensor:
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf "
                                "tensor; use .detach()")
-        self.requires_grad = requires_grad
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self) -> None:
@@ -866,6 +907,15 @@ class Tensor:
         a, b = self._pair(other)
         return _no_grad("isclose", np.isclose, a.numpy(), b.numpy(), rtol=rtol, atol=atol,
                         equal_nan=equal_nan)
+
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:
+        """Whether `isclose` holds everywhere (a Python bool)."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    def equal(self, other: "Tensor") -> bool:
+        """Whether both have the same shape and the same values (a Python bool)."""
+        return self.shape == other.shape and bool((self.numpy() == other.numpy()).all())
 
     def nan_to_num(self, nan: float = 0.0, posinf: float | None = None,
                    neginf: float | None = None) -> "Tensor":
@@ -1681,6 +1731,29 @@ class Tensor:
         starts = np.cumsum([0] + sizes[:-1])
         return tuple(self.narrow(d, int(a), k) for a, k in zip(starts, sizes))
 
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple["Tensor", ...]:
+        """`sections` pieces whose sizes differ by at most one (numpy's array_split), or the
+        pieces between the listed indices."""
+        d = self._axis(dim, "tensor_split")
+        n = self.shape[d]
+        if isinstance(indices_or_sections, (int, np.integer)):
+            k = int(indices_or_sections)
+            if k < 1:
+                raise RuntimeError(f"tensor_split: sections must be at least 1, got {k}")
+            cuts = [i * (n // k) + min(i, n % k) for i in range(1, k)]
+        else:
+            cuts = [int(i) for i in indices_or_sections]
+        bounds = list(zip([0] + cuts, cuts + [n]))
+        return tuple(self._along(d, "tensor_split", slice(a, max(a, b))) for a, b in bounds)
+
+    def repeat_interleave(self, repeats: Any, dim: int | None = None) -> "Tensor":
+        """Each element (or slice along `dim`) repeated `repeats` times in place, e.g.
+        [1, 2] -> [1, 1, 2, 2]; `repeats` may give one count per element."""
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else self._axis(dim, "repeat_interleave")
+        counts = repeats.numpy() if isinstance(repeats, Tensor) else np.asarray(repeats)
+        return x.index_select(d, np.repeat(np.arange(x.shape[d]), counts))
+
     def chunk(self, chunks: int, dim: int = 0) -> tuple["Tensor", ...]:
         """At most `chunks` pieces of equal size (the last may be smaller), as in PyTorch."""
         if chunks < 1:
@@ -1843,13 +1916,15 @@ class Tensor:
             outside = np.ones(self.shape, dtype=bool)
             outside[index] = False
             value = value if isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
-            placed = ops.IndexPut.apply(value.to(self.dtype).expand(outside[index].shape),
-                                        shape=self.shape, index=index, accumulate=False)
+            target = outside[index].shape
+            value = _drop_leading_ones(value.to(self.dtype), len(target)).expand(target)
+            placed = ops.IndexPut.apply(value, shape=self.shape, index=index, accumulate=False)
             self._in_place("setitem", lambda t: where(outside, t, placed))
             return
-        value = value.numpy() if isinstance(value, Tensor) else value
-        be.active.before_write(self.numpy())  # NOTE: pending lazy reads of it run first
-        self.numpy()[index] = value
+        value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+        arr = self.numpy()
+        be.active.before_write(arr)  # NOTE: pending lazy reads of it run first
+        arr[index] = _drop_leading_ones(value, np.ndim(arr[index]))
         autograd.mark_modified(self)
 
     # --- in place (they bump the version counter that backward checks) ----------------------
@@ -1880,7 +1955,7 @@ class Tensor:
                 value = where(np.zeros(self.shape, dtype=bool), before, value)
             self._before = before
             self._data, self._ctx = value._data, value._ctx
-            self.requires_grad = True
+            self._requires_grad = True
         else:
             self._before = None  # NOTE: the earlier value is gone: nothing to go back to
             src = value.numpy()
@@ -1898,7 +1973,7 @@ class Tensor:
     def _handle(self, data: Any) -> "Tensor":
         """A tensor on `data` that stands for this one's node, version and earlier value."""
         prior = Tensor._wrap(data)
-        prior._ctx, prior.requires_grad, prior._version = self._ctx, True, self._version
+        prior._ctx, prior._requires_grad, prior._version = self._ctx, True, self._version
         prior._before = getattr(self, "_before", None)
         return prior
 
@@ -1965,7 +2040,7 @@ class Tensor:
             self._before = self._handle(self.numpy()[...])
             autograd.mark_modified(self)
         self._data, self._ctx = value._data, value._ctx
-        self.requires_grad = value.requires_grad
+        self._requires_grad = value.requires_grad
         return self
 
     def detach_(self) -> "Tensor":
