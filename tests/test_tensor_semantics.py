@@ -168,3 +168,25 @@ def test_setitem_drops_leading_size_one_dims_of_the_value():
     y = x * 1
     y[0] = tl.tensor([[9.0]])
     assert y.tolist() == [9, 2]
+
+
+def test_an_in_place_write_into_a_slice_of_a_graph_tensor_reaches_the_tensor():
+    x = tl.tensor([1.0, 2.0, 3.0], dtype=tl.float64, requires_grad=True)
+    y = x * 1
+    y[1:].mul_(2)
+    assert y.tolist() == [1, 4, 6]
+    y.sum().backward()
+    assert x.grad.tolist() == [1, 2, 2]
+    x = tl.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=tl.float64, requires_grad=True)
+    w = tl.tensor(7.0, dtype=tl.float64, requires_grad=True)
+    y = x * 1
+    y[0][1] = 100.0          # chained indexing, as on a numpy array
+    row = y[1]
+    row[0] = w
+    assert y.tolist() == [[1, 100], [7, 4]] and row.tolist() == [7, 4]
+    (y * y).sum().backward()
+    assert x.grad.tolist() == [[2, 0], [0, 8]] and w.grad.item() == 14
+    leaf = tl.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        leaf[1:].add_(1)      # a view of a leaf that requires grad: refused, as in PyTorch
+    assert leaf.tolist() == [0, 0, 0]

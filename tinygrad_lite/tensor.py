@@ -276,12 +276,13 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    # NOTE: `_before` (the value an in-place op replaced) is set only by `_assign`, never read
-    # on the hot path, so `_wrap` leaves it unset
+    # NOTE: `_before` (the value an in-place op replaced) is set only by `_assign`, and `_view`
+    # ((base, index) of a slice taken in the graph) only by `__getitem__`; neither is read on
+    # the hot path, so `_wrap` leaves them unset
     # `_hooks` is None, or the hooks backward runs on this tensor's gradient (register_hook,
     # and retain_grad's, which runs last)
     __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "_version", "_hooks",
-                 "_before", "__weakref__")
+                 "_before", "_view", "__weakref__")
     __array_priority__ = 1000  # numpy defers `array * tensor` to Tensor.__rmul__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
@@ -1903,9 +1904,12 @@ class Tensor:
     def __getitem__(self, index: Any) -> "Tensor":
         index, basic = _index(index)
         try:
-            return ops.GetItem.apply(self, index=index, basic=basic)
+            out = ops.GetItem.apply(self, index=index, basic=basic)
         except IndexError as e:
             raise IndexError(f"index: {e} (tensor of shape {self.shape})") from None
+        if basic and out._ctx is not None:
+            out._view = (self, index)  # NOTE: an in-place op on `out` writes through (_assign)
+        return out
 
     def __setitem__(self, index: Any, value: Any) -> None:
         index, _ = _index(index)
@@ -1953,6 +1957,10 @@ class Tensor:
             elif not value.requires_grad:  # NOTE: overwritten by a constant (`y.zero_()`):
                 # the graph behind stays, with a zero gradient, as in PyTorch
                 value = where(np.zeros(self.shape, dtype=bool), before, value)
+            view = getattr(self, "_view", None)
+            if view is not None:  # NOTE: a slice of a graph tensor: the write reaches the
+                base, index = view  # base too, as PyTorch's views share memory
+                base[index] = value
             self._before = before
             self._data, self._ctx = value._data, value._ctx
             self._requires_grad = True
