@@ -359,6 +359,17 @@ class Flatten(Module):
 
 
 class Identity(Module):
+    """Returns its input; takes and ignores any arguments, so it can stand in for a layer
+    built with them (`nn.Identity(54, unused="x")`), as PyTorch's does.
+
+    Examples
+    --------
+    >>> model.fc = nn.Identity()  # drop the head, keep the features
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
     def forward(self, x: Tensor) -> Tensor:
         return x
 

@@ -532,11 +532,14 @@ class Module:
         """The text inside this module's parentheses, e.g. `in_features=2, out_features=8`."""
         return ""
 
+    def _child_lines(self) -> list[str]:
+        """One `(name): Child(...)` entry per child, for the repr."""
+        return [f"({name}): {child!r}" for name, child in self._modules.items()]
+
     def __repr__(self) -> str:
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
-        child_lines = [f"({name}): " + _addindent(repr(child), 2)
-                       for name, child in self._modules.items()]
+        child_lines = [_addindent(line, 2) for line in self._child_lines()]
         lines = extra_lines + child_lines
         body = ""
         if len(extra_lines) == 1 and not child_lines:
@@ -636,6 +639,47 @@ class _Container(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def __setitem__(self, idx: int, module: Module) -> None:
+        """Replace the member at position `idx`; it keeps its name (and its place)."""
+        self.add_module(self._key(idx), module)
+
+    def __delitem__(self, idx: int | slice) -> None:
+        """Remove the member(s) at `idx`; the rest are renamed "0", "1", ... as in PyTorch."""
+        members = self.__dict__[self._table]
+        doomed = list(members)[idx] if isinstance(idx, slice) else [self._key(idx)]
+        self._renumber([v for k, v in members.items() if k not in doomed])
+
+    def pop(self, idx: int | slice) -> Any:
+        """Remove and return the member at `idx` (a container of them for a slice)."""
+        value = self[idx]
+        del self[idx]
+        return value
+
+    def insert(self, index: int, module: Module) -> None:
+        """Put `module` before position `index` (`len(self)` appends); members are renamed
+        "0", "1", ...
+
+        NOTE: PyTorch's ModuleList.insert corrupts the list for a negative or too large
+        index; here both containers follow Sequential.insert: negatives count from the end,
+        anything outside [-len, len] is an IndexError.
+        """
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.insert: {type(module).__name__} is not a "
+                            "Module")
+        values = list(self.__dict__[self._table].values())
+        n = len(values)
+        if not -n <= index <= n:
+            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for "
+                             f"{n} {self._table[1:]}")
+        values.insert(index + n if index < 0 else index, module)
+        self._renumber(values)
+
+    def _renumber(self, values: list) -> None:
+        """Hold exactly `values`, named "0", "1", ... (in place: the table object is kept)."""
+        members = self.__dict__[self._table]
+        members.clear()
+        members.update((str(i), v) for i, v in enumerate(values))
+
 
 class Sequential(_Container):
     """Modules called in order, each on the previous one's output.
@@ -659,6 +703,10 @@ class Sequential(_Container):
         if isinstance(idx, slice):  # a slice keeps the children's names, as in PyTorch
             return Sequential(OrderedDict(list(self._modules.items())[idx]))
         return self._at(idx)
+
+    def insert(self, index: int, module: Module) -> "Sequential":
+        super().insert(index, module)
+        return self
 
     def forward(self, x: Any) -> Any:
         for module in self:
@@ -690,6 +738,19 @@ class ModuleList(_Container):
         return self
 
     __iadd__ = extend
+
+    def _child_lines(self) -> list[str]:
+        """Runs of equal reprs collapse to `(0-2): 3 x Linear(...)`, as PyTorch prints them."""
+        lines: list[str] = []
+        reprs = [repr(m) for m in self]
+        start = 0
+        for i, text in enumerate(reprs):
+            if i + 1 < len(reprs) and reprs[i + 1] == text:
+                continue
+            lines.append(f"({i}): {text}" if start == i
+                         else f"({start}-{i}): {i - start + 1} x {text}")
+            start = i + 1
+        return lines
 
 
 class _ByName(Module):
