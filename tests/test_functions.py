@@ -140,6 +140,8 @@ def _shape_args(name: str, x: tl.Tensor) -> tuple | None:
             "repeat_interleave": lambda: (2, 1), "tensor_split": lambda: ([1, 3], 1)}
     if name in ("bmm", "baddbmm"):
         return cube(), (cube().mT,) if name == "bmm" else (cube(), cube().mT @ cube())
+    if name in ("bincount", "bitwise_left_shift", "bitwise_right_shift"):  # integer inputs
+        return tl.tensor([1, 2, 2, 8]), () if name == "bincount" else (1,)
     return (x, args[name]()) if name in args else None
 
 

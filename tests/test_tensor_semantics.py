@@ -190,3 +190,20 @@ def test_an_in_place_write_into_a_slice_of_a_graph_tensor_reaches_the_tensor():
     with pytest.raises(RuntimeError, match="leaf"):
         leaf[1:].add_(1)      # a view of a leaf that requires grad: refused, as in PyTorch
     assert leaf.tolist() == [0, 0, 0]
+
+
+def test_shifts_var_mean_std_mean_bincount_and_div_rounding_in_place():
+    a = tl.tensor([1, 2, 8])
+    assert (a << 1).tolist() == [2, 4, 16] and (a >> 1).tolist() == [0, 1, 4]
+    assert tl.bitwise_left_shift(a, 2).tolist() == [4, 8, 32]
+    x = tl.tensor([1.0, 2.0, 4.0], dtype=tl.float64)
+    var, mean = x.var_mean()
+    assert var.item() == pytest.approx(7 / 3) and mean.item() == pytest.approx(7 / 3)
+    std, _ = tl.std_mean(x, 0)
+    assert std.item() == pytest.approx((7 / 3) ** 0.5)
+    assert tl.bincount(tl.tensor([0, 2, 2, 5])).tolist() == [1, 0, 2, 0, 0, 1]
+    weighted = tl.tensor([0, 2, 2]).bincount(tl.tensor([0.5, 1.0, 2.0]), minlength=4)
+    assert weighted.dtype == tl.float32 and weighted.tolist() == [0.5, 0, 3, 0]
+    y = tl.tensor([7.0, -7.0])
+    y.div_(2, rounding_mode="floor")
+    assert y.tolist() == [3, -4]

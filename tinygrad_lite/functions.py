@@ -53,7 +53,8 @@ METHODS = (
     "index_fill", "is_floating_point", "is_complex", "argwhere", "aminmax", "logit", "xlogy",
     "float_power", "copysign", "signbit", "heaviside", "deg2rad", "rad2deg", "sinc", "fmax",
     "fmin", "kthvalue", "mode", "unique", "cross", "kron", "dist", "rot90",
-    "allclose", "equal", "repeat_interleave", "tensor_split",
+    "allclose", "equal", "repeat_interleave", "tensor_split", "var_mean", "std_mean",
+    "bincount", "bitwise_left_shift", "bitwise_right_shift",
 )
 
 

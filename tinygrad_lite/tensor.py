@@ -674,6 +674,8 @@ class Tensor:
     bitwise_and = _named(_bitwise, "bitwise_and")
     bitwise_or = _named(_bitwise, "bitwise_or")
     bitwise_xor = _named(_bitwise, "bitwise_xor")
+    bitwise_left_shift = __lshift__ = _named(_bitwise, "left_shift")
+    bitwise_right_shift = __rshift__ = _named(_bitwise, "right_shift")
 
     def bitwise_not(self) -> "Tensor":
         _check_integral(self, "bitwise_not")
@@ -1006,6 +1008,29 @@ class Tensor:
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int = 1) -> "Tensor":
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def var_mean(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
+                 *, correction: int = 1) -> tuple["Tensor", "Tensor"]:
+        """(var, mean) in one call, as PyTorch's `torch.var_mean`."""
+        return (self.var(dim, unbiased, keepdim, correction=correction),
+                self.mean(_all_if_empty(dim), keepdim))
+
+    def std_mean(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
+                 *, correction: int = 1) -> tuple["Tensor", "Tensor"]:
+        """(std, mean) in one call, as PyTorch's `torch.std_mean`."""
+        var, mean = self.var_mean(dim, unbiased, keepdim, correction=correction)
+        return var.sqrt(), mean
+
+    def bincount(self, weights: Any = None, minlength: int = 0) -> "Tensor":
+        """How often each value 0, 1, ... occurs in this 1-D int tensor (the sum of `weights`
+        at those places, when given); no gradient."""
+        if self.ndim != 1 or self.dtype.kind not in "iu":
+            raise RuntimeError(f"bincount: needs a 1-D integer tensor, got {self.dtype} of "
+                               f"shape {self.shape}")
+        w = None if weights is None else np.asarray(weights)
+        out = np.bincount(self.numpy(), w, minlength)
+        dtype = int64 if w is None else w.dtype if w.dtype.kind == "f" else float64
+        return Tensor._wrap(out.astype(dtype))
 
     def _extreme(self, op: type, pick: str, dim: Any, keepdim: bool) -> Any:
         if isinstance(dim, Tensor):  # t.max(other) is the elementwise maximum, as in PyTorch
@@ -2005,8 +2030,8 @@ class Tensor:
     def mul_(self, other: Any) -> "Tensor":
         return self._in_place("mul_", lambda t: t * other)
 
-    def div_(self, other: Any) -> "Tensor":
-        return self._in_place("div_", lambda t: t / other)
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> "Tensor":
+        return self._in_place("div_", lambda t: t.div(other, rounding_mode=rounding_mode))
 
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
         return self._in_place("clamp_", lambda t: t.clamp(min, max))
