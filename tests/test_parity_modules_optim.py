@@ -5,6 +5,7 @@ Torch-free assertions come first in each section; the parity tests skip without 
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import tinygrad_lite as tl
@@ -117,3 +118,75 @@ def test_identity_ignores_its_arguments():
 def test_identity_repr_matches_torch():
     torch = _torch()
     assert repr(nn.Identity(54, unused="x")) == repr(torch.nn.Identity(54, unused="x"))
+
+
+# --- full backward hooks --------------------------------------------------------------------
+def _grads(gs):
+    return [None if g is None else np.asarray(g.detach().numpy()) for g in gs]
+
+
+def _hooked_run(L, replace=False, pre=False):
+    """Record every full backward hook call of a small model (whose input needs no grad),
+    and the gradients it ends with."""
+    nn_ = L.nn
+    L.manual_seed(0)
+    model = nn_.Sequential(nn_.Linear(2, 3), nn_.ReLU(), nn_.Linear(3, 1)).double()
+    with L.no_grad():
+        for i, p in enumerate(model.parameters()):
+            p.copy_(L.tensor(np.linspace(-1, 1, p.numel()).reshape(p.shape) + 0.1 * i))
+    seen = []
+    for layer in [model, *model]:
+        layer.register_full_backward_hook(
+            lambda m, gin, gout: seen.append((type(m).__name__, _grads(gin), _grads(gout))))
+    if replace:
+        model[1].register_full_backward_hook(lambda m, gin, gout: (gin[0] * 10,))
+    if pre:
+        model[2].register_full_backward_pre_hook(lambda m, gout: (gout[0] * -2,))
+    x = L.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=L.float64)
+    model(x).sum().backward()
+    return seen, [p.grad.numpy() for p in model.parameters()]
+
+
+def _assert_same_runs(a, b):
+    (seen_a, grads_a), (seen_b, grads_b) = a, b
+    assert [s[0] for s in seen_a] == [s[0] for s in seen_b]
+    for (_, gin_a, gout_a), (_, gin_b, gout_b) in zip(seen_a, seen_b):
+        for x, y in zip(gin_a + gout_a, gin_b + gout_b, strict=True):
+            assert (x is None) == (y is None)
+            if x is not None:
+                np.testing.assert_allclose(x, y, rtol=1e-12)
+    for x, y in zip(grads_a, grads_b, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-12)
+
+
+def test_full_backward_hook_order_and_grad_input_none_for_an_input_without_grad():
+    seen, _ = _hooked_run(tl)
+    assert [(name, [g is None for g in gin]) for name, gin, _ in seen] == [
+        ("Sequential", [True]), ("Linear", [False]), ("ReLU", [False]), ("Linear", [True])]
+    assert seen[0][2][0].shape == (2, 1)
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook")
+@pytest.mark.parametrize("replace, pre", [(False, False), (True, False), (False, True)])
+def test_full_backward_hooks_match_torch(replace, pre):
+    torch = _torch()
+    _assert_same_runs(_hooked_run(tl, replace, pre), _hooked_run(torch, replace, pre))
+
+
+def test_full_backward_hook_sees_only_this_calls_share():
+    calls = []
+    relu = nn.ReLU()
+    handle = relu.register_full_backward_hook(lambda m, gin, gout: calls.append(gin[0]))
+    x = tl.tensor([1.0, -1.0], requires_grad=True)
+    (relu(x) * 3 + x).sum().backward()
+    assert calls[0].tolist() == [3.0, 0.0] and x.grad.tolist() == [4.0, 1.0]
+    handle.remove()
+    relu(x).sum().backward()
+    assert len(calls) == 1
+
+
+def test_full_backward_hook_returning_the_wrong_count_raises():
+    relu = nn.ReLU()
+    relu.register_full_backward_hook(lambda m, gin, gout: (gin[0], gin[0]))
+    with pytest.raises(RuntimeError, match="expected 1"):
+        relu(tl.ones(2, requires_grad=True)).sum().backward()

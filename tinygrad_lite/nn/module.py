@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..autograd import RemovableHandle, no_grad
+from ..autograd import RemovableHandle, is_grad_enabled, no_grad
 from ..tensor import Tensor, float16, float32, float64, zeros
 
 
@@ -90,6 +90,8 @@ class Module:
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_forward_pre_hooks", {})
         object.__setattr__(self, "_forward_hooks", {})
+        object.__setattr__(self, "_backward_pre_hooks", {})
+        object.__setattr__(self, "_backward_hooks", {})
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define it in "
@@ -101,6 +103,10 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        wiring = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            wiring = _BackwardHookCall(self, args)
+            args = wiring.args
         try:
             out = self.forward(*args, **kwargs)
         except (RuntimeError, ValueError, TypeError, IndexError) as e:
@@ -111,7 +117,7 @@ class Module:
                 result = hook(self, args, out)
                 if result is not None:
                     out = result
-        return out
+        return out if wiring is None else wiring.wrap_outputs(out)
 
     # --- attribute routing ------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -433,6 +439,32 @@ class Module:
         """`hook(module, args, output)` runs after forward; returning a value replaces it."""
         return RemovableHandle(self._forward_hooks, hook)
 
+    def register_full_backward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """`hook(module, grad_output)` runs in backward once the gradients w.r.t. this call's
+        outputs are known; returning a tuple replaces them (and so everything upstream).
+
+        Only calls made after registering, with grad mode on, are hooked.
+        """
+        return RemovableHandle(self._backward_pre_hooks, hook)
+
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """`hook(module, grad_input, grad_output)` runs in backward once the gradients
+        w.r.t. this call's positional inputs are known; returning a tuple replaces grad_input.
+
+        Each tuple has one entry per positional argument (per output), None where that one
+        gets no gradient; when no input requires grad, the hook runs with grad_output alone
+        known, as in PyTorch. Unlike PyTorch, an input that does not require grad gets None
+        even when another input does. With several inputs that require grad, only the
+        gradient of the last one to arrive can be replaced (a RuntimeError says so).
+
+        Examples
+        --------
+        >>> h = model.fc.register_full_backward_hook(
+        ...     lambda m, gin, gout: print(gout[0].abs().max()))
+        >>> h.remove()
+        """
+        return RemovableHandle(self._backward_hooks, hook)
+
     # --- state ----------------------------------------------------------------------------
     def _state(self) -> Iterator[tuple[str, Tensor]]:
         """What a state dict holds, in PyTorch's order: each module's parameters, then its
@@ -547,6 +579,92 @@ class Module:
         elif lines:
             body = "\n  " + "\n  ".join(lines) + "\n"
         return f"{type(self).__name__}({body})"
+
+
+class _BackwardHookCall:
+    """One module call's wiring for full backward hooks, done with tensor hooks.
+
+    Each tensor input that requires grad, and each tensor output, is replaced by an alias
+    (`clone()`) that only this call sees, so the gradient a tensor hook catches on it is
+    exactly this call's share (not that of other users of the same tensor), as PyTorch's
+    BackwardHookFunction does. The engine runs nodes in reverse creation order, so every
+    output alias is done before any input alias.
+    """
+
+    def __init__(self, module: Module, args: tuple) -> None:
+        self.module = module
+        self.n_args = len(args)
+        self.grad_input: dict[int, Tensor] = {}
+        self.grad_output: list = []
+        self.outputs_left = 0
+        wrapped = list(args)
+        self.input_slots = [i for i, a in enumerate(args)
+                            if isinstance(a, Tensor) and a.requires_grad]
+        for i in self.input_slots:
+            wrapped[i] = self._alias(args[i], self._on_input, i)
+        self.args = tuple(wrapped)
+
+    @staticmethod
+    def _alias(t: Tensor, on_grad: Callable, i: int) -> Tensor:
+        alias = t.clone()
+        alias.register_hook(lambda g: on_grad(i, g))
+        return alias
+
+    def wrap_outputs(self, out: Any) -> Any:
+        single = isinstance(out, Tensor)
+        outs = [out] if single else list(out) if type(out) in (tuple, list) else []
+        self.grad_output = [None] * len(outs)
+        self.output_slots = [i for i, o in enumerate(outs)
+                             if isinstance(o, Tensor) and o.requires_grad]
+        self.outputs_left = len(self.output_slots)
+        for i in self.output_slots:
+            outs[i] = self._alias(outs[i], self._on_output, i)
+        if single:
+            return outs[0]
+        return type(out)(outs) if outs else out
+
+    def _on_output(self, i: int, g: Tensor) -> Tensor | None:
+        self.grad_output[i] = g
+        self.outputs_left -= 1
+        if self.outputs_left:
+            return None
+        self.outputs_left = len(self.output_slots)  # NOTE: ready for a retain_graph rerun
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, tuple(self.grad_output))
+            if result is not None:
+                self.grad_output = list(self._checked(result, len(self.grad_output),
+                                                      "grad_output"))
+        if not self.input_slots:
+            self._call_hooks()
+        return self.grad_output[i]
+
+    def _on_input(self, i: int, g: Tensor) -> Tensor | None:
+        self.grad_input[i] = g
+        if len(self.grad_input) < len(self.input_slots):
+            return None
+        grads = self._call_hooks()
+        replaced = [j for j in self.input_slots if j != i and grads[j] is not self.grad_input[j]]
+        self.grad_input = {}
+        if replaced:
+            raise RuntimeError(f"full backward hook of {type(self.module).__name__}: replacing "
+                               f"grad_input[{replaced[0]}] is not supported, its gradient "
+                               "has already flowed on (only the last input's can be replaced)")
+        return grads[i]
+
+    def _call_hooks(self) -> tuple:
+        grads = tuple(self.grad_input.get(j) for j in range(self.n_args))
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, grads, tuple(self.grad_output))
+            if result is not None:
+                grads = self._checked(result, self.n_args, "grad_input")
+        return grads
+
+    def _checked(self, result: Any, n: int, what: str) -> tuple:
+        result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+        if len(result) != n:
+            raise RuntimeError(f"backward hook of {type(self.module).__name__} returned "
+                               f"{len(result)} {what} entries, expected {n}")
+        return result
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
