@@ -2,7 +2,7 @@
 import builtins as _builtins
 
 # NOTE: these build on tensor and ops, so they come after them
-from . import backend, cuda, data, debug, nn, optim, train, viz  # noqa: E402
+from . import backend, cuda, data, debug, linalg, nn, optim, train, viz  # noqa: E402
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import get_backend, set_backend
 from .functions import FUNCTIONS as _FUNCTIONS

@@ -852,6 +852,36 @@ class Linear(Function):
         return gx, gw, gb  # NOTE: without a bias the engine reads only the first two
 
 
+class Inverse(Function):
+    """The matrix inverse (of each matrix in a batch). d(A^-1) = -A^-1 dA A^-1, so the
+    gradient is -A^-T g A^-T."""
+
+    def forward(self, x):
+        out = B().inv(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        b = B()
+        inv_t = _swap_last(self.saved[0])
+        return b.neg(b.matmul(b.matmul(inv_t, g), inv_t))
+
+
+class Det(Function):
+    """The determinant (of each matrix in a batch); its gradient is g * det(A) * A^-T."""
+
+    def forward(self, x):
+        out = B().det(x)
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, g):
+        x, det = self.saved
+        b = B()
+        scale = b.reshape(b.mul(g, det), det.shape + (1, 1))
+        return b.mul(scale, _swap_last(b.inv(x)))
+
+
 def _is_transposed(a) -> bool:
     flags = getattr(a, "flags", None)  # NOTE: a lazy backend array has no layout yet
     return flags is not None and flags.f_contiguous and not flags.c_contiguous

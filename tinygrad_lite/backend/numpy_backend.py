@@ -189,6 +189,8 @@ class NumpyBackend:
         return np.matmul(a, b)
 
     einsum = staticmethod(np.einsum)  # (subscripts, *operands)
+    inv = staticmethod(np.linalg.inv)  # (x): of each matrix in a batch
+    det = staticmethod(np.linalg.det)
 
     # --- movement and indexing ------------------------------------------------------------
     # NOTE: the array methods, not np.reshape / np.transpose, whose Python wrappers cost
