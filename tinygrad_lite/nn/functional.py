@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import Callable, Sequence
 
 import numpy as np
@@ -26,8 +27,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """`input @ weight.T + bias`, with weight laid out (out_features, in_features).
 
     The usual shapes (a 2-D weight, a 1-D bias) record one `Linear` node; others go through
-    the general `@` and `+`, with their broadcasting.
+    the general `@` and `+`, with their broadcasting. As in PyTorch, input and weight must
+    share a dtype (a float64 batch into a float32 layer is a RuntimeError, not a silent cast).
     """
+    if input._data.dtype != weight._data.dtype:
+        raise RuntimeError(f"linear: mat1 and mat2 must have the same dtype, but got "
+                           f"{input.dtype} (input) and {weight.dtype} (weight); cast one "
+                           "of them, e.g. input.to(weight.dtype)")
     if weight.ndim != 2 or input.ndim == 0 or (bias is not None and bias.ndim != 1):
         out = input @ weight.T
         return out if bias is None else out + bias
@@ -69,12 +75,16 @@ def tanh(input: Tensor) -> Tensor:  # noqa: A002
     return input.tanh()
 
 
-def softmax(input: Tensor, dim: int) -> Tensor:  # noqa: A002
-    return input.softmax(dim)
+def softmax(input: Tensor, dim: int, *, dtype: np.dtype | None = None) -> Tensor:  # noqa: A002
+    """exp(x) / sum(exp(x)) along `dim`; `dtype` casts the input first (e.g. to float64 for
+    precision), as in PyTorch."""
+    return input.softmax(dim, dtype=dtype)
 
 
-def log_softmax(input: Tensor, dim: int) -> Tensor:  # noqa: A002
-    return input.log_softmax(dim)
+def log_softmax(input: Tensor, dim: int,  # noqa: A002
+                *, dtype: np.dtype | None = None) -> Tensor:
+    """x - log(sum(exp(x))) along `dim`; `dtype` casts the input first, as in PyTorch."""
+    return input.log_softmax(dim, dtype=dtype)
 
 
 # --- more activations ----------------------------------------------------------------------
@@ -187,9 +197,9 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     return input.minimum(0) - (-input.abs()).exp().log1p()
 
 
-def softmin(input: Tensor, dim: int) -> Tensor:  # noqa: A002
-    """softmax(-x) along `dim`."""
-    return (-input).softmax(dim)
+def softmin(input: Tensor, dim: int, *, dtype: np.dtype | None = None) -> Tensor:  # noqa: A002
+    """softmax(-x) along `dim`; `dtype` casts the input first."""
+    return (-input).softmax(dim, dtype=dtype)
 
 
 def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
@@ -316,12 +326,14 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
-def embedding(input: Tensor, weight: Tensor,  # noqa: A002
-              padding_idx: int | None = None) -> Tensor:
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # noqa: A002
+              max_norm: float | None = None, norm_type: float = 2.0) -> Tensor:
     """Rows of `weight` (num_embeddings, dim) picked by the integer tensor `input`.
 
     Rows picked more than once add up their gradients. The row `padding_idx` is looked up
     like any other but gets no gradient, so it keeps its value (zeros in nn.Embedding).
+    With `max_norm`, each looked-up row whose `norm_type`-norm exceeds it is first scaled
+    down, in `weight` itself and outside autograd, as PyTorch does.
     """
     n = weight.shape[0]
     if input.dtype.kind not in "iu":
@@ -332,11 +344,25 @@ def embedding(input: Tensor, weight: Tensor,  # noqa: A002
     if bad.size:
         raise IndexError(f"embedding: index {bad.flat[0]} is out of range for {n} "
                          f"embeddings (indices must be in [0, {n}))")
+    if max_norm is not None:
+        _renorm_rows(weight, np.unique(idx), max_norm, norm_type)
     rows = weight[idx]
     if padding_idx is None:
         return rows
     keep = np.expand_dims(idx != _padding_index(padding_idx, n), -1)
     return where(keep, rows, rows.detach())
+
+
+def _renorm_rows(weight: Tensor, rows: np.ndarray, max_norm: float, norm_type: float) -> None:
+    """Scale the `rows` of `weight` whose norm exceeds max_norm by max_norm / (norm + 1e-7),
+    in place (PyTorch's embedding_renorm_: the 1e-7 keeps the new norm just under)."""
+    norms = np.linalg.norm(weight.numpy()[rows], ord=norm_type, axis=-1)
+    big = norms > max_norm
+    if big.any():
+        rows = rows[big]
+        scale = (max_norm / (norms[big] + 1e-7)).astype(weight.dtype)[:, None]
+        with no_grad():
+            weight[rows] = weight[rows] * Tensor(scale)
 
 
 def _padding_index(padding_idx: int, n: int) -> int:
@@ -445,12 +471,23 @@ def _check_range(values: np.ndarray, classes: int, op: str) -> None:
 
 
 def _same_shape(input: Tensor, target: Tensor, op: str) -> Tensor:  # noqa: A002
-    """The target in the input's dtype, refusing shapes that would silently broadcast."""
+    """The target in the input's dtype, refusing any other shape (the binary cross-entropies,
+    as in PyTorch)."""
     if input.shape != target.shape:
         raise ValueError(f"{op}: input shape {input.shape} and target shape {target.shape} "
                          "differ; they would broadcast into a wrong loss. Reshape one of them "
                          "(e.g. target.view(-1, 1) or input.squeeze(1))")
     return target.to(input.dtype)
+
+
+def _warn_if_broadcast(input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+    """The target, with PyTorch's warning when its shape differs from the input's: the
+    regression losses broadcast (and promote dtypes) like any elementwise op."""
+    if input.shape != target.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
+                      f"size ({input.shape}). This will likely lead to incorrect results due "
+                      "to broadcasting. Please ensure they have the same size.", stacklevel=3)
+    return target
 
 
 def _weighted(loss: Tensor, weight: Tensor | None) -> Tensor:
@@ -509,6 +546,15 @@ def _weighted_nll(logp: Tensor, values: np.ndarray, keep: np.ndarray | None,
     return -(picked * w), w.sum(), mask
 
 
+def _reduce_labelled(loss: Tensor, reduction: str, denominator: Tensor | int,
+                     keep: np.ndarray | None) -> Tensor:
+    """`_reduce` for the label losses. With every label ignored the mean is 0 / 0: nan as in
+    PyTorch, but with PyTorch's zero gradient rather than the 0 * inf = nan of dividing."""
+    if reduction == "mean" and keep is not None and not keep.any():
+        return loss.sum() + math.nan
+    return _reduce(loss, reduction, denominator)
+
+
 # --- losses -------------------------------------------------------------------------------
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
              ignore_index: int = -100, reduction: str = "mean") -> Tensor:
@@ -527,7 +573,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
     _check_reduction(reduction, op)
     values, keep = _checked_labels(input, target, ignore_index, op)
     loss, denominator, _ = _weighted_nll(input, values, keep, weight, op)
-    return _reduce(loss, reduction, denominator)
+    return _reduce_labelled(loss, reduction, denominator, keep)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
@@ -578,7 +624,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
         if mask is not None:
             smooth = smooth * mask
         loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / classes)
-    return _reduce(loss, reduction, denominator)
+    return _reduce_labelled(loss, reduction, denominator, keep)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
@@ -615,16 +661,16 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A00
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """(input - target)^2, elementwise; shapes must match exactly."""
+    """(input - target)^2, elementwise; a target of another shape broadcasts, with a warning."""
     _check_reduction(reduction, "mse_loss")
-    diff = input - _same_shape(input, target, "mse_loss")
+    diff = input - _warn_if_broadcast(input, target)
     return _reduce(diff * diff, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """|input - target|, elementwise; shapes must match exactly."""
+    """|input - target|, elementwise; a target of another shape broadcasts, with a warning."""
     _check_reduction(reduction, "l1_loss")
-    return _reduce((input - _same_shape(input, target, "l1_loss")).abs(), reduction)
+    return _reduce((input - _warn_if_broadcast(input, target)).abs(), reduction)
 
 
 def _huber(diff: Tensor, delta: float) -> Tensor:
@@ -637,14 +683,16 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: 
                delta: float = 1.0) -> Tensor:
     """Squared error for errors under `delta`, absolute error (times delta) beyond."""
     _check_reduction(reduction, "huber_loss")
-    return _reduce(_huber(input - _same_shape(input, target, "huber_loss"), delta), reduction)
+    # NOTE: PyTorch's huber_loss keeps the input's dtype, unlike its smooth_l1_loss twin
+    target = _warn_if_broadcast(input, target).to(input.dtype)
+    return _reduce(_huber(input - target, delta), reduction)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
                    beta: float = 1.0) -> Tensor:
     """huber_loss(delta=beta) / beta: slope 1 beyond beta, so beta only smooths the kink."""
     _check_reduction(reduction, "smooth_l1_loss")
-    diff = input - _same_shape(input, target, "smooth_l1_loss")
+    diff = input - _warn_if_broadcast(input, target)
     return _reduce(diff.abs() if beta == 0 else _huber(diff, beta) / beta, reduction)
 
 
@@ -660,7 +708,9 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
     (the true KL divergence per sample); 'mean' divides by the element count, as in PyTorch.
     """
     _check_reduction(reduction, "kl_div", _KL_REDUCTIONS)
-    target = _same_shape(input, target, "kl_div")
+    if input.dtype.kind != "f" or target.dtype.kind != "f":
+        raise RuntimeError(f"kl_div: integral inputs not supported (input {input.dtype}, "
+                           f"target {target.dtype}); both hold (log-)probabilities")
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -1205,8 +1255,10 @@ def soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for targets y of +-1, computed without overflow."""
     _check_reduction(reduction, "soft_margin_loss")
-    return _reduce(_softplus(-_same_shape(input, target, "soft_margin_loss") * input),
-                   reduction)
+    if np.broadcast_shapes(input.shape, target.shape) != input.shape:
+        raise RuntimeError(f"soft_margin_loss: target {target.shape} does not broadcast to "
+                           f"the input's shape {input.shape}")
+    return _reduce(_softplus(-target.to(input.dtype) * input), reduction)
 
 
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
@@ -1216,10 +1268,10 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
     (the last dim) of each sample."""
     op = "multilabel_soft_margin_loss"
     _check_reduction(reduction, op)
-    y = _same_shape(input, target, op)
-    loss = -(y * logsigmoid(input) + (1 - y) * logsigmoid(-input))
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     loss = _weighted(loss, weight)
-    return _reduce(loss.sum(-1) / input.shape[-1], reduction)
+    # NOTE: over the input's last dim, not the loss's, which a broadcast target may extend
+    return _reduce(loss.sum(input.ndim - 1) / input.shape[-1], reduction)
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,  # noqa: A002
@@ -1228,11 +1280,11 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,  # n
     """Poisson negative log-likelihood: exp(x) - y x for log-rates x (log_input), else
     x - y log(x + eps); `full` adds Stirling's y log y - y + log(2 pi y) / 2 where y > 1."""
     _check_reduction(reduction, "poisson_nll_loss")
-    y = _same_shape(input, target, "poisson_nll_loss")
-    loss = input.exp() - y * input if log_input else input - y * (input + eps).log()
+    loss = (input.exp() - target * input if log_input
+            else input - target * (input + eps).log())
     if full:
-        big = y > 1
-        safe = where(big, y, 1.0)
+        big = target > 1
+        safe = where(big, target, 1.0)
         loss = loss + where(big, safe * safe.log() - safe + (safe * (2 * math.pi)).log() * 0.5,
                             0.0)
     return _reduce(loss, reduction)

@@ -404,6 +404,8 @@ class Embedding(Module):
         Rows and columns of the table; weight starts as N(0, 1), as in PyTorch.
     padding_idx : int, optional
         A row that starts as zeros and gets no gradient (e.g. for padded sequence positions).
+    max_norm : float, optional
+        Rows looked up are first scaled down in place to this `norm_type`-norm at most.
 
     Examples
     --------
@@ -413,11 +415,13 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int,
-                 padding_idx: int | None = None, *, dtype: Any = None) -> None:
+                 padding_idx: int | None = None, max_norm: float | None = None,
+                 norm_type: float = 2.0, *, dtype: Any = None) -> None:
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = (None if padding_idx is None
                             else F._padding_index(padding_idx, num_embeddings))
+        self.max_norm, self.norm_type = max_norm, norm_type
         self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype))
         self.reset_parameters()
 
@@ -428,11 +432,15 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.embedding(x, self.weight, self.padding_idx)
+        return F.embedding(x, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
-        return text if self.padding_idx is None else text + f", padding_idx={self.padding_idx}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        return text if self.norm_type == 2 else text + f", norm_type={self.norm_type}"
 
 
 def _scale_and_shift(shape: Any, affine: bool, bias: bool,

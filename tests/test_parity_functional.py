@@ -1,0 +1,180 @@
+"""nn.functional parity fixes, each checked against PyTorch (values, dtypes, gradients) and,
+where it makes sense, against finite differences without it."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
+from tinygrad_lite import nn
+
+torch = pytest.importorskip("torch")
+
+RNG = np.random.default_rng(0)
+pytestmark = [pytest.mark.filterwarnings("ignore:Using a target size"),
+              pytest.mark.filterwarnings("ignore:reduction. .mean. divides")]
+
+
+def _leaf(L, a, dtype=None):
+    return L.tensor(a, dtype=dtype or L.float64, requires_grad=True)
+
+
+def _run(L, fn, arrays):
+    """fn(*leaves) for float64 leaves of `arrays`, then the gradients of a fixed weighted sum
+    of the output (weights 1, 2, 3, ... so every element's gradient is distinct)."""
+    leaves = [_leaf(L, a) for a in arrays]
+    out = fn(L, *leaves)
+    weights = L.tensor(np.arange(1.0, out.numel() + 1).reshape(out.shape), dtype=out.dtype)
+    (out * weights).sum().backward()
+    return out, [x.grad for x in leaves]
+
+
+def _np(t):
+    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.numpy())
+
+
+def _check(fn, *arrays, rtol=1e-7, atol=1e-10):
+    """Same output (value and dtype) and same input gradients in PyTorch and here."""
+    (want, want_grads), (got, got_grads) = _run(torch, fn, arrays), _run(tl, fn, arrays)
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    assert got.shape == tuple(want.shape)
+    np.testing.assert_allclose(_np(got), _np(want), rtol=rtol, atol=atol)
+    for g, w in zip(got_grads, want_grads):
+        np.testing.assert_allclose(_np(g), _np(w), rtol=rtol, atol=atol)
+
+
+# --- 1. regression losses broadcast a differently shaped target, with PyTorch's warning ------
+_BROADCASTING = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"]
+_SILENT = ["kl_div", "poisson_nll_loss", "multilabel_soft_margin_loss"]
+
+
+@pytest.mark.parametrize("name", _BROADCASTING + _SILENT)
+@pytest.mark.parametrize("shapes", [((3, 1), (3,)), ((3,), (3, 1)), ((3, 2), (2,))])
+def test_losses_broadcast_a_target_of_another_shape_as_pytorch_does(name, shapes):
+    x, y = RNG.random(shapes[0]), RNG.random(shapes[1])
+    for L in (torch, tl):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            getattr(L.nn.functional, name)(L.tensor(x), L.tensor(y))
+        sizes = [w for w in caught if "different to the input size" in str(w.message)]
+        assert len(sizes) == (name in _BROADCASTING), (L.__name__, caught)
+    _check(lambda L, a, b: getattr(L.nn.functional, name)(a, b, reduction="none"), x, y)
+
+
+@pytest.mark.parametrize("name", _BROADCASTING)
+def test_loss_modules_broadcast_too_and_non_broadcasting_shapes_still_raise(name):
+    module = {"mse_loss": nn.MSELoss, "l1_loss": nn.L1Loss, "smooth_l1_loss": nn.SmoothL1Loss,
+              "huber_loss": nn.HuberLoss}[name]()
+    with pytest.warns(UserWarning, match=r"target size \(\(3,\)\).*input size \(\(3, 1\)\)"):
+        assert module(tl.zeros(3, 1), tl.ones(3)).item() == pytest.approx(
+            0.5 if name in ("smooth_l1_loss", "huber_loss") else 1.0)
+    with pytest.raises(RuntimeError), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(F, name)(tl.zeros(3, 2), tl.zeros(4))
+
+
+def test_soft_margin_loss_takes_a_target_that_broadcasts_to_the_input_only():
+    x, y = RNG.standard_normal((3, 2)), np.array([1.0, -1.0])
+    _check(lambda L, a: L.nn.functional.soft_margin_loss(a, L.tensor(y), reduction="none"), x)
+    with pytest.raises(RuntimeError, match="broadcast"):
+        F.soft_margin_loss(tl.zeros(3, 1), tl.ones(3))
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_binary_cross_entropies_refuse_another_target_shape_as_pytorch_does(name):
+    for L in (torch, tl):
+        with pytest.raises(ValueError):
+            getattr(L.nn.functional, name)(L.full((3, 1), 0.5), L.ones(3))
+
+
+# --- 2. mixed-precision losses promote as PyTorch does ---------------------------------------
+@pytest.mark.parametrize("name", _BROADCASTING + _SILENT + ["soft_margin_loss"])
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("float64", "float32"),
+                                    ("float32", "int64")])
+def test_loss_dtype_follows_pytorch_type_promotion(name, dtypes):
+    x, y = RNG.random((2, 3)), np.array([[0, 1, 1], [1, 0, 2]])
+
+    def call(L):
+        return getattr(L.nn.functional, name)(L.tensor(x, dtype=getattr(L, dtypes[0])),
+                                              L.tensor(y, dtype=getattr(L, dtypes[1])))
+    if name == "kl_div" and dtypes[1] == "int64":
+        for L in (torch, tl):
+            with pytest.raises(RuntimeError, match="(?i)integral"):
+                call(L)
+        return
+    want, got = call(torch), call(tl)
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    np.testing.assert_allclose(_np(got), _np(want), rtol=1e-6)
+
+
+# --- 3. linear refuses an input whose dtype differs from the weight's --------------------------
+@pytest.mark.parametrize("dtype", ["float64", "int64"])
+def test_linear_refuses_an_input_of_another_dtype_than_the_weight(dtype):
+    w = np.ones((2, 2), dtype=np.float32)
+    for L in (torch, tl):
+        with pytest.raises(RuntimeError, match="same dtype"):
+            L.nn.functional.linear(L.ones(1, 2, dtype=getattr(L, dtype)), L.tensor(w))
+
+
+def test_linear_of_matching_dtypes_matches_pytorch():
+    _check(lambda L, x, w, b: L.nn.functional.linear(x, w, b), RNG.standard_normal((4, 3)),
+           RNG.standard_normal((2, 3)), RNG.standard_normal(2))
+
+
+# --- 4. every label ignored: a nan mean with a zero gradient ----------------------------------
+@pytest.mark.parametrize("call", [
+    lambda L, x: L.nn.functional.cross_entropy(x, L.tensor([-100, -100, -100])),
+    lambda L, x: L.nn.functional.cross_entropy(x, L.tensor([2, 2, 2]), ignore_index=2,
+                                               label_smoothing=0.1),
+    lambda L, x: L.nn.functional.nll_loss(x.log_softmax(1), L.tensor([-100, -100, -100])),
+])
+def test_mean_loss_over_only_ignored_labels_is_nan_with_a_zero_gradient(call):
+    _check(call, np.arange(12.0).reshape(3, 4))
+    out, (grad,) = _run(tl, call, [np.arange(12.0).reshape(3, 4)])
+    assert np.isnan(out.item()) and not grad.numpy().any()
+
+
+# --- 5. embedding renormalises the rows it looks up -------------------------------------------
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, float("inf")])
+def test_embedding_max_norm_renormalises_looked_up_rows_in_place(norm_type):
+    table = np.arange(15.0).reshape(5, 3) / 4
+    results = []
+    for L in (torch, tl):
+        emb = L.nn.Embedding(5, 3, max_norm=1.5, norm_type=norm_type, dtype=L.float64)
+        with L.no_grad():
+            emb.weight.copy_(L.tensor(table))
+        out = emb(L.tensor([[0, 2], [2, 4]]))
+        (out * L.tensor(np.arange(12.0).reshape(2, 2, 3))).sum().backward()
+        results.append((out, emb.weight, emb.weight.grad, repr(emb)))
+    (*want, want_repr), (*got, got_repr) = results
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(_np(g), _np(w), rtol=1e-12)
+    assert got_repr == want_repr
+    assert np.linalg.norm(_np(got[1])[[0, 2, 4]], norm_type, axis=1).max() <= 1.5
+    np.testing.assert_array_equal(_np(got[1])[[1, 3]], table[[1, 3]])
+
+
+def test_functional_embedding_max_norm_matches_pytorch():
+    want, got = (L.nn.functional.embedding(L.tensor([0, 2]),
+                                           L.tensor(np.arange(12.0).reshape(4, 3)),
+                                           max_norm=1.0) for L in (torch, tl))
+    np.testing.assert_allclose(_np(got), _np(want), rtol=1e-12)
+
+
+# --- 6. softmax, log_softmax and softmin take dtype -------------------------------------------
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_functional_softmaxes_cast_to_dtype_first(name):
+    x = RNG.standard_normal((2, 3)).astype(np.float32)
+    for dim in (0, 1):
+        leaves = [L.tensor(x, requires_grad=True) for L in (torch, tl)]
+        want, got = (getattr(L.nn.functional, name)(a, dim, dtype=L.float64)
+                     for L, a in zip((torch, tl), leaves))
+        assert str(got.dtype) == "float64" == str(want.dtype).replace("torch.", "")
+        np.testing.assert_allclose(_np(got), _np(want), rtol=1e-12)
+        for L, out in zip((torch, tl), (want, got)):
+            (out * L.tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
+        assert str(leaves[1].grad.dtype) == "float32"
+        np.testing.assert_allclose(_np(leaves[1].grad), _np(leaves[0].grad), rtol=1e-5)
