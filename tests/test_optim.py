@@ -278,7 +278,8 @@ def test_param_groups_hold_every_option_with_group_overrides():
     a, b = tl.zeros(2, requires_grad=True), tl.zeros(3, requires_grad=True)
     opt = optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5, "momentum": 0.9}], lr=0.1)
     first, second = opt.param_groups
-    assert list(first) == ["params", "lr", "momentum", "dampening", "weight_decay", "nesterov"]
+    assert list(first) == ["params", "lr", "momentum", "dampening", "weight_decay", "nesterov",
+                           "maximize", "foreach", "differentiable", "fused"]
     assert (first["lr"], first["momentum"], first["nesterov"]) == (0.1, 0, False)
     assert second["lr"] == 0.5 and second["momentum"] == 0.9
     assert len(second["params"]) == 1 and second["params"][0] is b  # a Tensor becomes a list
@@ -350,15 +351,22 @@ def test_invalid_options_are_value_errors_naming_the_option(name, kw, option):
 
 def test_defaults_match_pytorch():
     p = tl.zeros(1, requires_grad=True)
+    flags = {"maximize": False, "foreach": None, "differentiable": False}
     assert optim.SGD([p]).defaults == {"lr": 1e-3, "momentum": 0, "dampening": 0,
-                                       "weight_decay": 0, "nesterov": False}
+                                       "weight_decay": 0, "nesterov": False, **flags,
+                                       "fused": None}
     assert optim.Adam([p]).defaults == {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8,
-                                        "weight_decay": 0, "amsgrad": False}
+                                        "weight_decay": 0, "amsgrad": False, **flags,
+                                        "capturable": False, "fused": None,
+                                        "decoupled_weight_decay": False}
     assert optim.AdamW([p]).defaults["weight_decay"] == 1e-2
+    assert optim.AdamW([p]).defaults["decoupled_weight_decay"] is True
     assert optim.RMSprop([p]).defaults == {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8,
-                                           "weight_decay": 0, "momentum": 0, "centered": False}
+                                           "weight_decay": 0, "momentum": 0, "centered": False,
+                                           **flags, "capturable": False}
     assert optim.Adagrad([p]).defaults == {"lr": 1e-2, "lr_decay": 0, "eps": 1e-10,
-                                           "weight_decay": 0, "initial_accumulator_value": 0}
+                                           "weight_decay": 0, "initial_accumulator_value": 0,
+                                           **flags, "fused": None}
 
 
 # --- state dicts ------------------------------------------------------------------------------

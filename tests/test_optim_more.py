@@ -166,15 +166,17 @@ def test_decoupled_weight_decay_shrinks_weights_while_l2_goes_through_the_moment
 # --- options, defaults, dtypes --------------------------------------------------------------
 def test_new_optimizer_defaults_match_pytorch():
     p = tl.zeros(1, requires_grad=True)
+    flags = {"maximize": False, "foreach": None, "capturable": False, "differentiable": False}
     assert optim.Adadelta([p]).defaults == {"lr": 1.0, "rho": 0.9, "eps": 1e-6,
-                                            "weight_decay": 0}
+                                            "weight_decay": 0, **flags}
     assert optim.Adamax([p]).defaults == {"lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8,
-                                          "weight_decay": 0}
+                                          "weight_decay": 0, **flags}
     assert optim.NAdam([p]).defaults == {"lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8,
                                          "weight_decay": 0, "momentum_decay": 4e-3,
-                                         "decoupled_weight_decay": False}
+                                         "decoupled_weight_decay": False, **flags}
     assert optim.RAdam([p]).defaults == {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8,
-                                         "weight_decay": 0, "decoupled_weight_decay": False}
+                                         "weight_decay": 0, "decoupled_weight_decay": False,
+                                         **flags}
 
 
 @pytest.mark.parametrize("name, kw, option", [

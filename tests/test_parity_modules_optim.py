@@ -190,3 +190,72 @@ def test_full_backward_hook_returning_the_wrong_count_raises():
     relu.register_full_backward_hook(lambda m, gin, gout: (gin[0], gin[0]))
     with pytest.raises(RuntimeError, match="expected 1"):
         relu(tl.ones(2, requires_grad=True)).sum().backward()
+
+
+# --- optimizer options and state ------------------------------------------------------------
+_OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
+               "RAdam"]
+_W0 = np.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]])
+_X = np.array([[1.0, 2.0, -1.0], [0.5, -0.5, 3.0], [2.0, 0.0, 1.0], [-1.0, 1.0, 1.0]])
+
+
+def _train(L, name, steps=5, sign=1.0, **options):
+    """`steps` steps of optimizer `name` on a small float64 problem; its parameters and
+    optimizer. `sign=-1` trains on the negated loss."""
+    w = L.tensor(_W0.copy(), dtype=L.float64, requires_grad=True)
+    b = L.tensor([0.1, -0.2], dtype=L.float64, requires_grad=True)
+    opt = getattr(L.optim, name)([w, b], lr=0.01, **options)
+    for _ in range(steps):
+        opt.zero_grad()
+        y = (L.tensor(_X, dtype=L.float64) @ w.T + b).tanh()
+        (((y ** 2).sum() + (w ** 3).sum() * 0.1) * sign).backward()
+        opt.step()
+    return (w, b), opt
+
+
+@pytest.mark.parametrize("name", _OPTIMIZERS)
+def test_maximize_ascends_as_minimizing_the_negated_loss(name):
+    (w_max, b_max), _ = _train(tl, name, maximize=True, sign=-1.0)
+    (w_min, b_min), _ = _train(tl, name)
+    np.testing.assert_allclose(w_max.numpy(), w_min.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b_max.numpy(), b_min.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", _OPTIMIZERS)
+def test_maximize_and_kernel_flags_match_torch(name):
+    torch = _torch()
+    options = {"maximize": True, "foreach": False, "differentiable": False}
+    (tw, tb), topt = _train(torch, name, **options)
+    (lw, lb), lopt = _train(tl, name, **options)
+    np.testing.assert_allclose(lw.numpy(), tw.detach().numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(lb.numpy(), tb.detach().numpy(), rtol=1e-6, atol=1e-9)
+    t_group, l_group = topt.state_dict()["param_groups"][0], lopt.state_dict()["param_groups"][0]
+    assert list(l_group) == list(t_group) and l_group == t_group
+    assert list(lopt.state[lw]) == list(topt.state[tw])
+
+
+@pytest.mark.parametrize("name", [n for n in _OPTIMIZERS if n != "SGD"])
+def test_step_is_a_0d_float32_tensor_as_in_torch(name):
+    (w, _), opt = _train(tl, name, steps=3)
+    step = opt.state[w]["step"]
+    assert isinstance(step, tl.Tensor) and step.shape == () and step.dtype == tl.float32
+    assert step.item() == 3.0
+    torch = _torch()
+    (tw, _), topt = _train(torch, name, steps=3)
+    assert repr(step) == repr(topt.state[tw]["step"]) == "tensor(3.)"
+
+
+def test_state_dict_round_trip_keeps_the_step_tensor_and_loads_an_old_int_step():
+    (w, b), opt = _train(tl, "Adam", steps=2)
+    sd = opt.state_dict()
+    assert sd["state"][0]["step"].item() == 2.0
+    opt.step()
+    assert sd["state"][0]["step"].item() == 2.0  # a snapshot, not the live counter
+    (w2, b2), fresh = _train(tl, "Adam", steps=0)
+    fresh.load_state_dict(sd)
+    assert fresh.state[w2]["step"].item() == 2.0 and fresh.state[w2]["step"].dtype == tl.float32
+    sd["state"][0]["step"] = 7  # what older versions saved
+    fresh.load_state_dict(sd)
+    w2.grad = tl.ones_like(w2)
+    fresh.step()
+    assert fresh.state[w2]["step"].item() == 8.0

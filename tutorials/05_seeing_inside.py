@@ -102,7 +102,8 @@ optimizer = optim.Adam(model.parameters(), lr=1e-3)
 summary = tl.summary(model, input_size=(32, 784), optimizer=optimizer, measure=True)
 print(summary)
 assert summary.total_params == 235_146 and summary.param_bytes == 940_584
-assert summary.optimizer_bytes == 2 * summary.param_bytes  # Adam: two moments per weight
+# Adam: two moments per weight, plus a 4-byte step count per parameter tensor
+assert summary.optimizer_bytes == 2 * summary.param_bytes + 6 * 4
 
 # %% [markdown]
 # ## Estimated versus measured, as the batch grows

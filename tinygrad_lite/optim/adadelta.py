@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _average_squares, _buffer, _decay_weights
+from .optimizer import Optimizer, _average_squares, _buffer, _decay_weights, _next_step
 
 
 def _adadelta_update(p: np.ndarray, g: np.ndarray, square_avg: np.ndarray,
@@ -33,9 +33,13 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9,
-                 eps: float = 1e-6, weight_decay: float = 0) -> None:
+                 eps: float = 1e-6, weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         super().__init__(params, {"lr": lr, "rho": rho, "eps": eps,
-                                  "weight_decay": weight_decay})
+                                  "weight_decay": weight_decay, "maximize": maximize,
+                                  "capturable": capturable, "foreach": foreach,
+                                  "differentiable": differentiable})
 
     _nonnegative = ("lr", "eps", "weight_decay")
 
@@ -45,7 +49,7 @@ class Adadelta(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        state["step"] = state.get("step", 0) + 1
+        _next_step(state)
         _adadelta_update(p, g, _buffer(state, "square_avg", p), _buffer(state, "acc_delta", p),
                          lr=float(group["lr"]), rho=float(group["rho"]),
                          eps=float(group["eps"]), weight_decay=float(group["weight_decay"]))

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _buffer
+from .optimizer import Optimizer, _buffer, _next_step
 
 
 def _adagrad_update(p: np.ndarray, g: np.ndarray, state_sum: np.ndarray, *, step: int,
@@ -32,16 +32,19 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
-                 eps: float = 1e-10) -> None:
+                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "eps": eps,
                                   "weight_decay": weight_decay,
-                                  "initial_accumulator_value": initial_accumulator_value})
+                                  "initial_accumulator_value": initial_accumulator_value,
+                                  "foreach": foreach, "maximize": maximize,
+                                  "differentiable": differentiable, "fused": fused})
 
     _nonnegative = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        state["step"] = step = state.get("step", 0) + 1
+        step = _next_step(state)
         state_sum = _buffer(state, "sum", p, group["initial_accumulator_value"])
         _adagrad_update(p, g, state_sum, step=step, lr=float(group["lr"]),
                         lr_decay=float(group["lr_decay"]), eps=float(group["eps"]),

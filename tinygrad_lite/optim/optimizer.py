@@ -118,7 +118,8 @@ class Optimizer(abc.ABC):
         """Update every parameter that has a gradient; return `closure()` if one is given.
 
         The closure re-evaluates the model and returns the loss (it runs with grad mode on).
-        Parameters whose `.grad` is None are skipped, as in PyTorch.
+        Parameters whose `.grad` is None are skipped, as in PyTorch. A group with
+        `maximize=True` ascends: its gradients are negated before the rule sees them.
         """
         loss = None
         if closure is not None:
@@ -130,7 +131,9 @@ class Optimizer(abc.ABC):
                     continue
                 data = p.numpy()
                 be.active.before_write(data)  # pending lazy reads of p run first
-                self._update(data, p.grad.numpy(), self.state.setdefault(p, {}), group)
+                g = p.grad.numpy()
+                self._update(data, -g if group.get("maximize") else g,
+                             self.state.setdefault(p, {}), group)
                 mark_modified(p)  # NOTE: a graph that saved p before this step is now stale
         return loss
 
@@ -187,7 +190,7 @@ class Optimizer(abc.ABC):
                 raise ValueError(f"{name}.load_state_dict: state for parameter {key!r}, which "
                                  "no parameter group lists")
             p = by_index[key]
-            new_state[p] = {k: _state_value(v, p, f"{name}.load_state_dict: state {key}.{k}")
+            new_state[p] = {k: _state_value(k, v, p, f"{name}.load_state_dict: state {key}.{k}")
                             for k, v in saved_state.items()}
         self.param_groups, self.state = new_groups, new_state
 
@@ -195,14 +198,30 @@ class Optimizer(abc.ABC):
         return [p for group in self.param_groups for p in group["params"]]
 
 
-def _state_value(value: Any, p: Tensor, where: str) -> Any:
-    """A saved state entry as this optimizer keeps it: arrays become Tensor copies in p's dtype."""
+def _state_value(key: Any, value: Any, p: Tensor, where: str) -> Any:
+    """A saved state entry as this optimizer keeps it: arrays become Tensor copies in p's dtype,
+    and the step count a 0-d float32 Tensor (also from the plain int older snapshots hold)."""
+    if key == "step":
+        return Tensor(np.array(value, dtype=np.float32))
     if not isinstance(value, (Tensor, np.ndarray)):
         return value
     arr = np.asarray(value)
     if arr.shape != p.shape:
         raise ValueError(f"{where} has shape {arr.shape}, but its parameter has shape {p.shape}")
     return Tensor(arr.astype(p.dtype, copy=True))
+
+
+def _next_step(state: dict[str, Any]) -> int:
+    """Count one more step in `state["step"]` and return the count (from 1).
+
+    The count is a 0-d float32 Tensor, as PyTorch keeps it (user code calls
+    `state["step"].item()`), bumped in place so a step allocates nothing.
+    """
+    if "step" not in state:
+        state["step"] = Tensor(np.zeros((), np.float32))
+    count = state["step"].numpy()
+    count += 1
+    return int(count)
 
 
 def _buffer(state: dict[str, Any], name: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _average, _average_squares, _buffer
+from .optimizer import Optimizer, _average, _average_squares, _buffer, _next_step
 
 
 def _rmsprop_update(p: np.ndarray, g: np.ndarray, square_avg: np.ndarray,
@@ -43,16 +43,19 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
-                 centered: bool = False) -> None:
-        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
-                                  "weight_decay": weight_decay, "momentum": momentum,
-                                  "centered": centered})
+                 centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        super().__init__(params, {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
+                                  "centered": centered, "weight_decay": weight_decay,
+                                  "capturable": capturable, "foreach": foreach,
+                                  "maximize": maximize, "differentiable": differentiable})
 
     _nonnegative = ("lr", "eps", "alpha", "momentum", "weight_decay")
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        state["step"] = state.get("step", 0) + 1
+        _next_step(state)
         momentum = float(group["momentum"])
         _rmsprop_update(p, g, _buffer(state, "square_avg", p),
                         _buffer(state, "grad_avg", p) if group["centered"] else None,

@@ -34,6 +34,8 @@ class SGD(Optimizer):
 
     With momentum, `buf = momentum * buf + (1 - dampening) * g` and the step uses `buf`
     (or `g + momentum * buf` with Nesterov). `weight_decay` adds `weight_decay * p` to `g`.
+    `maximize=True` ascends. `foreach`, `differentiable` and `fused` are PyTorch's kernel
+    choices, accepted (and kept in the groups) but without effect here.
 
     Examples
     --------
@@ -42,9 +44,13 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
-                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False) -> None:
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
-                                  "weight_decay": weight_decay, "nesterov": nesterov})
+                                  "weight_decay": weight_decay, "nesterov": nesterov,
+                                  "maximize": maximize, "foreach": foreach,
+                                  "differentiable": differentiable, "fused": fused})
 
     _nonnegative = ("lr", "momentum", "weight_decay")
 
