@@ -441,7 +441,8 @@ class Module:
 
     def register_full_backward_pre_hook(self, hook: Callable) -> RemovableHandle:
         """`hook(module, grad_output)` runs in backward once the gradients w.r.t. this call's
-        outputs are known; returning a tuple replaces them (and so everything upstream).
+        outputs are known; returning a tuple replaces them (and so everything upstream;
+        with several outputs, only the last one to get its gradient takes the replacement).
 
         Only calls made after registering, with grad mode on, are hooked.
         """
@@ -596,6 +597,7 @@ class _BackwardHookCall:
         self.n_args = len(args)
         self.grad_input: dict[int, Tensor] = {}
         self.grad_output: list = []
+        self.output_slots: list[int] = []
         self.outputs_left = 0
         wrapped = list(args)
         self.input_slots = [i for i, a in enumerate(args)
