@@ -178,3 +178,80 @@ def test_functional_softmaxes_cast_to_dtype_first(name):
             (out * L.tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
         assert str(leaves[1].grad.dtype) == "float32"
         np.testing.assert_allclose(_np(leaves[1].grad), _np(leaves[0].grad), rtol=1e-5)
+
+
+# --- 7. adaptive max pooling, interpolate and Upsample ----------------------------------------
+@pytest.mark.parametrize("shape, size", [((2, 3, 10), 4), ((3, 7), 3), ((2, 2, 9, 6), (4, 4)),
+                                         ((2, 3, 7, 5), (3, None)), ((3, 5, 5), 2),
+                                         ((1, 1, 3, 3), (5, 2))])
+def test_adaptive_max_pool_values_indices_and_gradients_match_pytorch(shape, size):
+    nd = 2 if isinstance(size, tuple) or shape == (3, 5, 5) else 1
+    x = RNG.standard_normal(shape)
+
+    def pool(L, a):
+        return getattr(L.nn.functional, f"adaptive_max_pool{nd}d")(a, size)
+    _check(pool, x)
+    module = getattr(nn, f"AdaptiveMaxPool{nd}d")(size, return_indices=True)
+    want = getattr(torch.nn, f"AdaptiveMaxPool{nd}d")(size, return_indices=True)
+    np.testing.assert_array_equal(module(tl.tensor(x))[1].numpy(), want(torch.tensor(x))[1])
+    assert repr(module) == repr(want)
+
+
+def test_adaptive_max_pool_gradients_match_finite_differences():
+    x = _leaf(tl, RNG.standard_normal((2, 2, 7, 5)))
+    assert tl.gradcheck(lambda t: F.adaptive_max_pool2d(t, (3, 4)), [x])
+
+
+_SIZES = [{"size": 9}, {"size": 2}, {"scale_factor": 2}, {"scale_factor": 1.7},
+          {"scale_factor": 0.6}, {"scale_factor": 1 / 3},
+          {"scale_factor": 3, "recompute_scale_factor": True}]
+
+
+@pytest.mark.parametrize("kwargs", _SIZES)
+@pytest.mark.parametrize("mode, align_corners", [("nearest", None), ("nearest-exact", None),
+                                                 ("linear", False), ("linear", True),
+                                                 ("bilinear", False), ("bilinear", True)])
+def test_interpolate_matches_pytorch(mode, align_corners, kwargs):
+    shapes = [(2, 1, 7, 3)] if mode == "bilinear" else [(2, 3, 5)]
+    if mode.startswith("nearest"):
+        shapes.append((1, 2, 4, 6))
+    for shape in shapes:
+        _check(lambda L, a: L.nn.functional.interpolate(a, mode=mode, align_corners=align_corners,
+                                                        **kwargs), RNG.standard_normal(shape))
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_interpolate_in_float32_lands_on_pytorch_samples(mode):
+    x = RNG.standard_normal((1, 2, 5, 7)).astype(np.float32)
+    want, got = (L.nn.functional.interpolate(L.tensor(x), scale_factor=(1.3, 0.7), mode=mode)
+                 for L in (torch, tl))
+    assert str(got.dtype) == "float32"
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_interpolate_gradients_match_finite_differences():
+    x = _leaf(tl, RNG.standard_normal((1, 2, 4, 3)))
+    assert tl.gradcheck(lambda t: F.interpolate(t, size=(5, 7), mode="bilinear"), [x])
+    assert tl.gradcheck(lambda t: F.interpolate(t, scale_factor=1.5), [x])
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"scale_factor": 2, "mode": "bilinear"}, NotImplementedError),
+    ({"scale_factor": 2, "align_corners": True}, ValueError),
+    ({}, ValueError),
+    ({"size": 2, "scale_factor": 2}, ValueError),
+])
+def test_interpolate_refuses_what_pytorch_refuses(kwargs, error):
+    for L in (torch, tl):
+        with pytest.raises(error):
+            L.nn.functional.interpolate(L.ones(1, 1, 3), **kwargs)
+
+
+@pytest.mark.parametrize("make", [
+    lambda M: M.Upsample(scale_factor=2), lambda M: M.Upsample(size=(3, 5), mode="bilinear"),
+    lambda M: M.Upsample(scale_factor=(1.5, 2), mode="bilinear", align_corners=True),
+    lambda M: M.UpsamplingNearest2d(scale_factor=2), lambda M: M.UpsamplingBilinear2d((5, 4)),
+])
+def test_upsample_modules_match_pytorch(make):
+    _check(lambda L, a: make(L.nn)(a), RNG.standard_normal((2, 1, 3, 4)))
+    assert repr(make(nn)) == repr(make(torch.nn))

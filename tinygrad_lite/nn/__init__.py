@@ -8,6 +8,8 @@ from .layers import (
     SELU,
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
     BatchNorm1d,
@@ -62,6 +64,9 @@ from .layers import (
     Tanhshrink,
     Threshold,
     Unflatten,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
     ZeroPad1d,
     ZeroPad2d,
 )
@@ -110,6 +115,8 @@ __all__ = [
     "PixelShuffle", "PixelUnshuffle", "PoissonNLLLoss", "RMSNorm", "ReflectionPad1d",
     "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "SoftMarginLoss", "Softshrink",
     "Tanhshrink", "TripletMarginLoss", "ZeroPad1d", "ZeroPad2d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Upsample", "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
     "functional", "init", "utils",
 ]

@@ -1071,32 +1071,43 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
                      divisor_override, 2)
 
 
+def _adaptive_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's adaptive windows: window i covers input [floor(i*size/out),
+    ceil((i+1)*size/out)); they overlap when out does not divide size."""
+    i = np.arange(out)
+    return i * size // out, -(-(i + 1) * size // out)
+
+
 def _adaptive_weights(size: int, out: int) -> np.ndarray:
-    """(out, size) averaging matrix: row i averages input [floor(i*size/out),
-    ceil((i+1)*size/out)), PyTorch's adaptive windows (they overlap when out does not
-    divide size)."""
-    weights = np.zeros((out, size))
-    for i in range(out):
-        start, end = i * size // out, -(-(i + 1) * size // out)
-        weights[i, start:end] = 1 / (end - start)
-    return weights
+    """(out, size) averaging matrix: row i is 1 / length over adaptive window i."""
+    starts, ends = _adaptive_bounds(size, out)
+    positions = np.arange(size)
+    inside = (positions >= starts[:, None]) & (positions < ends[:, None])
+    return inside / (ends - starts)[:, None]
+
+
+def _adaptive_sizes(input: Tensor, output_size: int | Sequence[int | None],  # noqa: A002
+                    nd: int, op: str) -> tuple[Tensor, bool, tuple[int, ...]]:
+    """The batched input, whether it came unbatched, and the output size per spatial dim
+    (None keeps that dim), all checked positive."""
+    x, unbatched = _batched(input, nd, op)
+    sizes = ((output_size,) * nd if isinstance(output_size, (int, np.integer))
+             else tuple(output_size))
+    if len(sizes) != nd:
+        raise ValueError(f"{op}: output_size must be an int or {nd} ints, got {output_size}")
+    sizes = tuple(n if out is None else int(out) for n, out in zip(x.shape[2:], sizes))
+    if any(out < 1 or n < 1 for n, out in zip(x.shape[2:], sizes)):
+        raise RuntimeError(f"{op}: output size {sizes} and input size {x.shape[2:]} (input "
+                           f"{input.shape}) must be positive")
+    return x, unbatched, sizes
 
 
 def _adaptive_avg_pool(input: Tensor, output_size: int | Sequence[int | None],  # noqa: A002
                        nd: int) -> Tensor:
     """Average over PyTorch's adaptive windows: one averaging matmul per spatial dim (the
     windows differ in size, so they are not one strided gather)."""
-    op = f"adaptive_avg_pool{nd}d"
-    x, unbatched = _batched(input, nd, op)
-    sizes = ((output_size,) * nd if isinstance(output_size, (int, np.integer))
-             else tuple(output_size))
-    if len(sizes) != nd:
-        raise ValueError(f"{op}: output_size must be an int or {nd} ints, got {output_size}")
+    x, unbatched, sizes = _adaptive_sizes(input, output_size, nd, f"adaptive_avg_pool{nd}d")
     for i, (n, out) in enumerate(zip(x.shape[2:], sizes)):
-        out = n if out is None else int(out)
-        if out < 1 or n < 1:
-            raise RuntimeError(f"{op}: output size {out} and input size {n} (input "
-                               f"{input.shape}) must be positive")
         if out != n:
             weights = Tensor(_adaptive_weights(n, out).T.astype(x.dtype))
             x = (x.transpose(2 + i, -1) @ weights).transpose(2 + i, -1)
@@ -1118,6 +1129,150 @@ def adaptive_avg_pool2d(input: Tensor,  # noqa: A002
     (2, 8, 1, 1)
     """
     return _adaptive_avg_pool(input, output_size, 2)
+
+
+def _adaptive_max_pool(input: Tensor, output_size: int | Sequence[int | None],  # noqa: A002
+                       return_indices: bool, nd: int) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum over each of PyTorch's adaptive windows, gathered with one index as the
+    fixed pools are: a shorter window repeats its last element, which a max ignores (the
+    gradient goes to the first of tied maxima, so never to a repeat)."""
+    x, unbatched, sizes = _adaptive_sizes(input, output_size, nd, f"adaptive_max_pool{nd}d")
+    spatial = x.shape[2:]
+    index = np.zeros((1, 1), np.intp)
+    for n, out in zip(spatial, sizes):
+        starts, ends = _adaptive_bounds(n, out)
+        along = np.minimum(starts[:, None] + np.arange((ends - starts).max()), ends[:, None] - 1)
+        index = (index[:, None, :, None] * n + along[None, :, None, :]).reshape(
+            index.shape[0] * out, -1)
+    values, picks = x.reshape(x.shape[:2] + (-1,))[:, :, index].max(-1)
+    shape = x.shape[:2] + sizes
+    values = values.reshape(shape)
+    if unbatched:
+        values = values.squeeze(0)
+    if not return_indices:
+        return values
+    flat = index[np.arange(index.shape[0]), picks.numpy()].reshape(shape).astype(np.int64)
+    return values, Tensor(flat[0] if unbatched else flat)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int],  # noqa: A002
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum of each adaptive window of (N, C, L) or (C, L) input (`output_size` of
+    them); with `return_indices`, also each maximum's position along L."""
+    return _adaptive_max_pool(input, output_size, return_indices, 1)
+
+
+def adaptive_max_pool2d(input: Tensor,  # noqa: A002
+                        output_size: int | Sequence[int | None],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum of each adaptive window of (N, C, H, W) or (C, H, W) input (None in
+    `output_size` keeps that dim); with `return_indices`, also each maximum's flat position
+    in its (H, W) plane.
+
+    Examples
+    --------
+    >>> F.adaptive_max_pool2d(tl.randn(2, 8, 7, 5), (3, None)).shape
+    (2, 8, 3, 5)
+    """
+    return _adaptive_max_pool(input, output_size, return_indices, 2)
+
+
+# --- resampling -----------------------------------------------------------------------------
+_INTERPOLATE_MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2}
+
+
+def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa: A002
+                scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+                align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None) -> Tensor:
+    """Resize the spatial dims of (N, C, L) or (N, C, H, W) input to `size`, or to
+    floor(size * scale_factor), as PyTorch does.
+
+    Each dim is resampled in turn by gathering along it, so the gradient of an input
+    element adds up over the outputs that read it.
+
+    Parameters
+    ----------
+    mode : 'nearest', 'nearest-exact', 'linear' (3-D input) or 'bilinear' (4-D input)
+    align_corners : bool, optional
+        For 'linear' and 'bilinear': map the corner pixels' centres onto each other (True),
+        or the corners of the grids (False, the default).
+    recompute_scale_factor : bool, optional
+        With `scale_factor`, sample at input/output size rather than at 1 / scale_factor.
+
+    Examples
+    --------
+    >>> F.interpolate(tl.randn(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
+    (1, 3, 8, 8)
+    """
+    if mode not in _INTERPOLATE_MODES:
+        raise NotImplementedError(f"interpolate: mode must be one of "
+                                  f"{tuple(_INTERPOLATE_MODES)}, got {mode!r}")
+    nd = input.ndim - 2
+    linear_nd = _INTERPOLATE_MODES[mode]
+    if nd not in (1, 2) or linear_nd not in (None, nd):
+        raise NotImplementedError(f"interpolate: got {input.ndim}-D input {input.shape}; mode "
+                                  f"{mode!r} needs {linear_nd + 2 if linear_nd else '3-D or 4-D'}")
+    if linear_nd is None and align_corners is not None:
+        raise ValueError("interpolate: align_corners can only be set with the interpolating "
+                         "modes 'linear' and 'bilinear'")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    spatial = input.shape[2:]
+    if size is not None:
+        sizes, scales = _ntuple(size, nd, "size", "interpolate"), (None,) * nd
+    else:
+        factors = ((float(scale_factor),) * nd if isinstance(scale_factor, (int, float))
+                   else tuple(float(f) for f in scale_factor))
+        if len(factors) != nd:
+            raise ValueError(f"interpolate: scale_factor must be a number or {nd} numbers, "
+                             f"got {scale_factor}")
+        sizes = tuple(math.floor(n * f) for n, f in zip(spatial, factors))
+        scales = (None,) * nd if recompute_scale_factor else factors
+    if any(out < 1 for out in sizes):
+        raise ValueError(f"interpolate: output size {sizes} (input {input.shape}) must be "
+                         "positive")
+    out = input
+    for axis, n, size_out, factor in zip(range(2, input.ndim), spatial, sizes, scales):
+        if linear_nd is None:
+            out = out.index_select(axis, _nearest_source(n, size_out, factor, mode))
+        else:
+            out = _linear_along(out, axis, n, size_out, factor, bool(align_corners))
+    return out
+
+
+def _source_scale(n: int, out: int, factor: float | None, dtype: np.dtype) -> np.ndarray:
+    """Input positions per output position: 1 / scale_factor if given, else n / out (in the
+    precision PyTorch's kernels use, so floors land where PyTorch's do)."""
+    return dtype.type(1.0 / factor) if factor else dtype.type(n) / dtype.type(out)
+
+
+def _nearest_source(n: int, out: int, factor: float | None, mode: str) -> np.ndarray:
+    """Where each output position reads from: floor(i * scale), or floor((i + 0.5) * scale)
+    for 'nearest-exact', at most n - 1."""
+    dst = np.arange(out, dtype=np.float32)
+    if mode == "nearest-exact":
+        dst += 0.5
+    src = np.floor(dst * _source_scale(n, out, factor, np.dtype(np.float32)))
+    return np.minimum(src.astype(np.intp), n - 1)
+
+
+def _linear_along(x: Tensor, axis: int, n: int, out: int, factor: float | None,
+                  align_corners: bool) -> Tensor:
+    """Linear interpolation along `axis`: each output mixes its two nearest inputs."""
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+    dst = np.arange(out, dtype=dtype)
+    if align_corners:
+        src = dst * dtype.type((n - 1) / (out - 1) if out > 1 else 0)
+    else:
+        src = np.maximum((dst + dtype.type(0.5)) * _source_scale(n, out, factor, dtype)
+                         - dtype.type(0.5), 0)
+    low = src.astype(np.intp)
+    high = np.minimum(low + 1, n - 1)
+    shape = (out,) + (1,) * (x.ndim - axis - 1)
+    frac = np.clip(src - low, 0, 1).astype(dtype).reshape(shape)
+    return (x.index_select(axis, low) * Tensor(1 - frac)
+            + x.index_select(axis, high) * Tensor(frac))
 
 
 # --- more activations: learnable slope and shrinkage ----------------------------------------

@@ -888,7 +888,7 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class _AdaptiveAvgPoolNd(Module):
+class _AdaptivePoolNd(Module):
     def __init__(self, output_size: int | tuple) -> None:
         super().__init__()
         self.output_size = _setting(output_size)
@@ -897,14 +897,14 @@ class _AdaptiveAvgPoolNd(Module):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
     """Average (N, C, L) or (C, L) input down to length `output_size`."""
 
     def forward(self, x: Tensor) -> Tensor:
         return F.adaptive_avg_pool1d(x, self.output_size)
 
 
-class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
     """Average (N, C, H, W) or (C, H, W) input down to `output_size` (an int, or a pair in
     which None keeps that dim), whatever the input size: PyTorch's adaptive windows.
 
@@ -916,6 +916,34 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(x, self.output_size)
+
+
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    def __init__(self, output_size: int | tuple, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """The maximum of each of `output_size` adaptive windows of (N, C, L) or (C, L) input;
+    with `return_indices`, also each maximum's position."""
+
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """The maximum of each adaptive window of (N, C, H, W) or (C, H, W) input, down to
+    `output_size` (an int, or a pair in which None keeps that dim).
+
+    Examples
+    --------
+    >>> nn.AdaptiveMaxPool2d((1, 1))(tl.randn(2, 8, 7, 7)).shape  # global max pooling
+    (2, 8, 1, 1)
+    """
+
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
 
 
 # --- more activations -----------------------------------------------------------------------
@@ -1103,6 +1131,54 @@ class CosineSimilarity(Module):
 
     def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class Upsample(Module):
+    """Resize the spatial dims to `size` or by `scale_factor`; see `F.interpolate`.
+
+    Examples
+    --------
+    >>> nn.Upsample(scale_factor=2, mode="bilinear")(tl.randn(1, 3, 4, 4)).shape
+    (1, 3, 8, 8)
+    """
+
+    def __init__(self, size: int | tuple | None = None,
+                 scale_factor: float | tuple | None = None, mode: str = "nearest",
+                 align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:
+        super().__init__()
+        self.size = size
+        if isinstance(scale_factor, tuple):
+            self.scale_factor = tuple(float(factor) for factor in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.mode, self.align_corners = mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        if self.scale_factor is not None:
+            return f"scale_factor={self.scale_factor!r}, mode={self.mode!r}"
+        return f"size={self.size!r}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """Upsample with mode 'nearest', for (N, C, H, W) input."""
+
+    def __init__(self, size: int | tuple | None = None,
+                 scale_factor: float | tuple | None = None) -> None:
+        super().__init__(size, scale_factor, "nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Upsample with mode 'bilinear' and align_corners=True, for (N, C, H, W) input."""
+
+    def __init__(self, size: int | tuple | None = None,
+                 scale_factor: float | tuple | None = None) -> None:
+        super().__init__(size, scale_factor, "bilinear", align_corners=True)
 
 
 class PixelShuffle(Module):
