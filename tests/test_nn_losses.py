@@ -306,11 +306,19 @@ def test_cross_entropy_target_shape_must_be_input_without_class_dim():
         F.cross_entropy(tl.randn(4, 3), tl.tensor([[0], [1], [2], [1]]))
 
 
-@pytest.mark.parametrize("fn", [F.mse_loss, F.l1_loss, F.binary_cross_entropy,
-                                F.binary_cross_entropy_with_logits])
-def test_shapes_that_would_silently_broadcast_are_a_value_error_naming_both(fn):
+@pytest.mark.parametrize("fn", [F.binary_cross_entropy, F.binary_cross_entropy_with_logits])
+def test_bce_refuses_shapes_that_would_broadcast_naming_both(fn):
     with pytest.raises(ValueError, match=r"\(6, 1\).*\(6,\)"):
         fn(tl.rand(6, 1), tl.rand(6))
+
+
+@pytest.mark.parametrize("fn", [F.mse_loss, F.l1_loss])
+def test_regression_losses_broadcast_a_different_target_with_pytorchs_warning(fn):
+    x, y = tl.rand(6, 1), tl.rand(6)
+    with pytest.warns(UserWarning, match="different to the input size"):
+        loss = fn(x, y)
+    np.testing.assert_allclose(loss.item(), fn(x.expand(6, 6), y.expand(6, 6)).item(),
+                               rtol=1e-6)
 
 
 @pytest.mark.parametrize("make", [nn.CrossEntropyLoss, nn.NLLLoss, nn.BCELoss,

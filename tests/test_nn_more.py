@@ -663,9 +663,11 @@ def test_loss_reductions_are_checked_and_only_kl_div_takes_batchmean():
     assert nn.KLDivLoss(reduction="batchmean").reduction == "batchmean"
 
 
-def test_regression_losses_refuse_shapes_that_would_broadcast():
-    with pytest.raises(ValueError, match="shape"):
+def test_regression_losses_warn_on_shapes_that_broadcast_and_refuse_others():
+    with pytest.warns(UserWarning, match="broadcasting"):
         F.smooth_l1_loss(tl.zeros(4, 1), tl.zeros(4))
+    with pytest.raises(RuntimeError):
+        F.smooth_l1_loss(tl.zeros(4, 2), tl.zeros(3))
 
 
 # ------------------------------------------------------------------------------- nn.utils
