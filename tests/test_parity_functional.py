@@ -255,3 +255,63 @@ def test_interpolate_refuses_what_pytorch_refuses(kwargs, error):
 def test_upsample_modules_match_pytorch(make):
     _check(lambda L, a: make(L.nn)(a), RNG.standard_normal((2, 1, 3, 4)))
     assert repr(make(nn)) == repr(make(torch.nn))
+
+
+# --- 7b. transposed convolution -----------------------------------------------------------------
+_TRANSPOSE_SETTINGS = [{}, {"stride": 2}, {"stride": 3, "padding": 2, "output_padding": 1},
+                       {"stride": 2, "padding": 1, "dilation": 2, "output_padding": 1},
+                       {"groups": 2, "padding": 2}]
+
+
+@pytest.mark.parametrize("nd, settings", [(nd, s) for nd in (1, 2) for s in _TRANSPOSE_SETTINGS]
+                         + [(2, {"stride": (2, 1), "padding": (1, 0)})])
+def test_conv_transpose_values_and_gradients_match_pytorch(nd, settings):
+    groups = settings.get("groups", 1)
+    x = RNG.standard_normal((2, 4) + (5, 4)[:nd])
+    w = RNG.standard_normal((4, 6 // groups) + (3, 2)[:nd])
+
+    def call(L, a, weight, bias):
+        return getattr(L.nn.functional, f"conv_transpose{nd}d")(a, weight, bias, **settings)
+    _check(call, x, w, RNG.standard_normal(6))
+
+
+def test_conv_transpose_of_unbatched_input_and_finite_differences():
+    x, w = RNG.standard_normal((3, 4, 5)), RNG.standard_normal((3, 2, 2, 3))
+    _check(lambda L, a, weight: L.nn.functional.conv_transpose2d(a, weight, stride=2), x, w)
+    leaves = [_leaf(tl, x), _leaf(tl, w)]
+    assert tl.gradcheck(lambda a, weight: F.conv_transpose2d(a, weight, stride=(2, 1),
+                                                             padding=1), leaves)
+
+
+def test_conv_transpose_is_the_input_gradient_of_conv():
+    x = _leaf(tl, RNG.standard_normal((2, 3, 7, 6)))
+    w = tl.tensor(RNG.standard_normal((5, 3, 3, 3)))
+    y = F.conv2d(x, w, stride=2, padding=1)
+    upstream = tl.tensor(RNG.standard_normal(y.shape))
+    (y * upstream).sum().backward()
+    back = F.conv_transpose2d(upstream, w, stride=2, padding=1, output_padding=(0, 1))
+    np.testing.assert_allclose(back.numpy(), x.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("nd, args, kwargs", [
+    (1, (8, 4, 3), {"stride": 2, "padding": 1, "output_padding": 1}),
+    (2, (4, 6, (3, 2)), {"groups": 2, "bias": False, "dilation": 2}),
+    (2, (3, 3, 3), {}),
+])
+def test_conv_transpose_modules_match_pytorch_shape_repr_and_output(nd, args, kwargs):
+    ours = getattr(nn, f"ConvTranspose{nd}d")(*args, **kwargs, dtype=tl.float64)
+    theirs = getattr(torch.nn, f"ConvTranspose{nd}d")(*args, **kwargs, dtype=torch.float64)
+    assert repr(ours) == repr(theirs)
+    assert ours.weight.shape == tuple(theirs.weight.shape)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.numpy()))
+        if theirs.bias is not None:
+            theirs.bias.copy_(torch.tensor(ours.bias.numpy()))
+    x = RNG.standard_normal((2, args[0]) + (5, 4)[:nd])
+    np.testing.assert_allclose(ours(tl.tensor(x)).numpy(), theirs(torch.tensor(x)).detach(),
+                               rtol=1e-10)
+    for bad in ({"padding_mode": "reflect"}, {"padding": "same"}):
+        with pytest.raises(ValueError):
+            getattr(nn, f"ConvTranspose{nd}d")(*args, **bad)
+    with pytest.raises(RuntimeError, match="output_padding"):
+        F.conv_transpose1d(tl.ones(1, 2, 3), tl.ones(2, 1, 3), output_padding=1)

@@ -20,6 +20,8 @@ from .layers import (
     ConstantPad2d,
     Conv1d,
     Conv2d,
+    ConvTranspose1d,
+    ConvTranspose2d,
     CosineSimilarity,
     Dropout,
     Dropout1d,
@@ -116,7 +118,7 @@ __all__ = [
     "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "SoftMarginLoss", "Softshrink",
     "Tanhshrink", "TripletMarginLoss", "ZeroPad1d", "ZeroPad2d",
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Upsample", "UpsamplingBilinear2d",
-    "UpsamplingNearest2d",
+    "UpsamplingNearest2d", "ConvTranspose1d", "ConvTranspose2d",
     "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
     "functional", "init", "utils",
 ]

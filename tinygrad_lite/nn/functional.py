@@ -925,6 +925,73 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
+def _conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+                    stride: int | Sequence[int], padding: int | Sequence[int],
+                    output_padding: int | Sequence[int], groups: int,
+                    dilation: int | Sequence[int], nd: int) -> Tensor:
+    """conv_transpose1d / 2d: the gradient of a convolution with respect to its input, run
+    forwards. Spread the input out by the stride (stride - 1 zeros between elements), pad
+    it by dilation * (kernel - 1) - padding (plus output_padding at the end), and convolve
+    at stride 1 with the kernel flipped and its in/out channels swapped."""
+    op = f"conv_transpose{nd}d"
+    x, unbatched = _batched(input, nd, op)
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"{op}: expected a {nd + 2}-D weight (in_channels, "
+                           f"out_channels / groups, *kernel), got shape {weight.shape}")
+    in_channels, group_out, kernel = weight.shape[0], weight.shape[1], weight.shape[2:]
+    if groups < 1 or in_channels % groups or x.shape[1] != in_channels:
+        raise RuntimeError(f"{op}: input {input.shape} must have the weight's {in_channels} "
+                           f"input channels (weight {weight.shape}), divisible by groups "
+                           f"({groups})")
+    stride = _ntuple(stride, nd, "stride", op)
+    dilation = _ntuple(dilation, nd, "dilation", op)
+    padding = _ntuple(padding, nd, "padding", op)
+    extra = _ntuple(output_padding, nd, "output_padding", op)
+    if any(e >= max(s, d) or e < 0 for e, s, d in zip(extra, stride, dilation)):
+        raise RuntimeError(f"{op}: output_padding {extra} must be smaller than either stride "
+                           f"{stride} or dilation {dilation}")
+    for axis, s in zip(range(2, nd + 2), stride):
+        if s > 1:
+            n = x.shape[axis]
+            spread = _pad_constant(x.unsqueeze(axis + 1), axis + 1, 0, s - 1, 0.0)
+            x = spread.reshape(x.shape[:axis] + (n * s,) + x.shape[axis + 1:]).narrow(
+                axis, 0, (n - 1) * s + 1)
+    reach = [d * (k - 1) - p for k, d, p in zip(kernel, dilation, padding)]
+    x = _pad_spatial(x, [(r, r + e) for r, e in zip(reach, extra)])
+    w = weight.reshape((groups, in_channels // groups, group_out) + kernel).transpose(1, 2)
+    w = w.reshape((groups * group_out, in_channels // groups) + kernel)
+    y = _conv(x, w.flip(*range(2, nd + 2)), bias, 1, 0, dilation, groups, nd)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+                     stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                     output_padding: int | Sequence[int] = 0, groups: int = 1,
+                     dilation: int | Sequence[int] = 1) -> Tensor:
+    """Transposed 1-d convolution of (N, C_in, L) or (C_in, L) input, with weight
+    (in_channels, out_channels / groups, kernel): the output is
+    (L - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1 long."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 1)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+                     stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                     output_padding: int | Sequence[int] = 0, groups: int = 1,
+                     dilation: int | Sequence[int] = 1) -> Tensor:
+    """Transposed 2-d convolution (the gradient of conv2d with respect to its input) of
+    (N, C_in, H, W) or (C_in, H, W) input, with weight (in_channels, out_channels / groups,
+    kH, kW); often used to upsample.
+
+    Examples
+    --------
+    >>> F.conv_transpose2d(tl.randn(1, 4, 5, 5), tl.randn(4, 2, 3, 3), stride=2).shape
+    (1, 2, 11, 11)
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 2)
+
+
 def _pool_windows(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
                   stride: int | Sequence[int] | None, padding: int | Sequence[int],
                   dilation: int | Sequence[int], ceil_mode: bool, nd: int, op: str,

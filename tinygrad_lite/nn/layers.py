@@ -669,9 +669,10 @@ def _setting(value: Any) -> Any:
 
 
 class _ConvNd(Module):
-    """Convolution over `_nd` spatial dims; see Conv1d and Conv2d."""
+    """Convolution over `_nd` spatial dims; see Conv1d, Conv2d and the transposed ones."""
 
     _nd = 0
+    _transposed = False  # NOTE: a transposed conv's weight is (in, out / groups, *kernel)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
                  stride: int | tuple = 1, padding: str | int | tuple = 0,
@@ -692,17 +693,20 @@ class _ConvNd(Module):
         self.padding = (padding if isinstance(padding, str)
                         else F._ntuple(padding, nd, "padding", name))
         self.padding_mode = padding_mode
+        self.output_padding = (0,) * nd
         # NOTE: checks 'same' with a stride, and bad strings, now rather than at the first call
         self._pads = F._conv_padding(self.padding, self.kernel_size, self.stride,
                                      self.dilation, name)
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size,
-                                      dtype=dtype))
+        channels = ((in_channels, out_channels // groups) if self._transposed
+                    else (out_channels, in_channels // groups))
+        self.weight = Parameter(empty(*channels, *self.kernel_size, dtype=dtype))
         self.bias = Parameter(empty(out_channels, dtype=dtype)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """PyTorch's default: U(+-1/sqrt(fan_in)) for the weight and the bias, with
-        fan_in = in_channels / groups * prod(kernel_size)."""
+        fan_in = weight.shape[1] * prod(kernel_size) (in_channels / groups, or out_channels /
+        groups when transposed)."""
         _reset_uniform_fan_in(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -721,6 +725,8 @@ class _ConvNd(Module):
             text += f", padding={self.padding}"
         if self.dilation != (1,) * nd:
             text += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * nd:
+            text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         if self.bias is None:
@@ -773,6 +779,71 @@ class Conv2d(_ConvNd):
     >>> conv = nn.Conv2d(3, 8, kernel_size=3, padding=1)
     >>> conv(tl.randn(2, 3, 32, 32)).shape
     (2, 8, 32, 32)
+    """
+
+    _nd = 2
+
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Transposed convolution over `_nd` spatial dims; see ConvTranspose1d and 2d."""
+
+    _transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
+                 stride: int | tuple = 1, padding: int | tuple = 0,
+                 output_padding: int | tuple = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | tuple = 1, padding_mode: str = "zeros", *,
+                 dtype: Any = None) -> None:
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only 'zeros' padding mode is supported, got "
+                             f"{padding_mode!r}")
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype=dtype)
+        self.output_padding = F._ntuple(output_padding, self._nd, "output_padding", name)
+
+    def forward(self, x: Tensor) -> Tensor:
+        conv = F.conv_transpose1d if self._nd == 1 else F.conv_transpose2d
+        return conv(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                    self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-d convolution of (N, C_in, L) or (C_in, L) input (see
+    F.conv_transpose1d), with PyTorch's settings and init.
+
+    Attributes
+    ----------
+    weight : Parameter (in_channels, out_channels / groups, kernel_size)
+    bias : Parameter (out_channels,) or None
+    """
+
+    _nd = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-d convolution of (N, C_in, H, W) or (C_in, H, W) input: with stride 2
+    it upsamples, as in the decoders of U-Nets and GANs.
+
+    Parameters
+    ----------
+    output_padding : int or (int, int)
+        Extra size added to one side of the output (less than the stride or dilation), to
+        pick among the input sizes a strided conv2d maps to the same output size.
+
+    Attributes
+    ----------
+    weight : Parameter (in_channels, out_channels / groups, kH, kW)
+    bias : Parameter (out_channels,) or None
+
+    Examples
+    --------
+    >>> nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)(
+    ...     tl.randn(1, 8, 5, 5)).shape
+    (1, 4, 10, 10)
     """
 
     _nd = 2
