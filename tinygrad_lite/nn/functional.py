@@ -1278,8 +1278,9 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa:
     nd = input.ndim - 2
     linear_nd = _INTERPOLATE_MODES[mode]
     if nd not in (1, 2) or linear_nd not in (None, nd):
-        raise NotImplementedError(f"interpolate: got {input.ndim}-D input {input.shape}; mode "
-                                  f"{mode!r} needs {linear_nd + 2 if linear_nd else '3-D or 4-D'}")
+        needs = f"{linear_nd + 2}-D" if linear_nd else "3-D or 4-D"
+        raise NotImplementedError(f"interpolate: got {input.ndim}-D input {input.shape}, but "
+                                  f"mode {mode!r} needs {needs} input (N, C, *spatial)")
     if linear_nd is None and align_corners is not None:
         raise ValueError("interpolate: align_corners can only be set with the interpolating "
                          "modes 'linear' and 'bilinear'")
