@@ -112,10 +112,12 @@ CATALOGUE = [
      "Sequential.1: matmul: (1, 2) @ (3, 4): inner dimensions 2 and 3 differ (the left "
      "operand's last dim must equal the right one's second-to-last dim); transpose or reshape "
      "an operand, e.g. b.T"),
-    ("mse_loss shapes", lambda: F.mse_loss(tl.ones(3, 1), tl.ones(3)), ValueError,
-     f"mse_loss: input shape (3, 1) and target shape (3,) {LOSS_SHAPES}"),
-    ("L1Loss shapes", lambda: nn.L1Loss()(tl.ones(3), tl.ones(3, 1)), ValueError,
-     f"l1_loss: input shape (3,) and target shape (3, 1) {LOSS_SHAPES}"),
+    ("mse_loss shapes", lambda: F.mse_loss(tl.ones(3, 2), tl.ones(3)), RuntimeError,
+     "mse_loss: input shape (3, 2) and target shape (3,) do not broadcast; give the target the "
+     "input's shape"),
+    ("L1Loss shapes", lambda: nn.L1Loss()(tl.ones(3), tl.ones(2, 2)), RuntimeError,
+     "l1_loss: input shape (3,) and target shape (2, 2) do not broadcast; give the target the "
+     "input's shape"),
     ("binary_cross_entropy shapes", lambda: F.binary_cross_entropy(
         tl.full((4, 1), 0.5), tl.ones(4)), ValueError,
      f"binary_cross_entropy: input shape (4, 1) and target shape (4,) {LOSS_SHAPES}"),

@@ -480,10 +480,17 @@ def _same_shape(input: Tensor, target: Tensor, op: str) -> Tensor:  # noqa: A002
     return target.to(input.dtype)
 
 
-def _warn_if_broadcast(input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+def _warn_if_broadcast(input: Tensor, target: Tensor, op: str) -> Tensor:  # noqa: A002
     """The target, with PyTorch's warning when its shape differs from the input's: the
-    regression losses broadcast (and promote dtypes) like any elementwise op."""
+    regression losses broadcast (and promote dtypes) like any elementwise op. Shapes that do
+    not broadcast are an error that names the loss."""
     if input.shape != target.shape:
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise RuntimeError(f"{op}: input shape {input.shape} and target shape "
+                               f"{target.shape} do not broadcast; give the target the "
+                               "input's shape") from None
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
                       f"size ({input.shape}). This will likely lead to incorrect results due "
                       "to broadcasting. Please ensure they have the same size.", stacklevel=3)
@@ -663,14 +670,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A00
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
     """(input - target)^2, elementwise; a target of another shape broadcasts, with a warning."""
     _check_reduction(reduction, "mse_loss")
-    diff = input - _warn_if_broadcast(input, target)
+    diff = input - _warn_if_broadcast(input, target, "mse_loss")
     return _reduce(diff * diff, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
     """|input - target|, elementwise; a target of another shape broadcasts, with a warning."""
     _check_reduction(reduction, "l1_loss")
-    return _reduce((input - _warn_if_broadcast(input, target)).abs(), reduction)
+    return _reduce((input - _warn_if_broadcast(input, target, "l1_loss")).abs(), reduction)
 
 
 def _huber(diff: Tensor, delta: float) -> Tensor:
@@ -684,7 +691,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: 
     """Squared error for errors under `delta`, absolute error (times delta) beyond."""
     _check_reduction(reduction, "huber_loss")
     # NOTE: PyTorch's huber_loss keeps the input's dtype, unlike its smooth_l1_loss twin
-    target = _warn_if_broadcast(input, target).to(input.dtype)
+    target = _warn_if_broadcast(input, target, "huber_loss").to(input.dtype)
     return _reduce(_huber(input - target, delta), reduction)
 
 
@@ -692,7 +699,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # no
                    beta: float = 1.0) -> Tensor:
     """huber_loss(delta=beta) / beta: slope 1 beyond beta, so beta only smooths the kink."""
     _check_reduction(reduction, "smooth_l1_loss")
-    diff = input - _warn_if_broadcast(input, target)
+    diff = input - _warn_if_broadcast(input, target, "smooth_l1_loss")
     return _reduce(diff.abs() if beta == 0 else _huber(diff, beta) / beta, reduction)
 
 
