@@ -23,7 +23,15 @@ from .functions import (
     tensordot,
 )
 from .gradcheck import gradcheck
-from .rng import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .rng import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .serialization import load, load_model, save  # noqa: E402
 from .summary import ModelSummary, summary  # noqa: E402
 from .tensor import (

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from .autograd import no_grad
-from .rng import generator
+from .rng import Generator
+from .rng import generator as _rng
 from .tensor import (
     _CATEGORY,
     Tensor,
@@ -54,7 +55,7 @@ METHODS = (
     "float_power", "copysign", "signbit", "heaviside", "deg2rad", "rad2deg", "sinc", "fmax",
     "fmin", "kthvalue", "mode", "unique", "cross", "kron", "dist", "rot90",
     "allclose", "equal", "repeat_interleave", "tensor_split", "var_mean", "std_mean",
-    "bincount", "bitwise_left_shift", "bitwise_right_shift",
+    "bincount", "bitwise_left_shift", "bitwise_right_shift", "clone", "detach",
 )
 
 
@@ -182,9 +183,9 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
-def randperm(n: int, dtype: Any = int64) -> Tensor:
-    """A random permutation of 0..n-1 (from the generator `tl.manual_seed` seeds)."""
-    return tensor(generator().permutation(n), dtype=dtype)
+def randperm(n: int, *, generator: Generator | None = None, dtype: Any = int64) -> Tensor:
+    """A random permutation of 0..n-1 (from `generator`, or the one `tl.manual_seed` seeds)."""
+    return tensor(_rng(generator).permutation(n), dtype=dtype)
 
 
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:

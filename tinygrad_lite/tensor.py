@@ -15,7 +15,8 @@ import numpy as np
 
 from . import autograd, ops
 from . import backend as be
-from .rng import generator
+from .rng import Generator
+from .rng import generator as _rng
 
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
@@ -572,7 +573,10 @@ class Tensor:
 
     # --- arithmetic -------------------------------------------------------------------------
     def _const(self, value: Any, dtype: np.dtype | None = None) -> "Tensor":
-        return Tensor._wrap(np.asarray(value, dtype=dtype or self.dtype))
+        try:
+            return Tensor._wrap(np.asarray(value, dtype=dtype or self.dtype))
+        except OverflowError:  # NOTE: PyTorch wraps an int around (uint8 + -3), numpy refuses
+            return Tensor._wrap(np.asarray(value).astype(dtype or self.dtype))
 
     def _pair(self, other: Any) -> tuple["Tensor", "Tensor"]:
         """Both operands as tensors of one dtype (promoting as PyTorch does)."""
@@ -591,14 +595,24 @@ class Tensor:
             return self.to(dt), self._const(other, dt)
         return self._pair(Tensor(other))
 
+    def _sub_pair(self, other: Any) -> tuple["Tensor", "Tensor"]:
+        """`_pair` for `-`, which PyTorch refuses on bools."""
+        if self._data.dtype == np.bool_ or isinstance(other, (bool, np.bool_)) or (
+                isinstance(other, Tensor) and other._data.dtype == np.bool_):
+            raise RuntimeError("sub: subtraction, the `-` operator, with a bool tensor is not "
+                               "supported; use `^` or logical_xor() instead")
+        return self._pair(other)
+
     def _float_pair(self, other: Any) -> tuple["Tensor", "Tensor"]:
+        if self._data.dtype.kind != "f" and isinstance(other, (int, np.integer)):
+            return self.to(get_default_dtype())._pair(other)  # NOTE: uint8 / -3 divides by -3
         a, b = self._pair(other)
         if a.dtype.kind != "f":
             a, b = a.to(get_default_dtype()), b.to(get_default_dtype())
         return a, b
 
     __add__, __radd__ = _binary(ops.Add, _pair)
-    __sub__, __rsub__ = _binary(ops.Sub, _pair)
+    __sub__, __rsub__ = _binary(ops.Sub, _sub_pair)
     __mul__, __rmul__ = _binary(ops.Mul, _pair)
     __truediv__, __rtruediv__ = _binary(ops.Div, _float_pair)
     __pow__, __rpow__ = _binary(ops.Pow, _pair)
@@ -748,8 +762,10 @@ class Tensor:
         if min is None and max is None:
             raise ValueError("clamp: give at least one of min and max")
         if isinstance(min, Tensor) or isinstance(max, Tensor):  # NOTE: elementwise bounds
-            x = self if min is None else self.maximum(min)
-            return x if max is None else x.minimum(max)
+            # the gradient goes to x where min <= x <= max (maximum would split ties), and NaN
+            # stays NaN
+            x = self if min is None else where(self < min, min, self)
+            return x if max is None else where(x > max, max, x)
         x = self
         for bound in (min, max):  # NOTE: an int tensor clamped at 0.5 becomes float32
             if bound is not None:
@@ -1007,7 +1023,10 @@ class Tensor:
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int = 1) -> "Tensor":
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        var = self.var(dim, unbiased, keepdim, correction=correction)
+        # NOTE: PyTorch's gradient is 0 where std is 0 (sqrt's would be 0 * inf = nan there)
+        flat = var.numpy() == 0
+        return where(flat, 0.0, where(flat, 1.0, var).sqrt())
 
     def var_mean(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
                  *, correction: int = 1) -> tuple["Tensor", "Tensor"]:
@@ -1035,15 +1054,16 @@ class Tensor:
     def _extreme(self, op: type, pick: str, dim: Any, keepdim: bool) -> Any:
         if isinstance(dim, Tensor):  # t.max(other) is the elementwise maximum, as in PyTorch
             return self.maximum(dim) if pick == "argmax" else self.minimum(dim)
-        if self.numel() == 0:
+        if dim is not None and not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{pick[3:]}: dim must be an int when indices are returned; "
+                            f"use amax/amin for several dims")
+        (axis,) = (None,) if dim is None else _dims(dim, self.ndim, pick[3:]) or (0,)
+        # NOTE: an empty tensor reduces along a dim that is not empty ((0, 3).max(1))
+        if self.numel() == 0 and (axis is None or self.shape[axis] == 0):
             raise RuntimeError(f"{pick[3:]}: cannot reduce an empty tensor of shape "
                                f"{self.shape}")
         if dim is None:
             return op.apply(self, axis=None, keepdim=False)
-        if not isinstance(dim, (int, np.integer)):
-            raise TypeError(f"{pick[3:]}: dim must be an int when indices are returned; "
-                            f"use amax/amin for several dims")
-        (axis,) = _dims(dim, self.ndim, pick[3:]) or (0,)
         x = self if self.ndim else self.reshape(1)  # NOTE: a 0-d tensor is one element
         indices = getattr(be.active, pick)(be.active.realize(x._data), axis=axis,
                                            keepdims=True)
@@ -1123,13 +1143,15 @@ class Tensor:
             return op.apply(x.reshape(1), axis=axis).reshape(())
         return op.apply(x, axis=axis)
 
-    def cumsum(self, dim: int) -> "Tensor":
-        """Running sums along `dim` (bools and ints give int64)."""
-        return self._scan(ops.CumSum, self._integral_as_int64(), dim, "cumsum")
+    def cumsum(self, dim: int, *, dtype: Any = None) -> "Tensor":
+        """Running sums along `dim` (bools and ints give int64), computed in `dtype` if given."""
+        x = self._integral_as_int64() if dtype is None else self.to(dtype)
+        return self._scan(ops.CumSum, x, dim, "cumsum")
 
-    def cumprod(self, dim: int) -> "Tensor":
+    def cumprod(self, dim: int, *, dtype: Any = None) -> "Tensor":
         """Running products along `dim`; the gradient is exact also where x has zeros."""
-        return self._scan(ops.CumProd, self._integral_as_int64(), dim, "cumprod")
+        x = self._integral_as_int64() if dtype is None else self.to(dtype)
+        return self._scan(ops.CumProd, x, dim, "cumprod")
 
     def logcumsumexp(self, dim: int) -> "Tensor":
         """log(cumsum(exp(x))) along `dim`, without overflow."""
@@ -1197,12 +1219,19 @@ class Tensor:
                                f"{self.shape}")
         if dim is None:
             flat = self.reshape(-1)
+            if np.isnan(flat.numpy()).any():
+                return flat.median(0).values  # NOTE: it picks the NaN, as PyTorch does
             value = np.sort(flat.numpy(), kind="stable")[(flat.numel() - 1) // 2]
             if self.dtype.kind != "f":
                 return Tensor._wrap(np.asarray(value))
             return where(flat.numpy() == value, flat, -np.inf).amax()
         axis, order = self._sort_indices(dim, False, "median")
-        return self._pick_sorted(axis, order, (order.shape[axis] - 1) // 2, keepdim)
+        n = order.shape[axis]
+        # NOTE: a row with NaN has NaN as its median (nanmedian skips them); the sort puts
+        # them last, so the first one is at n - count
+        nans = np.isnan(self.numpy().reshape(order.shape)).sum(axis, keepdims=True)
+        return self._pick_sorted(axis, order, np.where(nans > 0, n - nans, (n - 1) // 2),
+                                 keepdim)
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> "MinMax":
         """(values, indices) of the k-th smallest element along `dim` (k counts from 1); the
@@ -1308,7 +1337,8 @@ class Tensor:
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
         axes = list(range(self.ndim))
         d0, d1 = self._axis(dim0, "transpose"), self._axis(dim1, "transpose")
-        axes[d0], axes[d1] = axes[d1], axes[d0]
+        if axes:  # NOTE: a 0-d tensor transposes to itself, as in PyTorch
+            axes[d0], axes[d1] = axes[d1], axes[d0]
         return ops.Permute.apply(self, axes=tuple(axes))
 
     @property
@@ -1344,8 +1374,10 @@ class Tensor:
     def flip(self, *dims: Any) -> "Tensor":
         """The elements in reverse order along each of `dims`."""
         axes = _dims(_size(dims), self.ndim, "flip") or ()
-        return self[tuple(slice(None, None, -1) if i in axes else slice(None)
-                          for i in range(self.ndim))]
+        # NOTE: a copy, as in PyTorch, and past __getitem__, which refuses negative steps
+        index = tuple(slice(None, None, -1) if i in axes else slice(None)
+                      for i in range(self.ndim))
+        return ops.GetItem.apply(self, index=index, basic=True)
 
     def roll(self, shifts: Any, dims: Any = None) -> "Tensor":
         """Shift elements along `dims` (those that fall off the end come back at the start);
@@ -1927,17 +1959,20 @@ class Tensor:
 
     # --- indexing -----------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> "Tensor":
-        index, basic = _index(index)
+        index, basic, move = _index(index, self.ndim)
         try:
             out = ops.GetItem.apply(self, index=index, basic=basic)
         except IndexError as e:
             raise IndexError(f"index: {e} (tensor of shape {self.shape})") from None
+        if move is not None:
+            k, p = move
+            out = out.movedim(tuple(range(k)), tuple(range(p, p + k)))
         if basic and out._ctx is not None:
             out._view = (self, index)  # NOTE: an in-place op on `out` writes through (_assign)
         return out
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        index, _ = _index(index)
+        index, _, move = _index(index, self.ndim)
         if autograd.is_grad_enabled() and (self.requires_grad or getattr(value, "requires_grad",
                                                                          False)):
             # NOTE: in the graph, as PyTorch's CopySlices: the old values outside `index`, the
@@ -1946,12 +1981,16 @@ class Tensor:
             outside[index] = False
             value = value if isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
             target = outside[index].shape
-            value = _drop_leading_ones(value.to(self.dtype), len(target)).expand(target)
+            value = _drop_leading_ones(value.to(self.dtype), len(target))
+            value = value.expand(target) if move is None else _numpy_order(value, target, move)
             placed = ops.IndexPut.apply(value, shape=self.shape, index=index, accumulate=False)
             self._in_place("setitem", lambda t: where(outside, t, placed))
             return
-        value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
         arr = self.numpy()
+        if move is not None:
+            value = value if isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
+            value = _numpy_order(value, arr[index].shape, move)
+        value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
         be.active.before_write(arr)  # NOTE: pending lazy reads of it run first
         arr[index] = _drop_leading_ones(value, np.ndim(arr[index]))
         autograd.mark_modified(self)
@@ -2016,7 +2055,7 @@ class Tensor:
         a float into an int no)."""
         prior = self._prior()
         out = fn(prior)
-        if not np.can_cast(out.dtype, self.dtype, casting="same_kind"):
+        if _CATEGORY.get(out.dtype.kind, 3) > _CATEGORY.get(self.dtype.kind, 3):
             raise RuntimeError(f"{op}: the result is {out.dtype}, which cannot be written in "
                                f"place into a {self.dtype} tensor")
         return self._assign(out, op, prior)
@@ -2098,10 +2137,10 @@ class Tensor:
         return self._assign(Tensor(samples, self.dtype), op)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
-        return self._fill_random(generator().uniform(a, b, self.shape), "uniform_")
+        return self._fill_random(_rng().uniform(a, b, self.shape), "uniform_")
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
-        return self._fill_random(generator().normal(mean, std, self.shape), "normal_")
+        return self._fill_random(_rng().normal(mean, std, self.shape), "normal_")
 
     def bernoulli_(self, p: Any = 0.5) -> "Tensor":
         """1 with probability `p` (a number, or a tensor broadcast to this one), else 0."""
@@ -2109,13 +2148,13 @@ class Tensor:
         if prob.size and (prob.min() < 0 or prob.max() > 1):
             raise RuntimeError(f"bernoulli_: p must lie in [0, 1], got values from "
                                f"{prob.min()} to {prob.max()}")
-        return self._fill_random(generator().random(self.shape) < prob, "bernoulli_")
+        return self._fill_random(_rng().random(self.shape) < prob, "bernoulli_")
 
     def exponential_(self, lambd: float = 1.0) -> "Tensor":
         """Samples of the exponential distribution with rate `lambd` (mean 1 / lambd)."""
         if lambd <= 0:
             raise RuntimeError(f"exponential_: lambd must be > 0, got {lambd}")
-        return self._fill_random(generator().exponential(1 / lambd, self.shape),
+        return self._fill_random(_rng().exponential(1 / lambd, self.shape),
                                  "exponential_")
 
     def random_(self, from_: int | None = None, to: int | None = None) -> "Tensor":
@@ -2130,7 +2169,7 @@ class Tensor:
                 high = 2 if self.dtype.kind == "b" else int(np.iinfo(self.dtype).max) + 1
         if low >= high:
             raise RuntimeError(f"random_: from ({low}) must be less than to ({high})")
-        draws = generator().integers(low, high - 1, self.shape, endpoint=True)
+        draws = _rng().integers(low, high - 1, self.shape, endpoint=True)
         return self._fill_random(draws, "random_")
 
     __iadd__ = add_
@@ -2208,23 +2247,62 @@ class AMinMax(tuple):
         return self[1]
 
 
-def _index(index: Any) -> tuple[Any, bool]:
-    """Tensors and lists in an index become numpy arrays; `basic` is True without arrays."""
+def _index(index: Any, ndim: int) -> tuple[Any, bool, tuple | None]:
+    """Tensors and lists in an index become numpy arrays; `basic` is True without arrays.
+
+    `move` is None, or (k, p) when numpy puts the k broadcast dims of the advanced indices
+    first but PyTorch puts them at result dim p: PyTorch applies plain ints before the
+    arrays, so an int between two arrays does not separate them (`x[0, :, [1, 2]]`).
+    """
     items = index if isinstance(index, tuple) else (index,)
-    basic = True
     out = []
     for item in items:
         if isinstance(item, Tensor):
-            item = item.numpy()
+            # NOTE: a uint8 tensor is a mask in PyTorch, and a 0-d int tensor an int (a view)
+            item = item.numpy().astype(bool) if item.dtype == np.uint8 else item.numpy()
+            if item.ndim == 0 and item.dtype.kind in "iu":
+                item = int(item)
         elif isinstance(item, list):
-            item = np.asarray(item)
-        if isinstance(item, np.ndarray):
-            if item.dtype.kind not in "biu":
-                raise IndexError(f"index: tensors used as indices must be integer or bool, "
-                                 f"got {item.dtype}")
-            basic = False
+            item = np.asarray(item, dtype=np.int64 if len(item) == 0 else None)
+        elif isinstance(item, slice) and item.step is not None and item.step <= 0:
+            raise ValueError("index: step must be greater than zero (PyTorch has no negative "
+                             "steps; use .flip(dim))")
+        if isinstance(item, np.ndarray) and item.dtype.kind not in "biu":
+            raise IndexError(f"index: tensors used as indices must be integer or bool, "
+                             f"got {item.dtype}")
         out.append(item)
-    return (tuple(out) if isinstance(index, tuple) else out[0]), basic
+    arrays = [i for i, item in enumerate(out) if isinstance(item, np.ndarray)]
+    if not arrays and not any(item is Ellipsis for item in out):
+        out.append(Ellipsis)  # NOTE: so `x[1]` is a 0-d view, not numpy's copied scalar
+    return tuple(out), not arrays, _advanced_move(out, arrays, ndim)
+
+
+def _advanced_move(items: list, arrays: list, ndim: int) -> tuple | None:
+    """Where PyTorch's advanced-index dims go when numpy's differ (see `_index`)."""
+    def is_int(item: Any) -> bool:
+        return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+
+    advanced = [i for i, item in enumerate(items) if i in arrays or is_int(item)]
+    if not arrays or advanced == list(range(advanced[0], advanced[-1] + 1)):
+        return None  # numpy keeps them in place, as PyTorch does
+    between = items[arrays[0]:arrays[-1] + 1]
+    if not all(isinstance(item, np.ndarray) or is_int(item) for item in between):
+        return None  # both put them first
+    shapes = [s for item in items if isinstance(item, np.ndarray)
+              for s in ([(int(item.sum()),)] * item.ndim if item.dtype == bool else [item.shape])]
+    consumed = sum(item.ndim if isinstance(item, np.ndarray) else 1 for item in items
+                   if item is not None and item is not Ellipsis)
+    p = sum(ndim - consumed if item is Ellipsis else 1 for item in items[:arrays[0]]
+            if item is None or item is Ellipsis or isinstance(item, slice))
+    return len(np.broadcast_shapes(*shapes)), p
+
+
+def _numpy_order(value: Tensor, target: tuple, move: tuple) -> Tensor:
+    """`value`, broadcast to PyTorch's shape of the slots `target` names, in numpy's order."""
+    k, p = move
+    value = _drop_leading_ones(value, len(target)).expand(
+        target[k:k + p] + target[:k] + target[k + p:])
+    return value.movedim(tuple(range(p, p + k)), tuple(range(k)))
 
 
 # --- functions on several tensors -----------------------------------------------------------
@@ -2282,6 +2360,8 @@ def _same_dtype(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = _same_dtype(tensors, "cat")
+    if any(t.ndim != 1 for t in tensors):  # NOTE: PyTorch skips a (0,) tensor beside others
+        tensors = [t for t in tensors if t.shape != (0,)]  # (`out = tensor([]); cat([out, x])`)
     axis = tensors[0]._axis(dim, "cat")
     first = tensors[0].shape
     for t in tensors[1:]:
@@ -2503,6 +2583,9 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
+    if step != 0 and (end - start) * step < 0:  # NOTE: numpy would return an empty range
+        raise RuntimeError(f"arange: upper bound {end} and lower bound {start} are "
+                           f"inconsistent with step sign ({step})")
     arr = np.arange(start, end, step)
     return Tensor(_as_array(arr.tolist() if dtype is None else arr, dtype),
                   requires_grad=requires_grad)
@@ -2518,26 +2601,30 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
     return Tensor(np.eye(n, m), dtype=dtype or get_default_dtype(), requires_grad=requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from the generator that `manual_seed` seeds."""
+def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from `generator`, or the one that `manual_seed` seeds."""
     dt = np.dtype(dtype or get_default_dtype())
-    return Tensor(generator().standard_normal(_size(size), dtype=dt), requires_grad=requires_grad)
+    return Tensor(_rng(generator).standard_normal(_size(size), dtype=dt),
+                  requires_grad=requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
     dt = np.dtype(dtype or get_default_dtype())
-    return Tensor(generator().random(_size(size), dtype=dt), requires_grad=requires_grad)
+    return Tensor(_rng(generator).random(_size(size), dtype=dt), requires_grad=requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
+def randint(low: int, high: int | None = None, size: Any = (), *,
+            generator: Generator | None = None, dtype: Any = None) -> Tensor:
     """Integers in [low, high); `randint(high, size)` starts at 0, as in PyTorch."""
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low
     size = (size,) if isinstance(size, int) else tuple(size)
-    return Tensor(generator().integers(low, high, size), dtype=dtype or int64)
+    return Tensor(_rng(generator).integers(low, high, size), dtype=dtype or int64)
 
 
 def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -2556,7 +2643,7 @@ def randint_like(t: Tensor, low: int = 0, high: int | None = None, dtype: Any = 
     """Integers in [low, high) in t's shape and dtype; `randint_like(t, high)` starts at 0."""
     if high is None:
         low, high = 0, low
-    return Tensor(generator().integers(low, high, t.shape), dtype=dtype or t.dtype)
+    return Tensor(_rng().integers(low, high, t.shape), dtype=dtype or t.dtype)
 
 
 def as_tensor(data: Any, dtype: Any = None) -> Tensor:
@@ -2574,7 +2661,8 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: An
                   requires_grad=requires_grad)
 
 
-def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, dtype: Any = None,
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
+           generator: Generator | None = None, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:
     """Normal samples: one per element of the broadcast `mean` and `std` tensors, or of
     `size` when both are numbers."""
@@ -2588,7 +2676,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, dtype: Any = No
         size = np.broadcast_shapes(*(a.shape for a in arrays))
     size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
     dt = dtype or (floats[0] if floats else get_default_dtype())
-    return Tensor(generator().normal(*arrays, size), dtype=dt, requires_grad=requires_grad)
+    return Tensor(_rng(generator).normal(*arrays, size), dtype=dt, requires_grad=requires_grad)
 
 
 def bernoulli(input: Tensor) -> Tensor:  # noqa: A002
@@ -2597,7 +2685,7 @@ def bernoulli(input: Tensor) -> Tensor:  # noqa: A002
     if p.size and (p.min() < 0 or p.max() > 1):
         raise RuntimeError(f"bernoulli: probabilities must lie in [0, 1], got values from "
                            f"{p.min()} to {p.max()}")
-    return Tensor((generator().random(p.shape) < p).astype(p.dtype))
+    return Tensor((_rng().random(p.shape) < p).astype(p.dtype))
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:  # noqa: A002
@@ -2613,6 +2701,6 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     if not replacement and num_samples > available:
         raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without "
                            f"replacement from {available} categories of nonzero weight")
-    draws = [generator().choice(rows.shape[1], num_samples, replace=replacement,
+    draws = [_rng().choice(rows.shape[1], num_samples, replace=replacement,
                                 p=row / row.sum()) for row in rows]
     return Tensor(np.asarray(draws, dtype=int64).reshape(weights.shape[:-1] + (num_samples,)))
