@@ -24,8 +24,10 @@ from .rng import generator as _shared_generator  # NOTE: random_split's `generat
 from .tensor import Tensor, tensor
 
 __all__ = [
-    "MNIST_MD5", "MNIST_URL", "ConcatDataset", "DataLoader", "Dataset", "Subset",
-    "TensorDataset", "load_digits", "load_mnist", "random_split", "sine_data", "spiral_data",
+    "MNIST_MD5", "MNIST_URL", "BatchSampler", "ConcatDataset", "DataLoader", "Dataset",
+    "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
+    "TensorDataset", "WeightedRandomSampler", "default_collate", "default_convert",
+    "load_digits", "load_mnist", "random_split", "sine_data", "spiral_data",
     "train_test_split", "vertical_data",
 ]
 
@@ -342,19 +344,19 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: datasets should not be an empty iterable")
-        self.ends = np.cumsum([len(d) for d in self.datasets])
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
 
     def __getitem__(self, index: int) -> Any:
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(f"ConcatDataset: index out of range for {len(self)} items")
-        which = int(np.searchsorted(self.ends, index, side="right"))
-        start = int(self.ends[which - 1]) if which else 0
+        which = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        start = self.cumulative_sizes[which - 1] if which else 0
         return self.datasets[which][index - start]
 
     def __len__(self) -> int:
-        return int(self.ends[-1])
+        return self.cumulative_sizes[-1]
 
 
 def random_split(dataset: Any, lengths: Any, generator: Any = None) -> list[Subset]:
@@ -405,10 +407,169 @@ class TensorDataset(Dataset):
         return tuple(t[index] for t in self.tensors)
 
 
-def _collate(items: list[Any]) -> tuple[Tensor, ...]:
-    """Stack a list of samples (tuples of arrays, Tensors or scalars) field by field."""
-    rows = [tuple(item) if isinstance(item, (tuple, list)) else (item,) for item in items]
-    return tuple(tensor(np.stack([_as_array(x) for x in field])) for field in zip(*rows))
+def _numeric_numpy(x: Any) -> bool:
+    return isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind not in "SUO"
+
+
+def default_collate(batch: list[Any]) -> Any:
+    """Merge a list of samples into a batch as PyTorch's default_collate does.
+
+    Tensors, numpy arrays and numpy scalars are stacked (their dtype kept); Python floats
+    become a float64 tensor, ints an int64 one and bools a bool one; strings stay a list;
+    dicts, tuples, named tuples and lists are collated field by field (a tuple stays a
+    tuple, where PyTorch gives a list, so `xb, yb = batch` works either way).
+
+    Examples
+    --------
+    >>> default_collate([(tl.ones(2), 0), (tl.zeros(2), 1)])
+    (tensor([[1., 1.],
+            [0., 0.]]), tensor([0, 1]))
+    """
+    elem = batch[0]
+    if isinstance(elem, Tensor) or _numeric_numpy(elem):
+        return tensor(np.stack([_as_array(x) for x in batch]))
+    if isinstance(elem, float):
+        return tensor(np.array(batch, dtype=np.float64))
+    if isinstance(elem, int):
+        return tensor(np.array(batch, dtype=bool if isinstance(elem, bool) else np.int64))
+    if isinstance(elem, (str, bytes)):
+        return list(batch)
+    if isinstance(elem, Mapping):
+        return {key: default_collate([item[key] for item in batch]) for key in elem}
+    if isinstance(elem, (tuple, list)):
+        if any(len(item) != len(elem) for item in batch):
+            raise RuntimeError("default_collate: each element in list of batch should be of "
+                               "equal size")
+        fields = [default_collate(list(field)) for field in zip(*batch)]
+        if hasattr(elem, "_fields"):
+            return type(elem)(*fields)
+        return tuple(fields) if isinstance(elem, tuple) else fields
+    raise TypeError("default_collate: batch must contain tensors, numpy arrays, numbers, "
+                    f"strings, dicts or lists; found {type(elem).__name__}")
+
+
+def default_convert(data: Any) -> Any:
+    """What an unbatched DataLoader (batch_size=None) yields: `data` with its numpy arrays
+    and scalars (also inside dicts, tuples and lists) made Tensors, as in PyTorch."""
+    if _numeric_numpy(data):
+        return tensor(data)
+    if isinstance(data, Mapping):
+        return {key: default_convert(value) for key, value in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(x) for x in data))
+    if isinstance(data, (tuple, list)):
+        return type(data)(default_convert(x) for x in data)
+    return data
+
+
+class Sampler:
+    """What yields dataset indices, as in PyTorch: `__iter__` and (usually) `__len__`."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+
+class SequentialSampler(Sampler):
+    """0, 1, ..., len(data_source) - 1."""
+
+    def __init__(self, data_source: Any) -> None:
+        self.data_source = data_source
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.data_source)))
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """The indices in a fresh random order each epoch, or `num_samples` drawn with
+    `replacement`; `generator` is a numpy Generator (default: the shared one that
+    `tl.manual_seed` seeds)."""
+
+    def __init__(self, data_source: Any, replacement: bool = False,
+                 num_samples: int | None = None, generator: Any = None) -> None:
+        self.data_source, self.replacement = data_source, replacement
+        self._num_samples, self.generator = num_samples, generator
+        if not (isinstance(self.num_samples, int) and self.num_samples > 0):
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={self.num_samples}")
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        n, rng = len(self.data_source), self.generator or _shared_generator()
+        if self.replacement:
+            return iter(rng.integers(0, n, self.num_samples).tolist())
+        rounds = -(-self.num_samples // n)  # NOTE: more samples than items: whole permutations
+        order = np.concatenate([rng.permutation(n) for _ in range(rounds)])
+        return iter(order[:self.num_samples].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given `indices` in a fresh random order each epoch."""
+
+    def __init__(self, indices: Any, generator: Any = None) -> None:
+        self.indices, self.generator = indices, generator
+
+    def __iter__(self) -> Iterator[Any]:
+        order = (self.generator or _shared_generator()).permutation(len(self.indices))
+        return (self.indices[i] for i in order.tolist())
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """`num_samples` indices in [0, len(weights)), drawn with probability proportional to
+    `weights` (e.g. to rebalance classes), with replacement unless told otherwise."""
+
+    def __init__(self, weights: Any, num_samples: int, replacement: bool = True,
+                 generator: Any = None) -> None:
+        if not (isinstance(num_samples, int) and num_samples > 0):
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples}")
+        self.weights = np.asarray(_as_array(weights), dtype=np.float64)
+        self.num_samples, self.replacement, self.generator = num_samples, replacement, generator
+
+    def __iter__(self) -> Iterator[int]:
+        rng = self.generator or _shared_generator()
+        return iter(rng.choice(len(self.weights), self.num_samples, replace=self.replacement,
+                               p=self.weights / self.weights.sum()).tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """Group the indices of `sampler` into lists of `batch_size` (the last one shorter,
+    unless `drop_last`)."""
+
+    def __init__(self, sampler: Any, batch_size: int, drop_last: bool) -> None:
+        if not (isinstance(batch_size, int) and not isinstance(batch_size, bool)
+                and batch_size > 0):
+            raise ValueError(f"batch_size should be a positive integer value, but got "
+                             f"batch_size={batch_size}")
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def __iter__(self) -> Iterator[list]:
+        batch = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
 class DataLoader:
@@ -418,14 +579,22 @@ class DataLoader:
     ----------
     dataset : a TensorDataset, or any object with `__len__` and `__getitem__` returning a
         tuple of arrays / Tensors / scalars (its items are stacked into a batch).
-    batch_size : rows per batch; the last batch is smaller unless `drop_last`.
+    batch_size : rows per batch; the last batch is smaller unless `drop_last`. None yields
+        the items one by one, unbatched (numpy arrays made Tensors), as in PyTorch.
     shuffle : draw a fresh permutation every epoch.
+    sampler : yields the indices to load instead (e.g. a WeightedRandomSampler); not with
+        `shuffle`.
+    batch_sampler : yields whole lists of indices; not with batch_size, shuffle, sampler
+        or drop_last.
     drop_last : skip the final partial batch, so every batch has `batch_size` rows.
     seed : shuffle with a private `np.random.default_rng(seed)` (same order sequence on every
         run); without it the shared generator is used, so `tl.manual_seed` governs it.
-    collate_fn : makes a batch from a list of items (default: stack them field by field).
-    num_workers, pin_memory : accepted so PyTorch code runs unchanged; batches are always
-        made in this process (numpy gathers a batch in microseconds).
+    collate_fn : makes a batch from a list of items (default: `default_collate`, which
+        stacks them field by field; with batch_size=None it gets one item at a time).
+    generator : a numpy Generator to shuffle with (like `seed`, which it overrides).
+    num_workers, pin_memory, timeout, worker_init_fn, persistent_workers, prefetch_factor :
+        accepted so PyTorch code runs unchanged; batches are always made in this process
+        (numpy gathers a batch in microseconds).
 
     Example
     -------
@@ -433,32 +602,47 @@ class DataLoader:
     >>> for xb, yb in loader: ...
     """
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
+    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None,
                  collate_fn: Any = None, num_workers: int = 0,
-                 pin_memory: bool = False) -> None:
-        if batch_size < 1:
+                 pin_memory: bool = False, *, sampler: Any = None, batch_sampler: Any = None,
+                 generator: Any = None, timeout: float = 0, worker_init_fn: Any = None,
+                 persistent_workers: bool = False, prefetch_factor: int | None = None) -> None:
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            batch_size = None
+        elif batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self._rng = None if seed is None else np.random.default_rng(seed)
-        self.collate_fn = collate_fn or _collate
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                             "exclusive with drop_last")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if generator is None and seed is not None:
+            generator = np.random.default_rng(seed)
+        if sampler is None:
+            sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                       else SequentialSampler(dataset))
+        if batch_sampler is None and batch_size is not None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
+        self.sampler, self.batch_sampler, self.generator = sampler, batch_sampler, generator
+        self.collate_fn = collate_fn or (
+            default_collate if batch_sampler is not None else default_convert)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+        return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
 
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        n = len(self.dataset)
-        if self.shuffle:
-            order = (generator() if self._rng is None else self._rng).permutation(n)
-        else:
-            order = np.arange(n)
-        for b in range(len(self)):
-            index = order[b * self.batch_size:(b + 1) * self.batch_size]
-            if isinstance(self.dataset, TensorDataset) and self.collate_fn is _collate:
-                yield self.dataset[index]
+    def __iter__(self) -> Iterator[Any]:
+        if self.batch_sampler is None:
+            for index in self.sampler:
+                yield self.collate_fn(self.dataset[index])
+            return
+        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
+        for indices in self.batch_sampler:
+            if fast:  # one fancy-index per tensor instead of stacking rows
+                yield self.dataset[np.asarray(indices, dtype=np.int64)]
             else:
-                yield self.collate_fn([self.dataset[int(i)] for i in index])
+                yield self.collate_fn([self.dataset[i] for i in indices])

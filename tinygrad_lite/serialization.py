@@ -180,12 +180,15 @@ def _where(path: tuple) -> str:
 
 
 # --- load -------------------------------------------------------------------------------------
-def load(path: str | os.PathLike | BinaryIO) -> Any:
+def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, *,
+         weights_only: bool | None = None, **pickle_load_args: Any) -> Any:
     """Read what `save` wrote: the same nesting, keys in order, Tensors where Tensors were.
 
     `path` is a file name or a binary file object holding exactly one checkpoint. For a
     file saved from a model, this is its state dict. Raises ValueError for any file `save`
     did not write (it never unpickles, so a hostile file cannot run code).
+    `map_location`, `weights_only` and pickle options are accepted so that PyTorch calls
+    run unchanged: every tensor lands on the CPU and nothing is ever unpickled anyway.
     """
     return _read(path)[1]
 

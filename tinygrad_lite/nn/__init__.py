@@ -1,5 +1,6 @@
 """Neural-network building blocks with PyTorch's names: modules, layers, losses, init."""
 from . import functional, init, utils
+from .attention import MultiheadAttention
 from .layers import (
     CELU,
     ELU,
@@ -14,6 +15,7 @@ from .layers import (
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
+    Bilinear,
     CircularPad1d,
     CircularPad2d,
     ConstantPad1d,
@@ -58,6 +60,7 @@ from .layers import (
     Sigmoid,
     SiLU,
     Softmax,
+    Softmax2d,
     Softmin,
     Softplus,
     Softshrink,
@@ -110,7 +113,8 @@ __all__ = [
     "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "MarginRankingLoss",
     "MaxPool1d", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter",
     "ParameterDict", "ParameterList", "ReLU", "ReLU6", "SELU", "Sequential", "SiLU", "Sigmoid",
-    "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Softsign", "Tanh", "Threshold", "Unflatten",
+    "SmoothL1Loss", "Softmax", "Softmax2d", "Softmin", "Softplus", "Softsign", "Tanh",
+    "Threshold", "Unflatten", "MultiheadAttention", "Bilinear",
     "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "CosineSimilarity",
     "Dropout1d", "Dropout2d", "GaussianNLLLoss", "GroupNorm", "Hardshrink", "HingeEmbeddingLoss",
     "InstanceNorm1d", "InstanceNorm2d", "MultiLabelSoftMarginLoss", "PReLU", "PairwiseDistance",

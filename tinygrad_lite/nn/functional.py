@@ -75,16 +75,27 @@ def tanh(input: Tensor) -> Tensor:  # noqa: A002
     return input.tanh()
 
 
-def softmax(input: Tensor, dim: int, *, dtype: np.dtype | None = None) -> Tensor:  # noqa: A002
+def _softmax_dim(name: str, dim: int | None, ndim: int) -> int:
+    """`dim`, or where PyTorch's deprecated implicit choice puts it (0 for 0-, 1- and 3-d
+    input, 1 otherwise; it warns the same way), so old code picks the same axis."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None,  # noqa: A002
+            *, dtype: np.dtype | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim`; `dtype` casts the input first (e.g. to float64 for
     precision), as in PyTorch."""
-    return input.softmax(dim, dtype=dtype)
+    return input.softmax(_softmax_dim("softmax", dim, input.ndim), dtype=dtype)
 
 
-def log_softmax(input: Tensor, dim: int,  # noqa: A002
+def log_softmax(input: Tensor, dim: int | None = None,  # noqa: A002
                 *, dtype: np.dtype | None = None) -> Tensor:
     """x - log(sum(exp(x))) along `dim`; `dtype` casts the input first, as in PyTorch."""
-    return input.log_softmax(dim, dtype=dtype)
+    return input.log_softmax(_softmax_dim("log_softmax", dim, input.ndim), dtype=dtype)
 
 
 # --- more activations ----------------------------------------------------------------------
@@ -197,9 +208,10 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     return input.minimum(0) - (-input.abs()).exp().log1p()
 
 
-def softmin(input: Tensor, dim: int, *, dtype: np.dtype | None = None) -> Tensor:  # noqa: A002
+def softmin(input: Tensor, dim: int | None = None,  # noqa: A002
+            *, dtype: np.dtype | None = None) -> Tensor:
     """softmax(-x) along `dim`; `dtype` casts the input first."""
-    return (-input).softmax(dim, dtype=dtype)
+    return (-input).softmax(_softmax_dim("softmin", dim, input.ndim), dtype=dtype)
 
 
 def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
@@ -207,6 +219,31 @@ def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
     """x where x > threshold, else `value` (which gets no gradient)."""
     return _maybe_in_place(input, lambda x: where(x > threshold, x, value), inplace,
                            "threshold")
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
+             bias: Tensor | None = None) -> Tensor:
+    """`y[..., o] = input1 @ weight[o] @ input2 + bias[o]`, weight (out, in1, in2)."""
+    out_features, in1, in2 = weight.shape
+    lead = input1.shape[:-1]
+    left = input1.reshape(-1, in1) @ weight.transpose(0, 1).reshape(in1, out_features * in2)
+    y = (left.reshape(-1, out_features, in2) * input2.reshape(-1, 1, in2)).sum(-1)
+    y = y.reshape(*lead, out_features)
+    return y if bias is None else y + bias
+
+
+def _in_place_form(f: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """`f_(input, *args)`: `f` with inplace=True, the way PyTorch names those forms."""
+    def f_(input: Tensor, *args: float) -> Tensor:  # noqa: A002
+        return f(input, *args, inplace=True)
+
+    f_.__name__ = f_.__qualname__ = f.__name__ + "_"
+    f_.__doc__ = f"{f.__name__}(input, ..., inplace=True): overwrites and returns `input`."
+    return f_
+
+
+relu_, leaky_relu_, hardtanh_, elu_, celu_, selu_, threshold_ = map(
+    _in_place_form, (relu, leaky_relu, hardtanh, elu, celu, selu, threshold))
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002

@@ -178,3 +178,18 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
         for d in range(min(per_group, tensor.shape[1])):
             values[(g * per_group + d, d) + centre] = 1
     return tensor.copy_(Tensor(values))
+
+
+@no_grad()
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
+    """Fill a 2-D tensor from N(0, std^2), then zero ceil(sparsity * rows) randomly chosen
+    entries of every column (Martens' sparse init, as in PyTorch)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape "
+                         f"{tensor.shape}")
+    rows, cols = tensor.shape
+    values = generator().normal(0.0, std, (rows, cols))
+    zeros_per_column = math.ceil(sparsity * rows)
+    for c in range(cols):
+        values[generator().permutation(rows)[:zeros_per_column], c] = 0
+    return tensor.copy_(Tensor(values))

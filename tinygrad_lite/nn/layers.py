@@ -99,6 +99,39 @@ class Linear(Module):
         return text
 
 
+class Bilinear(Module):
+    """y = x1^T A_o x2 + b_o for each output o: weight (out, in1, in2), bias (out,), both
+    U(+-1/sqrt(in1_features)) as in PyTorch.
+
+    Examples
+    --------
+    >>> nn.Bilinear(3, 4, 5)(tl.randn(2, 3), tl.randn(2, 4)).shape
+    (2, 5)
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True, *, dtype: Any = None) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        self.weight = Parameter(empty(out_features, in1_features, in2_features, dtype=dtype))
+        self.bias = Parameter(empty(out_features, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.in1_features)
+        for p in (self.weight, self.bias):
+            if p is not None:
+                init.uniform_(p, -bound, bound)
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.bilinear(x1, x2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
 class _InPlace(Module):
     """A layer with PyTorch's `inplace` flag: True writes the result into the input tensor
     (and shows in the repr, as PyTorch shows it)."""
@@ -305,7 +338,7 @@ class Threshold(_InPlace):
 
 
 class _AlongDim(Module):
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
@@ -314,7 +347,7 @@ class _AlongDim(Module):
 
 
 class Softmax(_AlongDim):
-    """Softmax along `dim` (required: no guessing which axis holds the classes)."""
+    """Softmax along `dim` (None picks PyTorch's deprecated implicit axis, with its warning)."""
 
     def forward(self, x: Tensor) -> Tensor:
         return F.softmax(x, self.dim)
@@ -332,6 +365,16 @@ class Softmin(_AlongDim):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.softmin(x, self.dim)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels at each position of (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.ndim}D "
+                             "instead")
+        return F.softmax(x, -3)
 
 
 class GLU(_AlongDim):
@@ -416,14 +459,42 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int,
                  padding_idx: int | None = None, max_norm: float | None = None,
-                 norm_type: float = 2.0, *, dtype: Any = None) -> None:
+                 norm_type: float = 2.0, *, _weight: Tensor | None = None,
+                 _freeze: bool = False, dtype: Any = None) -> None:
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = (None if padding_idx is None
                             else F._padding_index(padding_idx, num_embeddings))
         self.max_norm, self.norm_type = max_norm, norm_type
-        self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype))
-        self.reset_parameters()
+        if _weight is None:
+            self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype),
+                                    requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight has shape {tuple(_weight.shape)}, "
+                                 f"expected ({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
+                        padding_idx: int | None = None, max_norm: float | None = None,
+                        norm_type: float = 2.0) -> Embedding:
+        """An Embedding over the 2-d table `embeddings` (memory shared, padding row kept as
+        given, as in PyTorch); `freeze` leaves it out of training.
+
+        Examples
+        --------
+        >>> emb = nn.Embedding.from_pretrained(tl.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        >>> emb.weight.requires_grad
+        False
+        """
+        if embeddings.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-d, got shape "
+                             f"{tuple(embeddings.shape)}")
+        rows, cols = embeddings.shape
+        return cls(rows, cols, padding_idx, max_norm, norm_type, _weight=embeddings,
+                   _freeze=freeze)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)

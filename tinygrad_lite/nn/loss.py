@@ -20,7 +20,8 @@ class _WeightedLoss(_Loss):
 
     def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean") -> None:
         super().__init__(reduction=reduction)
-        self.weight = weight
+        # NOTE: a buffer, as in PyTorch: it follows .to() / .double() and is in the state_dict
+        self.register_buffer("weight", weight)
 
 
 class CrossEntropyLoss(_WeightedLoss):
@@ -79,7 +80,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
     def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean",
                  pos_weight: Tensor | None = None) -> None:
         super().__init__(weight, reduction=reduction)
-        self.pos_weight = pos_weight
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,

@@ -90,6 +90,9 @@ class Module:
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_forward_pre_hooks", {})
         object.__setattr__(self, "_forward_hooks", {})
+        # NOTE: the ids of the hooks registered with_kwargs=True, as PyTorch keeps them
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
+        object.__setattr__(self, "_forward_hooks_with_kwargs", set())
         object.__setattr__(self, "_backward_pre_hooks", {})
         object.__setattr__(self, "_backward_hooks", {})
 
@@ -99,7 +102,15 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._forward_pre_hooks:  # NOTE: checked first: most calls have no hooks
-            for hook in list(self._forward_pre_hooks.values()):
+            for key, hook in list(self._forward_pre_hooks.items()):
+                if key in self._forward_pre_hooks_with_kwargs:
+                    result = hook(self, args, kwargs)
+                    if result is not None:
+                        if not (isinstance(result, tuple) and len(result) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple "
+                                               f"of (new_args, new_kwargs), but got {result}.")
+                        args, kwargs = result
+                    continue
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
@@ -113,8 +124,9 @@ class Module:
             _name_the_layer(e, self)
             raise
         if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
-                result = hook(self, args, out)
+            for key, hook in list(self._forward_hooks.items()):
+                result = (hook(self, args, kwargs, out) if key in self._forward_hooks_with_kwargs
+                          else hook(self, args, out))
                 if result is not None:
                     out = result
         return out if wiring is None else wiring.wrap_outputs(out)
@@ -431,13 +443,28 @@ class Module:
         return self
 
     # --- hooks ------------------------------------------------------------------------------
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """`hook(module, args)` runs before forward; returning a value replaces the args."""
-        return RemovableHandle(self._forward_pre_hooks, hook)
+    def register_forward_pre_hook(self, hook: Callable, *,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """`hook(module, args)` runs before forward; returning a value replaces the args.
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
-        """`hook(module, args, output)` runs after forward; returning a value replaces it."""
-        return RemovableHandle(self._forward_hooks, hook)
+        With `with_kwargs=True` it is `hook(module, args, kwargs)`, and returns None or a
+        tuple (new_args, new_kwargs), as in PyTorch.
+        """
+        handle = RemovableHandle(self._forward_pre_hooks, hook)
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(handle.id)
+        return handle
+
+    def register_forward_hook(self, hook: Callable, *,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """`hook(module, args, output)` runs after forward; returning a value replaces it.
+
+        With `with_kwargs=True` it is `hook(module, args, kwargs, output)`.
+        """
+        handle = RemovableHandle(self._forward_hooks, hook)
+        if with_kwargs:
+            self._forward_hooks_with_kwargs.add(handle.id)
+        return handle
 
     def register_full_backward_pre_hook(self, hook: Callable) -> RemovableHandle:
         """`hook(module, grad_output)` runs in backward once the gradients w.r.t. this call's
@@ -492,13 +519,16 @@ class Module:
             out[prefix + name] = t if keep_vars else t.detach()
         return out
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict: dict, strict: bool = True,
+                        assign: bool = False) -> IncompatibleKeys:
         """Copy values into the parameters and buffers, in place, after checking that they
         all fit.
 
         Missing and unexpected keys (with `strict=True`) and shape mismatches (always) are
         reported together in one RuntimeError, and then nothing has been changed. Values
-        are cast to each tensor's dtype.
+        are cast to each tensor's dtype. `assign=True` puts the given tensors themselves in
+        place instead (memory shared, their dtype kept; a parameter keeps requires_grad),
+        as in PyTorch.
         """
         own = dict(self._state())
         missing = [k for k in own if k not in state_dict]
@@ -522,10 +552,24 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:"
                                "\n\t" + "\n\t".join(errors) + "\n" + _LOAD_HINT)
+        if assign:
+            for name in values:
+                self._assign(name, state_dict[name], own[name])
+            return IncompatibleKeys(missing, unexpected)
         with no_grad():
             for name, value in values.items():
                 own[name].copy_(value)
         return IncompatibleKeys(missing, unexpected)
+
+    def _assign(self, name: str, value: Any, old: Tensor) -> None:
+        """Put `value` itself where the state entry `name` is (load_state_dict(assign=True))."""
+        owner, _, attr = name.rpartition(".")
+        module = self.get_submodule(owner)
+        new = value.detach() if isinstance(value, Tensor) else Tensor(np.asarray(value))
+        if attr in module._parameters:
+            module._parameters[attr] = Parameter(new, requires_grad=old.requires_grad)
+        else:
+            module._buffers[attr] = new
 
     # --- penalties ------------------------------------------------------------------------
     def _penalty(self) -> Tensor | None:

@@ -55,7 +55,7 @@ class Optimizer(abc.ABC):
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
-            lines += [f"    {k}: {v}" for k, v in group.items() if k != "params"]
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
         return "\n".join(lines + [")"])
 
     # --- groups -------------------------------------------------------------------------------

@@ -1,0 +1,150 @@
+"""nn.MultiheadAttention, built from Tensor ops so the graph shows every projection."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor, empty, zeros
+from . import functional as F
+from . import init
+from .layers import Linear
+from .module import Module, Parameter
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under the name PyTorch gives MultiheadAttention.out_proj, so reprs match."""
+
+
+def _additive(mask: Tensor, dtype: Any) -> Tensor:
+    """A mask as a term to add to the scores: a boolean one (True: may not attend) becomes
+    -inf / 0, a float one is added as it is."""
+    if mask.dtype == np.bool_:
+        return Tensor(np.where(mask.numpy(), -np.inf, 0.0).astype(dtype))
+    return mask.to(dtype)
+
+
+class MultiheadAttention(Module):
+    """Attention of `num_heads` heads over projected queries, keys and values, as in
+    PyTorch (same parameters, init, masks and outputs).
+
+    Parameters
+    ----------
+    embed_dim, num_heads : int
+        Model width and head count (each head gets embed_dim // num_heads features).
+    dropout : float
+        Dropout on the attention weights while training.
+    bias : bool
+        Whether the input and output projections have biases.
+    kdim, vdim : int, optional
+        Feature sizes of keys and values when they differ from embed_dim.
+    batch_first : bool
+        Inputs and output are (N, L, E) instead of (L, N, E).
+
+    forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+    average_attn_weights=True, is_causal=False) returns (output, weights or None).
+    A boolean mask marks with True what may *not* be attended (the opposite of
+    F.scaled_dot_product_attention's convention, as in PyTorch); a float mask is added.
+
+    Examples
+    --------
+    >>> mha = nn.MultiheadAttention(16, 4, batch_first=True)
+    >>> x = tl.randn(2, 5, 16)
+    >>> out, weights = mha(x, x, x)
+    >>> out.shape, weights.shape
+    ((2, 5, 16), (2, 5, 5))
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False,
+                 kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
+                 *, dtype: Any = None) -> None:
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
+                             f"embed_dim={embed_dim} and num_heads={num_heads} instead")
+        if embed_dim % num_heads:
+            raise AssertionError("embed_dim must be divisible by num_heads")
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are "
+                                      "not supported")
+        self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
+        self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, dtype=dtype))
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.register_parameter("in_proj_weight", None)
+            self.q_proj_weight = Parameter(empty(embed_dim, embed_dim, dtype=dtype))
+            self.k_proj_weight = Parameter(empty(embed_dim, self.kdim, dtype=dtype))
+            self.v_proj_weight = Parameter(empty(embed_dim, self.vdim, dtype=dtype))
+        self.in_proj_bias = Parameter(zeros(3 * embed_dim, dtype=dtype)) if bias else None
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
+                                                        dtype=dtype)
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        """Xavier-uniform projections and zero biases; out_proj.weight keeps Linear's init."""
+        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight,
+                  self.v_proj_weight):
+            if w is not None:
+                init.xavier_uniform_(w)
+        for b in (self.in_proj_bias, self.out_proj.bias):
+            if b is not None:
+                init.zeros_(b)
+
+    def _projection_weights(self) -> tuple[Tensor, Tensor, Tensor]:
+        if self.in_proj_weight is not None:
+            return self.in_proj_weight.chunk(3)
+        return self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor,
+                key_padding_mask: Tensor | None = None, need_weights: bool = True,
+                attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        if is_causal and attn_mask is None:
+            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use "
+                               "the Transformer module method `generate_square_subsequent_mask`"
+                               " to create this mask.")
+        unbatched = query.ndim == 2
+        if unbatched:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            if key_padding_mask is not None:
+                key_padding_mask = key_padding_mask.unsqueeze(0)
+        elif self.batch_first:
+            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        length, batch, _ = query.shape
+        size, heads, head_dim = key.shape[0], self.num_heads, self.head_dim
+        biases = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
+
+        def split_heads(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+            """(T, N, features) projected, then (N, heads, T, head_dim)."""
+            return F.linear(x, w, b).reshape(x.shape[0], batch, heads, head_dim).permute(
+                1, 2, 0, 3)
+
+        q, k, v = (split_heads(x, w, b) for x, w, b in
+                   zip((query, key, value), self._projection_weights(), biases))
+        scores = (q * (1 / math.sqrt(head_dim))) @ k.transpose(-2, -1)  # (N, H, L, S)
+        if attn_mask is not None:
+            mask = _additive(attn_mask, scores.dtype)
+            scores = scores + (mask.reshape(batch, heads, length, size) if mask.ndim == 3
+                               else mask)
+        if key_padding_mask is not None:
+            scores = scores + _additive(key_padding_mask, scores.dtype).reshape(
+                batch, 1, 1, size)
+        weights = F.dropout(scores.softmax(-1), self.dropout, self.training)
+        out = (weights @ v).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
+        out = self.out_proj(out)
+        if unbatched:
+            out = out.squeeze(1)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        if not need_weights:
+            return out, None
+        if average_attn_weights:
+            weights = weights.mean(1)
+        return out, weights.squeeze(0) if unbatched else weights
