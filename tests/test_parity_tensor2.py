@@ -211,3 +211,10 @@ def test_max_along_a_non_empty_dim_of_an_empty_tensor_is_empty():
     for lib in (torch, tl):
         with pytest.raises((RuntimeError, IndexError)):
             lib.zeros(0, 3).max(0)
+
+
+@pytest.mark.parametrize("name", ["int32", "uint8", "float64", "float16", "bool_"])
+def test_tensor_of_a_numpy_scalar_keeps_its_dtype(name):
+    value = getattr(np, name)(1)
+    assert tl.tensor(value).dtype == np.dtype(name)
+    assert str(torch.tensor(value).dtype).removeprefix("torch.") == np.dtype(name).name

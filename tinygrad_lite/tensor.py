@@ -59,7 +59,9 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         arr = data
     else:
         arr = np.asarray(data)
-        if arr.dtype == np.float64 and not isinstance(data, np.generic):
+        if isinstance(data, np.generic) and arr.dtype.kind in "biuf":
+            pass  # NOTE: a numpy scalar keeps its dtype (np.int32(1) gives int32), as in PyTorch
+        elif arr.dtype == np.float64:
             arr = arr.astype(get_default_dtype())
         elif arr.dtype.kind == "i":
             arr = arr.astype(int64)
