@@ -489,3 +489,44 @@ def test_bilinear_init_bound_without_torch():
     layer = nn.Bilinear(4, 2, 3)
     assert layer.weight.shape == (3, 4, 2) and np.abs(layer.weight.numpy()).max() <= 0.5
     assert F.bilinear(tl.ones(4), tl.ones(2), layer.weight).shape == (3,)
+
+
+# --- pad_sequence, tl.Generator in data -------------------------------------------------------
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_matches_torch_with_gradients(batch_first, side):
+    from tinygrad_lite.nn.utils.rnn import pad_sequence
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal((n, 2)).astype(np.float32) for n in (3, 1, 4)]
+    ours = [tl.tensor(a, requires_grad=True) for a in arrays]
+    out = pad_sequence(ours, batch_first=batch_first, padding_value=-1.5, padding_side=side)
+    assert out.shape == ((3, 4, 2) if batch_first else (4, 3, 2))
+    torch = _torch()
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_t = torch.nn.utils.rnn.pad_sequence(theirs, batch_first=batch_first, padding_value=-1.5,
+                                            padding_side=side)
+    np.testing.assert_array_equal(out.numpy(), out_t.detach().numpy())
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    (out * tl.tensor(g)).sum().backward()
+    (out_t * torch.tensor(g)).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+def test_data_takes_a_tl_generator_like_torch_code_passes():
+    from tinygrad_lite.data import random_split
+
+    def split():
+        return [s.indices for s in random_split(range(10), [0.8, 0.2],
+                                                generator=tl.Generator().manual_seed(42))]
+
+    assert split() == split() and sorted(sum(split(), [])) == list(range(10))
+    ds = TensorDataset(tl.arange(6))
+
+    def epoch():
+        return [b[0].tolist() for b in DataLoader(ds, batch_size=2, shuffle=True,
+                                                  generator=tl.Generator().manual_seed(1))]
+
+    assert epoch() == epoch()
+    drawn = RandomSampler(ds, generator=tl.Generator().manual_seed(3))
+    assert list(drawn) == list(RandomSampler(ds, generator=tl.Generator().manual_seed(3)))

@@ -359,11 +359,17 @@ class ConcatDataset(Dataset):
         return self.cumulative_sizes[-1]
 
 
+def _numpy_rng(gen: Any) -> np.random.Generator:
+    """The numpy Generator to draw from: `gen` itself, a `tl.Generator`'s (what PyTorch code
+    passes as generator=), or the shared one that `tl.manual_seed` seeds for None."""
+    return gen if isinstance(gen, np.random.Generator) else _shared_generator(gen)
+
+
 def random_split(dataset: Any, lengths: Any, generator: Any = None) -> list[Subset]:
     """Split `dataset` into non-overlapping random Subsets of the given lengths, or of the
     given fractions of its length (what rounding leaves over goes round-robin, as in
-    PyTorch). The permutation comes from `generator` (a numpy Generator) or the shared one
-    that `tl.manual_seed` seeds."""
+    PyTorch). The permutation comes from `generator` (a tl.Generator or numpy Generator) or
+    the shared one that `tl.manual_seed` seeds."""
     n = len(dataset)
     lengths = list(lengths)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1 and not all(
@@ -375,7 +381,7 @@ def random_split(dataset: Any, lengths: Any, generator: Any = None) -> list[Subs
     if sum(lengths) != n:
         raise ValueError(f"random_split: the lengths {lengths} do not add up to the "
                          f"dataset's {n} items")
-    order = (generator or _shared_generator()).permutation(n)
+    order = _numpy_rng(generator).permutation(n)
     ends = np.cumsum(lengths)
     return [Subset(dataset, order[end - size:end]) for size, end in zip(lengths, ends)]
 
@@ -484,8 +490,8 @@ class SequentialSampler(Sampler):
 
 class RandomSampler(Sampler):
     """The indices in a fresh random order each epoch, or `num_samples` drawn with
-    `replacement`; `generator` is a numpy Generator (default: the shared one that
-    `tl.manual_seed` seeds)."""
+    `replacement`; `generator` is a tl.Generator or numpy Generator (default: the shared one
+    that `tl.manual_seed` seeds)."""
 
     def __init__(self, data_source: Any, replacement: bool = False,
                  num_samples: int | None = None, generator: Any = None) -> None:
@@ -500,7 +506,7 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
-        n, rng = len(self.data_source), self.generator or _shared_generator()
+        n, rng = len(self.data_source), _numpy_rng(self.generator)
         if self.replacement:
             return iter(rng.integers(0, n, self.num_samples).tolist())
         rounds = -(-self.num_samples // n)  # NOTE: more samples than items: whole permutations
@@ -518,7 +524,7 @@ class SubsetRandomSampler(Sampler):
         self.indices, self.generator = indices, generator
 
     def __iter__(self) -> Iterator[Any]:
-        order = (self.generator or _shared_generator()).permutation(len(self.indices))
+        order = _numpy_rng(self.generator).permutation(len(self.indices))
         return (self.indices[i] for i in order.tolist())
 
     def __len__(self) -> int:
@@ -538,7 +544,7 @@ class WeightedRandomSampler(Sampler):
         self.num_samples, self.replacement, self.generator = num_samples, replacement, generator
 
     def __iter__(self) -> Iterator[int]:
-        rng = self.generator or _shared_generator()
+        rng = _numpy_rng(self.generator)
         return iter(rng.choice(len(self.weights), self.num_samples, replace=self.replacement,
                                p=self.weights / self.weights.sum()).tolist())
 
@@ -591,7 +597,7 @@ class DataLoader:
         run); without it the shared generator is used, so `tl.manual_seed` governs it.
     collate_fn : makes a batch from a list of items (default: `default_collate`, which
         stacks them field by field; with batch_size=None it gets one item at a time).
-    generator : a numpy Generator to shuffle with (like `seed`, which it overrides).
+    generator : a tl.Generator or numpy Generator to shuffle with (overrides `seed`).
     num_workers, pin_memory, timeout, worker_init_fn, persistent_workers, prefetch_factor :
         accepted so PyTorch code runs unchanged; batches are always made in this process
         (numpy gathers a batch in microseconds).

@@ -1,4 +1,5 @@
-"""Gradient clipping and flat parameter vectors (`torch.nn.utils`'s most used helpers).
+"""Gradient clipping and flat parameter vectors (`torch.nn.utils`'s most used helpers);
+`rnn.pad_sequence`.
 
 Clipping changes `.grad` in place under no_grad, between `backward()` and `optimizer.step()`.
 """
@@ -8,11 +9,12 @@ from typing import Iterable
 
 import numpy as np
 
-from ..autograd import no_grad
-from ..tensor import Tensor, cat, tensor
+from ...autograd import no_grad
+from ...tensor import Tensor, cat, tensor
+from . import rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters"]
+           "vector_to_parameters", "rnn"]
 
 
 def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
