@@ -218,3 +218,21 @@ def test_tensor_of_a_numpy_scalar_keeps_its_dtype(name):
     value = getattr(np, name)(1)
     assert tl.tensor(value).dtype == np.dtype(name)
     assert str(torch.tensor(value).dtype).removeprefix("torch.") == np.dtype(name).name
+
+
+def test_index_put_writes_or_accumulates_and_ravel_flattens():
+    x = tl.zeros(3)
+    x.index_put_((tl.tensor([0, 0]),), tl.tensor([1.0, 2.0]), accumulate=True)
+    assert x.tolist() == [3.0, 0.0, 0.0]
+    assert tl.zeros(2, 3).ravel().shape == (6,) and tl.ravel(tl.zeros(2, 3)).shape == (6,)
+    grads = {}
+    for lib in (torch, tl):
+        base = lib.ones(3, requires_grad=True)
+        values = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        out = base.index_put((lib.tensor([0, 0, 2]),), values, accumulate=True)
+        out.pow(2).sum().backward()
+        grads[lib] = (out, base.grad, values.grad)
+    for a, b in zip(grads[torch], grads[tl]):
+        _same(a, b)
+    _same(torch.zeros(2, 3).index_put((torch.tensor([True, False]),), torch.tensor(7.0)),
+          tl.zeros(2, 3).index_put((tl.tensor([True, False]),), tl.tensor(7.0)))

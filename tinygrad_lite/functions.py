@@ -56,6 +56,7 @@ METHODS = (
     "fmin", "kthvalue", "mode", "unique", "cross", "kron", "dist", "rot90",
     "allclose", "equal", "repeat_interleave", "tensor_split", "var_mean", "std_mean",
     "bincount", "bitwise_left_shift", "bitwise_right_shift", "clone", "detach",
+    "ravel",
 )
 
 

@@ -1279,6 +1279,10 @@ class Tensor:
         return MinMax((values, indices))
 
     # --- shape ------------------------------------------------------------------------------
+    def ravel(self) -> "Tensor":
+        """The elements as one dim, as `reshape(-1)`."""
+        return self.reshape(-1)
+
     def reshape(self, *shape: Any) -> "Tensor":
         shape = requested = _size(shape)
         known = math.prod([n for n in shape if n != -1])
@@ -1697,6 +1701,15 @@ class Tensor:
         written = np.zeros(self.shape, dtype=bool)
         written[index] = True
         return where(written, put, self)
+
+    def index_put(self, indices: tuple, values: Any, accumulate: bool = False) -> "Tensor":
+        """A copy with `values` written (accumulate: added, so repeats sum) at the advanced
+        index `indices`, a tuple of tensors: `x.index_put((i,), v)` is `x[i] = v` on a copy."""
+        index, _, _ = _index(tuple(indices), self.ndim)
+        values = values if isinstance(values, Tensor) else Tensor(values, dtype=self.dtype)
+        target = np.zeros(self.shape, dtype=bool)[index].shape
+        return self._put(_drop_leading_ones(values.to(self.dtype), len(target)).expand(target),
+                         index, accumulate)
 
     def _scatter(self, dim: int, index: Any, src: Any, accumulate: bool, op: str) -> "Tensor":
         d = self._axis(dim, op)
@@ -2196,7 +2209,7 @@ for _name in ("log1p", "expm1", "erf", "erfc", "log2", "log10", "exp2", "sin", "
               "addcmul", "addcdiv", "abs", "neg", "exp", "log", "sqrt", "sigmoid", "tanh",
               "relu", "pow", "sign", "reciprocal", "square", "clip", "masked_fill", "scatter",
               "scatter_add", "index_add", "index_fill", "logit", "xlogy", "copysign", "sinc",
-              "deg2rad", "rad2deg", "heaviside"):
+              "deg2rad", "rad2deg", "heaviside", "index_put"):
     setattr(Tensor, f"{_name}_", _in_place(_name))
 
 
