@@ -530,3 +530,39 @@ def test_data_takes_a_tl_generator_like_torch_code_passes():
     assert epoch() == epoch()
     drawn = RandomSampler(ds, generator=tl.Generator().manual_seed(3))
     assert list(drawn) == list(RandomSampler(ds, generator=tl.Generator().manual_seed(3)))
+
+
+# --- Transformer encoder --------------------------------------------------------------------
+def test_transformer_encoder_copies_its_layer_and_keeps_shapes():
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(8))
+    assert encoder.layers[0] is not layer and encoder.layers[0] is not encoder.layers[1]
+    assert len(list(encoder.parameters())) == 2 * len(list(layer.parameters())) + 2
+    encoder.eval()
+    assert encoder(tl.randn(3, 5, 8)).shape == (3, 5, 8)
+    with pytest.raises(RuntimeError, match="relu/gelu"):
+        nn.TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+@pytest.mark.parametrize("kw", [{}, {"batch_first": True, "norm_first": True},
+                                {"activation": "gelu", "bias": False}])
+def test_transformer_encoder_matches_torch_with_gradients(kw):
+    torch = _torch()
+    rng = np.random.default_rng(8)
+    theirs_layer = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, **kw)
+    ours_layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, **kw)
+    assert repr(ours_layer) == repr(theirs_layer)
+    theirs = torch.nn.TransformerEncoder(theirs_layer, 2, norm=torch.nn.LayerNorm(8),
+                                         enable_nested_tensor=False)
+    ours = nn.TransformerEncoder(ours_layer, 2, norm=nn.LayerNorm(8))
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    _copy_weights(theirs, ours)
+    x = rng.standard_normal((3, 4, 8)).astype(np.float32)
+    length = 4 if kw.get("batch_first") else 3
+    causal = np.triu(np.ones((length, length), dtype=bool), 1)
+    xt, xl = torch.tensor(x, requires_grad=True), tl.tensor(x, requires_grad=True)
+    out_t, out_l = theirs(xt, mask=torch.tensor(causal)), ours(xl, mask=tl.tensor(causal))
+    np.testing.assert_allclose(out_l.numpy(), out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    out_t.pow(2).sum().backward()
+    out_l.pow(2).sum().backward()
+    np.testing.assert_allclose(xl.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4)

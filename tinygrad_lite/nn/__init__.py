@@ -1,6 +1,6 @@
 """Neural-network building blocks with PyTorch's names: modules, layers, losses, init."""
 from . import functional, init, utils
-from .attention import MultiheadAttention
+from .attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 from .layers import (
     CELU,
     ELU,
@@ -115,6 +115,7 @@ __all__ = [
     "ParameterDict", "ParameterList", "ReLU", "ReLU6", "SELU", "Sequential", "SiLU", "Sigmoid",
     "SmoothL1Loss", "Softmax", "Softmax2d", "Softmin", "Softplus", "Softsign", "Tanh",
     "Threshold", "Unflatten", "MultiheadAttention", "Bilinear",
+    "TransformerEncoder", "TransformerEncoderLayer",
     "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "CosineSimilarity",
     "Dropout1d", "Dropout2d", "GaussianNLLLoss", "GroupNorm", "Hardshrink", "HingeEmbeddingLoss",
     "InstanceNorm1d", "InstanceNorm2d", "MultiLabelSoftMarginLoss", "PReLU", "PairwiseDistance",

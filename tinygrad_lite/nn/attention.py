@@ -1,16 +1,18 @@
-"""nn.MultiheadAttention, built from Tensor ops so the graph shows every projection."""
+"""nn.MultiheadAttention and the Transformer encoder built on it, from Tensor ops so the
+graph shows every projection."""
 from __future__ import annotations
 
+import copy
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from ..tensor import Tensor, empty, zeros
 from . import functional as F
 from . import init
-from .layers import Linear
-from .module import Module, Parameter
+from .layers import Dropout, LayerNorm, Linear
+from .module import Module, ModuleList, Parameter
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -148,3 +150,91 @@ class MultiheadAttention(Module):
         if average_attn_weights:
             weights = weights.mean(1)
         return out, weights.squeeze(0) if unbatched else weights
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention then a feed-forward block, each added back to its input and
+    layer-normalised (after, or before with `norm_first`), as in PyTorch.
+
+    Parameters
+    ----------
+    d_model, nhead : int
+        Width and attention heads.
+    dim_feedforward : int
+        Hidden width of the feed-forward block.
+    dropout : float
+        Dropout after the attention, inside and after the feed-forward block.
+    activation : "relu", "gelu" or a callable (a Module one becomes a child).
+    layer_norm_eps, batch_first, norm_first, bias : as in PyTorch.
+
+    Examples
+    --------
+    >>> layer = nn.TransformerEncoderLayer(16, 4, dim_feedforward=32, batch_first=True)
+    >>> layer(tl.randn(2, 5, 16)).shape
+    (2, 5, 16)
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = "relu",
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, *, dtype: Any = None) -> None:
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        if isinstance(activation, str):
+            if activation not in ("relu", "gelu"):
+                raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+            activation = F.relu if activation == "relu" else F.gelu
+        self.activation = activation
+
+    def forward(self, src: Tensor, src_mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
+        x = src
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._ff_block(self.norm2(x))
+        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._ff_block(x))
+
+    def _sa_block(self, x: Tensor, attn_mask: Tensor | None,
+                  key_padding_mask: Tensor | None, is_causal: bool) -> Tensor:
+        out, _ = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                                need_weights=False, is_causal=is_causal)
+        return self.dropout1(out)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoder(Module):
+    """`num_layers` independent copies of `encoder_layer` applied in turn, then `norm`.
+
+    Examples
+    --------
+    >>> layer = nn.TransformerEncoderLayer(16, 4, batch_first=True)
+    >>> nn.TransformerEncoder(layer, num_layers=2)(tl.randn(2, 5, 16)).shape
+    (2, 5, 16)
+    """
+
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
+                 norm: Module | None = None, enable_nested_tensor: bool = True,
+                 mask_check: bool = True) -> None:
+        super().__init__()
+        self.layers = ModuleList(copy.deepcopy(encoder_layer) for _ in range(num_layers))
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(self, src: Tensor, mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None,
+                is_causal: bool | None = None) -> Tensor:
+        out = src
+        for layer in self.layers:
+            out = layer(out, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
+                        is_causal=bool(is_causal))
+        return out if self.norm is None else self.norm(out)
