@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import inspect
 import itertools
 import os
 import threading
@@ -143,6 +144,13 @@ class Function(abc.ABC):
 
     __slots__ = ("parents", "saved", "needs_input_grad", "tick", "seq", "created_at")
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass written PyTorch's way (`@staticmethod forward(ctx, ...)` on tensors)
+        gets an `apply` that runs it as one node (`_Custom`); ours stay on arrays."""
+        super().__init_subclass__(**kwargs)
+        if isinstance(inspect.getattr_static(cls, "forward", None), staticmethod):
+            cls.apply = classmethod(_apply_custom)
+
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved = arrays
 
@@ -186,6 +194,78 @@ class Function(abc.ABC):
             out._requires_grad = True
             out._ctx = ctx
         return out
+
+
+# --- PyTorch-style Functions (torch.autograd.Function's API) -----------------------------------
+class FunctionCtx:
+    """The `ctx` a PyTorch-style Function's forward and backward share: `save_for_backward`
+    / `saved_tensors`, `needs_input_grad` (one flag per forward argument), and any attribute
+    the forward sets for its backward (`ctx.scale = 2.0`)."""
+
+    def __init__(self, needs_input_grad: tuple) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors: tuple = ()
+        self.non_differentiable: list = []
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        self.saved_tensors = tensors
+
+    def mark_non_differentiable(self, *tensors: Any) -> None:
+        """These outputs get no gradient (e.g. an argmax returned beside the values)."""
+        self.non_differentiable.extend(tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Accepted for PyTorch code; backward always receives a gradient tensor here."""
+
+
+def _apply_custom(cls: type, *args: Any) -> Any:
+    """`apply` of a PyTorch-style Function: the tensor arguments become the node's inputs, the
+    rest are passed through as they are."""
+    slots = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+    out = _Custom.apply(*(args[i] for i in slots), fn=cls, args=args, slots=slots)
+    node = out._ctx
+    if node is not None and any(t._data is out._data for t in node.user_ctx.non_differentiable):
+        return out.detach()
+    return out
+
+
+class _Custom(Function):
+    """The node of a PyTorch-style Function subclass: its forward and backward run on tensors
+    (under no_grad: they record nothing), this node carries them into the engine."""
+
+    def forward(self, *arrays: Any, fn: type, args: tuple, slots: tuple) -> Any:
+        needs = dict(zip(slots, self.needs_input_grad))
+        ctx = self.user_ctx = FunctionCtx(tuple(needs.get(i, False) for i in range(len(args))))
+        self.fn = fn
+        with no_grad():
+            if hasattr(fn, "setup_context"):  # NOTE: PyTorch's newer style: forward(*args)
+                out = fn.forward(*args)
+                fn.setup_context(ctx, args, out)
+            else:
+                out = fn.forward(ctx, *args)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{fn.__name__}.forward: returned {type(out).__name__}; a "
+                            "Function here returns one tensor (several outputs are not "
+                            "supported)")
+        self.save_for_backward(slots)
+        return out._data
+
+    def backward(self, grad: Any) -> tuple:
+        (slots,) = self.saved
+        with no_grad():
+            grads = self.fn.backward(self.user_ctx, _wrap(grad))
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        if len(grads) != len(self.user_ctx.needs_input_grad):
+            raise RuntimeError(f"{self.fn.__name__}.backward: returned {len(grads)} gradients "
+                               f"for {len(self.user_ctx.needs_input_grad)} forward arguments "
+                               "(return None for an argument without one)")
+        return tuple(None if grads[i] is None else
+                     grads[i]._data if isinstance(grads[i], Tensor) else np.asarray(grads[i])
+                     for i in slots)
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
 
 
 def _shape_error(op: str, inputs: tuple, e: ValueError) -> str:

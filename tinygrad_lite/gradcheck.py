@@ -49,27 +49,29 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
             continue
         analytic = np.zeros(t.shape) if t.grad is None else t.grad.numpy().astype(np.float64)
         data = t.numpy()
+        original = data.copy()  # NOTE: restored exactly, even when fn raises midway
         numeric = np.zeros(t.shape)
-        for idx in np.ndindex(*t.shape):
-            orig = data[idx]
-            data[idx] = orig + eps
+        direction = rng.standard_normal(t.shape)
+        try:
+            for idx in np.ndindex(*t.shape):
+                data[idx] = original[idx] + eps
+                plus = _scalar_of(fn, inputs, weights)
+                data[idx] = original[idx] - eps
+                minus = _scalar_of(fn, inputs, weights)
+                data[idx] = original[idx]
+                numeric[idx] = (plus - minus) / (2 * eps)
+            np.copyto(data, original + eps * direction)
             plus = _scalar_of(fn, inputs, weights)
-            data[idx] = orig - eps
+            np.copyto(data, original - eps * direction)
             minus = _scalar_of(fn, inputs, weights)
-            data[idx] = orig
-            numeric[idx] = (plus - minus) / (2 * eps)
+        finally:
+            np.copyto(data, original)
         bad = ~np.isclose(analytic, numeric, atol=atol, rtol=rtol)
         if bad.any():
             where_bad = tuple(int(k) for k in np.argwhere(bad)[0])
             return _fail(raise_exception, f"gradcheck: input {i} (shape {t.shape}): at index "
                          f"{where_bad} backward gives {analytic[where_bad]:.8g} but finite "
                          f"differences give {numeric[where_bad]:.8g}")
-        direction = rng.standard_normal(t.shape)
-        data += eps * direction
-        plus = _scalar_of(fn, inputs, weights)
-        data -= 2 * eps * direction
-        minus = _scalar_of(fn, inputs, weights)
-        data += eps * direction
         numeric_vjp = (plus - minus) / (2 * eps)
         analytic_vjp = float(np.sum(analytic * direction))
         if not np.isclose(analytic_vjp, numeric_vjp, atol=atol, rtol=rtol):

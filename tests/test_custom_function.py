@@ -1,0 +1,139 @@
+"""PyTorch-style autograd Functions (`@staticmethod forward(ctx, ...)` on tensors), as in
+PyTorch's "extending autograd" tutorial: run as one node, checked by finite differences and
+against torch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+
+
+def _functions(L):
+    """The same three Functions written against tinygrad_lite or torch (module `L`)."""
+
+    class MyReLU(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, input):
+            ctx.save_for_backward(input)
+            return input.clamp(min=0)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (input,) = ctx.saved_tensors
+            grad_input = grad_output.clone()
+            grad_input[input < 0] = 0
+            return grad_input
+
+    class Scale(L.autograd.Function):
+        """x * w * k with a plain-number k between the tensors."""
+
+        @staticmethod
+        def forward(ctx, x, k, w):
+            ctx.k = k
+            ctx.save_for_backward(x, w)
+            return x * w * k
+
+        @staticmethod
+        def backward(ctx, g):
+            x, w = ctx.saved_tensors
+            gx = g * w * ctx.k if ctx.needs_input_grad[0] else None
+            gw = g * x * ctx.k if ctx.needs_input_grad[2] else None
+            return gx, None, gw
+
+    class Exp(L.autograd.Function):
+        """PyTorch's newer style: forward without ctx, then setup_context."""
+
+        @staticmethod
+        def forward(x):
+            return x.exp()
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(output)
+
+        @staticmethod
+        def backward(ctx, g):
+            (out,) = ctx.saved_tensors
+            return g * out
+
+    return MyReLU, Scale, Exp
+
+
+def _run(L, x, w):
+    MyReLU, Scale, Exp = _functions(L)
+    z = Scale.apply(MyReLU.apply(x), 3.0, w)
+    return (Exp.apply(z * 0.1) * z).sum()
+
+
+def test_custom_functions_match_finite_differences():
+    MyReLU, Scale, Exp = _functions(tl)
+    x = tl.tensor([-1.0, 2.0, -3.0, 4.0], dtype=tl.float64, requires_grad=True)
+    w = tl.tensor([1.0, 0.5, 3.0, -2.0], dtype=tl.float64, requires_grad=True)
+    assert tl.gradcheck(lambda a, b: _run(tl, a, b), [x, w])
+    y = MyReLU.apply(x)
+    assert y.grad_fn.name == "MyReLU" and y.tolist() == [0, 2, 0, 4]
+
+
+def test_custom_functions_match_torch():
+    torch = pytest.importorskip("torch")
+    data = np.array([-1.0, 2.0, -3.0, 4.0]), np.array([1.0, 0.5, 3.0, -2.0])
+    grads = []
+    for L in (tl, torch):
+        x, w = (L.tensor(a, requires_grad=True) for a in data)
+        _run(L, x, w).backward()
+        grads.append((np.asarray(x.grad.detach().numpy()), np.asarray(w.grad.detach().numpy())))
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_custom_function_without_grad_records_nothing_and_marks_non_differentiable():
+    _, Scale, _ = _functions(tl)
+    out = Scale.apply(tl.ones(2), 2.0, tl.ones(2))
+    assert out.tolist() == [2, 2] and out.grad_fn is None and not out.requires_grad
+
+    class Rounded(tl.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = x.round()
+            ctx.mark_non_differentiable(out)
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            return None
+
+    assert not Rounded.apply(tl.tensor([1.4], requires_grad=True)).requires_grad
+
+
+def test_custom_function_mistakes_are_named():
+    class Pair(tl.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x, x
+
+        @staticmethod
+        def backward(ctx, a, b):
+            return a + b
+
+    with pytest.raises(TypeError, match="Pair.forward: returned tuple"):
+        Pair.apply(tl.ones(2, requires_grad=True))
+
+    class TooMany(tl.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    with pytest.raises(RuntimeError, match="TooMany.backward: returned 2 gradients for 1"):
+        TooMany.apply(tl.ones(2, requires_grad=True)).sum().backward()
+
+
+def test_gradcheck_leaves_its_inputs_exactly_as_they_were():
+    x = tl.tensor([0.1, 4.0, -3.0], dtype=tl.float64, requires_grad=True)
+    before = x.numpy().copy()
+    assert tl.gradcheck(lambda t: (t * t).sin(), [x])
+    np.testing.assert_array_equal(x.numpy(), before)
