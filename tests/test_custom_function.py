@@ -106,18 +106,77 @@ def test_custom_function_without_grad_records_nothing_and_marks_non_differentiab
     assert not Rounded.apply(tl.tensor([1.4], requires_grad=True)).requires_grad
 
 
-def test_custom_function_mistakes_are_named():
-    class Pair(tl.autograd.Function):
+def _multi_output(L):
+    class SinCos(L.autograd.Function):
         @staticmethod
         def forward(ctx, x):
-            return x, x
+            ctx.save_for_backward(x)
+            return x.sin(), x.cos()
 
         @staticmethod
-        def backward(ctx, a, b):
-            return a + b
+        def backward(ctx, gs, gc):
+            (x,) = ctx.saved_tensors
+            return gs * x.cos() - gc * x.sin()
 
-    with pytest.raises(TypeError, match="Pair.forward: returned tuple"):
-        Pair.apply(tl.ones(2, requires_grad=True))
+    class MaxAndIndex(L.autograd.Function):
+        """An integer output beside the values: it comes back without a graph."""
+
+        @staticmethod
+        def forward(ctx, x):
+            values, index = x.max(1)
+            ctx.save_for_backward(x, index)
+            return values, index
+
+        @staticmethod
+        def backward(ctx, g_values, g_index):
+            x, index = ctx.saved_tensors
+            g = L.zeros_like(x)
+            g[L.arange(x.shape[0]), index] = g_values
+            return g
+
+    return SinCos, MaxAndIndex
+
+
+def test_custom_functions_with_several_outputs():
+    SinCos, MaxAndIndex = _multi_output(tl)
+    x = tl.tensor([[0.5, 2.0, -1.0], [3.0, 0.1, 0.2]], dtype=tl.float64, requires_grad=True)
+    assert tl.gradcheck(lambda t: sum(o.sum() * k for k, o in enumerate(SinCos.apply(t), 1)),
+                        [x])
+    x.grad = None
+    values, index = MaxAndIndex.apply(x)
+    assert index.tolist() == [1, 0] and not index.requires_grad and values.requires_grad
+    (values * 2).sum().backward()
+    assert x.grad.tolist() == [[0, 2, 0], [2, 0, 0]]
+    s, _ = SinCos.apply(x.detach())           # no input needs grad: plain outputs
+    assert not s.requires_grad
+
+
+def test_custom_functions_with_several_outputs_match_torch():
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(0).random((3, 4))
+    grads = []
+    for L in (tl, torch):
+        SinCos, MaxAndIndex = _multi_output(L)
+        x = L.tensor(data, requires_grad=True)
+        s, c = SinCos.apply(x)
+        values, _ = MaxAndIndex.apply(x)
+        (s + c * c + values.unsqueeze(1)).sum().backward()
+        grads.append(x.grad.detach().numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+def test_custom_function_mistakes_are_named():
+    class Text(tl.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x, "done"
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(TypeError, match="Text.forward: returned str"):
+        Text.apply(tl.ones(2, requires_grad=True))
 
     class TooMany(tl.autograd.Function):
         @staticmethod

@@ -220,40 +220,69 @@ class FunctionCtx:
 
 def _apply_custom(cls: type, *args: Any) -> Any:
     """`apply` of a PyTorch-style Function: the tensor arguments become the node's inputs, the
-    rest are passed through as they are."""
+    rest are passed through as they are. Several outputs come out of one node's flat result
+    (each a differentiable slice of it); integer outputs and those the forward marked
+    non-differentiable come back without a graph."""
     slots = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
-    out = _Custom.apply(*(args[i] for i in slots), fn=cls, args=args, slots=slots)
-    node = out._ctx
-    if node is not None and any(t._data is out._data for t in node.user_ctx.non_differentiable):
-        return out.detach()
-    return out
+    box: dict = {}
+    out = _Custom.apply(*(args[i] for i in slots), fn=cls, args=args, slots=slots, box=box)
+    returned, layout = box["returned"], box["layout"]
+    if not isinstance(returned, tuple):
+        return out if layout else out.detach()
+    result = [t.detach() for t in returned]
+    for k, start, stop in layout:
+        result[k] = out[start:stop].reshape(returned[k].shape).to(returned[k].dtype)
+    return tuple(result)
 
 
 class _Custom(Function):
     """The node of a PyTorch-style Function subclass: its forward and backward run on tensors
     (under no_grad: they record nothing), this node carries them into the engine."""
 
-    def forward(self, *arrays: Any, fn: type, args: tuple, slots: tuple) -> Any:
+    def forward(self, *arrays: Any, fn: type, args: tuple, slots: tuple, box: dict) -> Any:
         needs = dict(zip(slots, self.needs_input_grad))
         ctx = self.user_ctx = FunctionCtx(tuple(needs.get(i, False) for i in range(len(args))))
         self.fn = fn
         with no_grad():
             if hasattr(fn, "setup_context"):  # NOTE: PyTorch's newer style: forward(*args)
-                out = fn.forward(*args)
-                fn.setup_context(ctx, args, out)
+                returned = fn.forward(*args)
+                fn.setup_context(ctx, args, returned)
             else:
-                out = fn.forward(ctx, *args)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"{fn.__name__}.forward: returned {type(out).__name__}; a "
-                            "Function here returns one tensor (several outputs are not "
-                            "supported)")
-        self.save_for_backward(slots)
-        return out._data
+                returned = fn.forward(ctx, *args)
+        outs = returned if isinstance(returned, tuple) else (returned,)
+        for o in outs:
+            if not isinstance(o, Tensor):
+                raise TypeError(f"{fn.__name__}.forward: returned {type(o).__name__}; a "
+                                "Function returns tensors")
+        marked = {id(t._data) for t in ctx.non_differentiable}
+        differentiable = [k for k, o in enumerate(outs)
+                          if o.dtype.kind == "f" and id(o._data) not in marked]
+        box["returned"] = returned
+        if not isinstance(returned, tuple):  # NOTE: one output is the node's own result
+            box["layout"] = bool(differentiable)
+            self.save_for_backward(slots, None, outs)
+            return returned._data
+        # several: their differentiable values end to end in one flat array
+        bounds = np.cumsum([0] + [outs[k].numel() for k in differentiable])
+        layout = box["layout"] = [(k, int(a), int(b)) for k, a, b
+                                  in zip(differentiable, bounds[:-1], bounds[1:])]
+        self.save_for_backward(slots, layout, outs)
+        if not differentiable:
+            return np.zeros(0)
+        return np.concatenate([outs[k].numpy().reshape(-1) for k in differentiable])
 
     def backward(self, grad: Any) -> tuple:
-        (slots,) = self.saved
+        slots, layout, outs = self.saved
+        if layout is None:
+            grads_out = [_wrap(grad)]
+        else:  # NOTE: outputs without a gradient get zeros, as PyTorch materialises them
+            flat = be.active.realize(grad)
+            grads_out = [_wrap(np.zeros(o.shape, o.dtype)) for o in outs]
+            for k, start, stop in layout:
+                grads_out[k] = _wrap(flat[start:stop].reshape(outs[k].shape)
+                                     .astype(outs[k].dtype, copy=False))
         with no_grad():
-            grads = self.fn.backward(self.user_ctx, _wrap(grad))
+            grads = self.fn.backward(self.user_ctx, *grads_out)
         grads = grads if isinstance(grads, tuple) else (grads,)
         if len(grads) != len(self.user_ctx.needs_input_grad):
             raise RuntimeError(f"{self.fn.__name__}.backward: returned {len(grads)} gradients "
