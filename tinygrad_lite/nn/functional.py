@@ -17,7 +17,7 @@ import numpy as np
 from .. import ops
 from ..autograd import no_grad
 from ..rng import generator
-from ..tensor import Tensor, arange, cat, full, where
+from ..tensor import Tensor, arange, cat, full, where, zeros
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -65,6 +65,16 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
     """x where x > 0, else negative_slope * x (the slope is the gradient at 0, as in PyTorch)."""
     return _maybe_in_place(input, lambda x: where(x > 0, x, x * negative_slope), inplace,
                            "leaky_relu")
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,  # noqa: A002
+          training: bool = False, inplace: bool = False) -> Tensor:
+    """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element while
+    training, and is the mean slope (lower + upper) / 2 otherwise."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slope = Tensor(generator().uniform(lower, upper, input.shape).astype(input.dtype))
+    return _maybe_in_place(input, lambda x: where(x > 0, x, x * slope), inplace, "rrelu")
 
 
 def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
@@ -274,6 +284,39 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
     if inplace:
         return input._in_place("dropout_", lambda x: ops.Dropout.apply(x, p=float(p)))
     return ops.Dropout.apply(input, p=float(p))
+
+
+# NOTE: SELU's -scale * alpha, the value a dropped unit takes before the affine correction
+_SELU_NEGATIVE_SATURATION = 1.7580993408473766
+
+
+def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool,  # noqa: A002
+                   feature: bool, op: str) -> Tensor:
+    """PyTorch's alpha dropout: dropped units go to SELU's saturation value, then an affine
+    map a * x + b restores zero mean and unit variance. `feature` drops whole channels."""
+    _check_dropout_p(p)
+    if not training or p == 0 or input.size == 0:
+        return input
+    if p == 1:
+        return _maybe_in_place(input, lambda x: x * 0, inplace, op)
+    shape = input.shape[:2] + (1,) * (input.ndim - 2) if feature else input.shape
+    keep = (generator().random(shape) >= p).astype(input.dtype)
+    alpha = _SELU_NEGATIVE_SATURATION
+    a = 1 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    scale, shift = Tensor(keep * a), Tensor((keep - 1) * alpha * a + alpha * a * p)
+    return _maybe_in_place(input, lambda x: x * scale + shift, inplace, op)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,  # noqa: A002
+                  inplace: bool = False) -> Tensor:
+    """Dropout for SELU networks: keeps the mean and variance of its input."""
+    return _alpha_dropout(input, p, training, inplace, False, "alpha_dropout")
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,  # noqa: A002
+                          inplace: bool = False) -> Tensor:
+    """Alpha dropout of whole channels of (N, C, *) input."""
+    return _alpha_dropout(input, p, training, inplace, True, "feature_alpha_dropout")
 
 
 def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
@@ -925,6 +968,61 @@ def _conv(input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
     return y.squeeze(0) if unbatched else y
 
 
+def _im2col_settings(kernel_size: int | Sequence[int], dilation: int | Sequence[int],
+                     padding: int | Sequence[int], stride: int | Sequence[int],
+                     op: str) -> tuple[tuple, tuple, list[tuple[int, int]], tuple]:
+    """unfold / fold settings as pairs: kernel, dilation, (before, after) pads, stride."""
+    pads = [(p, p) for p in _ntuple(padding, 2, "padding", op)]
+    return (_ntuple(kernel_size, 2, "kernel_size", op), _ntuple(dilation, 2, "dilation", op),
+            pads, _ntuple(stride, 2, "stride", op))
+
+
+def unfold(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+           dilation: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+           stride: int | Sequence[int] = 1) -> Tensor:
+    """im2col: (N, C, H, W) -> (N, C * kh * kw, L), one column per sliding window.
+
+    Example: ``F.unfold(x, 3, padding=1)`` gives the columns a 3x3 'same' conv multiplies.
+    """
+    x, unbatched = _batched(input, 2, "unfold")
+    kernel, dilation, pads, stride = _im2col_settings(kernel_size, dilation, padding, stride,
+                                                      "unfold")
+    windows, _, _ = _windows(x, kernel, stride, dilation, pads, "unfold")
+    n, c, length, size = windows.shape
+    cols = windows.permute(0, 1, 3, 2).reshape(n, c * size, length)
+    return cols.squeeze(0) if unbatched else cols
+
+
+def fold(input: Tensor, output_size: int | Sequence[int],  # noqa: A002
+         kernel_size: int | Sequence[int], dilation: int | Sequence[int] = 1,
+         padding: int | Sequence[int] = 0, stride: int | Sequence[int] = 1) -> Tensor:
+    """col2im, the adjoint of unfold: (N, C * kh * kw, L) -> (N, C, H, W), summing where
+    windows overlap (so fold(unfold(x)) counts each pixel once per window that covers it)."""
+    op = "fold"
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{op}: expected a 2-D (unbatched) or 3-D (batched) input, got "
+                           f"shape {input.shape}")
+    cols = input.unsqueeze(0) if input.ndim == 2 else input
+    size = _ntuple(output_size, 2, "output_size", op)
+    kernel, dilation, pads, stride = _im2col_settings(kernel_size, dilation, padding, stride, op)
+    padded = tuple(n + before + after for n, (before, after) in zip(size, pads))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    out = tuple((p - w) // s + 1 for p, w, s in zip(padded, span, stride))
+    n, rows, length = cols.shape
+    k = math.prod(kernel)
+    if rows % k or length != math.prod(out):
+        raise RuntimeError(f"{op}: input {input.shape} must be (N, C * {k}, {math.prod(out)}) "
+                           f"for kernel {kernel} and output_size {size}")
+    c = rows // k
+    index = _window_index(padded, kernel, stride, dilation, out)
+    values = cols.reshape(n, c, k, length).permute(0, 1, 3, 2).reshape(n, c, length * k)
+    image = zeros(n, c, math.prod(padded), dtype=input.dtype)
+    image = image.index_add(2, index.reshape(-1), values).reshape((n, c) + padded)
+    (top, _), (left, _) = pads
+    image = image[:, :, top:top + size[0], left:left + size[1]]
+    return image.squeeze(0) if input.ndim == 2 else image
+
+
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
            stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = 0,
            dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
@@ -1455,6 +1553,20 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
     return _affine(out, weight, bias, (1, c) + (1,) * (input.ndim - 2))
 
 
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4,  # noqa: A002
+                        beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """x / (k + alpha * mean of x^2 over `size` neighbouring channels)^beta (AlexNet's LRN),
+    the window padded with zeros as PyTorch pads it: size // 2 before, (size - 1) // 2 after."""
+    if input.ndim < 3:
+        raise ValueError(f"local_response_norm: expected 3-D or higher input, got shape "
+                         f"{input.shape}")
+    n, c = input.shape[:2]
+    squares = (input * input).reshape(n, 1, c, -1)
+    squares = _pad_spatial(squares, [(size // 2, (size - 1) // 2), (0, 0)])
+    div = avg_pool2d(squares, (size, 1), stride=1).reshape(input.shape)
+    return input / (div * alpha + k) ** beta
+
+
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002
                   running_var: Tensor | None = None, weight: Tensor | None = None,
                   bias: Tensor | None = None, use_input_stats: bool = True,
@@ -1506,6 +1618,15 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p along the last dim (PyTorch adds eps before the norm)."""
     return (x1 - x2 + eps).norm(p, -1, keepdim)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:  # noqa: A002
+    """p-norm distances between the rows of (N, M) input, for each pair i < j in row-major
+    order: the condensed upper triangle of the distance matrix, N (N - 1) / 2 values."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    i, j = np.triu_indices(input.shape[0], 1)
+    return (input[i] - input[j]).norm(p, -1)
 
 
 # --- more losses ----------------------------------------------------------------------------
@@ -1596,6 +1717,29 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
     return _reduce((d_pos - d_neg + margin).clamp(min=0), reduction)
 
 
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
+                      margin: float = 1.0, weight: Tensor | None = None,
+                      reduction: str = "mean") -> Tensor:
+    """Multi-class hinge: sum over classes i != y of max(0, margin - x[y] + x[i])^p / C,
+    each term scaled by weight[y]; input (N, C) or (C,), int64 labels (N,) or ()."""
+    _check_reduction(reduction, "multi_margin_loss")
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = input.unsqueeze(0) if input.ndim == 1 else input
+    labels = _labels(target, "multi_margin_loss").reshape(-1)
+    classes = x.shape[-1]
+    _check_range(labels, classes, "multi_margin_loss")
+    rows = np.arange(x.shape[0])
+    terms = (x - x[rows, labels].unsqueeze(1) + margin).clamp(min=0)
+    if p == 2:
+        terms = terms * terms
+    if weight is not None:
+        terms = terms * weight[labels].unsqueeze(1)
+    is_label = np.arange(classes) == labels[:, None]
+    loss = where(is_label, 0, terms).sum(1) / classes
+    return _reduce(loss.reshape(target.shape) if input.ndim == 1 else loss, reduction)
+
+
 # --- pixel shuffle and attention ------------------------------------------------------------
 def _shuffle(input: Tensor, factor: int, up: bool, op: str) -> Tensor:  # noqa: A002
     """(*, C r^2, H, W) <-> (*, C, H r, W r): split the factor r out of one side, move it
@@ -1630,6 +1774,20 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
     """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of pixel_shuffle."""
     return _shuffle(input, downscale_factor, False, "pixel_unshuffle")
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
+    """(N, g * k, *) -> (N, k * g, *): interleave the channels of the `groups` groups
+    (ShuffleNet), so the next grouped conv sees channels from every group."""
+    if input.ndim < 3 or groups < 1 or input.shape[1] % groups:
+        raise RuntimeError(f"channel_shuffle: expected (N, C, *) input with C divisible by "
+                           f"groups={groups}, got shape {input.shape}")
+    n, c = input.shape[:2]
+    grouped = input.reshape((n, groups, c // groups) + input.shape[2:])
+    return grouped.transpose(1, 2).reshape(input.shape)
+
+
+native_channel_shuffle = channel_shuffle
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,

@@ -173,6 +173,21 @@ class Dropout1d(Dropout):
         return F.dropout1d(x, self.p, self.training, self.inplace)
 
 
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: keeps zero mean and unit variance while training;
+    identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.alpha_dropout(x, self.p, self.training, self.inplace)
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels of (N, C, *) input; identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.feature_alpha_dropout(x, self.p, self.training, self.inplace)
+
+
 class Dropout2d(Dropout):
     """Zero whole feature maps of (N, C, H, W) or (C, H, W) input with probability p while
     training, scaling the kept ones by 1/(1-p); identity in eval mode."""
@@ -196,6 +211,22 @@ class LeakyReLU(_InPlace):
 
     def extra_repr(self) -> str:
         return self._with_inplace(f"negative_slope={self.negative_slope}")
+
+
+class RReLU(_InPlace):
+    """Leaky ReLU with a random slope from U(lower, upper) per element while training, the
+    mean slope in eval mode (a regulariser)."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.lower, self.upper = lower, upper
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rrelu(x, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return self._with_inplace(f"lower={self.lower}, upper={self.upper}")
 
 
 class Sigmoid(Module):
@@ -1349,3 +1380,66 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Interleave the channels of `groups` groups (ShuffleNet)."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.channel_shuffle(x, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+
+class LocalResponseNorm(Module):
+    """Normalise each channel by the mean square of `size` neighbouring channels (AlexNet)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                 k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class Unfold(Module):
+    """im2col: (N, C, H, W) -> (N, C * kh * kw, L), one column per sliding window."""
+
+    def __init__(self, kernel_size: int | tuple, dilation: int | tuple = 1,
+                 padding: int | tuple = 0, stride: int | tuple = 1) -> None:
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")
+
+
+class Fold(Unfold):
+    """col2im: (N, C * kh * kw, L) -> (N, C, *output_size), summing overlapping windows."""
+
+    def __init__(self, output_size: int | tuple, kernel_size: int | tuple,
+                 dilation: int | tuple = 1, padding: int | tuple = 0,
+                 stride: int | tuple = 1) -> None:
+        super().__init__(kernel_size, dilation, padding, stride)
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.fold(x, self.output_size, self.kernel_size, self.dilation, self.padding,
+                      self.stride)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}, " + super().extra_repr()
