@@ -1,6 +1,6 @@
 """Coverage sweep of nn.functional and its modules: values and gradients against PyTorch
 for the common functions and the ones added here (rrelu, alpha dropout, pdist,
-multi_margin_loss, unfold / fold, local_response_norm, channel_shuffle), PyTorch-free
+multi_margin_loss, unfold / fold, local_response_norm, channel_shuffle, lp_pool), PyTorch-free
 gradchecks, and module reprs."""
 from __future__ import annotations
 
@@ -52,6 +52,10 @@ CASES = [
     ("local_response_norm", {"size": 2}, [IMAGE]),
     ("local_response_norm", {"size": 3, "alpha": 0.1, "beta": 0.5, "k": 2.0}, [IMAGE[:, :, 0]]),
     ("channel_shuffle", {"groups": 3}, [IMAGE]),
+    ("lp_pool2d", {"norm_type": 2, "kernel_size": 2}, [IMAGE]),
+    ("lp_pool2d", {"norm_type": 3.0, "kernel_size": (2, 3), "stride": 1, "ceil_mode": True},
+     [np.abs(IMAGE)]),
+    ("lp_pool1d", {"norm_type": 1.5, "kernel_size": 2, "ceil_mode": True}, [np.abs(IMAGE[0])]),
 ]
 # losses whose float targets get no gradient here: how many leading inputs do
 DIFFERENTIABLE = {"cosine_embedding_loss": 2, "hinge_embedding_loss": 1}
@@ -105,8 +109,9 @@ def _leaf(a):
     (lambda c: F.fold(c, (5, 5), 2, padding=1, stride=2), [RNG.standard_normal((2, 12, 9))]),
     (lambda x: F.local_response_norm(x, 3, alpha=0.3, k=1.5), [IMAGE]),
     (lambda x: F.channel_shuffle(x, 3), [IMAGE]),
+    (lambda x: F.lp_pool2d(x, 2, 2, stride=1), [IMAGE + 3]),
 ], ids=["rrelu", "pdist", "multi_margin_loss", "unfold", "fold", "local_response_norm",
-        "channel_shuffle"])
+        "channel_shuffle", "lp_pool2d"])
 def test_new_functions_pass_gradcheck(fn, arrays):
     assert tl.gradcheck(fn, [_leaf(a) for a in arrays])
 
@@ -140,7 +145,8 @@ def test_alpha_dropout_p_one_gives_zeros():
 
 MODULES = ["RReLU()", "RReLU(0.1, 0.3, True)", "AlphaDropout()", "FeatureAlphaDropout(0.2)",
            "ChannelShuffle(2)", "LocalResponseNorm(3)", "Unfold((2, 3), padding=1)",
-           "Fold((4, 5), (2, 3), stride=2)", "MultiMarginLoss(2, 0.5)"]
+           "Fold((4, 5), (2, 3), stride=2)", "MultiMarginLoss(2, 0.5)", "LPPool1d(2, 3)",
+           "LPPool2d(1.5, (2, 3), stride=1, ceil_mode=True)"]
 
 
 @pytest.mark.parametrize("expr", MODULES)

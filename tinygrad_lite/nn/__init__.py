@@ -48,6 +48,8 @@ from .layers import (
     LocalResponseNorm,
     LogSigmoid,
     LogSoftmax,
+    LPPool1d,
+    LPPool2d,
     MaxPool1d,
     MaxPool2d,
     Mish,
@@ -133,7 +135,7 @@ __all__ = [
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Upsample", "UpsamplingBilinear2d",
     "UpsamplingNearest2d", "ConvTranspose1d", "ConvTranspose2d",
     "AlphaDropout", "ChannelShuffle", "FeatureAlphaDropout", "Fold", "LocalResponseNorm",
-    "MultiMarginLoss", "RReLU", "Unfold",
+    "LPPool1d", "LPPool2d", "MultiMarginLoss", "RReLU", "Unfold",
     "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
     "functional", "init", "utils",
 ]

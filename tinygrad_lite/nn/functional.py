@@ -1280,6 +1280,28 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
                      divisor_override, 2)
 
 
+def _lp_pool(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],  # noqa: A002
+             stride: int | Sequence[int] | None, ceil_mode: bool, nd: int) -> Tensor:
+    """(sum over each window of x^p)^(1/p), as PyTorch computes it: an average pool of x^p
+    times the window size, with negative sums clamped to 0 before the root."""
+    pool = avg_pool1d if nd == 1 else avg_pool2d
+    mean = pool(input ** norm_type, kernel_size, stride, 0, ceil_mode)
+    size = math.prod(_ntuple(kernel_size, nd, "kernel_size", f"lp_pool{nd}d"))
+    return (mean.relu() * size) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int,  # noqa: A002
+              stride: int | None = None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling of (N, C, L) input: p = 1 is sum pooling, p = inf max pooling."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],  # noqa: A002
+              stride: int | Sequence[int] | None = None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling of (N, C, H, W) input (see lp_pool1d)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
 def _adaptive_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     """PyTorch's adaptive windows: window i covers input [floor(i*size/out),
     ceil((i+1)*size/out)); they overlap when out does not divide size."""
