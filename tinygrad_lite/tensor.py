@@ -132,6 +132,20 @@ def _drop_leading_ones(value: Any, ndim: int) -> Any:
     return value
 
 
+def _to_dtype(args: tuple, kwargs: dict) -> Any:
+    """The dtype a `to(...)` call asks for (None: only a device), checking the device."""
+    dtype = kwargs.get("dtype")
+    for arg in args + tuple(v for k, v in kwargs.items() if k in ("device", "other")):
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, str):
+            if arg.split(":")[0] != "cpu":
+                raise RuntimeError(f"to: only the 'cpu' device is available, got {arg!r}")
+        elif arg is not None:
+            dtype = arg
+    return dtype
+
+
 def _all_if_empty(dim: Any) -> Any:
     """PyTorch's reductions read an empty dim list (`sum(dim=[])`) as every dim."""
     return None if isinstance(dim, (tuple, list)) and not dim else dim
@@ -509,15 +523,10 @@ class Tensor:
         """PyTorch's `to(dtype)`, `to(device, dtype)` and `to(other)` (other's dtype): a cast.
         Devices are checked and otherwise ignored (everything lives on the CPU). A cast to an
         integer or bool dtype leaves the graph, as in PyTorch (no gradient flows through it)."""
-        dtype = kwargs.get("dtype")
-        for arg in args + tuple(v for k, v in kwargs.items() if k in ("device", "other")):
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, str):
-                if arg.split(":")[0] != "cpu":
-                    raise RuntimeError(f"to: only the 'cpu' device is available, got {arg!r}")
-            elif arg is not None:
-                dtype = arg
+        if len(args) == 1 and not kwargs and not isinstance(args[0], (str, Tensor)):
+            dtype = args[0]  # NOTE: the common to(dtype), which losses and promotions call
+        else:
+            dtype = _to_dtype(args, kwargs)
         if dtype is None:
             return self.clone() if kwargs.get("copy") else self
         dtype = np.dtype(dtype)
@@ -1804,8 +1813,7 @@ class Tensor:
             if sum(sizes) != n:
                 raise RuntimeError(f"split: sizes {sizes} add up to {sum(sizes)}, but dim "
                                    f"{dim} has size {n}")
-        starts = np.cumsum([0] + sizes[:-1])
-        return tuple(self.narrow(d, int(a), k) for a, k in zip(starts, sizes))
+        return self.tensor_split([int(c) for c in np.cumsum(sizes[:-1])], d)
 
     def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple["Tensor", ...]:
         """`sections` pieces whose sizes differ by at most one (numpy's array_split), or the
@@ -2273,6 +2281,12 @@ def _index(index: Any, ndim: int) -> tuple[Any, bool, tuple | None]:
     arrays, so an int between two arrays does not separate them (`x[0, :, [1, 2]]`).
     """
     items = index if isinstance(index, tuple) else (index,)
+    if all(type(item) in _PLAIN_INDEX for item in items):  # NOTE: the common case, in one pass
+        for item in items:
+            if type(item) is slice and item.step is not None and item.step <= 0:
+                raise ValueError("index: step must be greater than zero (PyTorch has no "
+                                 "negative steps; use .flip(dim))")
+        return (items if Ellipsis in items else items + (Ellipsis,)), True, None
     out = []
     for item in items:
         if isinstance(item, Tensor):
@@ -2290,18 +2304,27 @@ def _index(index: Any, ndim: int) -> tuple[Any, bool, tuple | None]:
                              f"got {item.dtype}")
         out.append(item)
     arrays = [i for i, item in enumerate(out) if isinstance(item, np.ndarray)]
-    if not arrays and not any(item is Ellipsis for item in out):
-        out.append(Ellipsis)  # NOTE: so `x[1]` is a 0-d view, not numpy's copied scalar
-    return tuple(out), not arrays, _advanced_move(out, arrays, ndim)
+    if not arrays:
+        if not any(item is Ellipsis for item in out):
+            out.append(Ellipsis)  # NOTE: so `x[1]` is a 0-d view, not numpy's copied scalar
+        return tuple(out), True, None
+    return tuple(out), False, _advanced_move(out, arrays, ndim)
+
+
+# index items that need no conversion and leave numpy's and PyTorch's layouts alike
+_PLAIN_INDEX = (int, slice, type(None), type(Ellipsis))
 
 
 def _advanced_move(items: list, arrays: list, ndim: int) -> tuple | None:
     """Where PyTorch's advanced-index dims go when numpy's differ (see `_index`)."""
+    if len(items) == 1:
+        return None  # NOTE: a lone index array (`x[idx]`), the common case: nothing to move
+
     def is_int(item: Any) -> bool:
         return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
 
     advanced = [i for i, item in enumerate(items) if i in arrays or is_int(item)]
-    if not arrays or advanced == list(range(advanced[0], advanced[-1] + 1)):
+    if advanced == list(range(advanced[0], advanced[-1] + 1)):
         return None  # numpy keeps them in place, as PyTorch does
     between = items[arrays[0]:arrays[-1] + 1]
     if not all(isinstance(item, np.ndarray) or is_int(item) for item in between):

@@ -1164,6 +1164,15 @@ def _pool_windows(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
     return windows, out, index, pads, unbatched
 
 
+
+def _window_max(windows: Tensor, out: tuple, unbatched: bool) -> tuple[Tensor, Tensor, tuple]:
+    """The max of each window of (N, C, windows, window size) shaped to (N, C, *out) (the
+    batch dim dropped again for unbatched input), the picked positions, and that shape."""
+    values, picks = windows.max(-1)
+    shape = windows.shape[:2] + tuple(out)
+    values = values.reshape(shape)
+    return (values.squeeze(0) if unbatched else values), picks, shape
+
 def _max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
               stride: int | Sequence[int] | None, padding: int | Sequence[int],
               dilation: int | Sequence[int], ceil_mode: bool, return_indices: bool,
@@ -1173,11 +1182,7 @@ def _max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
     op = f"max_pool{nd}d"
     windows, out, index, pads, unbatched = _pool_windows(
         input, kernel_size, stride, padding, dilation, ceil_mode, nd, op, -math.inf)
-    values, picks = windows.max(-1)
-    shape = windows.shape[:2] + out
-    values = values.reshape(shape)
-    if unbatched:
-        values = values.squeeze(0)
+    values, picks, shape = _window_max(windows, out, unbatched)
     if not return_indices:
         return values
     # NOTE: PyTorch's indices are flat positions in each unpadded (H, W) plane
@@ -1375,11 +1380,8 @@ def _adaptive_max_pool(input: Tensor, output_size: int | Sequence[int | None],  
         along = np.minimum(starts[:, None] + np.arange((ends - starts).max()), ends[:, None] - 1)
         index = (index[:, None, :, None] * n + along[None, :, None, :]).reshape(
             index.shape[0] * out, -1)
-    values, picks = x.reshape(x.shape[:2] + (-1,))[:, :, index].max(-1)
-    shape = x.shape[:2] + sizes
-    values = values.reshape(shape)
-    if unbatched:
-        values = values.squeeze(0)
+    values, picks, shape = _window_max(x.reshape(x.shape[:2] + (-1,))[:, :, index], sizes,
+                                       unbatched)
     if not return_indices:
         return values
     flat = index[np.arange(index.shape[0]), picks.numpy()].reshape(shape).astype(np.int64)
