@@ -469,7 +469,7 @@ def test_dtype_aliases_size_and_device_match_torchs_names():
     device = tl.device("cpu")
     assert device == "cpu" == tl.zeros(1).device and device.type == "cpu"
     assert tl.zeros(2).to(device).shape == (2,)
-    with pytest.raises(RuntimeError, match="device: only 'cpu' is available, got 'cuda'"):
+    with pytest.raises(RuntimeError, match="device: only the 'cpu' device is available"):
         tl.device("cuda")
 
 

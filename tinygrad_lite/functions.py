@@ -143,10 +143,11 @@ def can_cast(from_: Any, to: Any) -> bool:
 
 
 def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = False,
-                 right: bool = False, side: str | None = None) -> Tensor:
+                 right: bool = False, side: str | None = None, sorter: Any = None) -> Tensor:
     """Where each of `values` would go to keep `sorted_sequence` sorted: the first such index
     (the last with `right=True` or side="right"). An N-D sequence is searched row by row
-    (its last dim), with `values` holding one row of queries each. No gradient."""
+    (its last dim), with `values` holding one row of queries each. `sorter` (indices that sort
+    an unsorted sequence, as argsort gives) sorts it first. No gradient."""
     if side is not None:
         if side not in ("left", "right") or (right and side == "left"):
             raise RuntimeError(f"searchsorted: side must be 'left' or 'right' and agree with "
@@ -155,6 +156,9 @@ def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = Fals
     seq = sorted_sequence.numpy() if isinstance(sorted_sequence, Tensor) else np.asarray(
         sorted_sequence)
     vals = values.numpy() if isinstance(values, Tensor) else np.asarray(values)
+    if sorter is not None:
+        order = sorter.numpy() if isinstance(sorter, Tensor) else np.asarray(sorter)
+        seq = np.take_along_axis(seq, order, axis=-1)
     how = "right" if right else "left"
     if seq.ndim <= 1:
         found = np.searchsorted(seq.reshape(-1), vals, side=how)
@@ -184,9 +188,11 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
-def randperm(n: int, *, generator: Generator | None = None, dtype: Any = int64) -> Tensor:
+def randperm(n: int, *, generator: Generator | None = None, dtype: Any = int64,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
     """A random permutation of 0..n-1 (from `generator`, or the one `tl.manual_seed` seeds)."""
-    return tensor(_rng(generator).permutation(n), dtype=dtype)
+    return tensor(_rng(generator).permutation(n), dtype=dtype, device=device,
+                  requires_grad=requires_grad)
 
 
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:

@@ -132,18 +132,35 @@ def _drop_leading_ones(value: Any, ndim: int) -> Any:
     return value
 
 
+def _on_cpu(where: Any, op: str) -> None:
+    """Check a `device=` argument: everything lives on the CPU, so code written for PyTorch
+    that passes `device="cpu"` (or `x.device`) runs, and any other device is refused."""
+    if where is not None and str(where).split(":")[0] != "cpu":
+        raise RuntimeError(f"{op}: only the 'cpu' device is available, got {where!r}")
+
+
 def _to_dtype(args: tuple, kwargs: dict) -> Any:
-    """The dtype a `to(...)` call asks for (None: only a device), checking the device."""
+    """The dtype a `to(...)` call asks for (None: only a device), checking the device.
+    PyTorch's positional `to(device, dtype, non_blocking, copy)` flags are skipped."""
     dtype = kwargs.get("dtype")
     for arg in args + tuple(v for k, v in kwargs.items() if k in ("device", "other")):
         if isinstance(arg, Tensor):
             dtype = arg.dtype
-        elif isinstance(arg, str):
-            if arg.split(":")[0] != "cpu":
-                raise RuntimeError(f"to: only the 'cpu' device is available, got {arg!r}")
-        elif arg is not None:
+        elif isinstance(arg, str) or type(arg).__name__ == "device":
+            _on_cpu(arg, "to")
+        elif arg is not None and not isinstance(arg, bool):
             dtype = arg
     return dtype
+
+
+def _correction(dim: Any, unbiased: bool | None, correction: int | None) -> tuple[Any, int]:
+    """(dim, correction) from var/std's arguments in PyTorch's forms: `var(False)` means
+    `var(unbiased=False)`, and `correction=None` the default of 1."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if unbiased is not None:
+        correction = int(unbiased)
+    return dim, 1 if correction is None else correction
 
 
 def _all_if_empty(dim: Any) -> Any:
@@ -163,8 +180,7 @@ class device(str):  # noqa: N801  (PyTorch's name)
     to `t.device`) with PyTorch's `.type` and `.index`."""
 
     def __new__(cls, type: str = "cpu", index: int | None = None) -> "device":  # noqa: A002
-        if str(type).split(":")[0] != "cpu":
-            raise RuntimeError(f"device: only 'cpu' is available, got {type!r}")
+        _on_cpu(type, "device")
         return super().__new__(cls, "cpu")
 
     @property
@@ -527,11 +543,13 @@ class Tensor:
             dtype = args[0]  # NOTE: the common to(dtype), which losses and promotions call
         else:
             dtype = _to_dtype(args, kwargs)
+        flags = [a for a in args if isinstance(a, bool)]  # (non_blocking, copy) positionally
+        copy = kwargs.get("copy", len(flags) == 2 and flags[1])
         if dtype is None:
-            return self.clone() if kwargs.get("copy") else self
+            return self.clone() if copy else self
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
-            return self.clone() if kwargs.get("copy") else self
+            return self.clone() if copy else self
         if dtype.kind not in "fc":
             return Tensor._wrap(be.active.cast(self._data, dtype))
         return ops.Cast.apply(self, dtype=dtype)
@@ -629,13 +647,20 @@ class Tensor:
     __sub__, __rsub__ = _binary(ops.Sub, _sub_pair)
     __mul__, __rmul__ = _binary(ops.Mul, _pair)
     __truediv__, __rtruediv__ = _binary(ops.Div, _float_pair)
-    __pow__, __rpow__ = _binary(ops.Pow, _pair)
+    __rpow__ = _binary(ops.Pow, _pair)[1]
+
+    def __pow__(self, exponent: Any) -> "Tensor":
+        if type(exponent) is int and exponent < 0 and self._data.dtype.kind in "biu":
+            raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a "
+                               f"{self.dtype} tensor of shape {self.shape} to the power "
+                               f"{exponent}); use a float tensor or exponent")
+        return ops.Pow.apply(*self._pair(exponent))
 
     def __matmul__(self, other: Any) -> "Tensor":
         return matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return matmul(Tensor(other), self)
+        return matmul(other if isinstance(other, Tensor) else Tensor(other), self)
 
     def __neg__(self) -> "Tensor":
         return ops.Neg.apply(self)
@@ -770,7 +795,8 @@ class Tensor:
         return ops.Tanh.apply(self._floating())
 
     def square(self) -> "Tensor":
-        return self * self
+        x = self.long() if self._data.dtype == np.bool_ else self  # NOTE: as PyTorch's pow(x, 2)
+        return x * x
 
     def clamp(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
         if min is None and max is None:
@@ -1017,16 +1043,13 @@ class Tensor:
         return ops.Sum.apply(x, axis=axis, keepdim=keepdim) / count
 
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: int = 1) -> "Tensor":
+            correction: int | None = 1) -> "Tensor":
         """Variance; `correction=1` (the default, as in PyTorch) divides by N - 1.
 
         The positional order is PyTorch's, `var(dim, unbiased, keepdim)`; `var(False)` is
         `var(unbiased=False)`.
         """
-        if isinstance(dim, bool):
-            dim, unbiased = None, dim
-        if unbiased is not None:
-            correction = int(unbiased)
+        dim, correction = _correction(dim, unbiased, correction)
         x = self._require_floating("var")
         axis = _dims(_all_if_empty(dim), self.ndim, "var")
         count = x.numel() if axis is None else math.prod([x.shape[a] for a in axis])
@@ -1036,20 +1059,21 @@ class Tensor:
         return total / float(max(count - correction, 0))
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: int = 1) -> "Tensor":
+            correction: int | None = 1) -> "Tensor":
         var = self.var(dim, unbiased, keepdim, correction=correction)
         # NOTE: PyTorch's gradient is 0 where std is 0 (sqrt's would be 0 * inf = nan there)
         flat = var.numpy() == 0
         return where(flat, 0.0, where(flat, 1.0, var).sqrt())
 
     def var_mean(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
-                 *, correction: int = 1) -> tuple["Tensor", "Tensor"]:
+                 *, correction: int | None = 1) -> tuple["Tensor", "Tensor"]:
         """(var, mean) in one call, as PyTorch's `torch.var_mean`."""
+        dim, correction = _correction(dim, unbiased, correction)
         return (self.var(dim, unbiased, keepdim, correction=correction),
                 self.mean(_all_if_empty(dim), keepdim))
 
     def std_mean(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
-                 *, correction: int = 1) -> tuple["Tensor", "Tensor"]:
+                 *, correction: int | None = 1) -> tuple["Tensor", "Tensor"]:
         """(std, mean) in one call, as PyTorch's `torch.std_mean`."""
         var, mean = self.var_mean(dim, unbiased, keepdim, correction=correction)
         return var.sqrt(), mean
@@ -1125,11 +1149,13 @@ class Tensor:
 
     def softmax(self, dim: int = -1, dtype: Any = None) -> "Tensor":
         x = self._floating() if dtype is None else self.to(dtype)  # NOTE: dtype casts first
-        return ops.Softmax.apply(x, axis=self._axis(dim, "softmax"))
+        axis = self._axis(dim, "softmax")
+        return ops.Softmax.apply(x, axis=axis) if x._data.size else x.clone()
 
     def log_softmax(self, dim: int = -1, dtype: Any = None) -> "Tensor":
         x = self._floating() if dtype is None else self.to(dtype)
-        return ops.LogSoftmax.apply(x, axis=self._axis(dim, "log_softmax"))
+        axis = self._axis(dim, "log_softmax")
+        return ops.LogSoftmax.apply(x, axis=axis) if x._data.size else x.clone()
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> "Tensor":
         axis = _dims(dim, self.ndim, "logsumexp")
@@ -1218,8 +1244,10 @@ class Tensor:
         d = self._axis(dim, "diff")
         x = cat([t for t in (prepend, self, append) if t is not None], d)
         for _ in range(n):
-            size = x.shape[d]
-            x = x.narrow(d, min(size, 1), max(size - 1, 0)) - x.narrow(d, 0, max(size - 1, 0))
+            steps = max(x.shape[d] - 1, 0)
+            later, earlier = x.narrow(d, min(x.shape[d], 1), steps), x.narrow(d, 0, steps)
+            # NOTE: bools differ where they are unequal, as in PyTorch (`-` refuses bools)
+            x = later ^ earlier if x.dtype == np.bool_ else later - earlier
         return x
 
     def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
@@ -1389,9 +1417,10 @@ class Tensor:
             raise RuntimeError(f"mT: needs at least 2 dims, got shape {self.shape}")
         return self.transpose(-2, -1)
 
-    def flip(self, *dims: Any) -> "Tensor":
-        """The elements in reverse order along each of `dims`."""
-        axes = _dims(_size(dims), self.ndim, "flip") or ()
+    def flip(self, *args: Any, dims: Any = None) -> "Tensor":
+        """The elements in reverse order along each of `dims` (`flip(0, 1)` or
+        `flip(dims=(0, 1))`)."""
+        axes = _dims(_size(args if dims is None else (dims,)), self.ndim, "flip") or ()
         # NOTE: a copy, as in PyTorch, and past __getitem__, which refuses negative steps
         index = tuple(slice(None, None, -1) if i in axes else slice(None)
                       for i in range(self.ndim))
@@ -1820,6 +1849,8 @@ class Tensor:
         pieces between the listed indices."""
         d = self._axis(dim, "tensor_split")
         n = self.shape[d]
+        if isinstance(indices_or_sections, Tensor):  # a 0-d count or a 1-d list of indices
+            indices_or_sections = indices_or_sections.tolist()
         if isinstance(indices_or_sections, (int, np.integer)):
             k = int(indices_or_sections)
             if k < 1:
@@ -1830,13 +1861,19 @@ class Tensor:
         bounds = list(zip([0] + cuts, cuts + [n]))
         return tuple(self._along(d, "tensor_split", slice(a, max(a, b))) for a, b in bounds)
 
-    def repeat_interleave(self, repeats: Any, dim: int | None = None) -> "Tensor":
+    def repeat_interleave(self, repeats: Any, dim: int | None = None, *,
+                          output_size: int | None = None) -> "Tensor":
         """Each element (or slice along `dim`) repeated `repeats` times in place, e.g.
-        [1, 2] -> [1, 1, 2, 2]; `repeats` may give one count per element."""
+        [1, 2] -> [1, 1, 2, 2]; `repeats` may give one count per element. (`output_size`,
+        which spares PyTorch a device sync, is checked against the result.)"""
         x = self.reshape(-1) if dim is None else self
         d = 0 if dim is None else self._axis(dim, "repeat_interleave")
         counts = repeats.numpy() if isinstance(repeats, Tensor) else np.asarray(repeats)
-        return x.index_select(d, np.repeat(np.arange(x.shape[d]), counts))
+        picks = np.repeat(np.arange(x.shape[d]), counts)
+        if output_size is not None and output_size != len(picks):
+            raise RuntimeError(f"repeat_interleave: output_size {output_size} does not match "
+                               f"the {len(picks)} repeated slices")
+        return x.index_select(d, picks)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple["Tensor", ...]:
         """At most `chunks` pieces of equal size (the last may be smaller), as in PyTorch."""
@@ -1856,22 +1893,31 @@ class Tensor:
     def logical_not(self) -> "Tensor":
         return Tensor._wrap(np.logical_not(self.numpy()))
 
-    def new_zeros(self, *size: Any, dtype: Any = None) -> "Tensor":
-        return zeros(*size, dtype=dtype or self.dtype)
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> "Tensor":
+        return zeros(*size, dtype=dtype or self.dtype, device=device,
+                     requires_grad=requires_grad)
 
-    def new_ones(self, *size: Any, dtype: Any = None) -> "Tensor":
-        return ones(*size, dtype=dtype or self.dtype)
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> "Tensor":
+        return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_full(self, size: Any, fill_value: Any, dtype: Any = None) -> "Tensor":
-        return full(size, fill_value, dtype=dtype or self.dtype)
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> "Tensor":
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                    requires_grad=requires_grad)
 
-    def new_tensor(self, data: Any, dtype: Any = None) -> "Tensor":
-        return tensor(data, dtype=dtype or self.dtype)
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> "Tensor":
+        return tensor(data, dtype=dtype or self.dtype, device=device,
+                      requires_grad=requires_grad)
 
-    def new_empty(self, *size: Any, dtype: Any = None) -> "Tensor":
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> "Tensor":
         """A new tensor of `size` in this tensor's dtype (zero-filled: numpy has no cheaper
         uninitialised memory worth the surprise)."""
-        return empty(*size, dtype=dtype or self.dtype)
+        return empty(*size, dtype=dtype or self.dtype, device=device,
+                     requires_grad=requires_grad)
 
     def element_size(self) -> int:
         return self.dtype.itemsize
@@ -2563,8 +2609,11 @@ def broadcast_shapes(*shapes: Any) -> tuple:
         raise RuntimeError(f"broadcast_shapes: shapes {list(shapes)} do not broadcast") from None
 
 
-def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
-    """p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M): (..., P, R)."""
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
+          compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
+    """p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M): (..., P, R).
+    (`compute_mode` picks PyTorch's faster, less exact matmul form; here it is always the
+    exact difference.)"""
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"cdist: expected (..., P, M) and (..., R, M) with the same M, got "
                            f"{x1.shape} and {x2.shape}")
@@ -2572,8 +2621,10 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
 
 
 # --- creation -------------------------------------------------------------------------------
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (float32 for Python floats, int64 for ints)."""
+    _on_cpu(device, "tensor")
     arr = np.array(_as_array(data, dtype), copy=True)
     return Tensor(arr, requires_grad=requires_grad)
 
@@ -2588,40 +2639,53 @@ def _filled(size: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
     return Tensor(np.full(_size(size), value, dtype=dt), requires_grad=requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None,
+          device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "zeros")
     return _filled(size, 0, dtype, requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "ones")
     return _filled(size, 1, dtype, requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: Any = None,
+          device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "empty")
     return _filled(size, 0, dtype, requires_grad)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(size: Any, fill_value: Any, dtype: Any = None,
+         device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "full")
     if dtype is None:
         dtype = _as_array(fill_value).dtype
     return _filled((size,) if isinstance(size, int) else tuple(size), fill_value, dtype,
                    requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: Any = None,
+               device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "zeros_like")
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: Any = None,
+              device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "ones_like")
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def full_like(t: Tensor, fill_value: Any, dtype: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "full_like")
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "arange")
     if end is None:
         start, end = 0, start
     if step != 0 and (end - start) * step < 0:  # NOTE: numpy would return an empty range
@@ -2633,33 +2697,39 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "linspace")
     return Tensor(np.linspace(start, end, steps), dtype=dtype or get_default_dtype(),
                   requires_grad=requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: Any = None,
+        device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "eye")
     return Tensor(np.eye(n, m), dtype=dtype or get_default_dtype(), requires_grad=requires_grad)
 
 
 def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
-          requires_grad: bool = False) -> Tensor:
+          device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from `generator`, or the one that `manual_seed` seeds."""
+    _on_cpu(device, "randn")
     dt = np.dtype(dtype or get_default_dtype())
     return Tensor(_rng(generator).standard_normal(_size(size), dtype=dt),
                   requires_grad=requires_grad)
 
 
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
+    _on_cpu(device, "rand")
     dt = np.dtype(dtype or get_default_dtype())
     return Tensor(_rng(generator).random(_size(size), dtype=dt), requires_grad=requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Any = (), *,
-            generator: Generator | None = None, dtype: Any = None) -> Tensor:
+            generator: Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     """Integers in [low, high); `randint(high, size)` starts at 0, as in PyTorch."""
+    _on_cpu(device, "randint")
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     elif high is None:
@@ -2668,45 +2738,56 @@ def randint(low: int, high: int | None = None, size: Any = (), *,
     return Tensor(_rng(generator).integers(low, high, size), dtype=dtype or int64)
 
 
-def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn_like(t: Tensor, dtype: Any = None,
+               device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "randn_like")
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand_like(t: Tensor, dtype: Any = None,
+              device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "rand_like")
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(t: Tensor, dtype: Any = None,
+               device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu(device, "empty_like")
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def randint_like(t: Tensor, low: int = 0, high: int | None = None, dtype: Any = None) -> Tensor:
+def randint_like(t: Tensor, low: int = 0, high: int | None = None, dtype: Any = None,
+                 device: Any = None) -> Tensor:
     """Integers in [low, high) in t's shape and dtype; `randint_like(t, high)` starts at 0."""
+    _on_cpu(device, "randint_like")
     if high is None:
         low, high = 0, low
     return Tensor(_rng().integers(low, high, t.shape), dtype=dtype or t.dtype)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """`data` as a tensor, sharing memory where it can (a tensor or a numpy array of the
     requested dtype comes back without a copy)."""
+    _on_cpu(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None or np.dtype(dtype) == data.dtype else data.to(dtype)
     return Tensor(data, dtype=dtype)
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+             device: Any = None, requires_grad: bool = False) -> Tensor:
     """`steps` points from base**start to base**end, evenly spaced in the exponent."""
+    _on_cpu(device, "logspace")
     return Tensor(np.logspace(start, end, steps, base=base), dtype=dtype or get_default_dtype(),
                   requires_grad=requires_grad)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
            generator: Generator | None = None, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+           device: Any = None, requires_grad: bool = False) -> Tensor:
     """Normal samples: one per element of the broadcast `mean` and `std` tensors, or of
     `size` when both are numbers."""
+    _on_cpu(device, "normal")
     arrays = [x.numpy() if isinstance(x, Tensor) else np.asarray(x) for x in (mean, std)]
     if np.any(arrays[1] < 0):
         raise RuntimeError(f"normal: std must be >= 0, got {std}")

@@ -68,7 +68,18 @@ class NumpyBackend:
     sub = staticmethod(np.subtract)
     mul = staticmethod(np.multiply)
     div = staticmethod(np.true_divide)
-    pow = staticmethod(np.power)
+
+    @staticmethod
+    def pow(x, y):
+        if np.result_type(x, y).kind not in "biu":
+            return np.power(x, y)
+        # NOTE: numpy refuses integers to negative powers; PyTorch truncates 1 / x**|y| (0
+        # unless x is 1 or -1, whose powers keep their sign)
+        negative = np.less(y, 0)
+        if not negative.any():
+            return np.power(x, y)
+        return np.where(negative & (np.abs(x) != 1), 0, np.power(x, np.abs(y)))
+
     neg = staticmethod(np.negative)
 
     @staticmethod

@@ -17,7 +17,7 @@ import numpy as np
 from .. import ops
 from ..autograd import no_grad
 from ..rng import generator
-from ..tensor import Tensor, arange, cat, full, where, zeros
+from ..tensor import Tensor, arange, broadcast_tensors, cat, full, where, zeros
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -401,6 +401,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     Dividing first keeps the result within [-1, 1]. (PyTorch clamps the norms without
     recording it, so a norm below eps still passes its gradient there; here it does not.)
     """
+    x1, x2 = broadcast_tensors(x1, x2)  # NOTE: before the norms, as PyTorch
     n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
     n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)

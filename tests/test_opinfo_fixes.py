@@ -1,0 +1,173 @@
+"""Behaviours that a run of PyTorch's own OpInfo samples (tools/opinfo_audit.py) found to
+differ, each checked on its own: without torch against the values PyTorch gives (written
+out), and with torch side by side where the comparison is direct."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
+
+FACTORIES = [
+    lambda d: tl.zeros(2, 3, device=d),
+    lambda d: tl.ones((2,), device=d),
+    lambda d: tl.empty(2, device=d),
+    lambda d: tl.full((2,), 1.5, device=d),
+    lambda d: tl.arange(3, device=d),
+    lambda d: tl.linspace(0, 1, 5, device=d),
+    lambda d: tl.logspace(0, 1, 5, device=d),
+    lambda d: tl.eye(3, device=d),
+    lambda d: tl.randn(2, device=d),
+    lambda d: tl.rand(2, device=d),
+    lambda d: tl.randint(0, 5, (3,), device=d),
+    lambda d: tl.randperm(4, device=d),
+    lambda d: tl.normal(0.0, 1.0, (2,), device=d),
+    lambda d: tl.tensor([1.0], device=d),
+    lambda d: tl.as_tensor([1.0], device=d),
+    lambda d: tl.zeros_like(tl.ones(2), device=d),
+    lambda d: tl.ones_like(tl.ones(2), device=d),
+    lambda d: tl.full_like(tl.ones(2), 3.0, device=d),
+    lambda d: tl.empty_like(tl.ones(2), device=d),
+    lambda d: tl.rand_like(tl.ones(2), device=d),
+    lambda d: tl.randn_like(tl.ones(2), device=d),
+    lambda d: tl.randint_like(tl.ones(2), 5, device=d),
+    lambda d: tl.ones(2).new_zeros(3, device=d),
+    lambda d: tl.ones(2).new_ones(3, device=d),
+    lambda d: tl.ones(2).new_full((3,), 2.0, device=d),
+    lambda d: tl.ones(2).new_empty(3, device=d),
+    lambda d: tl.ones(2).new_tensor([1.0, 2.0], device=d),
+]
+
+
+@pytest.mark.parametrize("make", FACTORIES)
+def test_factories_take_a_cpu_device_and_refuse_others(make):
+    x = tl.ones(1)
+    for where in (None, "cpu", "cpu:0", tl.device("cpu"), x.device):
+        assert make(where).device == "cpu"
+    with pytest.raises(RuntimeError, match="only the 'cpu' device is available, got 'cuda'"):
+        make("cuda")
+
+
+def test_new_factories_take_requires_grad():
+    x = tl.ones(2, dtype=tl.float64)
+    y = x.new_zeros(3, requires_grad=True)
+    assert y.requires_grad and y.is_leaf and y.dtype == tl.float64
+
+
+def test_to_reads_non_blocking_and_copy_positionally():
+    x = tl.ones(2, dtype=tl.float64)
+    same = x.to("cpu", tl.float64, False, False)
+    assert same is x
+    copy = x.to("cpu", tl.float64, False, True)
+    assert copy is not x and np.array_equal(copy.numpy(), x.numpy())
+    assert x.to(tl.float32, False, True).dtype == tl.float32
+
+
+def test_integer_pow_with_negative_tensor_exponents_truncates_as_pytorch():
+    base = tl.tensor([0, 2, -2, 1, -1, 5])
+    exponent = tl.tensor([-1, -1, -1, -3, -3, -2])
+    assert (base ** exponent).tolist() == [0, 0, 0, 1, -1, 0]
+    assert (2 ** tl.tensor([-1, 0, 3])).tolist() == [0, 1, 8]
+    assert (tl.tensor([True, False]) ** tl.tensor(-1)).tolist() == [1, 0]
+    with pytest.raises(RuntimeError, match="pow: integers to negative integer powers"):
+        tl.tensor([2]) ** -1
+    assert (tl.tensor([2.0]) ** -1).tolist() == [0.5]
+
+
+def test_flip_takes_dims_by_keyword():
+    x = tl.arange(6).reshape(2, 3)
+    assert x.flip(dims=(0, 1)).tolist() == [[5, 4, 3], [2, 1, 0]]
+    assert tl.flip(x, dims=[1]).tolist() == [[2, 1, 0], [5, 4, 3]]
+    assert x.flip(0).tolist() == [[3, 4, 5], [0, 1, 2]]
+
+
+def test_var_reads_correction_none_and_a_positional_unbiased():
+    x = tl.tensor([[1.0, 2.0, 4.0], [0.0, 3.0, 9.0]], dtype=tl.float64)
+    data = x.numpy()
+    assert np.isclose(x.var(correction=None).item(), data.var(ddof=1))
+    var, mean = x.var_mean(False)
+    assert var.shape == mean.shape == ()
+    assert np.isclose(var.item(), data.var()) and np.isclose(mean.item(), data.mean())
+    std, mean = tl.std_mean(x, True)
+    assert std.shape == () and np.isclose(std.item(), data.std(ddof=1))
+
+
+@pytest.mark.parametrize("fn", [tl.softmax, tl.log_softmax, F.softmin])
+def test_softmax_of_an_empty_tensor_is_empty(fn):
+    x = tl.zeros(5, 0, 0, requires_grad=True)
+    out = fn(x, -1)
+    assert out.shape == (5, 0, 0)
+    out.sum().backward()
+    assert x.grad.shape == (5, 0, 0)
+
+
+def test_repeat_interleave_checks_output_size():
+    x = tl.tensor([[1], [2], [3], [4]])
+    out = x.repeat_interleave(tl.tensor([0, 1, 2, 3]), dim=0, output_size=6)
+    assert out.flatten().tolist() == [2, 3, 3, 4, 4, 4]
+    with pytest.raises(RuntimeError, match="output_size 5"):
+        x.repeat_interleave(tl.tensor([0, 1, 2, 3]), dim=0, output_size=5)
+
+
+def test_bool_square_and_diff_follow_pytorch():
+    b = tl.tensor([True, False, False, True])
+    assert b.square().dtype == tl.int64 and b.square().tolist() == [1, 0, 0, 1]
+    assert b.diff().dtype == tl.bool and b.diff().tolist() == [True, False, True]
+
+
+def test_tensor_split_takes_tensors():
+    x = tl.arange(7)
+    assert [p.tolist() for p in x.tensor_split(tl.tensor(3))] == [[0, 1, 2], [3, 4], [5, 6]]
+    assert [p.tolist() for p in x.tensor_split(tl.tensor([1, 5]))] == [[0], [1, 2, 3, 4],
+                                                                         [5, 6]]
+
+
+def test_searchsorted_with_a_sorter():
+    seq = tl.tensor([3.0, 1.0, 2.0])
+    found = tl.searchsorted(seq, tl.tensor([2.5, 0.0]), sorter=seq.argsort())
+    assert found.tolist() == [2, 0]
+
+
+def test_cosine_similarity_broadcasts_before_the_norms():
+    rng = np.random.default_rng(0)
+    a, b = rng.random((1, 2, 3)), rng.random((2, 1, 3))
+    out = F.cosine_similarity(tl.tensor(a), tl.tensor(b), dim=-2).numpy()
+    a2, b2 = np.broadcast_arrays(a, b)
+    want = (a2 * b2).sum(-2) / (np.linalg.norm(a2, axis=-2) * np.linalg.norm(b2, axis=-2))
+    assert out.shape == (2, 3) and np.allclose(out, want)
+    assert np.all(np.abs(out) <= 1 + 1e-12)
+
+
+def test_rmatmul_called_directly_keeps_both_gradients():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    y = tl.tensor([3.0, 4.0], requires_grad=True)
+    out = x.__rmatmul__(y)
+    out.backward()
+    assert x.grad.tolist() == [3.0, 4.0] and y.grad.tolist() == [1.0, 2.0]
+
+
+def test_cdist_accepts_compute_mode():
+    x1, x2 = tl.rand(2, 4, 3), tl.rand(2, 5, 3)
+    exact = tl.cdist(x1, x2)
+    assert np.allclose(tl.cdist(x1, x2, 2.0, "use_mm_for_euclid_dist").numpy(), exact.numpy())
+
+
+def test_against_torch_side_by_side():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    a, b = rng.random((1, 2, 3)), rng.random((2, 1, 3))
+    want = torch.nn.functional.cosine_similarity(torch.tensor(a), torch.tensor(b), dim=-2)
+    got = F.cosine_similarity(tl.tensor(a), tl.tensor(b), dim=-2)
+    assert np.allclose(got.numpy(), want.numpy())
+    base, exponent = [0, 2, -2, 1, -1, 5, 3], [-1, -1, -1, -3, -3, -2, 2]
+    assert (tl.tensor(base) ** tl.tensor(exponent)).tolist() == (
+        torch.tensor(base) ** torch.tensor(exponent)).tolist()
+    x = rng.random((4, 5))
+    for unbiased in (True, False):
+        tv, tm = torch.var_mean(torch.tensor(x), unbiased)
+        lv, lm = tl.var_mean(tl.tensor(x), unbiased)
+        assert lv.shape == tuple(tv.shape) and np.allclose(lv.numpy(), tv.numpy())
+    b = [True, False, True, True]
+    assert tl.tensor(b).diff().tolist() == torch.tensor(b).diff().tolist()
+    assert tl.tensor(b).square().tolist() == torch.tensor(b).square().tolist()
