@@ -171,3 +171,42 @@ def test_against_torch_side_by_side():
     b = [True, False, True, True]
     assert tl.tensor(b).diff().tolist() == torch.tensor(b).diff().tolist()
     assert tl.tensor(b).square().tolist() == torch.tensor(b).square().tolist()
+
+
+def test_scatter_takes_pytorchs_older_reduce_argument():
+    x = tl.ones(3, 2, requires_grad=True)
+    index = tl.tensor([[0, 1], [0, 0]])
+    added = x.scatter(0, index, 2.0, reduce="add")
+    assert added.tolist() == [[5.0, 3.0], [1.0, 3.0], [1.0, 1.0]]
+    added.sum().backward()
+    assert x.grad.tolist() == [[1.0, 1.0]] * 3
+    product = x.scatter(0, index, tl.full((2, 2), 2.0), reduce="multiply")
+    assert product.tolist() == [[4.0, 2.0], [1.0, 2.0], [1.0, 1.0]]
+    with pytest.raises(RuntimeError, match="reduce must be 'add' or 'multiply'"):
+        x.scatter(0, index, 2.0, reduce="max")
+
+
+def test_casts_and_copies_accept_memory_format():
+    x = tl.ones(2, 3)
+    for method in ("float", "double", "long", "int", "bool", "half", "contiguous"):
+        assert getattr(x, method)(memory_format=None).shape == (2, 3)
+    assert x.clone(memory_format=None).shape == (2, 3)
+
+
+@pytest.mark.parametrize("mode, amounts, want", [
+    ("circular", (-1, 2), [1, 2, 3, 4, 1, 2]),     # crop first, then wrap what is left
+    ("circular", (2, -1), [2, 3, 0, 1, 2, 3]),
+    ("circular", (5, 0), [0, 1, 2, 3, 4, 0, 1, 2, 3, 4]),
+    ("replicate", (7, 0), [0] * 8 + [1, 2, 3, 4]),  # no limit on replicate's amounts
+    ("replicate", (2, -3), [0, 0, 0, 1]),
+    ("reflect", (-1, 4), [1, 2, 3, 4, 3, 2, 1, 0]),
+    ("constant", (-2, 1), [2, 3, 4, 0]),
+])
+def test_pad_with_negative_and_large_amounts_as_pytorch(mode, amounts, want):
+    x = tl.arange(5, dtype=tl.float32).reshape(1, 1, 5)
+    assert F.pad(x, amounts, mode).flatten().tolist() == want
+
+
+def test_circular_pad_refuses_wrapping_twice():
+    with pytest.raises(ValueError, match="circular padding of"):
+        F.pad(tl.ones(1, 1, 5), (6, 0), "circular")

@@ -531,7 +531,9 @@ class Tensor:
             self._hooks = {}
         return self._hooks
 
-    def clone(self) -> "Tensor":
+    def clone(self, *, memory_format: Any = None) -> "Tensor":
+        """A copy in the graph. (`memory_format`, here and in the casts, is accepted for
+        PyTorch code and ignored: every array is row-major or a view of one.)"""
         return ops.Mul.apply(self, self._const(1))
 
     # --- dtype ----------------------------------------------------------------------------
@@ -554,22 +556,22 @@ class Tensor:
             return Tensor._wrap(be.active.cast(self._data, dtype))
         return ops.Cast.apply(self, dtype=dtype)
 
-    def float(self) -> "Tensor":
+    def float(self, memory_format: Any = None) -> "Tensor":
         return self.to(float32)
 
-    def double(self) -> "Tensor":
+    def double(self, memory_format: Any = None) -> "Tensor":
         return self.to(float64)
 
-    def long(self) -> "Tensor":
+    def long(self, memory_format: Any = None) -> "Tensor":
         return self.to(int64)
 
-    def int(self) -> "Tensor":
+    def int(self, memory_format: Any = None) -> "Tensor":
         return self.to(int32)
 
-    def bool(self) -> "Tensor":
+    def bool(self, memory_format: Any = None) -> "Tensor":
         return self.to(bool_)
 
-    def half(self) -> "Tensor":
+    def half(self, memory_format: Any = None) -> "Tensor":
         return self.to(float16)
 
     def type(self, dtype: Any = None) -> "Any":
@@ -585,7 +587,7 @@ class Tensor:
     def cpu(self) -> "Tensor":
         return self
 
-    def contiguous(self) -> "Tensor":
+    def contiguous(self, memory_format: Any = None) -> "Tensor":
         """This tensor if its memory is in row-major order, else a row-major copy."""
         return self if self.is_contiguous() else ops.Contiguous.apply(self)
 
@@ -1753,6 +1755,11 @@ class Tensor:
                          index, accumulate)
 
     def _scatter(self, dim: int, index: Any, src: Any, accumulate: bool, op: str) -> "Tensor":
+        return self._put(*self._scatter_target(dim, index, src, op), accumulate)
+
+    def _scatter_target(self, dim: int, index: Any, src: Any, op: str) -> tuple:
+        """(src, index) for scatter-like ops: `index` as the advanced index of the places
+        src[i][j] goes to ([index[i][j]][j] for dim 0), after the checks PyTorch makes."""
         d = self._axis(dim, op)
         idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
         if idx.ndim != self.ndim or idx.dtype.kind not in "iu":
@@ -1776,14 +1783,25 @@ class Tensor:
         grids[d] = idx
         if src.shape != idx.shape:  # NOTE: only src's leading corner is used, as in PyTorch
             src = src[tuple(slice(0, k) for k in idx.shape)]
-        return self._put(src, tuple(grids), accumulate)
+        return src, tuple(grids)
 
-    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> "Tensor":
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
+                reduce: str | None = None) -> "Tensor":
         """A copy with src[i][j] written at [index[i][j]][j] for dim 0 (and so on); `src` (or
-        `value`) may be a number. Where indices repeat, one of the written values wins."""
+        `value`) may be a number. Where indices repeat, one of the written values wins.
+        PyTorch's older `reduce="add"` adds instead (as scatter_add), `reduce="multiply"`
+        multiplies (without a gradient, as in PyTorch)."""
         if (src is None) == (value is None):
             raise TypeError("scatter: give exactly one of src and value")
-        return self._scatter(dim, index, value if src is None else src, False, "scatter")
+        src = value if src is None else src
+        if reduce not in (None, "add", "multiply"):
+            raise RuntimeError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+        if reduce != "multiply":
+            return self._scatter(dim, index, src, reduce == "add", "scatter")
+        src, grids = self._scatter_target(dim, index, src, "scatter")
+        out = self.numpy().copy()
+        np.multiply.at(out, grids, src.numpy())
+        return Tensor(out)
 
     def scatter_add(self, dim: int, index: Any, src: Any) -> "Tensor":
         """A copy with src[i][j] added at [index[i][j]][j] for dim 0; repeats add up."""

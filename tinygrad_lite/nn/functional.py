@@ -356,6 +356,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
     out = input
     for i in range(len(pad) // 2):
         dim, before, after = input.ndim - 1 - i, int(pad[2 * i]), int(pad[2 * i + 1])
+        if mode in ("constant", "circular") and min(before, after) < 0:
+            out, before, after = _crop(out, dim, before, after)  # NOTE: then pad what is left
         if mode == "constant":
             out = _pad_constant(out, dim, before, after, 0 if value is None else value)
         elif before or after:
@@ -363,10 +365,13 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
     return out
 
 
+def _crop(x: Tensor, dim: int, before: int, after: int) -> tuple[Tensor, int, int]:
+    """x without the elements that negative amounts cut off, and the amounts left to pad."""
+    start, stop = max(-before, 0), x.shape[dim] - max(-after, 0)
+    return x.narrow(dim, start, max(stop - start, 0)), max(before, 0), max(after, 0)
+
+
 def _pad_constant(x: Tensor, dim: int, before: int, after: int, value: float) -> Tensor:
-    n = x.shape[dim]
-    if before < 0 or after < 0:
-        x = x.narrow(dim, max(-before, 0), n - max(-before, 0) - max(-after, 0))
     parts = []
     for amount in (before, after):
         shape = x.shape[:dim] + (max(amount, 0),) + x.shape[dim + 1:]
@@ -378,7 +383,7 @@ def _pad_constant(x: Tensor, dim: int, before: int, after: int, value: float) ->
 def _pad_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
     """Where each position of the padded dim reads from in the input (size n)."""
     limit = n - 1 if mode == "reflect" else n
-    if max(before, after) > limit:
+    if mode != "replicate" and max(before, after) > limit:
         raise ValueError(f"pad: {mode} padding of ({before}, {after}) does not fit a "
                          f"dimension of size {n} (at most {limit} each side)")
     idx = np.arange(-before, n + after)
