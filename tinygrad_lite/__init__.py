@@ -16,6 +16,7 @@ from .functions import (
     iinfo,
     inference_mode,
     is_tensor,
+    polygamma,
     promote_types,
     randperm,
     result_type,

@@ -59,6 +59,28 @@ METHODS = (
     "ravel",
 )
 
+# NOTE: the same, for the names added later; tests/test_parity_tensor3.py checks them (with the
+# arguments each needs) rather than test_functions.py's one table
+LATER_METHODS = (
+    "addbmm", "addmv", "addr", "corrcoef", "cov", "cummax", "cummin", "det", "diag_embed",
+    "diagflat", "diagonal_scatter", "digamma", "dsplit", "erfinv", "fliplr", "flipud", "frexp",
+    "gcd", "ger", "greater", "greater_equal", "hardshrink", "histc", "hsplit", "i0",
+    "index_copy", "index_put", "index_reduce", "inverse", "is_nonzero", "is_same_size",
+    "is_signed", "lcm", "ldexp", "less", "less_equal", "lgamma", "logaddexp2", "logdet",
+    "masked_scatter", "matrix_exp", "matrix_power", "msort", "mv", "mvlgamma", "nanmedian",
+    "nanquantile", "narrow_copy", "nextafter", "not_equal", "pinverse", "positive", "prelu",
+    "quantile", "renorm", "scatter_reduce", "select_scatter", "slice_scatter", "slogdet",
+    "split_with_sizes", "take_along_dim", "unique_consecutive", "vdot", "vsplit", "get_device",
+    # in-place twins that PyTorch also has as functions (torch.relu_(t) is t.relu_())
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
+    "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_",
+    "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_", "erfc_", "exp2_",
+    "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "i0_", "index_put_", "lcm_",
+    "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
+    "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_",
+    "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_", "addmv_",
+)
+
 
 def _function_form(name: str) -> Callable:
     def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
@@ -70,7 +92,7 @@ def _function_form(name: str) -> Callable:
     return function
 
 
-FUNCTIONS = {name: _function_form(name) for name in METHODS}
+FUNCTIONS = {name: _function_form(name) for name in METHODS + LATER_METHODS}
 
 
 def concat(tensors: Any, dim: int = 0) -> Tensor:
@@ -215,3 +237,8 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     right = b.permute(*in_b, *free_b).reshape(k, math.prod(b.shape[d] for d in free_b))
     return (left @ right).reshape(*[a.shape[d] for d in free_a],
                                   *[b.shape[d] for d in free_b])
+
+
+def polygamma(n: int, input: Any) -> Tensor:  # noqa: A002
+    """`tl.polygamma(n, t)` is `t.polygamma(n)`: PyTorch puts n first here."""
+    return (input if isinstance(input, Tensor) else tensor(input)).polygamma(n)

@@ -2,12 +2,14 @@
 differentiable through the Tensor ops it is written in (Inverse and Det are primitives)."""
 from __future__ import annotations
 
-from typing import Any
+from collections import namedtuple
+from typing import Any, Callable
 
 import numpy as np
 
 from . import ops
-from .tensor import Tensor
+from .autograd import is_grad_enabled
+from .tensor import Tensor, eye, matmul, where
 
 
 def _square(A: Tensor, op: str) -> Tensor:
@@ -66,3 +68,162 @@ def solve(A: Tensor, B: Tensor) -> Tensor:
     if B.ndim == A.ndim - 1:  # NOTE: a batch of vectors, as in PyTorch
         return (inv(A) @ B.unsqueeze(-1)).squeeze(-1)
     return inv(A) @ B
+
+
+SLogDet = namedtuple("SLogDet", ["sign", "logabsdet"])
+QR = namedtuple("QR", ["Q", "R"])
+SVD = namedtuple("SVD", ["U", "S", "Vh"])
+
+
+def _linearized(A: Tensor, value: np.ndarray, differential: Callable[[Tensor], Tensor]) -> Tensor:
+    """`value` (computed by numpy) with the gradient of `differential`, the derivative's
+    linear map at A: `value + differential(A - A.detach())` is `value` exactly (the second
+    term is 0), and backward applies the adjoint of `differential`, which autograd finds by
+    itself. First derivatives only."""
+    out = Tensor(value, dtype=A.dtype)
+    if not (A.requires_grad and is_grad_enabled()):
+        return out
+    return out + differential(A - A.detach())
+
+
+def _mT(x: Tensor) -> Tensor:  # noqa: N802
+    return x.transpose(-2, -1)
+
+
+def _not_differentiable(value: np.ndarray, A: Tensor, op: str) -> Tensor:
+    """`value` that refuses backward with a clear error, rather than a wrong gradient."""
+    return ops.NoGradient.apply(A, value=value.astype(A.dtype, copy=False), op=op)
+
+
+def slogdet(A: Tensor) -> SLogDet:
+    """(sign, logabsdet) of each square matrix: the determinant's sign and log |det|, which
+    does not overflow where det itself would."""
+    A = _square(A, "slogdet")
+    sign, logabs = np.linalg.slogdet(A.numpy())
+    inv_t = _mT(Tensor(np.linalg.inv(A.numpy()) if np.all(sign != 0) else
+                       np.full(A.shape, np.nan), dtype=A.dtype))
+    # NOTE: d log|det A| = tr(A^-1 dA)
+    out = _linearized(A, logabs, lambda dA: (inv_t * dA).sum((-2, -1)))
+    return SLogDet(Tensor(sign, dtype=A.dtype), out)
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """A @ A @ ... (n times) by repeated squaring; n = 0 gives the identity, n < 0 powers of
+    the inverse."""
+    A = A if isinstance(A, Tensor) else Tensor(A)
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"matrix_power: needs square matrices (..., n, n), got shape "
+                           f"{A.shape}")
+    if n < 0:
+        A, n = inv(A), -n
+    result = None
+    while n:
+        if n & 1:
+            result = A if result is None else matmul(result, A)
+        n >>= 1
+        if n:
+            A = matmul(A, A)
+    if result is None:  # NOTE: in the graph with a zero gradient, as PyTorch's
+        return where(np.zeros(A.shape, dtype=bool), A, eye(A.shape[-1], dtype=A.dtype))
+    return result
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """exp(A) = I + A + A^2/2! + ..., by scaling and squaring: the series (18 terms) of
+    A / 2^s, with ||A / 2^s|| <= 1, squared s times. Composed of matmuls, so differentiable."""
+    A = _square(A, "matrix_exp")
+    norm = np.abs(A.numpy()).sum(-2).max() if A.numel() else 0.0
+    s = max(0, int(np.ceil(np.log2(norm)))) if norm > 1 else 0
+    X = A / float(2 ** s)
+    term = eye(A.shape[-1], dtype=A.dtype).expand(A.shape)
+    total = term
+    for k in range(1, 19):
+        term = matmul(term, X) / float(k)
+        total = total + term
+    for _ in range(s):
+        total = matmul(total, total)
+    return total
+
+
+def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
+         rcond: float | None = None) -> Tensor:
+    """The Moore-Penrose pseudo-inverse (singular values below max(atol, rtol * the largest)
+    count as 0). The gradient is that of a matrix of constant rank."""
+    A = A._floating()
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.pinv: needs matrices (..., m, n), got shape {A.shape}")
+    a = A.numpy()
+    if rcond is not None:
+        rtol = rcond
+    if rtol is None:
+        rtol = 0.0 if atol else max(A.shape[-2:]) * np.finfo(a.dtype).eps
+    s = np.linalg.svd(a, compute_uv=False)
+    cutoff = np.maximum(atol or 0.0, rtol * s.max(-1, initial=0.0))
+    P = np.linalg.pinv(a, rcond=cutoff / np.where(s.max(-1) > 0, s.max(-1), 1))
+    C = Tensor(P, dtype=A.dtype)
+    eye_m, eye_n = eye(A.shape[-2], dtype=A.dtype), eye(A.shape[-1], dtype=A.dtype)
+    left, right = eye_m - matmul(A.detach(), C), eye_n - matmul(C, A.detach())
+
+    def differential(dA: Tensor) -> Tensor:
+        # NOTE: Golub and Pereyra's derivative of the pseudo-inverse of constant rank
+        return (-matmul(matmul(C, dA), C) + matmul(matmul(matmul(C, _mT(C)), _mT(dA)), left)
+                + matmul(matmul(right, _mT(dA)), matmul(_mT(C), C)))
+
+    return _linearized(A, P, differential)
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """L, lower triangular with A = L @ L^T, for symmetric positive-definite A (upper: L^T).
+    As in PyTorch, only the lower triangle of A is read and the gradient is symmetric."""
+    A = _square(A, "cholesky")
+    try:
+        L = np.linalg.cholesky(A.numpy())
+    except np.linalg.LinAlgError:
+        raise RuntimeError(f"linalg.cholesky: the input of shape {A.shape} is not positive-"
+                           "definite") from None
+    L_t = Tensor(L, dtype=A.dtype)
+    L_inv = Tensor(np.linalg.inv(L), dtype=A.dtype)
+    n = A.shape[-1]
+    lower_half = Tensor(np.tri(n, n, -1) + 0.5 * np.eye(n), dtype=A.dtype)
+
+    def differential(dA: Tensor) -> Tensor:
+        # NOTE: dL = L Phi(L^-1 dA L^-T), Phi keeping the lower triangle and half the
+        # diagonal; dA is symmetrised first, so the gradient is symmetric as PyTorch's
+        sym = (dA + _mT(dA)) * 0.5
+        return matmul(L_t, matmul(matmul(L_inv, sym), _mT(L_inv)) * lower_half)
+
+    out = _linearized(A, L, differential)
+    return _mT(out) if upper else out
+
+
+def qr(A: Tensor, mode: str = "reduced") -> QR:
+    """(Q, R) with A = Q @ R (numpy's Householder QR); no gradient."""
+    A = A._floating()
+    Q, R = np.linalg.qr(A.numpy(), mode=mode)
+    return QR(_not_differentiable(Q, A, "linalg.qr"), _not_differentiable(R, A, "linalg.qr"))
+
+
+def svd(A: Tensor, full_matrices: bool = True) -> SVD:
+    """(U, S, Vh) with A = U @ diag(S) @ Vh, S descending; no gradient."""
+    A = A._floating()
+    U, S, Vh = np.linalg.svd(A.numpy(), full_matrices=full_matrices)
+    return SVD(*(_not_differentiable(x, A, "linalg.svd") for x in (U, S, Vh)))
+
+
+def svdvals(A: Tensor) -> Tensor:
+    """The singular values, descending. Where they are distinct, dS = diag(U^T dA V)."""
+    A = A._floating()
+    U, S, Vh = np.linalg.svd(A.numpy(), full_matrices=False)
+    U_t, V_t = Tensor(U, dtype=A.dtype), _mT(Tensor(Vh, dtype=A.dtype))
+    return _linearized(A, S, lambda dA: (U_t * matmul(dA, V_t)).sum(-2))
+
+
+def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None) -> Tensor:
+    """How many singular values exceed max(atol, rtol * the largest) (int64, no gradient)."""
+    a = A._floating().numpy()
+    s = np.linalg.svd(a, compute_uv=False)
+    if rtol is None:
+        rtol = 0.0 if atol else max(a.shape[-2:]) * np.finfo(a.dtype).eps
+    cutoff = np.maximum(atol or 0.0, rtol * s.max(-1, initial=0.0))
+    return Tensor((s > np.expand_dims(cutoff, -1)).sum(-1).astype(np.int64))
+

@@ -1046,3 +1046,74 @@ class BinaryCrossEntropy(Function):
         if self.needs_input_grad[1]:
             gy = b.mul(g, b.sub(_clamped_log(b.sub(1, x)), _clamped_log(x)))
         return gx, gy
+
+
+# --- later additions: primitives behind the rest of PyTorch's tensor surface ------------------
+class NoGradient(Function):
+    """A value computed outside the graph (`value`, from numpy) whose backward refuses with a
+    clear error: for ops whose gradient is not implemented (linalg.qr, linalg.svd), so no
+    wrong numbers flow."""
+
+    def forward(self, x, *, value, op):
+        self.save_for_backward(op)
+        return value
+
+    def backward(self, g):
+        raise RuntimeError(f"{self.saved[0]}: backward is not implemented; compute the "
+                           "gradient another way or detach the input")
+
+
+class KnownSlope(Function):
+    """An elementwise function computed outside the graph (`value`, e.g. lgamma through libm)
+    with its derivative at x (`slope`) given too: backward is g * slope."""
+
+    def forward(self, x, *, value, slope):
+        self.save_for_backward(slope)
+        return value
+
+    def backward(self, g):
+        return B().mul(g, self.saved[0])
+
+
+class ScatterExtreme(Function):
+    """scatter_reduce's amax / amin (`out`, computed by the caller). As in PyTorch the
+    gradient at each place is shared evenly among the elements equal to the result there:
+    the tensor's own (when `include_self`) and those of src scattered to it."""
+
+    def forward(self, x, src, *, out, index, hit, include_self):
+        self.save_for_backward(x, src, out, index, hit, include_self)
+        return out
+
+    def backward(self, g):
+        x, src, out, index, hit, include_self = self.saved
+        b = B()
+        zero = b.full((), 0, g.dtype)
+        own = b.cast(b.eq(x, out), g.dtype)
+        from_src = b.cast(b.eq(src, b.getitem(out, index)), g.dtype)
+        # NOTE: PyTorch counts the tensor's own tie even without include_self (its gradient is
+        # then dropped), so the src ties get less than all of it; matched here
+        ties = b.add(own, b.index_add(out.shape, g.dtype, index, from_src, False))
+        share = b.div(g, b.maximum(ties, 1))
+        if not include_self:
+            own = b.where(hit, zero, own)
+        return b.mul(share, own), b.mul(b.getitem(share, index), from_src)
+
+
+class ScatterProd(Function):
+    """scatter_reduce's prod (`out`, computed by the caller): d out / d x = out / x. Where a
+    reduced factor is 0 (`has_zero`, found by the caller) that quotient is undefined, and
+    backward refuses rather than give NaN."""
+
+    def forward(self, x, src, *, out, index, hit, include_self, has_zero):
+        self.save_for_backward(x, src, out, index, hit, include_self, has_zero)
+        return out
+
+    def backward(self, g):
+        x, src, out, index, hit, include_self, has_zero = self.saved
+        if has_zero:
+            raise RuntimeError("scatter_reduce: the gradient of reduce='prod' where a reduced "
+                               "element is 0 is not supported")
+        b = B()
+        scaled = b.mul(g, out)
+        own = b.div(scaled, b.where(hit, x, 1)) if include_self else b.full((), 0, g.dtype)
+        return b.where(hit, own, g), b.div(b.getitem(scaled, index), src)

@@ -5,6 +5,7 @@ is argument handling that PyTorch users expect: dims as ints or tuples, dtype pr
 """
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import math
@@ -61,7 +62,7 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         arr = np.asarray(data)
         if isinstance(data, np.generic) and arr.dtype.kind in "biuf":
             pass  # NOTE: a numpy scalar keeps its dtype (np.int32(1) gives int32), as in PyTorch
-        elif arr.dtype == np.float64:
+        elif arr.dtype == np.float64 and dtype is None:  # NOTE: with a dtype, cast once
             arr = arr.astype(get_default_dtype())
         elif arr.dtype.kind == "i":
             arr = arr.astype(int64)
@@ -765,6 +766,7 @@ class Tensor:
     le = __le__ = _named(_compare, "le")
     gt = __gt__ = _named(_compare, "gt")
     ge = __ge__ = _named(_compare, "ge")
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
     # --- unary math ---------------------------------------------------------------------------
     def _floating(self) -> "Tensor":
@@ -1256,26 +1258,39 @@ class Tensor:
         """The lower median; with `dim`, a (values, indices) pair as `max(dim)` gives.
 
         Without `dim` the gradient is shared evenly among elements equal to the median, as in
-        PyTorch; with `dim` it goes to the returned index.
+        PyTorch; with `dim` it goes to the returned index. NaN anywhere makes it NaN.
         """
+        return self._median(dim, keepdim, False, "median")
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """`median` of the values that are not NaN (NaN only where all of them are)."""
+        return self._median(dim, keepdim, True, "nanmedian")
+
+    def _median(self, dim: int | None, keepdim: bool, skip_nan: bool, op: str) -> Any:
         if self.numel() == 0:
-            raise RuntimeError(f"median: cannot take the median of an empty tensor of shape "
+            raise RuntimeError(f"{op}: cannot take the median of an empty tensor of shape "
                                f"{self.shape}")
         if dim is None:
             flat = self.reshape(-1)
-            if np.isnan(flat.numpy()).any():
-                return flat.median(0).values  # NOTE: it picks the NaN, as PyTorch does
-            value = np.sort(flat.numpy(), kind="stable")[(flat.numel() - 1) // 2]
+            data = flat.numpy()
+            nan = np.isnan(data)
+            if nan.all() or (nan.any() and not skip_nan):
+                return flat._median(0, False, skip_nan, op).values  # NOTE: picks a NaN
+            kept = data[~nan]
+            value = np.sort(kept, kind="stable")[(kept.size - 1) // 2]
             if self.dtype.kind != "f":
                 return Tensor._wrap(np.asarray(value))
-            return where(flat.numpy() == value, flat, -np.inf).amax()
-        axis, order = self._sort_indices(dim, False, "median")
+            return where(data == value, flat, -np.inf).amax()
+        axis, order = self._sort_indices(dim, False, op)
         n = order.shape[axis]
-        # NOTE: a row with NaN has NaN as its median (nanmedian skips them); the sort puts
-        # them last, so the first one is at n - count
+        # NOTE: the sort puts NaNs last: median takes the first of them (a row with NaN has
+        # NaN as its median), nanmedian the middle of the values before them
         nans = np.isnan(self.numpy().reshape(order.shape)).sum(axis, keepdims=True)
-        return self._pick_sorted(axis, order, np.where(nans > 0, n - nans, (n - 1) // 2),
-                                 keepdim)
+        if skip_nan:
+            position = np.maximum((n - nans - 1) // 2, 0)
+        else:
+            position = np.where(nans > 0, n - nans, (n - 1) // 2)
+        return self._pick_sorted(axis, order, position, keepdim)
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> "MinMax":
         """(values, indices) of the k-th smallest element along `dim` (k counts from 1); the
@@ -2021,6 +2036,10 @@ class Tensor:
         if a.ndim != ndim or b.ndim != ndim:
             raise RuntimeError(f"{op}: expected {ndim}-D matrices, got {a.shape} and {b.shape}")
         product = a.bmm(b) if ndim == 3 else a.mm(b)
+        return self._add_scaled(product, beta, alpha)
+
+    def _add_scaled(self, product: "Tensor", beta: Any, alpha: Any) -> "Tensor":
+        """beta * self + alpha * product; with beta = 0 self is ignored (NaN included)."""
         if alpha != 1:
             product = product * alpha
         if beta == 0:
@@ -2222,6 +2241,18 @@ class Tensor:
     def unsqueeze_(self, dim: int) -> "Tensor":
         return self._rebind(self.unsqueeze(dim), "unsqueeze_")
 
+    def swapaxes_(self, axis0: int, axis1: int) -> "Tensor":
+        return self._rebind(self.swapaxes(axis0, axis1), "swapaxes_")
+
+    swapdims_ = swapaxes_
+
+    def float_power_(self, exponent: Any) -> "Tensor":
+        """`float_power` in place: only into a float64 tensor, as in PyTorch."""
+        if self.dtype != float64:
+            raise RuntimeError(f"float_power_: the base is {self.dtype} but the result is "
+                               "float64; only a float64 tensor can take it in place")
+        return self._in_place("float_power_", lambda t: t.float_power(exponent))
+
     # random fills: draws from the shared generator, written like fill_ (no gradient)
     def _fill_random(self, samples: np.ndarray, op: str) -> "Tensor":
         return self._assign(Tensor(samples, self.dtype), op)
@@ -2262,10 +2293,714 @@ class Tensor:
         draws = _rng().integers(low, high - 1, self.shape, endpoint=True)
         return self._fill_random(draws, "random_")
 
+    # --- PyTorch's remaining spellings and small queries ---------------------------------------
+    def positive(self) -> "Tensor":
+        """`+t`: the tensor itself; PyTorch refuses it on bools, and so does this."""
+        if self.dtype == bool_:
+            raise RuntimeError("positive: the `+` operator on a bool tensor is not supported")
+        return self
+
+    def ndimension(self) -> int:
+        """The number of dims (PyTorch's old name for `dim()`)."""
+        return self.ndim
+
+    def is_signed(self) -> bool:
+        """Whether the dtype holds negative numbers (not uint8, not bool)."""
+        return self.dtype.kind in "if"
+
+    def is_same_size(self, other: "Tensor") -> bool:
+        return self.shape == other.shape
+
+    def is_nonzero(self) -> bool:
+        """Whether the one element is not 0; an error for any other number of elements."""
+        if self.numel() != 1:
+            what = "no values" if self.numel() == 0 else "more than one value"
+            raise RuntimeError(f"is_nonzero: Boolean value of Tensor with {what} is ambiguous "
+                               f"(shape {self.shape})")
+        return bool(self.numpy().reshape(()) != 0)
+
+    @property
+    def is_cpu(self) -> bool:
+        """Always True: every tensor lives on the CPU."""
+        return True
+
+    def get_device(self) -> int:
+        """-1, PyTorch's answer for a CPU tensor."""
+        return -1
+
+    def byte(self) -> "Tensor":
+        return self.to(uint8)
+
+    def char(self) -> "Tensor":
+        return self.to(int8)
+
+    def short(self) -> "Tensor":
+        return self.to(int16)
+
+    def fliplr(self) -> "Tensor":
+        """Reverse dim 1 (left and right), for tensors of 2 dims or more."""
+        if self.ndim < 2:
+            raise RuntimeError(f"fliplr: needs at least 2 dims, got shape {self.shape}")
+        return self.flip(1)
+
+    def flipud(self) -> "Tensor":
+        """Reverse dim 0 (up and down)."""
+        if self.ndim < 1:
+            raise RuntimeError("flipud: needs at least 1 dim, got a 0-d tensor")
+        return self.flip(0)
+
+    def _split_evenly(self, sections: Any, dim: int, least: int, op: str) -> tuple:
+        """hsplit / vsplit / dsplit: `tensor_split`, but a count must divide the dim."""
+        if self.ndim < least:
+            raise RuntimeError(f"{op}: needs a tensor with at least {least} dims, got shape "
+                               f"{self.shape}")
+        if isinstance(sections, (int, np.integer)):
+            n = self.shape[dim]
+            if sections < 1 or n % sections:
+                raise RuntimeError(f"{op}: dim {dim} of size {n} (shape {self.shape}) is not "
+                                   f"divisible into {sections} equal sections")
+        return self.tensor_split(sections, dim)
+
+    def hsplit(self, sections: Any) -> tuple["Tensor", ...]:
+        """Split along dim 1 (dim 0 for a 1-D tensor) into equal sections or at indices."""
+        return self._split_evenly(sections, 0 if self.ndim == 1 else 1, 1, "hsplit")
+
+    def vsplit(self, sections: Any) -> tuple["Tensor", ...]:
+        """Split along dim 0 (tensors of 2 dims or more)."""
+        return self._split_evenly(sections, 0, 2, "vsplit")
+
+    def dsplit(self, sections: Any) -> tuple["Tensor", ...]:
+        """Split along dim 2 (tensors of 3 dims or more)."""
+        return self._split_evenly(sections, 2, 3, "dsplit")
+
+    def split_with_sizes(self, split_sizes: Sequence[int], dim: int = 0) -> tuple["Tensor", ...]:
+        """Pieces of the listed sizes along `dim` (they must add up to its size)."""
+        return self.split([int(n) for n in split_sizes], dim)
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> "Tensor":
+        """`narrow`, as a copy."""
+        return self.narrow(dim, start, length).clone()
+
+    def msort(self) -> "Tensor":
+        """The values sorted along dim 0."""
+        return self.sort(0).values
+
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> "Tensor":
+        """`gather` where `indices` and the tensor broadcast in every dim but `dim`; without
+        `dim`, elements of the flattened tensor."""
+        idx = indices if isinstance(indices, Tensor) else Tensor(indices)
+        if dim is None:
+            return self.reshape(-1).gather(0, idx.reshape(-1))
+        d = self._axis(dim, "take_along_dim")
+        if idx.ndim != self.ndim:
+            raise RuntimeError(f"take_along_dim: indices of shape {idx.shape} need as many "
+                               f"dims as the input {self.shape}")
+        try:
+            common = np.broadcast_shapes(self.shape[:d] + (1,) + self.shape[d + 1:],
+                                         idx.shape[:d] + (1,) + idx.shape[d + 1:])
+        except ValueError:
+            raise RuntimeError(f"take_along_dim: input {self.shape} and indices {idx.shape} do "
+                               f"not broadcast outside dim {dim}") from None
+        x = self.expand(common[:d] + self.shape[d:d + 1] + common[d + 1:])
+        i = np.broadcast_to(idx.numpy(), common[:d] + idx.shape[d:d + 1] + common[d + 1:])
+        return x.gather(d, i)
+
+    def sum_to_size(self, *size: Any) -> "Tensor":
+        """Sum broadcast dims away until the tensor has shape `size` (which must expand to
+        the tensor's shape): the reduction that undoes `expand`."""
+        size = _size(size)
+        lead = self.ndim - len(size)
+        if lead < 0 or any(n not in (1, m) for n, m in zip(size, self.shape[lead:])):
+            raise RuntimeError(f"sum_to_size: size {size} is not expandable to the tensor's "
+                               f"size {self.shape}")
+        dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(size)
+                                          if n == 1 and self.shape[lead + i] != 1)
+        out = self.sum(dims, keepdim=True).to(self.dtype) if dims else self
+        return out.reshape(size)
+
+    # linear algebra, PyTorch's method spellings
+    def vdot(self, other: "Tensor") -> "Tensor":
+        """The inner product of two 1-D tensors (`dot`: nothing to conjugate here)."""
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"vdot: both operands must be 1-D, got {self.shape} and "
+                               f"{other.shape}")
+        return matmul(self, other)
+
+    def mv(self, vec: "Tensor") -> "Tensor":
+        """The product of a matrix and a vector."""
+        if self.ndim != 2 or vec.ndim != 1:
+            raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, got {self.shape} "
+                               f"and {vec.shape}")
+        return matmul(self, vec)
+
+    ger = outer
+
+    def addmv(self, mat: "Tensor", vec: "Tensor", *, beta: Any = 1, alpha: Any = 1) -> "Tensor":
+        """beta * self + alpha * (mat @ vec)."""
+        return self._add_scaled(mat.mv(vec), beta, alpha)
+
+    def addr(self, vec1: "Tensor", vec2: "Tensor", *, beta: Any = 1, alpha: Any = 1) -> "Tensor":
+        """beta * self + alpha * outer(vec1, vec2)."""
+        return self._add_scaled(vec1.outer(vec2), beta, alpha)
+
+    def addbmm(self, batch1: "Tensor", batch2: "Tensor", *, beta: Any = 1,
+               alpha: Any = 1) -> "Tensor":
+        """beta * self + alpha * the sum over the batch of bmm(batch1, batch2)."""
+        return self._add_scaled(batch1.bmm(batch2).sum(0), beta, alpha)
+
+    def inverse(self) -> "Tensor":
+        from . import linalg
+        return linalg.inv(self)
+
+    def det(self) -> "Tensor":
+        from . import linalg
+        return linalg.det(self)
+
+    def logdet(self) -> "Tensor":
+        """log(det): NaN where the determinant is negative, -inf where it is 0."""
+        from . import linalg
+        return linalg.det(self).log()
+
+    def slogdet(self) -> tuple["Tensor", "Tensor"]:
+        """(sign, log |det|): the determinant's sign and the log of its magnitude."""
+        from . import linalg
+        return linalg.slogdet(self)
+
+    def pinverse(self, rcond: float = 1e-15) -> "Tensor":
+        from . import linalg
+        return linalg.pinv(self, rcond=rcond)
+
+    def matrix_power(self, n: int) -> "Tensor":
+        from . import linalg
+        return linalg.matrix_power(self, n)
+
+    def matrix_exp(self) -> "Tensor":
+        from . import linalg
+        return linalg.matrix_exp(self)
+
+    def hardshrink(self, lambd: float = 0.5) -> "Tensor":
+        from .nn import functional
+        return functional.hardshrink(self, lambd)
+
+    def prelu(self, weight: "Tensor") -> "Tensor":
+        from .nn import functional
+        return functional.prelu(self, weight)
+
+    # --- running extremes, quantiles, statistics -------------------------------------------------
+    def _running_extreme(self, dim: int, larger: bool, op: str) -> "MinMax":
+        """cummax / cummin: (values, indices) of the extreme so far along `dim`. Ties and NaN
+        take the latest index, as in PyTorch; the gradient goes to the picked elements."""
+        axis = self._axis(dim, op)
+        x = self if self.ndim else self.reshape(1)
+        data = x.numpy()
+        running = (np.maximum if larger else np.minimum).accumulate(data, axis=axis)
+        steps = np.arange(data.shape[axis]).reshape((-1,) + (1,) * (data.ndim - axis - 1))
+        hit = (data == running) | (data != data)  # NOTE: a NaN takes over and stays
+        indices = np.maximum.accumulate(np.where(hit, steps, 0), axis=axis).astype(int64)
+        values = x.gather(axis, indices)
+        if not self.ndim:
+            return MinMax((values.reshape(()), Tensor._wrap(indices.reshape(()))))
+        return MinMax((values, Tensor._wrap(indices)))
+
+    def cummax(self, dim: int) -> "MinMax":
+        """(values, indices) of the running maximum along `dim`."""
+        return self._running_extreme(dim, True, "cummax")
+
+    def cummin(self, dim: int) -> "MinMax":
+        """(values, indices) of the running minimum along `dim`."""
+        return self._running_extreme(dim, False, "cummin")
+
+    def quantile(self, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                 interpolation: str = "linear") -> "Tensor":
+        """The q-th quantiles (q a number or a 1-D tensor in [0, 1], whose dim comes first in
+        the result) along `dim` (of every element when None). Between two sorted values the
+        `interpolation` is 'linear', 'lower', 'higher', 'nearest' or 'midpoint'. NaN in a row
+        makes its quantiles NaN."""
+        return self._quantile(q, dim, keepdim, interpolation, False, "quantile")
+
+    def nanquantile(self, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                    interpolation: str = "linear") -> "Tensor":
+        """`quantile` of the values that are not NaN (NaN where all of them are)."""
+        return self._quantile(q, dim, keepdim, interpolation, True, "nanquantile")
+
+    def _quantile(self, q: Any, dim: int | None, keepdim: bool, interpolation: str,
+                  skip_nan: bool, op: str) -> "Tensor":
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"{op}: the input must be a float or double tensor, got "
+                               f"{self.dtype}")
+        if isinstance(q, Tensor) and q.dtype != self.dtype:
+            raise RuntimeError(f"{op}: q ({q.dtype}) must have the input's dtype {self.dtype}")
+        qs = np.asarray(q.numpy() if isinstance(q, Tensor) else q, dtype=self.dtype)
+        if qs.ndim > 1:
+            raise RuntimeError(f"{op}: q must be a number or a 1-D tensor, got shape "
+                               f"{qs.shape}")
+        if qs.size and not (np.all(qs >= 0) and np.all(qs <= 1)):
+            raise RuntimeError(f"{op}: q values must lie in the range [0, 1], got {qs}")
+        modes = ("linear", "lower", "higher", "midpoint", "nearest")
+        if interpolation not in modes:
+            raise RuntimeError(f"{op}: interpolation must be one of {', '.join(modes)}; got "
+                               f"{interpolation!r}")
+        if self.numel() == 0:
+            raise RuntimeError(f"{op}: the input of shape {self.shape} must not be empty")
+        axis = None if dim is None else self._axis(dim, op)
+        x = self.reshape(-1) if axis is None or not self.ndim else self.movedim(axis, -1)
+        ranked = x.sort(-1).values  # NOTE: NaNs sort last
+        n = ranked.shape[-1]
+        nans = np.isnan(ranked.numpy()).sum(-1, keepdims=True)
+        # NOTE: ranks in the input's dtype, as PyTorch computes them (float32 rounding shows)
+        if skip_nan:
+            ranks = np.maximum(qs.reshape(-1) * (n - nans - 1).astype(self.dtype), 0)
+        else:
+            ranks = np.where(nans > 0, self.dtype.type(n - 1),
+                             qs.reshape(-1) * self.dtype.type(n - 1))
+        ranks = {"lower": np.floor, "higher": np.ceil, "nearest": np.round}.get(
+            interpolation, lambda r: r)(ranks).astype(self.dtype)
+        below = ranked.gather(-1, np.broadcast_to(ranks.astype(int64),
+                                                  ranked.shape[:-1] + ranks.shape[-1:]))
+        if interpolation in ("linear", "midpoint"):
+            above = ranked.gather(-1, np.broadcast_to(np.ceil(ranks).astype(int64),
+                                                      below.shape))
+            weight = ranks - np.floor(ranks) if interpolation == "linear" else np.full(
+                ranks.shape, 0.5, dtype=self.dtype)
+            below = below.lerp(above, Tensor._wrap(np.broadcast_to(weight, below.shape)))
+        out = below.movedim(-1, 0)  # (number of q, the kept dims...)
+        if keepdim:
+            kept = (1,) * self.ndim if axis is None else (
+                self.shape[:axis] + (1,) + self.shape[axis + 1:])
+            out = out.reshape(out.shape[:1] + kept)
+        return out if qs.ndim else out.squeeze(0)
+
+    def cov(self, *, correction: int = 1, fweights: Any = None,
+            aweights: Any = None) -> "Tensor":
+        """The covariance matrix of the variables in the rows (observations in the columns),
+        with `correction` (1: divide by N - 1) and integer frequency / float observation
+        weights, as numpy's and PyTorch's `cov`."""
+        if self.ndim > 2:
+            raise RuntimeError(f"cov: expected a tensor of 2 or fewer dims, got shape "
+                               f"{self.shape}")
+        x = (self if self.ndim == 2 else self.reshape(1, -1))._floating()
+        n = x.shape[1]
+        weights = None
+        for name, w in (("fweights", fweights), ("aweights", aweights)):
+            if w is None:
+                continue
+            w = w.numpy() if isinstance(w, Tensor) else np.asarray(w)
+            if w.ndim > 1 or w.size != n or (name == "fweights" and w.dtype.kind not in "iu"):
+                raise RuntimeError(f"cov: {name} must be a 1-D {'integer ' * (name[0] == 'f')}"
+                                   f"tensor of {n} observations, got {w.dtype} of shape "
+                                   f"{w.shape}")
+            if (w < 0).any():
+                raise RuntimeError(f"cov: {name} must be non-negative")
+            weights = w if weights is None else weights * w
+        if weights is None:
+            mean, norm = x.mean(1, keepdim=True), n - correction
+            centred = x - mean
+            product = centred @ centred.T
+        else:
+            total = weights.sum()
+            w = Tensor._wrap(weights.astype(x.dtype))
+            mean = (x * w).sum(1, keepdim=True) / float(total)
+            if correction == 0:
+                norm = total
+            elif aweights is None:
+                norm = total - correction
+            else:
+                a = aweights.numpy() if isinstance(aweights, Tensor) else np.asarray(aweights)
+                norm = total - correction * (weights * a).sum() / total
+            centred = x - mean
+            product = centred @ (centred * w).T
+        if norm <= 0:
+            warnings.warn("cov: degrees of freedom <= 0 for the correction given", stacklevel=2)
+            norm = 0
+        return (product / float(norm)).squeeze()
+
+    def corrcoef(self) -> "Tensor":
+        """The Pearson correlation coefficients of the rows, clipped to [-1, 1]."""
+        c = self.cov()
+        if c.ndim == 0:
+            return c / c
+        std = c.diagonal().sqrt()
+        return (c / std.unsqueeze(1) / std.unsqueeze(0)).clamp(-1, 1)
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> "Tensor":  # noqa: A002
+        """Counts of the elements in `bins` equal-width bins from `min` to `max` (the data's
+        range when both are 0); elements outside are ignored. No gradient."""
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"histc: needs a floating point tensor, got {self.dtype}")
+        if bins < 1:
+            raise RuntimeError(f"histc: bins must be > 0, got {bins}")
+        data = self.numpy().reshape(-1)
+        lo, hi = self.dtype.type(min), self.dtype.type(max)
+        if lo == hi and data.size:
+            lo, hi = data.min(), data.max()
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
+            raise RuntimeError(f"histc: the range [{lo}, {hi}] must be finite, min <= max")
+        kept = data[(data >= lo) & (data <= hi)]
+        # NOTE: PyTorch's formula and rounding, in the input's dtype
+        position = ((kept - lo) * self.dtype.type(bins) / (hi - lo)).astype(int64)
+        counts = np.bincount(np.minimum(position, bins - 1), minlength=bins)
+        return Tensor._wrap(counts.astype(self.dtype))
+
+    def renorm(self, p: float, dim: int, maxnorm: float) -> "Tensor":
+        """Each slice along `dim` whose p-norm exceeds `maxnorm` scaled down to norm
+        maxnorm (by maxnorm / (norm + 1e-7), PyTorch's factor); the others unchanged."""
+        if self.ndim < 2:
+            raise RuntimeError(f"renorm: needs at least 2 dims, got shape {self.shape}")
+        if p <= 0 or maxnorm < 0:
+            raise RuntimeError(f"renorm: needs p > 0 and maxnorm >= 0, got {p} and {maxnorm}")
+        d = self._axis(dim, "renorm")
+        norm = self.norm(p, tuple(i for i in range(self.ndim) if i != d), keepdim=True)
+        return self * where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+
+    # --- embedding and scattering ----------------------------------------------------------------
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> "Tensor":
+        """Each last-dim vector as the `offset`-th diagonal of a matrix in dims (dim1, dim2)
+        of the result, zeros elsewhere."""
+        if not self.ndim:
+            raise RuntimeError("diag_embed: needs at least 1 dim, got a 0-d tensor")
+        ndim = self.ndim + 1
+        d1, d2 = (_dims(d, ndim, "diag_embed")[0] for d in (dim1, dim2))
+        if d1 == d2:
+            raise RuntimeError(f"diag_embed: dim1 and dim2 are the same dim ({dim1}, {dim2})")
+        k = self.shape[-1]
+        size, i = k + abs(offset), np.arange(k)
+        index = (slice(None),) * (self.ndim - 1) + (i + max(-offset, 0), i + max(offset, 0))
+        plane = ops.IndexPut.apply(self, shape=self.shape[:-1] + (size, size), index=index,
+                                   accumulate=False)
+        return plane.movedim((ndim - 2, ndim - 1), (d1, d2))
+
+    def diagflat(self, offset: int = 0) -> "Tensor":
+        """The flattened tensor as the `offset`-th diagonal of a square matrix."""
+        return self.reshape(-1).diag(offset)
+
+    def _embed(self, src: Any, view: Callable[["Tensor"], "Tensor"], op: str) -> "Tensor":
+        """This tensor with the elements that `view` picks replaced by `src` (of the view's
+        shape): found by taking the view of the element numbers."""
+        positions = view(arange(self.numel()).reshape(self.shape)).numpy()
+        src = src if isinstance(src, Tensor) else Tensor(src, dtype=self.dtype)
+        if src.shape != positions.shape:
+            raise RuntimeError(f"{op}: src of shape {src.shape} must have the shape "
+                               f"{positions.shape} of the part it fills of the input "
+                               f"{self.shape}")
+        flat = self.reshape(-1)._put(src.to(self.dtype).reshape(-1), (positions.reshape(-1),),
+                                     False)
+        return flat.reshape(self.shape)
+
+    def select_scatter(self, src: Any, dim: int, index: int) -> "Tensor":
+        """A copy with `select(dim, index)` replaced by `src`."""
+        return self._embed(src, lambda t: t.select(dim, index), "select_scatter")
+
+    def slice_scatter(self, src: Any, dim: int = 0, start: int | None = None,
+                      end: int | None = None, step: int = 1) -> "Tensor":
+        """A copy with the slice start:end:step along `dim` replaced by `src`."""
+        return self._embed(src, lambda t: t._along(dim, "slice_scatter",
+                                                   slice(start, end, step)), "slice_scatter")
+
+    def diagonal_scatter(self, src: Any, offset: int = 0, dim1: int = 0,
+                         dim2: int = 1) -> "Tensor":
+        """A copy with `diagonal(offset, dim1, dim2)` replaced by `src`."""
+        return self._embed(src, lambda t: t.diagonal(offset, dim1, dim2), "diagonal_scatter")
+
+    def masked_scatter(self, mask: Any, source: "Tensor") -> "Tensor":
+        """A copy with source's first elements, in order, written where `mask` is True (the
+        mask and the tensor broadcast)."""
+        m = mask.numpy() if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != bool_:
+            raise RuntimeError(f"masked_scatter: mask must be a bool tensor, got {m.dtype}")
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"masked_scatter: source is {source.dtype} but the tensor is "
+                               f"{self.dtype}")
+        try:
+            shape = np.broadcast_shapes(self.shape, m.shape)
+        except ValueError:
+            raise RuntimeError(f"masked_scatter: mask of shape {m.shape} does not broadcast "
+                               f"with the tensor's shape {self.shape}") from None
+        m = np.broadcast_to(m, shape)
+        count = int(m.sum())
+        if source.numel() < count:
+            raise RuntimeError(f"masked_scatter: source has {source.numel()} elements (shape "
+                               f"{source.shape}), fewer than the {count} True in the mask")
+        return self.expand(shape)._put(source.reshape(-1)[:count], np.nonzero(m), False)
+
+    def index_copy(self, dim: int, index: Any, source: Any) -> "Tensor":
+        """A copy with source's slices written at positions `index` along `dim`."""
+        idx, source = self._index_source(dim, index, source, "index_copy")
+        return self._put(source.to(self.dtype), (slice(None),) * self._axis(dim, "index_copy")
+                         + (idx,), False)
+
+    def _index_source(self, dim: int, index: Any, source: Any, op: str) -> tuple:
+        """(index, source) for index_copy / index_reduce: a 1-D integer index in range and a
+        source shaped like the tensor with `len(index)` at `dim`."""
+        d = self._axis(dim, op)
+        idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        source = source if isinstance(source, Tensor) else Tensor(source, dtype=self.dtype)
+        expected = self.shape[:d] + idx.shape + self.shape[d + 1:]
+        if idx.ndim != 1 or idx.dtype.kind not in "iu" or source.shape != expected:
+            raise RuntimeError(f"{op}: index must be a 1-D integer tensor and source of shape "
+                               f"{expected} for a tensor of shape {self.shape}, got index "
+                               f"{idx.dtype} {idx.shape} and source {source.shape}")
+        n = self.shape[d]
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"{op}: index out of range for dim {dim} of size {n}: indices "
+                             f"run from {idx.min()} to {idx.max()}")
+        return idx % max(n, 1), source
+
+    def scatter_reduce(self, dim: int, index: Any, src: Any, reduce: str, *,
+                       include_self: bool = True) -> "Tensor":
+        """A copy where src[i][j] is combined into [index[i][j]][j] (dim 0) by `reduce`:
+        'sum', 'prod', 'mean', 'amax' or 'amin'; without `include_self` the tensor's own value
+        at a place that receives something is left out. Differentiable (prod where no reduced
+        element is 0); amax / amin share the gradient among ties, as PyTorch does."""
+        reductions = ("sum", "prod", "mean", "amax", "amin")
+        if reduce not in reductions:
+            raise RuntimeError(f"scatter_reduce: reduce must be one of {', '.join(reductions)};"
+                               f" got {reduce!r}")
+        src, index = self._scatter_target(dim, index, src, "scatter_reduce")
+        hit = np.zeros(self.shape, dtype=bool)
+        hit[index] = True
+        if reduce in ("sum", "mean"):
+            base = self if include_self else where(hit, self._const(0), self)
+            total = base._put(src, index, True)
+            if reduce == "sum":
+                return total
+            count = np.zeros(self.shape, dtype=int64)
+            np.add.at(count, index, 1)
+            count = np.maximum(count + include_self, 1)
+            if self.dtype.kind != "f":  # NOTE: an integer mean rounds down, as in PyTorch
+                return Tensor._wrap(np.floor_divide(total.numpy(), count).astype(self.dtype))
+            return total / Tensor._wrap(count.astype(self.dtype))
+        out = self.numpy().copy()
+        if reduce == "prod":
+            if not include_self:
+                out[hit] = 1
+            np.multiply.at(out, index, src.numpy())
+            has_zero = bool((src.numpy() == 0).any() or (include_self and (
+                self.numpy()[hit] == 0).any()))
+            return ops.ScatterProd.apply(self, src, out=out, index=index, hit=hit,
+                                         include_self=include_self, has_zero=has_zero)
+        if not include_self:  # NOTE: start from the identity of the reduction
+            low, high = (-np.inf, np.inf) if self.dtype.kind == "f" else (
+                np.iinfo(self.dtype).min, np.iinfo(self.dtype).max)
+            out[hit] = low if reduce == "amax" else high
+        (np.maximum if reduce == "amax" else np.minimum).at(out, index, src.numpy())
+        return ops.ScatterExtreme.apply(self, src, out=out, index=index, hit=hit,
+                                        include_self=include_self)
+
+    def index_reduce(self, dim: int, index: Any, source: Any, reduce: str, *,
+                     include_self: bool = True) -> "Tensor":
+        """A copy where source's slices are combined into the slices at positions `index`
+        along `dim` by `reduce`: 'prod', 'mean', 'amax' or 'amin' (`scatter_reduce` with the
+        index spread over each slice)."""
+        if reduce not in ("prod", "mean", "amax", "amin"):
+            raise RuntimeError(f"index_reduce: reduce must be one of prod, mean, amax, amin; "
+                               f"got {reduce!r}")
+        idx, source = self._index_source(dim, index, source, "index_reduce")
+        d = self._axis(dim, "index_reduce")
+        spread = np.broadcast_to(idx.reshape((-1,) + (1,) * (self.ndim - d - 1)), source.shape)
+        return self.scatter_reduce(d, spread.astype(int64), source, reduce,
+                                   include_self=include_self)
+
+    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False,
+                           dim: int | None = None) -> Any:
+        """Each run of equal consecutive values (or slices along `dim`) reduced to one; with
+        `return_inverse` each element's run number, with `return_counts` each run's length.
+        No gradient."""
+        data = self.numpy()
+        axis = None if dim is None else self._axis(dim, "unique_consecutive")
+        rows = data.reshape(-1, 1) if axis is None else np.moveaxis(data, axis, 0).reshape(
+            data.shape[axis] if data.ndim else 1, -1)
+        change = np.ones(len(rows), dtype=bool)
+        change[1:] = (rows[1:] != rows[:-1]).any(1)
+        values = data.reshape(-1)[change] if axis is None else np.compress(change, data, axis)
+        inverse = (np.cumsum(change) - 1).astype(int64)
+        counts = np.diff(np.append(np.flatnonzero(change), len(rows))).astype(int64)
+        out = [Tensor._wrap(values)]
+        if return_inverse:
+            out.append(Tensor._wrap(inverse.reshape(self.shape) if axis is None else inverse))
+        if return_counts:
+            out.append(Tensor._wrap(counts))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    # --- elementwise odds and ends ---------------------------------------------------------------
+    def logaddexp2(self, other: Any) -> "Tensor":
+        """log2(2**self + 2**other), without overflow."""
+        x, y = self._float_pair(other)
+        return (x * _LN2).logaddexp(y * _LN2) / _LN2
+
+    gcd = _named(_bitwise, "gcd")
+    lcm = _named(_bitwise, "lcm")
+
+    def ldexp(self, other: Any) -> "Tensor":
+        """self * 2**other (a float result)."""
+        x, e = self._float_pair(other)
+        return x * 2 ** e
+
+    def frexp(self) -> "Frexp":
+        """(mantissa, exponent) with self = mantissa * 2**exponent, 0.5 <= |mantissa| < 1;
+        the exponent is int32. The mantissa carries the gradient (1 / 2**exponent)."""
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"frexp: only supports floating point tensors, got {self.dtype}")
+        _, exponent = np.frexp(self.numpy())
+        scale = Tensor._wrap(np.ldexp(np.ones((), self.dtype), -exponent).astype(self.dtype))
+        return Frexp(self * scale, Tensor._wrap(exponent.astype(int32)))
+
+    def nextafter(self, other: Any) -> "Tensor":
+        """The next float after self toward `other` (no gradient)."""
+        a, b = self._pair(other)
+        if a.dtype.kind != "f":
+            raise RuntimeError(f"nextafter: needs floating point tensors, got {a.dtype}")
+        return _no_grad("nextafter", np.nextafter, a.numpy(), b.numpy())
+
+    def _special(self, value: Callable, slope: Callable) -> "Tensor":
+        """An elementwise special function from numpy helpers: `value(x)` and its derivative
+        `slope(x, value)`, both computed in float64 and rounded to x's dtype."""
+        x = self._floating()
+        data = x.numpy().astype(np.float64)
+        with np.errstate(all="ignore"):
+            out = value(data)
+            d = slope(data, out) if x.requires_grad else np.zeros(())
+        return ops.KnownSlope.apply(x, value=out.astype(x.dtype), slope=d.astype(x.dtype))
+
+    def lgamma(self) -> "Tensor":
+        """log |Gamma(x)|; its derivative is digamma(x)."""
+        return self._special(_lgamma, lambda x, out: _polygamma(0, x))
+
+    def digamma(self) -> "Tensor":
+        """The derivative of lgamma (psi); -inf at 0, NaN at the negative integers."""
+        return self.polygamma(0)
+
+    def polygamma(self, n: int) -> "Tensor":
+        """The n-th derivative of digamma (n = 0 is digamma itself)."""
+        if n < 0:
+            raise RuntimeError(f"polygamma: n must be >= 0, got {n}")
+        return self._special(lambda x: _polygamma(n, x), lambda x, out: _polygamma(n + 1, x))
+
+    def mvlgamma(self, p: int) -> "Tensor":
+        """The multivariate log-gamma of dimension p: the sum of lgamma(x - i / 2) for i < p,
+        plus p (p - 1) / 4 log(pi); every element must exceed (p - 1) / 2."""
+        if p < 1 or not np.all(self.numpy() > (p - 1) / 2):
+            raise RuntimeError(f"mvlgamma: p must be >= 1 and all elements greater than "
+                               f"(p - 1) / 2 = {(p - 1) / 2}")
+        x = self._floating()
+        terms = stack([(x - i / 2).lgamma() for i in range(p)]).sum(0)
+        return terms + p * (p - 1) / 4 * math.log(math.pi)
+
+    def i0(self) -> "Tensor":
+        """The modified Bessel function of the first kind, order 0; its derivative is i1."""
+        return self._special(np.i0, lambda x, out: _bessel_i1(x))
+
+    def erfinv(self) -> "Tensor":
+        """The inverse of erf on (-1, 1) (+-inf at +-1, NaN outside); its derivative is
+        sqrt(pi) / 2 * exp(erfinv(x)^2)."""
+        return self._special(_erfinv, lambda x, out: math.sqrt(math.pi) / 2 * np.exp(out * out))
+
+    # --- sampling --------------------------------------------------------------------------------
+    def bernoulli(self, p: Any = None, *, generator: Generator | None = None) -> "Tensor":
+        """1 with probability self[i] (or `p`), else 0, in this tensor's dtype."""
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *,
+                    generator: Generator | None = None) -> "Tensor":
+        return multinomial(self, num_samples, replacement, generator=generator)
+
     __iadd__ = add_
     __isub__ = sub_
     __imul__ = mul_
     __itruediv__ = div_
+
+
+# --- special functions on float64 numpy arrays (numpy has none of them, and scipy is not a
+# dependency): the values behind lgamma, digamma, polygamma, erfinv and i0's derivative
+_LN2 = math.log(2)
+Frexp = collections.namedtuple("frexp", ["mantissa", "exponent"])
+
+
+def _lgamma_one(v: float) -> float:
+    try:
+        return math.lgamma(v)
+    except (ValueError, OverflowError):  # NOTE: the poles 0, -1, -2, ...: +inf, as PyTorch
+        return math.inf
+
+
+_LGAMMA = np.frompyfunc(_lgamma_one, 1, 1)
+
+
+def _lgamma(x: np.ndarray) -> np.ndarray:
+    return np.asarray(_LGAMMA(x), dtype=np.float64)
+
+
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+def _polygamma(n: int, x: np.ndarray) -> np.ndarray:
+    """psi^(n)(x): the recurrence psi^(n)(x) = psi^(n)(x + 1) - (-1)^n n! / x^(n+1) until
+    x >= 12, then the asymptotic series (error below 1e-16 there). digamma (n = 0) reflects
+    x < 0.5 first: psi(x) = psi(1 - x) - pi / tan(pi x)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.where(x < 0.5, 1 - x, x) if n == 0 else x.copy()
+    out = np.zeros(y.shape)
+    factorial = math.factorial(n)
+    while True:
+        small = np.isfinite(y) & (y < 12)
+        if not small.any():
+            break
+        out[small] -= (-1) ** n * factorial / y[small] ** (n + 1)
+        y[small] += 1
+    if n == 0:
+        series = np.log(y) - 1 / (2 * y)
+        for k, b in enumerate(_BERNOULLI, 1):
+            series -= b / (2 * k * y ** (2 * k))
+        out += series
+        out = np.where(x < 0.5, out - math.pi / np.tan(math.pi * x), out)
+        whole = (x <= 0) & (x == np.floor(x))
+        return np.where(x == 0, -np.inf, np.where(whole, np.nan, out))
+    series = math.factorial(n - 1) / y ** n + factorial / (2 * y ** (n + 1))
+    for k, b in enumerate(_BERNOULLI, 1):
+        series += b * math.factorial(2 * k + n - 1) / math.factorial(2 * k) / y ** (2 * k + n)
+    return out + (-1) ** (n + 1) * series
+
+
+_ERF, _ERFC = np.frompyfunc(math.erf, 1, 1), np.frompyfunc(math.erfc, 1, 1)
+
+
+def _erfinv(y: np.ndarray) -> np.ndarray:
+    """Giles' single-precision approximation, then two Newton steps on erf (or on erfc near
+    +-1, where erf(x) - y would cancel) to double precision."""
+    a = np.abs(y)
+    w = -np.log((1 - a) * (1 + a))
+    central = w < 5
+    u = np.where(central, w - 2.5, np.sqrt(w) - 3)
+    p = np.where(central, 2.81022636e-08, -0.000200214257)
+    for c, d in ((3.43273939e-07, 0.000100950558), (-3.5233877e-06, 0.00134934322),
+                 (-4.39150654e-06, -0.00367342844), (0.00021858087, 0.00573950773),
+                 (-0.00125372503, -0.0076224613), (-0.00417768164, 0.00943887047),
+                 (0.246640727, 1.00167406), (1.50140941, 2.83297682)):
+        p = np.where(central, c, d) + p * u
+    x = p * a
+    inner = a <= 0.5
+    for _ in range(2):
+        err = np.where(inner, np.asarray(_ERF(x), dtype=np.float64) - a,
+                       (1 - a) - np.asarray(_ERFC(x), dtype=np.float64))
+        step = err / (2 / math.sqrt(math.pi) * np.exp(-x * x))
+        x = np.where(np.isfinite(step), x - step, x)
+    x = np.where(a == 1, np.inf, np.where(a > 1, np.nan, x))
+    return np.copysign(x, y)
+
+
+def _bessel_i1(x: np.ndarray) -> np.ndarray:
+    """I1(x) = sum over k of (x/2)^(2k+1) / (k! (k+1)!): positive terms, summed until they
+    stop changing the total."""
+    half = np.asarray(x, dtype=np.float64) / 2
+    term = half.copy()
+    total = term.copy()
+    k = 0
+    while np.any(np.abs(term) > np.finfo(np.float64).eps * np.abs(total)):
+        k += 1
+        term = term * half * half / (k * (k + 1))
+        total += term
+    return total
 
 
 def _in_place(name: str) -> Callable:
@@ -2284,7 +3019,20 @@ for _name in ("log1p", "expm1", "erf", "erfc", "log2", "log10", "exp2", "sin", "
               "addcmul", "addcdiv", "abs", "neg", "exp", "log", "sqrt", "sigmoid", "tanh",
               "relu", "pow", "sign", "reciprocal", "square", "clip", "masked_fill", "scatter",
               "scatter_add", "index_add", "index_fill", "logit", "xlogy", "copysign", "sinc",
-              "deg2rad", "rad2deg", "heaviside", "index_put"):
+              "deg2rad", "rad2deg", "heaviside", "index_put",
+              # aliases, comparisons and logical / bitwise ops (their result is cast back into
+              # the tensor's dtype: `x.eq_(y)` leaves 1.0 / 0.0 in a float tensor)
+              "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
+              "arctan2", "rsqrt", "sgn", "fix", "negative", "subtract", "multiply", "divide",
+              "true_divide", "cumsum", "cumprod", "tril", "triu", "eq", "ne", "lt", "le", "gt",
+              "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+              "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+              "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+              "bitwise_right_shift",
+              # composites and special functions added with them
+              "addmm", "baddbmm", "addbmm", "addmv", "addr", "index_copy", "index_reduce",
+              "masked_scatter", "scatter_reduce", "renorm", "gcd", "lcm", "ldexp", "nextafter",
+              "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "i0"):
     setattr(Tensor, f"{_name}_", _in_place(_name))
 
 
@@ -2819,16 +3567,19 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
     return Tensor(_rng(generator).normal(*arrays, size), dtype=dt, requires_grad=requires_grad)
 
 
-def bernoulli(input: Tensor) -> Tensor:  # noqa: A002
-    """1 with probability input[i], else 0, in input's dtype."""
-    p = input.numpy()
-    if p.size and (p.min() < 0 or p.max() > 1):
+def bernoulli(input: Tensor, p: Any = None, *,  # noqa: A002
+              generator: Generator | None = None) -> Tensor:
+    """1 with probability input[i] (or `p`, for every element), else 0, in input's dtype;
+    drawn from `generator` or the one `manual_seed` seeds."""
+    prob = input.numpy() if p is None else np.asarray(p)
+    if prob.size and (prob.min() < 0 or prob.max() > 1):
         raise RuntimeError(f"bernoulli: probabilities must lie in [0, 1], got values from "
-                           f"{p.min()} to {p.max()}")
-    return Tensor((_rng().random(p.shape) < p).astype(p.dtype))
+                           f"{prob.min()} to {prob.max()}")
+    return Tensor((_rng(generator).random(input.shape) < prob).astype(input.dtype))
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:  # noqa: A002
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  # noqa: A002
+                generator: Generator | None = None) -> Tensor:
     """Category indices drawn with the (unnormalised) weights in each row of `input`."""
     weights = input.numpy().astype(np.float64)
     if weights.ndim not in (1, 2):
@@ -2841,6 +3592,6 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     if not replacement and num_samples > available:
         raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without "
                            f"replacement from {available} categories of nonzero weight")
-    draws = [_rng().choice(rows.shape[1], num_samples, replace=replacement,
-                                p=row / row.sum()) for row in rows]
+    draws = [_rng(generator).choice(rows.shape[1], num_samples, replace=replacement,
+                                    p=row / row.sum()) for row in rows]
     return Tensor(np.asarray(draws, dtype=int64).reshape(weights.shape[:-1] + (num_samples,)))

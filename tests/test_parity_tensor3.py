@@ -1,0 +1,476 @@
+"""PyTorch parity, third tensor audit: the in-place twins made from one table, PyTorch's other
+spellings (greater, positive, hsplit, ...), and the composites added with them (cummax,
+quantile, cov, scatter_reduce, the *_scatter family, special functions, more linalg).
+
+Every differentiable op is checked by finite differences in float64 (without torch too) and,
+when torch is installed, against torch's values and gradients in float32 and float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import check_op, torch
+
+import tinygrad_lite as tl
+
+needs_torch = pytest.mark.skipif(torch is None, reason="needs torch for the comparison")
+RNG = np.random.default_rng(0)
+
+
+def _both(fn):
+    """check_op's (fn, torch_fn) for `fn(lib, *tensors)`, written once for both libraries."""
+    return (lambda *xs: fn(tl, *xs)), (lambda *xs: fn(torch, *xs))
+
+
+def _index(lib, a):
+    return lib.tensor(np.asarray(a))
+
+
+SCATTER_INDEX = np.array([[0, 1, 0, 2], [2, 2, 0, 1]])
+MASK = np.array([[True, False, True, True], [False, False, True, False],
+                 [True, True, False, True]])
+
+# (name, shapes, fn(lib, *tensors), low, high)
+DIFFERENTIABLE = [
+    ("cummax", [(3, 4)], lambda L, x: x.cummax(1).values, -2, 2),
+    ("cummin", [(3, 4)], lambda L, x: L.cummin(x, 0)[0], -2, 2),
+    ("quantile_linear_dim", [(3, 5)], lambda L, x: L.quantile(x, 0.3, dim=1), -2, 2),
+    ("quantile_q_tensor_keepdim", [(3, 5)], lambda L, x: x.quantile(
+        L.tensor([0.1, 0.5, 0.95], dtype=x.dtype), dim=0, keepdim=True), -2, 2),
+    ("quantile_all_midpoint", [(3, 5)], lambda L, x: x.quantile(
+        0.4, interpolation="midpoint"), -2, 2),
+    ("quantile_nearest", [(3, 5)], lambda L, x: x.quantile(
+        0.6, dim=-1, interpolation="nearest"), -2, 2),
+    ("cov", [(3, 5)], lambda L, x: L.cov(x), -2, 2),
+    ("cov_correction0_fweights", [(2, 5)], lambda L, x: L.cov(
+        x, correction=0, fweights=_index(L, [1, 2, 1, 3, 1])), -2, 2),
+    ("cov_aweights", [(2, 5)], lambda L, x: L.cov(
+        x, aweights=L.tensor([0.5, 1.0, 2.0, 1.0, 0.3], dtype=L.float64)), -2, 2),
+    ("corrcoef", [(3, 5)], lambda L, x: L.corrcoef(x), -2, 2),
+    ("diag_embed", [(2, 3)], lambda L, x: L.diag_embed(x, 1, 0, 2), -2, 2),
+    ("diagflat", [(2, 2)], lambda L, x: L.diagflat(x, -1), -2, 2),
+    ("scatter_reduce_sum", [(2, 4), (2, 4)], lambda L, x, s: x.scatter_reduce(
+        1, _index(L, SCATTER_INDEX), s, "sum", include_self=False), -2, 2),
+    ("scatter_reduce_mean", [(2, 4), (2, 4)], lambda L, x, s: x.scatter_reduce(
+        1, _index(L, SCATTER_INDEX), s, "mean"), -2, 2),
+    ("scatter_reduce_amax", [(2, 4), (2, 4)], lambda L, x, s: x.scatter_reduce(
+        1, _index(L, SCATTER_INDEX), s, "amax"), -2, 2),
+    ("scatter_reduce_amin_without_self", [(2, 4), (2, 4)], lambda L, x, s: x.scatter_reduce(
+        1, _index(L, SCATTER_INDEX), s, "amin", include_self=False), -2, 2),
+    ("scatter_reduce_prod", [(2, 4), (2, 4)], lambda L, x, s: x.scatter_reduce(
+        1, _index(L, SCATTER_INDEX), s, "prod"), 0.5, 2),
+    ("index_reduce_amax", [(3, 4), (3, 4)], lambda L, x, s: x.index_reduce(
+        0, _index(L, [0, 2, 0]), s, "amax"), -2, 2),
+    ("index_copy", [(3, 4), (3, 2)], lambda L, x, s: x.index_copy(
+        1, _index(L, [3, 0]), s), -2, 2),
+    ("masked_scatter", [(3, 4), (3, 4)], lambda L, x, s: x.masked_scatter(
+        L.tensor(MASK), s), -2, 2),
+    ("select_scatter", [(3, 4), (3,)], lambda L, x, s: L.select_scatter(x, s, 1, 2), -2, 2),
+    ("slice_scatter", [(3, 4), (3, 2)], lambda L, x, s: x.slice_scatter(s, 1, 0, 4, 2), -2, 2),
+    ("diagonal_scatter", [(3, 4), (3,)], lambda L, x, s: x.diagonal_scatter(s, 1), -2, 2),
+    ("renorm", [(3, 4)], lambda L, x: x.renorm(2, 0, 1.0), -2, 2),
+    ("logaddexp2", [(3, 4), (4,)], lambda L, x, y: L.logaddexp2(x, y), -2, 2),
+    ("ldexp", [(3, 4), (4,)], lambda L, x, y: L.ldexp(x, y), -2, 2),
+    ("frexp_mantissa", [(3, 4)], lambda L, x: L.frexp(x).mantissa, -2, 2),
+    ("lgamma", [(3, 4)], lambda L, x: x.lgamma(), 0.1, 4),
+    ("digamma", [(3, 4)], lambda L, x: L.digamma(x), 0.1, 4),
+    ("polygamma_1", [(3, 4)], lambda L, x: L.polygamma(1, x), 0.2, 4),
+    ("mvlgamma", [(3, 4)], lambda L, x: x.mvlgamma(3), 1.2, 4),
+    ("erfinv", [(3, 4)], lambda L, x: x.erfinv(), -0.95, 0.95),
+    ("i0", [(3, 4)], lambda L, x: L.i0(x), -3, 3),
+    ("take_along_dim", [(3, 4)], lambda L, x: L.take_along_dim(
+        x, _index(L, [[0, 3]]), 1), -2, 2),
+    ("sum_to_size", [(2, 3, 4)], lambda L, x: x.sum_to_size(3, 1), -2, 2),
+    ("hardshrink", [(3, 4)], lambda L, x: x.hardshrink(0.7), -2, 2),
+    ("prelu", [(3, 4), (1,)], lambda L, x, w: x.prelu(w), -2, 2),
+    ("addmv", [(3,), (3, 4), (4,)], lambda L, x, m, v: L.addmv(x, m, v, beta=0.5, alpha=2),
+     -2, 2),
+    ("addr", [(3, 4), (3,), (4,)], lambda L, x, a, b: x.addr(a, b, alpha=3), -2, 2),
+    ("addbmm", [(2, 2), (2, 2, 3), (2, 3, 2)], lambda L, x, a, b: L.addbmm(x, a, b), -2, 2),
+    ("vdot_mv", [(3, 4), (4,)], lambda L, m, v: L.vdot(L.mv(m, v), L.mv(m, v)), -2, 2),
+]
+
+
+@pytest.mark.parametrize("name, shapes, fn, low, high", DIFFERENTIABLE,
+                         ids=[case[0] for case in DIFFERENTIABLE])
+def test_new_op_gradients_match_finite_differences_and_torch(name, shapes, fn, low, high):
+    ours, theirs = _both(fn)
+    check_op(shapes, ours, torch_fn=theirs, low=low, high=high)
+
+
+WELL_CONDITIONED = RNG.standard_normal((3, 3)) + 3 * np.eye(3)
+LINALG = [
+    ("inverse", lambda L, x: x.inverse()),
+    ("det", lambda L, x: L.det(x)),
+    ("logdet", lambda L, x: x.logdet()),
+    ("slogdet", lambda L, x: L.slogdet(x)[1]),
+    ("pinverse", lambda L, x: L.pinverse(x[:, :2])),
+    ("linalg_pinv", lambda L, x: L.linalg.pinv(x[:2])),
+    ("matrix_power", lambda L, x: x.matrix_power(3)),
+    ("matrix_power_negative", lambda L, x: L.linalg.matrix_power(x, -2)),
+    ("matrix_exp", lambda L, x: L.matrix_exp(x * 0.7)),
+    ("cholesky", lambda L, x: L.linalg.cholesky(x @ x.mT + L.eye(3, dtype=x.dtype))),
+    ("cholesky_upper", lambda L, x: L.linalg.cholesky(x @ x.mT, upper=True)),
+    ("svdvals", lambda L, x: L.linalg.svdvals(x)),
+]
+
+
+@pytest.mark.parametrize("name, fn", LINALG, ids=[case[0] for case in LINALG])
+def test_linalg_gradients_match_finite_differences_and_torch(name, fn):
+    ours, theirs = _both(fn)
+    x = tl.tensor(WELL_CONDITIONED, dtype=tl.float64, requires_grad=True)
+    assert tl.gradcheck(ours, [x])
+    if torch is None:
+        return
+    xt = torch.tensor(WELL_CONDITIONED, requires_grad=True)
+    out, out_t = ours(x), theirs(xt)
+    np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    x.grad = None
+    out.sum().backward()
+    out_t.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_matrix_power_zero_is_the_identity_with_a_zero_gradient():
+    x = tl.tensor(WELL_CONDITIONED, requires_grad=True)
+    out = x.matrix_power(0)
+    np.testing.assert_array_equal(out.numpy(), np.eye(3))
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 3)))
+
+
+def test_qr_and_svd_forward_and_a_clear_backward_error():
+    a = tl.tensor(RNG.standard_normal((4, 3)), dtype=tl.float64, requires_grad=True)
+    q, r = tl.linalg.qr(a)
+    np.testing.assert_allclose((q @ r).numpy(), a.numpy(), atol=1e-12)
+    u, s, vh = tl.linalg.svd(a, full_matrices=False)
+    np.testing.assert_allclose((u * s @ vh).numpy(), a.numpy(), atol=1e-12)
+    with pytest.raises(RuntimeError, match="linalg.svd: backward is not implemented"):
+        s.sum().backward()
+    assert tl.linalg.matrix_rank(tl.tensor([[1.0, 2.0], [2.0, 4.0]])).item() == 1
+
+
+# --- in-place twins ---------------------------------------------------------------------------
+UNARY_TWINS = ["abs_", "absolute_", "acos_", "arccos_", "asin_", "arcsin_", "atan_", "arctan_",
+               "asinh_", "arcsinh_", "atanh_", "arctanh_", "cos_", "cosh_", "sin_", "sinh_",
+               "tan_", "tanh_", "sigmoid_", "relu_", "exp_", "exp2_", "expm1_", "log_",
+               "log10_", "log1p_", "log2_", "sqrt_", "rsqrt_", "square_", "reciprocal_", "neg_",
+               "negative_", "ceil_", "floor_", "round_", "trunc_", "fix_", "frac_", "erf_",
+               "erfc_", "sgn_", "deg2rad_", "rad2deg_", "sinc_", "logit_", "nan_to_num_",
+               "lgamma_", "digamma_", "erfinv_", "i0_"]
+
+
+@pytest.mark.parametrize("name", UNARY_TWINS)
+def test_unary_in_place_twin_writes_the_out_of_place_result(name):
+    data = np.array([[0.1, 0.35, 0.5], [0.65, 0.8, 0.9]], dtype=np.float32)
+    x = tl.tensor(data)
+    expected = getattr(tl.tensor(data), name[:-1])().numpy()
+    assert getattr(x, name)() is x
+    assert x.dtype == tl.float32
+    np.testing.assert_array_equal(x.numpy(), expected)
+    # in the graph: the gradient is the out-of-place op's
+    w = tl.tensor(data, requires_grad=True)
+    y = w * 1
+    getattr(y, name)()
+    (y * y).sum().backward()
+    w2 = tl.tensor(data, requires_grad=True)
+    (getattr(w2 * 1, name[:-1])() ** 2).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), w2.grad.numpy(), rtol=1e-6)
+    if torch is not None:
+        xt = torch.tensor(data)
+        getattr(xt, name)()
+        np.testing.assert_allclose(x.numpy(), xt.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("eq_", (0.5,)), ("ne_", (0.5,)), ("lt_", (0.5,)), ("le_", (0.5,)), ("gt_", (0.5,)),
+    ("ge_", (0.5,)), ("greater_", (0.5,)), ("greater_equal_", (0.5,)), ("less_", (0.5,)),
+    ("less_equal_", (0.5,)), ("not_equal_", (0.5,)), ("true_divide_", (2.0,)),
+    ("subtract_", (2.0,)), ("multiply_", (2.0,)), ("divide_", (4.0,)), ("cumsum_", (1,)),
+    ("cumprod_", (0,)), ("tril_", ()), ("triu_", (1,)), ("clamp_min_", (0.3,)),
+    ("clip_", (0.2, 0.6)), ("xlogy_", (2.0,)), ("logical_not_", ()), ("renorm_", (2, 0, 0.5)),
+])
+def test_binary_and_structural_in_place_twins_keep_the_dtype(name, args):
+    data = np.array([[0.1, 0.5, 0.7], [0.5, 0.2, 0.9]], dtype=np.float32)
+    x = tl.tensor(data)
+    expected = getattr(tl.tensor(data), name[:-1])(*args).numpy().astype(np.float32)
+    assert getattr(x, name)(*args) is x
+    assert x.dtype == tl.float32
+    np.testing.assert_allclose(x.numpy(), expected)
+    if torch is not None:
+        xt = torch.tensor(data)
+        getattr(xt, name)(*args)
+        np.testing.assert_allclose(x.numpy(), xt.numpy(), rtol=1e-6)
+
+
+def test_comparison_in_place_leaves_ones_and_zeros():
+    x = tl.tensor([1.0, 2.0, 3.0])
+    x.eq_(2.0)
+    assert x.dtype == tl.float32 and x.tolist() == [0.0, 1.0, 0.0]
+    y = tl.tensor([1.0, 0.0]).logical_and_(tl.tensor([2.0, 3.0]))
+    assert y.tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("name, other", [
+    ("bitwise_and_", 6), ("bitwise_or_", 6), ("bitwise_xor_", 6), ("bitwise_left_shift_", 1),
+    ("bitwise_right_shift_", 1), ("gcd_", [4, 8, 21]), ("lcm_", [4, 8, 21]),
+])
+def test_integer_in_place_twins(name, other):
+    x = tl.tensor([3, 12, 7])
+    arg = tl.tensor(other) if isinstance(other, list) else other
+    expected = getattr(tl.tensor([3, 12, 7]), name[:-1])(arg)
+    getattr(x, name)(arg)
+    assert x.dtype == tl.int64 and x.tolist() == expected.tolist()
+    if torch is not None:
+        xt = torch.tensor([3, 12, 7])
+        getattr(xt, name)(torch.tensor(other) if isinstance(other, list) else other)
+        assert x.tolist() == xt.tolist()
+    y = tl.tensor([5], dtype=tl.int32)
+    y.bitwise_not_()
+    assert y.tolist() == [-6] and y.dtype == tl.int32
+
+
+def test_in_place_twins_refuse_a_leaf_and_write_through_a_view():
+    leaf = tl.tensor([0.5, 0.25], requires_grad=True)
+    with pytest.raises(RuntimeError, match="sin_: a leaf tensor that requires grad"):
+        leaf.sin_()
+    base = leaf * 2
+    base[1:].exp_()
+    np.testing.assert_allclose(base.numpy(), [1.0, np.exp(0.5)], rtol=1e-6)
+    base.sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), [2.0, 2 * np.exp(0.5)], rtol=1e-6)
+
+
+def test_float_power_in_place_needs_float64_and_view_twins_swap_dims():
+    x = tl.tensor([1.5, 2.0], dtype=tl.float64)
+    x.float_power_(2)
+    assert x.tolist() == [2.25, 4.0]
+    with pytest.raises(RuntimeError, match="float_power_"):
+        tl.tensor([1.0]).float_power_(2)
+    y = tl.zeros(2, 3)
+    assert y.swapaxes_(0, 1) is y and y.shape == (3, 2)
+    assert y.swapdims_(1, 0).shape == (2, 3)
+
+
+def test_matrix_product_in_place_twins():
+    x = tl.ones(2, 3)
+    x.addmm_(tl.ones(2, 2), tl.ones(2, 3), beta=2)
+    assert x.tolist() == [[4.0] * 3] * 2
+    v = tl.ones(2)
+    v.addmv_(tl.ones(2, 3), tl.ones(3), alpha=0.5)
+    assert v.tolist() == [2.5, 2.5]
+    b = tl.zeros(2, 2)
+    b.addbmm_(tl.ones(3, 2, 1), tl.ones(3, 1, 2))
+    assert b.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    c = tl.zeros(2, 2, 2)
+    c.baddbmm_(tl.ones(2, 2, 1), tl.ones(2, 1, 2))
+    assert c.sum().item() == 8.0
+
+
+@pytest.mark.parametrize("name", ["relu_", "sigmoid_", "abs_", "exp_", "zero_", "clamp_",
+                                  "fill_", "neg_", "xlogy_", "addmv_"])
+def test_top_level_in_place_functions_exist_as_in_torch(name):
+    assert callable(getattr(tl, name))
+    if torch is not None:
+        assert hasattr(torch, name)
+    x = tl.tensor([-1.0, 2.0])
+    assert tl.relu_(x) is x and x.tolist() == [0.0, 2.0]
+
+
+# --- aliases and small methods -----------------------------------------------------------------
+def test_comparison_aliases_and_positive():
+    a, b = tl.tensor([1, 2, 3]), tl.tensor([2, 2, 2])
+    assert a.greater(b).tolist() == [False, False, True]
+    assert tl.greater_equal(a, b).tolist() == [False, True, True]
+    assert a.less(b).tolist() == [True, False, False]
+    assert tl.less_equal(a, b).tolist() == [True, True, False]
+    assert a.not_equal(b).tolist() == [True, False, True]
+    assert a.positive() is a
+    with pytest.raises(RuntimeError, match="positive"):
+        tl.tensor([True]).positive()
+
+
+def test_small_queries_answer_as_torch():
+    x = tl.tensor([[1.0, 2.0]])
+    assert x.ndimension() == 2 and x.is_cpu and x.get_device() == -1
+    assert x.is_signed() and not x.byte().is_signed() and not x.bool().is_signed()
+    assert x.is_same_size(tl.zeros(1, 2)) and not x.is_same_size(tl.zeros(2, 1))
+    assert tl.tensor([0.5]).is_nonzero() and not tl.tensor(0).is_nonzero()
+    for bad in (x, tl.tensor([])):
+        with pytest.raises(RuntimeError, match="ambiguous"):
+            bad.is_nonzero()
+    assert (x.byte().dtype, x.char().dtype, x.short().dtype) == (tl.uint8, tl.int8, tl.int16)
+
+
+def test_flips_and_splits_match_torch():
+    x = tl.arange(24).reshape(2, 3, 4)
+    assert x.fliplr().tolist() == x.flip(1).tolist()
+    assert tl.flipud(x).tolist() == x.flip(0).tolist()
+    assert [p.shape for p in x.hsplit(3)] == [(2, 1, 4)] * 3
+    assert [p.shape for p in tl.vsplit(x, [1])] == [(1, 3, 4), (1, 3, 4)]
+    assert [p.shape for p in x.dsplit(2)] == [(2, 3, 2)] * 2
+    assert [p.shape for p in tl.arange(6).hsplit(2)] == [(3,), (3,)]
+    with pytest.raises(RuntimeError, match="hsplit"):
+        x.hsplit(2)
+    with pytest.raises(RuntimeError, match="vsplit"):
+        tl.arange(4).vsplit(2)
+    assert [p.tolist() for p in tl.arange(5).split_with_sizes([2, 3])] == [[0, 1], [2, 3, 4]]
+    assert tl.narrow_copy(tl.arange(5), 0, 1, 2).tolist() == [1, 2]
+    assert tl.msort(tl.tensor([[3, 1], [1, 2]])).tolist() == [[1, 1], [3, 2]]
+    if torch is not None:
+        xt = torch.arange(24).reshape(2, 3, 4)
+        for ours, theirs in zip(x.dsplit([1, 3]), xt.dsplit([1, 3])):
+            assert ours.tolist() == theirs.tolist()
+
+
+# --- values without gradients, against stated numbers and torch ----------------------------
+def test_cummax_ties_and_nan_take_the_latest_index_as_torch():
+    values, indices = tl.tensor([1, 1, 3, 3, 2]).cummax(0)
+    assert values.tolist() == [1, 1, 3, 3, 3] and indices.tolist() == [0, 1, 2, 3, 3]
+    nan = float("nan")
+    out = tl.tensor([1.0, nan, 3.0, nan, 2.0]).cummax(0)
+    assert out.indices.tolist() == [0, 1, 1, 3, 3]
+    assert np.isnan(out.values.numpy()[1:]).all()
+    assert tl.tensor([2, 1, 1]).cummin(0).indices.tolist() == [0, 1, 2]
+    # repeated picks add up their gradients
+    x = tl.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    x.cummax(0).values.sum().backward()
+    assert x.grad.tolist() == [3.0, 0.0, 0.0]
+
+
+def test_quantile_modes_and_errors_as_torch():
+    x = tl.arange(6.0)
+    modes = {"linear": 2.5, "lower": 2.0, "higher": 3.0, "midpoint": 2.5, "nearest": 2.0}
+    for mode, expected in modes.items():
+        assert x.quantile(0.5, interpolation=mode).item() == expected
+    assert tl.quantile(tl.ones(2, 4), 0.5, keepdim=True).shape == (1, 1)
+    assert tl.quantile(tl.ones(2, 4), tl.tensor([0.2, 0.5]), dim=1, keepdim=True).shape == (
+        2, 2, 1)
+    with pytest.raises(RuntimeError, match="range"):
+        x.quantile(1.5)
+    with pytest.raises(RuntimeError, match="float"):
+        tl.arange(3).quantile(0.5)
+    with pytest.raises(RuntimeError, match="interpolation"):
+        x.quantile(0.5, interpolation="cubic")
+
+
+def test_nan_aware_median_and_quantile():
+    nan = float("nan")
+    data = [[1.0, nan, 3.0, 2.0], [4.0, 1.0, 2.0, 3.0]]
+    x = tl.tensor(data)
+    assert x.nanmedian().item() == 2.0 and np.isnan(x.median().item())
+    values, indices = x.nanmedian(1)
+    assert values.tolist() == [2.0, 2.0] and indices.tolist() == [3, 2]
+    np.testing.assert_allclose(x.nanquantile(0.5, dim=1).numpy(), [2.0, 2.5])
+    assert np.isnan(x.quantile(0.5, dim=1).numpy()[0])
+    assert np.isnan(tl.tensor([nan, nan]).nanquantile(0.3).item())
+    if torch is not None:
+        xt = torch.tensor(data)
+        np.testing.assert_allclose(x.nanquantile(0.3, dim=1).numpy(),
+                                   xt.nanquantile(0.3, dim=1).numpy())
+        assert xt.nanmedian(1).indices.tolist() == indices.tolist()
+
+
+def test_nanmedian_gradient_goes_to_the_picked_element():
+    x = tl.tensor([[1.0, float("nan"), 3.0, 2.0]], requires_grad=True)
+    x.nanmedian(1).values.sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0, 0.0, 1.0]]
+
+
+@needs_torch
+def test_scatter_reduce_ties_share_the_gradient_as_torch():
+    index = np.array([[0, 0, 1, 1]])
+    for reduce in ("amax", "amin"):
+        for include_self in (True, False):
+            grads = []
+            for lib in (tl, torch):
+                x = lib.ones(1, 2, dtype=lib.float64, requires_grad=True)
+                s = lib.ones(1, 4, dtype=lib.float64, requires_grad=True)
+                out = x.scatter_reduce(1, lib.tensor(index), s, reduce, include_self=include_self)
+                (out * lib.tensor([[1.0, 2.0]], dtype=lib.float64)).sum().backward()
+                grads.append((x.grad.numpy(), s.grad.numpy()))
+            np.testing.assert_allclose(grads[0][0], grads[1][0])
+            np.testing.assert_allclose(grads[0][1], grads[1][1])
+
+
+def test_scatter_reduce_integer_mean_rounds_down_and_prod_zero_refuses_backward():
+    out = tl.tensor([-5, 3]).scatter_reduce(0, tl.tensor([0, 0, 1]), tl.tensor([1, -3, 4]),
+                                            "mean")
+    assert out.tolist() == [-3, 3]
+    with pytest.raises(RuntimeError, match="reduce must be one of"):
+        tl.zeros(2).scatter_reduce(0, tl.tensor([0]), tl.zeros(1), "max")
+    x = tl.tensor([2.0, 0.0], requires_grad=True)
+    y = x.scatter_reduce(0, tl.tensor([1]), tl.tensor([3.0]), "prod")
+    assert y.tolist() == [2.0, 0.0]
+    with pytest.raises(RuntimeError, match="prod"):
+        y.sum().backward()
+
+
+def test_scatter_family_errors_name_the_op_and_shapes():
+    with pytest.raises(RuntimeError, match=r"select_scatter: src of shape \(2,\)"):
+        tl.zeros(3, 4).select_scatter(tl.zeros(2), 1, 0)
+    with pytest.raises(RuntimeError, match="masked_scatter: source has 1 elements"):
+        tl.zeros(3).masked_scatter(tl.tensor([True, True, False]), tl.zeros(1))
+    with pytest.raises(RuntimeError, match="index_copy: index must be a 1-D integer"):
+        tl.zeros(3, 4).index_copy(0, tl.tensor([0]), tl.zeros(2, 4))
+
+
+def test_unique_consecutive_as_torch():
+    x = tl.tensor([1, 1, 2, 2, 3, 1, 1])
+    values, inverse, counts = tl.unique_consecutive(x, return_inverse=True, return_counts=True)
+    assert values.tolist() == [1, 2, 3, 1]
+    assert inverse.tolist() == [0, 0, 1, 1, 2, 3, 3] and counts.tolist() == [2, 2, 1, 2]
+    rows = tl.tensor([[1, 2], [1, 2], [3, 4]]).unique_consecutive(dim=0)
+    assert rows.tolist() == [[1, 2], [3, 4]]
+
+
+def test_histc_as_torch():
+    assert tl.histc(tl.tensor([1.0, 1.0, 1.0]), bins=4).tolist() == [0.0, 0.0, 3.0, 0.0]
+    assert tl.tensor([0.0, 1.0, 2.0, 3.0]).histc(3).tolist() == [1.0, 1.0, 2.0]
+    assert tl.tensor([-5.0, 0.5, 9.0]).histc(2, 0, 1).tolist() == [0.0, 1.0]
+    if torch is not None:
+        data = RNG.standard_normal(200).astype(np.float32)
+        for args in ((10,), (7, -1, 1.5)):
+            np.testing.assert_array_equal(tl.tensor(data).histc(*args).numpy(),
+                                          torch.tensor(data).histc(*args).numpy())
+
+
+def test_integer_and_float_bit_ops():
+    assert tl.gcd(tl.tensor([12, 18, -7]), tl.tensor([8, 12, 3])).tolist() == [4, 6, 1]
+    assert tl.lcm(tl.tensor([4, 6]), tl.tensor([6, 4])).tolist() == [12, 12]
+    mantissa, exponent = tl.tensor([8.0, 0.3, -5.0]).frexp()
+    assert exponent.dtype == tl.int32 and exponent.tolist() == [4, -1, 3]
+    np.testing.assert_allclose(mantissa.numpy(), [0.5, 0.6, -0.625], rtol=1e-6)
+    assert tl.ldexp(tl.tensor([1, 2]), tl.tensor([3, 1])).tolist() == [8.0, 4.0]
+    up = tl.nextafter(tl.tensor([1.0], dtype=tl.float64), tl.tensor([2.0], dtype=tl.float64))
+    assert up.item() == np.nextafter(1.0, 2.0)
+    with pytest.raises(RuntimeError, match="frexp"):
+        tl.tensor([1]).frexp()
+
+
+def test_special_functions_at_their_poles_and_edges():
+    assert tl.tensor([0.0, -2.0]).lgamma().tolist() == [float("inf")] * 2
+    digamma = tl.tensor([0.0, -1.0, 1.0], dtype=tl.float64).digamma().numpy()
+    assert digamma[0] == -np.inf and np.isnan(digamma[1])
+    np.testing.assert_allclose(digamma[2], -0.5772156649015329, rtol=1e-14)
+    edges = tl.tensor([-1.0, 1.0, 1.5, 0.0], dtype=tl.float64).erfinv().numpy()
+    assert edges[0] == -np.inf and edges[1] == np.inf and np.isnan(edges[2]) and edges[3] == 0
+    if torch is not None:
+        x = np.linspace(-0.999999, 0.999999, 101)
+        np.testing.assert_allclose(tl.tensor(x, dtype=tl.float64).erfinv().numpy(),
+                                   torch.tensor(x).erfinv().numpy(), rtol=1e-12)
+        y = np.linspace(-4.7, 30.0, 77)
+        for name in ("lgamma", "digamma"):
+            np.testing.assert_allclose(getattr(tl.tensor(y, dtype=tl.float64), name)().numpy(),
+                                       getattr(torch.tensor(y), name)().numpy(), rtol=1e-10)
+
+
+def test_bernoulli_and_multinomial_take_a_generator():
+    p = tl.full((1000,), 0.3)
+    draws = [p.bernoulli(generator=tl.Generator().manual_seed(7)) for _ in range(2)]
+    assert draws[0].tolist() == draws[1].tolist() and draws[0].dtype == tl.float32
+    assert 200 < draws[0].sum().item() < 400
+    assert tl.bernoulli(tl.zeros(50), 1.0).sum().item() == 50
+    weights = tl.tensor([0.0, 1.0, 3.0])
+    picks = weights.multinomial(2, generator=tl.Generator().manual_seed(0))
+    assert sorted(picks.tolist()) == [1, 2]
