@@ -8,16 +8,17 @@ gradient (softmax - onehot) / N); their uncommon cases are composed from the gen
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import warnings
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .. import ops
 from ..autograd import no_grad
 from ..rng import generator
-from ..tensor import Tensor, arange, broadcast_tensors, cat, full, where, zeros
+from ..tensor import Tensor, arange, broadcast_tensors, cat, full, stack, where, zeros
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -437,6 +438,104 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # 
         return rows
     keep = np.expand_dims(idx != _padding_index(padding_idx, n), -1)
     return where(keep, rows, rows.detach())
+
+
+def _bags(input: Tensor, offsets: Tensor | None,  # noqa: A002
+          include_last_offset: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """embedding_bag's bags as a dense (B, L) layout over the flat indices: the position of
+    each bag's j-th index (0 past its end), the mask of real entries, and the flat indices.
+    A 2-d input is B bags of its row length; a 1-d one is cut at `offsets`."""
+    idx = input.numpy()
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
+                             "is a mini-batch of fixed length sequences. However, found "
+                             f"offsets of type {type(offsets).__name__}")
+        rows, length = idx.shape
+        starts, ends = np.arange(rows) * length, np.arange(1, rows + 1) * length
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        bounds = offsets.numpy().astype(np.intp)
+        if bounds.size and bounds[0] != 0:
+            raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the "
+                               f"mini-batch has to start from position 0. However, got "
+                               f"{bounds[0]}")
+        if bounds.size and ((np.diff(bounds) < 0).any() or bounds[-1] > idx.size):
+            raise RuntimeError(f"embedding_bag: offsets {bounds.tolist()} must be "
+                               f"non-decreasing and at most the number of indices {idx.size}")
+        starts = bounds[:-1] if include_last_offset else bounds
+        ends = bounds[1:] if include_last_offset else np.append(bounds[1:], idx.size)
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.ndim}")
+    width = int((ends - starts).max()) if starts.size else 0
+    position = starts[:, None] + np.arange(width)
+    mask = position < ends[:, None]
+    return np.where(mask, position, 0), mask, idx.reshape(-1)
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,  # noqa: A002
+                  max_norm: float | None = None, norm_type: float = 2.0,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """Sum, mean or max of the embedding rows of each bag of indices, without building the
+    (indices, dim) lookup first in the user's code: (B, dim) out.
+
+    Parameters
+    ----------
+    input, offsets : Tensor
+        (B, L) indices (B bags of L), or 1-d indices cut into bags at the 1-d `offsets`.
+    per_sample_weights : Tensor, optional
+        Scales each looked-up row (mode 'sum' only); the input's shape.
+    padding_idx : int, optional
+        Indices equal to it are left out of their bag (and of its count for the mean).
+    Empty bags give zeros.
+    """
+    if weight.ndim != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension "
+                         f"{weight.ndim}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+                "on GitHub.")
+        if per_sample_weights.shape != input.shape:
+            raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape})"
+                             f" is not None, then it must have the same shape as the input "
+                             f"({input.shape})")
+    if scale_grad_by_freq:
+        raise NotImplementedError("embedding_bag: scale_grad_by_freq is not supported")
+    position, mask, flat = _bags(input, offsets, include_last_offset)
+    n = weight.shape[0]
+    if flat.size and (flat.min() < 0 or flat.max() >= n):
+        bad = flat[(flat < 0) | (flat >= n)][0]
+        raise IndexError(f"embedding_bag: index {bad} is out of range for {n} embeddings "
+                         f"(input {input.shape}, weight {weight.shape})")
+    if max_norm is not None:
+        _renorm_rows(weight, np.unique(flat), max_norm, norm_type)
+    idx = flat[position] if flat.size else np.zeros(position.shape, np.intp)
+    if padding_idx is not None:
+        mask = mask & (idx != _padding_index(padding_idx, n))
+    rows = weight[idx]  # (B, L, dim)
+    keep = mask[:, :, None]
+    if mode == "max":
+        best = where(keep, rows, -math.inf).max(1)[0] if rows.shape[1] else rows.sum(1)
+        return where(keep.any(1), best, 0.0)
+    if per_sample_weights is not None:
+        scale = per_sample_weights.reshape(-1)[position] * Tensor(mask.astype(weight.dtype))
+        total = (rows * scale.unsqueeze(-1)).sum(1)
+    else:
+        total = where(keep, rows, 0.0).sum(1)
+    if mode == "sum":
+        return total
+    return total / Tensor(np.maximum(mask.sum(1, keepdims=True), 1).astype(weight.dtype))
 
 
 def _renorm_rows(weight: Tensor, rows: np.ndarray, max_norm: float, norm_type: float) -> None:
@@ -1073,6 +1172,20 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+           stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = 0,
+           dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """3-d convolution of (N, C, D, H, W) or (C, D, H, W) input (volumes, video), with
+    weight (out_channels, in_channels / groups, kD, kH, kW); see conv2d.
+
+    Examples
+    --------
+    >>> F.conv3d(tl.randn(1, 2, 4, 5, 5), tl.randn(3, 2, 3, 3, 3), padding=1).shape
+    (1, 3, 4, 5, 5)
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3)
+
+
 def _conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
                     stride: int | Sequence[int], padding: int | Sequence[int],
                     output_padding: int | Sequence[int], groups: int,
@@ -1140,6 +1253,16 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                            dilation, 2)
 
 
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+                     stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                     output_padding: int | Sequence[int] = 0, groups: int = 1,
+                     dilation: int | Sequence[int] = 1) -> Tensor:
+    """Transposed 3-d convolution of (N, C_in, D, H, W) or (C_in, D, H, W) input, with
+    weight (in_channels, out_channels / groups, kD, kH, kW); see conv_transpose2d."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 3)
+
+
 def _pool_windows(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
                   stride: int | Sequence[int] | None, padding: int | Sequence[int],
                   dilation: int | Sequence[int], ceil_mode: bool, nd: int, op: str,
@@ -1170,7 +1293,6 @@ def _pool_windows(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
     return windows, out, index, pads, unbatched
 
 
-
 def _window_max(windows: Tensor, out: tuple, unbatched: bool) -> tuple[Tensor, Tensor, tuple]:
     """The max of each window of (N, C, windows, window size) shaped to (N, C, *out) (the
     batch dim dropped again for unbatched input), the picked positions, and that shape."""
@@ -1178,6 +1300,7 @@ def _window_max(windows: Tensor, out: tuple, unbatched: bool) -> tuple[Tensor, T
     shape = windows.shape[:2] + tuple(out)
     values = values.reshape(shape)
     return (values.squeeze(0) if unbatched else values), picks, shape
+
 
 def _max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
               stride: int | Sequence[int] | None, padding: int | Sequence[int],
@@ -1238,6 +1361,105 @@ def max_pool2d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
                      return_indices, 2)
 
 
+def max_pool3d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+               stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+               dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum of each window of (N, C, D, H, W) or (C, D, H, W) input (see max_pool2d);
+    indices are flat positions in each (D, H, W) volume."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices, 3)
+
+
+def _always_with_indices(pool: Callable[..., Any]) -> Callable[..., tuple[Tensor, Tensor]]:
+    """PyTorch's `<pool>_with_indices`: `pool` that always returns (values, indices); its
+    own `return_indices` argument is accepted and ignored, as PyTorch does."""
+    names = list(inspect.signature(pool).parameters)
+    at = names.index("return_indices")
+
+    def with_indices(*args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
+        kwargs.pop("return_indices", None)
+        return pool(*args[:at], **kwargs, return_indices=True)
+
+    with_indices.__name__ = with_indices.__qualname__ = pool.__name__ + "_with_indices"
+    with_indices.__doc__ = f"{pool.__name__}(..., return_indices=True): (values, indices)."
+    return with_indices
+
+
+def _unpool_size(x: Tensor, kernel: tuple, stride: tuple, padding: tuple,
+                 output_size: Sequence[int] | None, op: str) -> tuple[int, ...]:
+    """The unpooled spatial size: (in - 1) * stride - 2 * padding + kernel per dim, or
+    `output_size` (with or without its N, C dims) if it lies within a stride of that."""
+    nd = len(kernel)
+    default = tuple((n - 1) * s + k - 2 * p
+                    for n, k, s, p in zip(x.shape[-nd:], kernel, stride, padding))
+    if output_size is None:
+        return default
+    size = tuple(int(n) for n in output_size)
+    if len(size) == nd + 2:
+        size = size[2:]
+    if len(size) != nd:
+        raise ValueError(f"{op}: output_size should be a sequence containing {nd} or {nd + 2} "
+                         f"elements, but it has a length of '{len(size)}'")
+    for d, (n, want, s) in enumerate(zip(default, size, stride)):
+        if not n - s < want < n + s:
+            raise ValueError(f'{op}: invalid output_size "{size}" (dim {d} must be between '
+                             f"{n - s} and {n + s})")
+    return size
+
+
+def _max_unpool(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+                stride: int | Sequence[int] | None, padding: int | Sequence[int],
+                output_size: Sequence[int] | None, nd: int) -> Tensor:
+    """The inverse of max_pool with return_indices: zeros, with each value written back at
+    its index (a flat position in its unpooled plane); the gradient reads it from there."""
+    op = f"max_unpool{nd}d"
+    x, unbatched = _batched(input, nd, op)
+    if indices.shape != input.shape or indices.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: expected integer indices of the input's shape {input.shape}, "
+                           f"got {indices.dtype} of shape {indices.shape}")
+    kernel = _ntuple(kernel_size, nd, "kernel_size", op)
+    stride = kernel if stride is None else _ntuple(stride, nd, "stride", op)
+    size = _unpool_size(x, kernel, stride, _ntuple(padding, nd, "padding", op), output_size, op)
+    n, c = x.shape[:2]
+    flat = indices.numpy().reshape(n, c, -1)
+    total = math.prod(size)
+    if flat.size and (flat.min() < 0 or flat.max() >= total):
+        raise RuntimeError(f"{op}: Found an invalid max index: {flat.max()} (output volumes "
+                           f"are of size {'x'.join(map(str, size))})")
+    out = zeros(n, c, total, dtype=x.dtype).scatter(2, flat, x.reshape(n, c, -1))
+    out = out.reshape((n, c) + size)
+    return out.squeeze(0) if unbatched else out
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+                 stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """Undo max_pool1d: (N, C, L_out) values back at their indices in zeros (N, C, L)."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+                 stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """Undo max_pool2d: each value back at its index in an (H, W) plane of zeros.
+
+    Examples
+    --------
+    >>> out, idx = F.max_pool2d(x, 2, return_indices=True)
+    >>> F.max_unpool2d(out, idx, 2, output_size=x.shape).shape == x.shape
+    True
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+                 stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """Undo max_pool3d: each value back at its index in a (D, H, W) volume of zeros."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3)
+
+
 def _avg_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
               stride: int | Sequence[int] | None, padding: int | Sequence[int],
               ceil_mode: bool, count_include_pad: bool, divisor_override: int | None,
@@ -1291,12 +1513,20 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
                      divisor_override, 2)
 
 
+def avg_pool3d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+               stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """The mean of each window of (N, C, D, H, W) or (C, D, H, W) input (see avg_pool2d)."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 3)
+
+
 def _lp_pool(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],  # noqa: A002
              stride: int | Sequence[int] | None, ceil_mode: bool, nd: int) -> Tensor:
     """(sum over each window of x^p)^(1/p), as PyTorch computes it: an average pool of x^p
     times the window size, with negative sums clamped to 0 before the root."""
-    pool = avg_pool1d if nd == 1 else avg_pool2d
-    mean = pool(input ** norm_type, kernel_size, stride, 0, ceil_mode)
+    mean = _avg_pool(input ** norm_type, kernel_size, stride, 0, ceil_mode, True, None, nd)
     size = math.prod(_ntuple(kernel_size, nd, "kernel_size", f"lp_pool{nd}d"))
     return (mean.relu() * size) ** (1.0 / norm_type)
 
@@ -1311,6 +1541,12 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],
               stride: int | Sequence[int] | None = None, ceil_mode: bool = False) -> Tensor:
     """Power-average pooling of (N, C, H, W) input (see lp_pool1d)."""
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],  # noqa: A002
+              stride: int | Sequence[int] | None = None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling of (N, C, D, H, W) input (see lp_pool1d)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)
 
 
 def _adaptive_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1373,6 +1609,13 @@ def adaptive_avg_pool2d(input: Tensor,  # noqa: A002
     return _adaptive_avg_pool(input, output_size, 2)
 
 
+def adaptive_avg_pool3d(input: Tensor,  # noqa: A002
+                        output_size: int | Sequence[int | None]) -> Tensor:
+    """Average (N, C, D, H, W) or (C, D, H, W) input down to `output_size` (None keeps that
+    dim)."""
+    return _adaptive_avg_pool(input, output_size, 3)
+
+
 def _adaptive_max_pool(input: Tensor, output_size: int | Sequence[int | None],  # noqa: A002
                        return_indices: bool, nd: int) -> Tensor | tuple[Tensor, Tensor]:
     """The maximum over each of PyTorch's adaptive windows, gathered with one index as the
@@ -1416,25 +1659,43 @@ def adaptive_max_pool2d(input: Tensor,  # noqa: A002
     return _adaptive_max_pool(input, output_size, return_indices, 2)
 
 
+def adaptive_max_pool3d(input: Tensor,  # noqa: A002
+                        output_size: int | Sequence[int | None],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum of each adaptive window of (N, C, D, H, W) or (C, D, H, W) input; with
+    `return_indices`, also each maximum's flat position in its (D, H, W) volume."""
+    return _adaptive_max_pool(input, output_size, return_indices, 3)
+
+
+(max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices,
+ adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,
+ adaptive_max_pool3d_with_indices) = map(_always_with_indices, (
+     max_pool1d, max_pool2d, max_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
+     adaptive_max_pool3d))
+
+
 # --- resampling -----------------------------------------------------------------------------
-_INTERPOLATE_MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2}
+# mode: the number of spatial dims it needs (None: any of 1, 2 or 3)
+_INTERPOLATE_MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1,
+                      "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
 def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa: A002
                 scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
                 align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None) -> Tensor:
-    """Resize the spatial dims of (N, C, L) or (N, C, H, W) input to `size`, or to
-    floor(size * scale_factor), as PyTorch does.
+    """Resize the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to
+    `size`, or to floor(size * scale_factor), as PyTorch does.
 
     Each dim is resampled in turn by gathering along it, so the gradient of an input
     element adds up over the outputs that read it.
 
     Parameters
     ----------
-    mode : 'nearest', 'nearest-exact', 'linear' (3-D input) or 'bilinear' (4-D input)
+    mode : 'nearest', 'nearest-exact', 'area' (adaptive average pooling), 'linear' (3-D
+        input), 'bilinear' or 'bicubic' (4-D input), 'trilinear' (5-D input)
     align_corners : bool, optional
-        For 'linear' and 'bilinear': map the corner pixels' centres onto each other (True),
+        For the interpolating modes: map the corner pixels' centres onto each other (True),
         or the corners of the grids (False, the default).
     recompute_scale_factor : bool, optional
         With `scale_factor`, sample at input/output size rather than at 1 / scale_factor.
@@ -1448,14 +1709,14 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa:
         raise NotImplementedError(f"interpolate: mode must be one of "
                                   f"{tuple(_INTERPOLATE_MODES)}, got {mode!r}")
     nd = input.ndim - 2
-    linear_nd = _INTERPOLATE_MODES[mode]
-    if nd not in (1, 2) or linear_nd not in (None, nd):
-        needs = f"{linear_nd + 2}-D" if linear_nd else "3-D or 4-D"
+    needed = _INTERPOLATE_MODES[mode]
+    if nd not in (1, 2, 3) or needed not in (None, nd):
+        needs = f"{needed + 2}-D" if needed else "3-D, 4-D or 5-D"
         raise NotImplementedError(f"interpolate: got {input.ndim}-D input {input.shape}, but "
                                   f"mode {mode!r} needs {needs} input (N, C, *spatial)")
-    if linear_nd is None and align_corners is not None:
-        raise ValueError("interpolate: align_corners can only be set with the interpolating "
-                         "modes 'linear' and 'bilinear'")
+    if needed is None and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     spatial = input.shape[2:]
@@ -1472,12 +1733,15 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa:
     if any(out < 1 for out in sizes):
         raise ValueError(f"interpolate: output size {sizes} (input {input.shape}) must be "
                          "positive")
+    if mode == "area":
+        return _adaptive_avg_pool(input, sizes, nd)
     out = input
     for axis, n, size_out, factor in zip(range(2, input.ndim), spatial, sizes, scales):
-        if linear_nd is None:
+        if needed is None:
             out = out.index_select(axis, _nearest_source(n, size_out, factor, mode))
         else:
-            out = _linear_along(out, axis, n, size_out, factor, bool(align_corners))
+            out = _interpolate_along(out, axis, n, size_out, factor, bool(align_corners),
+                                     mode == "bicubic")
     return out
 
 
@@ -1497,22 +1761,186 @@ def _nearest_source(n: int, out: int, factor: float | None, mode: str) -> np.nda
     return np.minimum(src.astype(np.intp), n - 1)
 
 
-def _linear_along(x: Tensor, axis: int, n: int, out: int, factor: float | None,
-                  align_corners: bool) -> Tensor:
-    """Linear interpolation along `axis`: each output mixes its two nearest inputs."""
+# NOTE: the cubic convolution kernel's A, as in PyTorch (Keys' -0.5 is another choice)
+_CUBIC_A = -0.75
+
+
+def _interpolate_along(x: Tensor, axis: int, n: int, out: int, factor: float | None,
+                       align_corners: bool, cubic: bool) -> Tensor:
+    """Linear (2 taps) or cubic (4 taps, Keys' kernel) interpolation along `axis`: each output
+    is a fixed mix of the inputs nearest its source position (edge taps repeat the edge)."""
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
     dst = np.arange(out, dtype=dtype)
     if align_corners:
         src = dst * dtype.type((n - 1) / (out - 1) if out > 1 else 0)
     else:
-        src = np.maximum((dst + dtype.type(0.5)) * _source_scale(n, out, factor, dtype)
-                         - dtype.type(0.5), 0)
-    low = src.astype(np.intp)
-    high = np.minimum(low + 1, n - 1)
+        src = (dst + dtype.type(0.5)) * _source_scale(n, out, factor, dtype) - dtype.type(0.5)
+        if not cubic:  # NOTE: PyTorch clamps the linear modes' source at 0, not the cubic one
+            src = np.maximum(src, 0)
+    low = np.floor(src)
+    t = np.clip(src - low, 0, 1).astype(dtype)
+    low = low.astype(np.intp)
+    if cubic:
+        a = _CUBIC_A
+        near = lambda d: ((a + 2) * d - (a + 3)) * d * d + 1
+        far = lambda d: ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+        taps = [(low + k, w) for k, w in zip(range(-1, 3), (far(t + 1), near(t), near(1 - t),
+                                                            far(2 - t)))]
+    else:
+        taps = [(low, 1 - t), (low + 1, t)]
     shape = (out,) + (1,) * (x.ndim - axis - 1)
-    frac = np.clip(src - low, 0, 1).astype(dtype).reshape(shape)
-    return (x.index_select(axis, low) * Tensor(1 - frac)
-            + x.index_select(axis, high) * Tensor(frac))
+    mixed = None
+    for at, w in taps:
+        term = x.index_select(axis, np.clip(at, 0, n - 1)) * Tensor(w.astype(dtype).reshape(shape))
+        mixed = term if mixed is None else mixed + term
+    return mixed
+
+
+def _align_corners(align_corners: bool | None, op: str) -> bool:
+    """align_corners, False when not given, with PyTorch's warning about that default."""
+    if align_corners is None:
+        warnings.warn(f"Default {op} behavior has changed to align_corners=False since 1.3.0. "
+                      "Please specify align_corners=True if the old behavior is desired. See "
+                      "the documentation of grid_sample for details.", UserWarning, stacklevel=3)
+        return False
+    return bool(align_corners)
+
+
+def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None) -> Tensor:
+    """The sampling grid of the affine maps `theta` for grid_sample: (N, H, W, 2) from
+    (N, 2, 3) theta and size (N, C, H, W), or (N, D, H, W, 3) from (N, 3, 4) and
+    (N, C, D, H, W). Output coordinates span [-1, 1] (the pixel centres' span unless
+    align_corners), listed x (width) first.
+
+    Examples
+    --------
+    >>> identity = tl.tensor([[[1.0, 0, 0], [0, 1.0, 0]]])
+    >>> F.affine_grid(identity, (1, 3, 4, 5), align_corners=False).shape
+    (1, 4, 5, 2)
+    """
+    size = tuple(int(n) for n in size)
+    nd = len(size) - 2
+    if nd not in (2, 3) or theta.ndim != 3 or theta.shape != (size[0], nd, nd + 1):
+        raise ValueError(f"affine_grid: expected theta (N, 2, 3) with size (N, C, H, W), or "
+                         f"(N, 3, 4) with size (N, C, D, H, W); got theta {theta.shape} and "
+                         f"size {size}")
+    if min(size[2:]) <= 0:
+        raise ValueError(f"affine_grid: expected a non-zero, positive output size, got {size}")
+    corners = _align_corners(align_corners, "affine_grid")
+    dtype = theta.dtype if theta.dtype.kind == "f" else np.dtype(np.float32)
+    axes = []
+    for n in size[2:]:
+        line = np.linspace(-1, 1, n, dtype=np.float64) if n > 1 else np.zeros(1)
+        axes.append(line if corners else line * (n - 1) / n)
+    # NOTE: the last column of theta shifts; x (the last spatial dim) comes first
+    mesh = list(np.meshgrid(*axes, indexing="ij"))[::-1]
+    base = np.stack(mesh + [np.ones_like(mesh[0])], -1).astype(dtype).reshape(1, -1, nd + 1)
+    grid = Tensor(base) @ theta.transpose(1, 2)
+    return grid.reshape(size[:1] + size[2:] + (nd,))
+
+
+def _grid_coordinates(coord: Tensor, n: int, padding_mode: str, align_corners: bool) -> Tensor:
+    """Normalised grid coordinates in [-1, 1] along a dim of size n as pixel positions, with
+    PyTorch's border (clamped) or reflection (mirrored, then clamped) padding."""
+    if align_corners:
+        coord = (coord + 1) * ((n - 1) / 2)
+    else:
+        coord = ((coord + 1) * n - 1) / 2
+    if padding_mode == "reflection":
+        low, span = (0.0, n - 1.0) if align_corners else (-0.5, float(n))
+        if span <= 0:
+            return coord * 0
+        distance = coord - low
+        distance = where(distance < 0, -distance, distance)
+        flips = np.floor(distance.numpy() / span)
+        extra = distance - Tensor((flips * span).astype(distance.dtype))
+        coord = where(flips % 2 == 0, extra + low, span - extra + low)
+    if padding_mode in ("border", "reflection"):
+        # NOTE: not clamp: PyTorch's clip passes no gradient at the bounds either
+        coord = where(coord <= 0, 0.0, where(coord >= n - 1, float(n - 1), coord))
+    return coord
+
+
+_GRID_MODES = ("bilinear", "nearest")
+_GRID_PADDING = ("zeros", "border", "reflection")
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",  # noqa: A002
+                padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
+    """Sample (N, C, H, W) input at the (N, H_out, W_out, 2) grid's (x, y) positions, given in
+    [-1, 1] (-1: the left/top edge); (N, C, D, H, W) input takes a (..., 3) grid of (x, y, z).
+
+    mode 'bilinear' (trilinear for volumes) mixes the 2^nd nearest pixels, 'nearest' picks
+    one (rounding half to even). Outside the input, 'zeros' reads 0, 'border' the nearest
+    edge pixel, 'reflection' the input mirrored at its edges. Gradients reach the input and,
+    for 'bilinear', the grid.
+    """
+    op = "grid_sample"
+    if mode not in _GRID_MODES:
+        raise NotImplementedError(f"{op}: mode must be one of {_GRID_MODES}, got {mode!r}")
+    if padding_mode not in _GRID_PADDING:
+        raise ValueError(f"{op}: padding_mode must be one of {_GRID_PADDING}, got "
+                         f"{padding_mode!r}")
+    nd = input.ndim - 2
+    if nd not in (2, 3) or grid.ndim != nd + 2 or grid.shape[-1] != nd or (
+            grid.shape[0] != input.shape[0]):
+        raise RuntimeError(f"{op}: expected input (N, C, H, W) with grid (N, H_out, W_out, 2), "
+                           f"or input (N, C, D, H, W) with grid (N, D_out, H_out, W_out, 3); "
+                           f"got input {input.shape} and grid {grid.shape}")
+    if input.dtype != grid.dtype:
+        raise RuntimeError(f"{op}: expected input and grid to have the same dtype, got "
+                           f"{input.dtype} and {grid.dtype}")
+    corners = _align_corners(align_corners, op)
+    n, c, spatial = input.shape[0], input.shape[1], input.shape[2:]
+    points = grid.reshape(n, -1, nd)
+    # per spatial dim (first dim first): pixel positions of every output point, (N, P)
+    coords = [_grid_coordinates(points[:, :, nd - 1 - d], size, padding_mode, corners)
+              for d, size in enumerate(spatial)]
+    if mode == "nearest":
+        # NOTE: weight 1 with a zero gradient, as PyTorch gives the grid in this mode
+        corner_sets = [[(np.round(x.numpy()).astype(np.intp), x * 0 + 1) for x in coords]]
+    else:
+        lows = [np.floor(x.numpy()) for x in coords]
+        fracs = [x - Tensor(low.astype(x.dtype)) for x, low in zip(coords, lows)]
+        corner_sets = [[(low.astype(np.intp) + bit, frac if bit else 1 - frac)
+                        for low, frac, bit in zip(lows, fracs, bits)]
+                       for bits in np.ndindex(*(2,) * nd)]
+    pixels = input.reshape(n, c, -1).transpose(1, 2)  # (N, H * W, C)
+    batch = np.arange(n)[:, None]
+    out = None
+    for corner in corner_sets:
+        inside = np.ones(points.shape[:2], bool)
+        flat = np.zeros(points.shape[:2], np.intp)
+        weight = corner[0][1]
+        for i, ((at, w), size) in enumerate(zip(corner, spatial)):
+            inside &= (at >= 0) & (at < size)
+            flat = flat * size + np.clip(at, 0, size - 1)
+            weight = weight * w if i else weight
+        term = pixels[batch, flat] * where(inside, weight, 0.0).unsqueeze(-1)
+        out = term if out is None else out + term
+    return out.transpose(1, 2).reshape((n, c) + grid.shape[1:-1])
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """A sample of the Gumbel-softmax (Concrete) distribution: softmax((logits + g) / tau)
+    with Gumbel(0, 1) noise g. `hard` returns the one-hot of its argmax in the forward pass
+    and the soft sample's gradient in the backward (the straight-through estimator).
+
+    Examples
+    --------
+    >>> y = F.gumbel_softmax(tl.randn(4, 10), tau=0.5, hard=True)
+    >>> y.sum(-1).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    gumbels = Tensor(-np.log(generator().exponential(1.0, logits.shape)).astype(logits.dtype))
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    axis = logits._axis(dim, "gumbel_softmax")
+    y_hard = np.zeros(logits.shape, logits.dtype)
+    np.put_along_axis(y_hard, np.expand_dims(y_soft.numpy().argmax(axis), axis), 1, axis)
+    return y_soft - y_soft.detach() + Tensor(y_hard)
 
 
 # --- more activations: learnable slope and shrinkage ----------------------------------------
@@ -1643,6 +2071,13 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A00
     return _channel_dropout(input, p, training, inplace, 2)
 
 
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+              inplace: bool = False) -> Tensor:
+    """Channel dropout of (N, C, D, H, W) or (C, D, H, W) input: each volume is zeroed
+    whole."""
+    return _channel_dropout(input, p, training, inplace, 3)
+
+
 # --- distances ------------------------------------------------------------------------------
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
@@ -1768,6 +2203,138 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
     is_label = np.arange(classes) == labels[:, None]
     loss = where(is_label, 0, terms).sum(1) / classes
     return _reduce(loss.reshape(target.shape) if input.ndim == 1 else loss, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
+                           reduction: str = "mean") -> Tensor:
+    """Multi-label hinge: for each target class j and each non-target class i,
+    max(0, 1 - (x[j] - x[i])), summed and divided by the class count C.
+
+    `target` has the input's shape, (C,) or (N, C): each row lists its target classes
+    first and ends them at the first -1 (the rest is ignored), as in PyTorch.
+    """
+    op = "multilabel_margin_loss"
+    _check_reduction(reduction, op)
+    if input.ndim not in (1, 2) or target.shape != input.shape:
+        raise RuntimeError(f"{op}: expected input (C,) or (N, C) and a target of the same "
+                           f"shape, got input {input.shape} and target {target.shape}")
+    x = input.reshape(1, -1) if input.ndim == 1 else input
+    labels = _labels(target, op).reshape(x.shape)
+    classes = x.shape[1]
+    listed = np.cumprod(labels != -1, axis=1).astype(bool)  # NOTE: up to the first -1
+    _check_range(labels[listed], classes, op)
+    labels = np.where(listed, labels, 0)
+    is_target = np.zeros(x.shape, bool)
+    is_target[np.nonzero(listed)[0], labels[listed]] = True
+    picked = x.gather(1, labels)  # (N, K): x[j] per listed target
+    hinge = (1 - picked.unsqueeze(2) + x.unsqueeze(1)).clamp(min=0)  # (N, K, C)
+    counted = listed[:, :, None] & ~is_target[:, None, :]
+    loss = where(counted, hinge, 0.0).sum((1, 2)) / classes
+    return _reduce(loss.reshape(()) if input.ndim == 1 else loss, reduction)
+
+
+def triplet_margin_with_distance_loss(
+        anchor: Tensor, positive: Tensor, negative: Tensor, *,
+        distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
+        margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) for any distance d (pairwise_distance by
+    default); `swap` uses min(d(a, n), d(p, n)) as the negative distance."""
+    op = "triplet_margin_with_distance_loss"
+    _check_reduction(reduction, op)
+    if margin <= 0:
+        raise ValueError(f"{op}: expected margin to be greater than 0, got {margin} instead")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"{op}: The anchor, positive, and negative tensors are expected to "
+                           f"have the same number of dimensions, but got: anchor "
+                           f"{anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = distance(anchor, positive), distance(anchor, negative)
+    if swap:
+        d_neg = d_neg.minimum(distance(positive, negative))
+    return _reduce((d_pos - d_neg + margin).clamp(min=0), reduction)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Tensor | Sequence[int],
+             target_lengths: Tensor | Sequence[int], blank: int = 0, reduction: str = "mean",
+             zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification: -log of the total probability of every
+    alignment of each target to its input, by the forward (alpha) recursion in log space.
+
+    Parameters
+    ----------
+    log_probs : Tensor
+        (T, N, C) or unbatched (T, C) log-probabilities (e.g. log_softmax over C).
+    targets : Tensor
+        (N, S) padded, or 1-d: every target concatenated; labels never `blank`.
+    input_lengths, target_lengths : Tensor or sequence of ints, one per sample.
+    reduction : 'mean' divides each loss by its target length, then averages.
+    zero_infinity : bool
+        Impossible alignments (infinite loss) give 0 and no gradient instead of inf.
+    """
+    op = "ctc_loss"
+    _check_reduction(reduction, op)
+    unbatched = log_probs.ndim == 2
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    if lp.ndim != 3:
+        raise RuntimeError(f"{op}: expected log_probs (T, N, C) or (T, C), got "
+                           f"{log_probs.shape}")
+    steps, batch, classes = lp.shape
+    in_len = np.asarray(input_lengths.numpy() if isinstance(input_lengths, Tensor)
+                        else input_lengths, dtype=np.intp).reshape(-1)
+    tgt_len = np.asarray(target_lengths.numpy() if isinstance(target_lengths, Tensor)
+                         else target_lengths, dtype=np.intp).reshape(-1)
+    labels = _labels(targets, op)
+    if in_len.size != batch or tgt_len.size != batch or (in_len > steps).any() or (
+            in_len < 0).any():
+        raise RuntimeError(f"{op}: expected {batch} input lengths in [0, {steps}] and "
+                           f"{batch} target lengths, got {in_len.tolist()} and "
+                           f"{tgt_len.tolist()} (log_probs {log_probs.shape})")
+    longest = int(tgt_len.max()) if batch else 0
+    if labels.ndim == 1:  # NOTE: the targets concatenated (an unbatched one is that too)
+        starts = np.concatenate([[0], np.cumsum(tgt_len)[:-1]])
+        at = np.minimum(starts[:, None] + np.arange(longest), max(labels.size - 1, 0))
+        labels = labels[at] if labels.size else np.zeros((batch, longest), np.intp)
+    labels = labels.reshape(batch, -1)[:, :longest]
+    if labels.shape[1] < longest:
+        raise RuntimeError(f"{op}: targets {targets.shape} are shorter than the target "
+                           f"lengths {tgt_len.tolist()}")
+    real = np.arange(longest) < tgt_len[:, None]
+    _check_range(labels[real], classes, op)
+    # the extended labels: blank, l1, blank, l2, ..., blank (2 S + 1 states)
+    states = 2 * longest + 1
+    ext = np.full((batch, states), blank, np.intp)
+    ext[:, 1::2] = np.where(real, labels, blank)
+    skip = np.zeros((batch, states), bool)  # NOTE: s-2 -> s allowed between distinct labels
+    skip[:, 3::2] = (ext[:, 3::2] != ext[:, 1:-2:2]) & real[:, 1:]
+    # NOTE: a finite stand-in for log(0), so that the gradient of unreachable states is 0
+    # rather than nan (exp(-inf - -inf)); losses below half of it are infinite
+    never = -1e30 if lp.dtype == np.float32 else -1e300
+    emit = lp.permute(1, 0, 2).gather(2, np.broadcast_to(ext[:, None, :],
+                                                         (batch, steps, states)))
+    alpha = where(np.arange(states) < 2, emit[:, 0], never) if steps else None
+    for t in range(1, steps):
+        prev1 = pad(alpha, (1, 0), value=never)[:, :-1]
+        prev2 = where(skip, pad(alpha, (2, 0), value=never)[:, :-2], never)
+        step = stack([alpha, prev1, prev2], 0).logsumexp(0) + emit[:, t]
+        alpha = where((t < in_len)[:, None], step, alpha)
+    rows = np.arange(batch)
+    last = 2 * tgt_len
+    if alpha is None:
+        nll = zeros(batch, dtype=lp.dtype)
+    else:
+        before_last = where(tgt_len > 0, alpha[rows, np.maximum(last - 1, 0)], never)
+        nll = -stack([alpha[rows, last], before_last], 0).logsumexp(0)
+    # NOTE: an empty input aligns with an empty target only
+    impossible = (nll.numpy() > -never / 2) | ((in_len == 0) & (tgt_len > 0))
+    nll = where(in_len == 0, 0.0, nll)
+    nll = where(impossible, 0.0 if zero_infinity else math.inf, nll)
+    if unbatched:
+        nll = nll.reshape(())
+    if reduction == "mean":
+        lengths = Tensor(np.maximum(tgt_len, 1).astype(lp.dtype))
+        return (nll / (lengths.reshape(()) if unbatched else lengths)).mean()
+    return _reduce(nll, reduction)
 
 
 # --- pixel shuffle and attention ------------------------------------------------------------

@@ -99,6 +99,59 @@ class Linear(Module):
         return text
 
 
+class LazyLinear(Linear):
+    """A Linear whose in_features is read off its first input: until then its weight and
+    bias are empty placeholders; the first call sizes them (in place, so an optimizer made
+    before holds the real tensors), initialises them as Linear does, and the module becomes
+    a plain Linear, as in PyTorch.
+
+    Examples
+    --------
+    >>> layer = nn.LazyLinear(4)
+    >>> layer(tl.randn(2, 7)).shape, type(layer).__name__, layer.weight.shape
+    ((2, 4), 'Linear', (4, 7))
+    """
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features: int, bias: bool = True, *, dtype: Any = None) -> None:
+        super().__init__(0, out_features, bias, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params():
+            super().reset_parameters()
+
+    def has_uninitialized_params(self) -> bool:
+        """Whether the first input has yet to size the parameters."""
+        return self.in_features == 0
+
+    def initialize_parameters(self, input: Tensor) -> None:  # noqa: A002
+        """Size the weight (out_features, input.shape[-1]) and initialise it and the bias."""
+        if input.ndim == 0:
+            raise RuntimeError("LazyLinear: cannot infer in_features from a 0-d input")
+        self.in_features = input.shape[-1]
+        with no_grad():
+            self.weight.data = empty(self.out_features, self.in_features,
+                                     dtype=self.weight.dtype)
+            if self.bias is not None:
+                self.bias.data = empty(self.out_features, dtype=self.bias.dtype)
+        self.reset_parameters()
+        self.__class__ = self.cls_to_become
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.has_uninitialized_params():
+            self.initialize_parameters(x)
+        return Linear.forward(self, x)
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True,
+                        assign: bool = False) -> Any:
+        """Loading a weight into an uninitialised layer sizes it from that weight first."""
+        weight = state_dict.get("weight")
+        if self.has_uninitialized_params() and weight is not None and len(weight.shape) == 2:
+            self.initialize_parameters(empty(weight.shape[1], dtype=self.weight.dtype))
+        return Module.load_state_dict(self, state_dict, strict, assign)
+
+
 class Bilinear(Module):
     """y = x1^T A_o x2 + b_o for each output o: weight (out, in1, in2), bias (out,), both
     U(+-1/sqrt(in1_features)) as in PyTorch.
@@ -194,6 +247,14 @@ class Dropout2d(Dropout):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout2d(x, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout):
+    """Zero whole volumes of (N, C, D, H, W) or (C, D, H, W) input with probability p while
+    training, scaling the kept ones by 1/(1-p); identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout3d(x, self.p, self.training, self.inplace)
 
 
 class ReLU(_InPlace):
@@ -545,6 +606,77 @@ class Embedding(Module):
         return text if self.norm_type == 2 else text + f", norm_type={self.norm_type}"
 
 
+class EmbeddingBag(Module):
+    """Sum, mean or max of the embeddings of each bag of indices (see F.embedding_bag):
+    a bag-of-words layer without the (indices, dim) intermediate in user code.
+
+    Parameters are those of Embedding, plus `mode` ('sum', 'mean' or 'max') and
+    `include_last_offset`; forward(input, offsets=None, per_sample_weights=None).
+
+    Examples
+    --------
+    >>> bag = nn.EmbeddingBag(10, 3, mode="sum")
+    >>> bag(tl.tensor([1, 2, 4, 5, 4]), tl.tensor([0, 2])).shape
+    (2, 3)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
+                 sparse: bool = False, _weight: Tensor | None = None,
+                 include_last_offset: bool = False, padding_idx: int | None = None, *,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
+        self.include_last_offset = include_last_offset
+        self.padding_idx = (None if padding_idx is None
+                            else F._padding_index(padding_idx, num_embeddings))
+        if _weight is None:
+            self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype))
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"EmbeddingBag: _weight has shape {tuple(_weight.shape)}, "
+                                 f"expected ({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(_weight)
+
+    reset_parameters = Embedding.reset_parameters
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
+                        max_norm: float | None = None, norm_type: float = 2.0,
+                        scale_grad_by_freq: bool = False, mode: str = "mean",
+                        sparse: bool = False, include_last_offset: bool = False,
+                        padding_idx: int | None = None) -> EmbeddingBag:
+        """An EmbeddingBag over the 2-d table `embeddings`; `freeze` leaves it out of
+        training."""
+        if embeddings.ndim != 2:
+            raise ValueError(f"EmbeddingBag.from_pretrained: embeddings must be 2-d, got "
+                             f"shape {tuple(embeddings.shape)}")
+        bag = cls(*embeddings.shape, max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+                  embeddings, include_last_offset, padding_idx)
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def forward(self, input: Tensor, offsets: Tensor | None = None,  # noqa: A002
+                per_sample_weights: Tensor | None = None) -> Tensor:
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.mode, self.sparse,
+                               per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        text += f", mode={self.mode!r}"
+        return text if self.padding_idx is None else text + f", padding_idx={self.padding_idx}"
+
+
 def _scale_and_shift(shape: Any, affine: bool, bias: bool,
                      dtype: Any) -> tuple[Parameter | None, Parameter | None]:
     """A norm layer's learned weight (ones) and bias (zeros, unless `bias` is False), or
@@ -647,6 +779,12 @@ class InstanceNorm2d(_InstanceNorm):
     """Instance normalization of (N, C, H, W) or (C, H, W) input over H and W."""
 
     _nd = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) or (C, D, H, W) input over D, H and W."""
+
+    _nd = 3
 
 
 class LayerNorm(Module):
@@ -764,6 +902,12 @@ class BatchNorm2d(_BatchNorm):
     _ranks = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization of (N, C, D, H, W) input over N, D, H and W, per channel C."""
+
+    _ranks = (5,)
+
+
 # --- convolution and pooling --------------------------------------------------------------
 def _setting(value: Any) -> Any:
     """A size as PyTorch keeps it (an int, or a tuple: a saved model's list becomes one)."""
@@ -812,7 +956,7 @@ class _ConvNd(Module):
         _reset_uniform_fan_in(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        conv = F.conv1d if self._nd == 1 else F.conv2d
+        conv = (F.conv1d, F.conv2d, F.conv3d)[self._nd - 1]
         if self.padding_mode == "zeros":
             return conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
@@ -886,6 +1030,18 @@ class Conv2d(_ConvNd):
     _nd = 2
 
 
+class Conv3d(_ConvNd):
+    """3-d convolution of (N, C_in, D, H, W) or (C_in, D, H, W) input, with PyTorch's
+    settings and init (see Conv1d for the parameters; sizes are ints or triples).
+
+    Attributes
+    ----------
+    weight : Parameter (out_channels, in_channels / groups, kD, kH, kW)
+    bias : Parameter (out_channels,) or None
+    """
+
+    _nd = 3
+
 
 class _ConvTransposeNd(_ConvNd):
     """Transposed convolution over `_nd` spatial dims; see ConvTranspose1d and 2d."""
@@ -908,7 +1064,7 @@ class _ConvTransposeNd(_ConvNd):
         self.output_padding = F._ntuple(output_padding, self._nd, "output_padding", name)
 
     def forward(self, x: Tensor) -> Tensor:
-        conv = F.conv_transpose1d if self._nd == 1 else F.conv_transpose2d
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._nd - 1]
         return conv(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
                     self.groups, self.dilation)
 
@@ -951,6 +1107,19 @@ class ConvTranspose2d(_ConvTransposeNd):
     _nd = 2
 
 
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-d convolution of (N, C_in, D, H, W) or (C_in, D, H, W) input (see
+    ConvTranspose2d).
+
+    Attributes
+    ----------
+    weight : Parameter (in_channels, out_channels / groups, kD, kH, kW)
+    bias : Parameter (out_channels,) or None
+    """
+
+    _nd = 3
+
+
 class _MaxPoolNd(Module):
     """The maximum of each window; see MaxPool2d."""
 
@@ -966,7 +1135,7 @@ class _MaxPoolNd(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x: Tensor) -> Any:
-        pool = F.max_pool1d if self._nd == 1 else F.max_pool2d
+        pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[self._nd - 1]
         return pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
                     self.ceil_mode, self.return_indices)
 
@@ -1002,6 +1171,60 @@ class MaxPool2d(_MaxPoolNd):
     _nd = 2
 
 
+class MaxPool3d(_MaxPoolNd):
+    """The maximum of each window of (N, C, D, H, W) or (C, D, H, W) input (see MaxPool2d)."""
+
+    _nd = 3
+
+
+class _MaxUnpoolNd(Module):
+    """Undo a max pool from its indices; see MaxUnpool2d."""
+
+    _nd = 0
+
+    def __init__(self, kernel_size: int | tuple, stride: int | tuple | None = None,
+                 padding: int | tuple = 0) -> None:
+        super().__init__()
+        name, nd = type(self).__name__, self._nd
+        self.kernel_size = F._ntuple(kernel_size, nd, "kernel_size", name)
+        self.stride = F._ntuple(kernel_size if stride is None else stride, nd, "stride", name)
+        self.padding = F._ntuple(padding, nd, "padding", name)
+
+    def forward(self, input: Tensor, indices: Tensor,  # noqa: A002
+                output_size: tuple | None = None) -> Tensor:
+        unpool = (F.max_unpool1d, F.max_unpool2d, F.max_unpool3d)[self._nd - 1]
+        return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Undo MaxPool1d(return_indices=True): values back at their indices, zeros elsewhere."""
+
+    _nd = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Undo MaxPool2d(return_indices=True): each value back at its index in a plane of zeros.
+
+    Examples
+    --------
+    >>> pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+    >>> out, idx = pool(tl.randn(1, 1, 4, 4))
+    >>> unpool(out, idx).shape
+    (1, 1, 4, 4)
+    """
+
+    _nd = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Undo MaxPool3d(return_indices=True): each value back at its index in a volume."""
+
+    _nd = 3
+
+
 class AvgPool1d(Module):
     """The mean of each window of (N, C, L) or (C, L) input (see AvgPool2d)."""
 
@@ -1024,7 +1247,29 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(Module):
+class _AvgPoolNd(Module):
+    """The mean of each window over `_nd` spatial dims; see AvgPool2d."""
+
+    _nd = 0
+
+    def __init__(self, kernel_size: int | tuple, stride: int | tuple | None = None,
+                 padding: int | tuple = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = _setting(kernel_size)
+        self.stride = self.kernel_size if stride is None else _setting(stride)
+        self.padding, self.ceil_mode = _setting(padding), ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F._avg_pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                           self.count_include_pad, self.divisor_override, self._nd)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
     """The mean of each window of (N, C, H, W) or (C, H, W) input.
 
     Parameters
@@ -1044,21 +1289,13 @@ class AvgPool2d(Module):
     (1, 3, 4, 4)
     """
 
-    def __init__(self, kernel_size: int | tuple, stride: int | tuple | None = None,
-                 padding: int | tuple = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
-        super().__init__()
-        self.kernel_size = _setting(kernel_size)
-        self.stride = self.kernel_size if stride is None else _setting(stride)
-        self.padding, self.ceil_mode = _setting(padding), ceil_mode
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+    _nd = 2
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+class AvgPool3d(_AvgPoolNd):
+    """The mean of each window of (N, C, D, H, W) or (C, D, H, W) input (see AvgPool2d)."""
+
+    _nd = 3
 
 
 class _AdaptivePoolNd(Module):
@@ -1091,6 +1328,14 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
         return F.adaptive_avg_pool2d(x, self.output_size)
 
 
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    """Average (N, C, D, H, W) or (C, D, H, W) input down to `output_size` (an int, or a
+    triple in which None keeps that dim)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(x, self.output_size)
+
+
 class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
     def __init__(self, output_size: int | tuple, return_indices: bool = False) -> None:
         super().__init__(output_size)
@@ -1117,6 +1362,13 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """The maximum of each adaptive window of (N, C, D, H, W) or (C, D, H, W) input."""
+
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool3d(x, self.output_size, self.return_indices)
 
 
 # --- more activations -----------------------------------------------------------------------
@@ -1216,6 +1468,12 @@ class ConstantPad2d(_ConstantPadNd):
     _nd = 2
 
 
+class ConstantPad3d(_ConstantPadNd):
+    """Pad the last three dims with `value` by (left, right, top, bottom, front, back)."""
+
+    _nd = 3
+
+
 class _ZeroPadNd(_ConstantPadNd):
     def __init__(self, padding: int | tuple) -> None:
         super().__init__(padding, 0.0)
@@ -1242,6 +1500,12 @@ class ZeroPad2d(_ZeroPadNd):
     _nd = 2
 
 
+class ZeroPad3d(_ZeroPadNd):
+    """Pad the last three dims with zeros."""
+
+    _nd = 3
+
+
 class ReflectionPad1d(_PadNd):
     """Pad the last dim with its mirror image, the edge not repeated."""
 
@@ -1252,6 +1516,12 @@ class ReflectionPad2d(_PadNd):
     """Pad the last two dims with their mirror image, the edges not repeated."""
 
     _nd, _mode = 2, "reflect"
+
+
+class ReflectionPad3d(_PadNd):
+    """Pad the last three dims with their mirror image, the edges not repeated."""
+
+    _nd, _mode = 3, "reflect"
 
 
 class ReplicationPad1d(_PadNd):
@@ -1266,6 +1536,12 @@ class ReplicationPad2d(_PadNd):
     _nd, _mode = 2, "replicate"
 
 
+class ReplicationPad3d(_PadNd):
+    """Pad the last three dims by repeating their edge values."""
+
+    _nd, _mode = 3, "replicate"
+
+
 class CircularPad1d(_PadNd):
     """Pad the last dim by wrapping around."""
 
@@ -1276,6 +1552,12 @@ class CircularPad2d(_PadNd):
     """Pad the last two dims by wrapping around."""
 
     _nd, _mode = 2, "circular"
+
+
+class CircularPad3d(_PadNd):
+    """Pad the last three dims by wrapping around."""
+
+    _nd, _mode = 3, "circular"
 
 
 # --- distances, pixel shuffle ---------------------------------------------------------------
@@ -1446,6 +1728,8 @@ class Fold(Unfold):
 
 
 class _LPPoolNd(Module):
+    _nd = 0
+
     def __init__(self, norm_type: float, kernel_size: int | tuple,
                  stride: int | tuple | None = None, ceil_mode: bool = False) -> None:
         super().__init__()
@@ -1457,15 +1741,24 @@ class _LPPoolNd(Module):
                 f"stride={self.stride}, ceil_mode={self.ceil_mode}")
 
 
+    def forward(self, x: Tensor) -> Tensor:
+        return F._lp_pool(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode,
+                          self._nd)
+
+
 class LPPool1d(_LPPoolNd):
     """(sum of x^p over each window)^(1/p) of (N, C, L) input."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.lp_pool1d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+    _nd = 1
 
 
 class LPPool2d(_LPPoolNd):
     """(sum of x^p over each window)^(1/p) of (N, C, H, W) input."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.lp_pool2d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+    _nd = 2
+
+
+class LPPool3d(_LPPoolNd):
+    """(sum of x^p over each window)^(1/p) of (N, C, D, H, W) input."""
+
+    _nd = 3

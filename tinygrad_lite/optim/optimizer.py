@@ -93,6 +93,7 @@ class Optimizer(abc.ABC):
         self.param_groups.append(group)
 
     _nonnegative: tuple[str, ...] = ()  # the options that must be >= 0
+    _scalar_state: tuple[str, ...] = ("step",)  # state kept as 0-d float32 Tensors
 
     def _check_options(self, group: dict[str, Any]) -> None:
         """Raise ValueError naming any option of `group` out of its range."""
@@ -190,18 +191,25 @@ class Optimizer(abc.ABC):
                 raise ValueError(f"{name}.load_state_dict: state for parameter {key!r}, which "
                                  "no parameter group lists")
             p = by_index[key]
-            new_state[p] = {k: _state_value(k, v, p, f"{name}.load_state_dict: state {key}.{k}")
-                            for k, v in saved_state.items()}
+            new_state[p] = {k: self._load_state_entry(
+                k, v, p, f"{name}.load_state_dict: state {key}.{k}")
+                for k, v in saved_state.items()}
         self.param_groups, self.state = new_groups, new_state
+
+    def _load_state_entry(self, key: Any, value: Any, p: Tensor, where: str) -> Any:
+        """One saved state entry of parameter `p` as this optimizer keeps it."""
+        return _state_value(key, value, p, where, self._scalar_state)
 
     def _all_params(self) -> list[Tensor]:
         return [p for group in self.param_groups for p in group["params"]]
 
 
-def _state_value(key: Any, value: Any, p: Tensor, where: str) -> Any:
+def _state_value(key: Any, value: Any, p: Tensor, where: str,
+                 scalars: tuple[str, ...] = ("step",)) -> Any:
     """A saved state entry as this optimizer keeps it: arrays become Tensor copies in p's dtype,
-    and the step count a 0-d float32 Tensor (also from the plain int older snapshots hold)."""
-    if key == "step":
+    and the scalar entries (the step count; ASGD's eta and mu) 0-d float32 Tensors (also from
+    the plain numbers older snapshots hold)."""
+    if key in scalars:
         return Tensor(np.array(value, dtype=np.float32))
     if not isinstance(value, (Tensor, np.ndarray)):
         return value
