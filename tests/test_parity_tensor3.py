@@ -474,3 +474,162 @@ def test_bernoulli_and_multinomial_take_a_generator():
     weights = tl.tensor([0.0, 1.0, 3.0])
     picks = weights.multinomial(2, generator=tl.Generator().manual_seed(0))
     assert sorted(picks.tolist()) == [1, 2]
+
+
+# --- second batch: more linalg, storage views, complex spellings, top-level functions --------
+SYMMETRIC_INPUT_LINALG = [
+    ("eigh_values", lambda L, x: L.linalg.eigh(x + x.mT)[0]),
+    ("eigh_vectors", lambda L, x: L.linalg.eigh(x + x.mT).eigenvectors.abs()),
+    ("eigvalsh_upper", lambda L, x: L.linalg.eigvalsh(x + x.mT, UPLO="U")),
+    ("solve_triangular", lambda L, x: L.linalg.solve_triangular(
+        x.triu() + 3 * L.eye(3, dtype=x.dtype), x[:, :2], upper=True)),
+    ("solve_triangular_right_unit", lambda L, x: L.linalg.solve_triangular(
+        x, x[:2], upper=False, left=False, unitriangular=True)),
+    ("lstsq", lambda L, x: L.linalg.lstsq(x[:, :2], x[:, 2]).solution),
+    ("multi_dot", lambda L, x: L.linalg.multi_dot([x[0], x, x.mT, x[1]])),
+    ("vander", lambda L, x: L.linalg.vander(x[0], N=4)),
+    ("cond", lambda L, x: L.linalg.cond(x)),
+    ("vecdot", lambda L, x: L.linalg.vecdot(x, x[0])),
+    ("tensorsolve", lambda L, x: L.linalg.tensorsolve(x, x[0])),
+    ("cholesky_inverse", lambda L, x: L.cholesky_inverse(x.tril() + 3 * L.eye(3, dtype=x.dtype))),
+    ("cholesky_solve", lambda L, x: L.cholesky_solve(x[:, :2], x.tril() + 3 * L.eye(
+        3, dtype=x.dtype))),
+    ("triangular_solve_transposed", lambda L, x: L.triangular_solve(
+        x[:, :2], x.triu() + 3 * L.eye(3, dtype=x.dtype), transpose=True)[0]),
+    ("angle", lambda L, x: L.angle(x)),
+    ("as_strided", lambda L, x: x.as_strided((2, 2), (1, 2), 1)),
+    ("put_accumulate", lambda L, x: x.put(L.tensor([0, 0, 4]), x[0] * 2, accumulate=True)),
+    ("block_diag", lambda L, x: L.block_diag(x[0, 0], x[1], x[:2, :2])),
+    ("cartesian_prod", lambda L, x: L.cartesian_prod(x[0], x[1, :2])),
+    ("combinations", lambda L, x: L.combinations(x[0], 2, with_replacement=True)),
+    ("trapezoid", lambda L, x: L.trapezoid(x, x[0].cumsum(0).exp(), dim=1)),
+    ("cumulative_trapezoid", lambda L, x: L.cumulative_trapezoid(x, dx=0.5, dim=0)),
+    ("gradient", lambda L, x: L.gradient(x * x, spacing=2.0)[1]),
+    ("frobenius_norm", lambda L, x: L.norm(x)),
+    ("nuclear_norm", lambda L, x: L.nuclear_norm(x)),
+    ("rsub", lambda L, x: L.rsub(x, x[0], alpha=2)),
+]
+
+
+@pytest.mark.parametrize("name, fn", SYMMETRIC_INPUT_LINALG,
+                         ids=[case[0] for case in SYMMETRIC_INPUT_LINALG])
+def test_second_batch_gradients_match_finite_differences_and_torch(name, fn):
+    test_linalg_gradients_match_finite_differences_and_torch(name, fn)
+
+
+def test_eigh_gradient_is_symmetric_as_torch():
+    a = tl.tensor(WELL_CONDITIONED, dtype=tl.float64, requires_grad=True)
+    values, vectors = tl.linalg.eigh(a)
+    (values[1] + vectors[:, 0].abs().sum()).backward()
+    np.testing.assert_allclose(a.grad.numpy(), a.grad.numpy().T, atol=1e-12)
+    if torch is not None:
+        at = torch.tensor(WELL_CONDITIONED, requires_grad=True)
+        values_t, vectors_t = torch.linalg.eigh(at)
+        (values_t[1] + vectors_t[:, 0].abs().sum()).backward()
+        np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy(), atol=1e-10)
+
+
+def test_lstsq_extras_follow_the_driver():
+    a, b = tl.tensor(RNG.standard_normal((5, 3))), tl.tensor(RNG.standard_normal((5, 2)))
+    plain = tl.linalg.lstsq(a, b)
+    assert plain.rank.item() == 3 and plain.residuals.shape == (0,)
+    assert plain.singular_values.shape == (0,)
+    full = tl.linalg.lstsq(a, b, driver="gelsd")
+    assert full.residuals.shape == (2,) and full.singular_values.shape == (3,)
+    if torch is not None:
+        theirs = torch.linalg.lstsq(torch.tensor(a.numpy()), torch.tensor(b.numpy()),
+                                    driver="gelsd")
+        np.testing.assert_allclose(full.residuals.numpy(), theirs.residuals.numpy(), rtol=1e-4)
+
+
+def test_complex_spellings_on_real_tensors():
+    x = tl.tensor([[1.0, -2.0]])
+    assert x.conj() is x and tl.resolve_conj(x) is x and x.real is x and tl.real(x) is x
+    assert not x.is_conj() and not x.is_neg() and not x.is_inference()
+    assert tl.isreal(x).tolist() == [[True, True]]
+    with pytest.raises(RuntimeError, match="imag"):
+        _ = x.imag
+    assert x.H.shape == (2, 1) and x.adjoint().shape == (2, 1)
+    assert tl.ones(2, 3, 4).mH.shape == (2, 4, 3)
+    with pytest.raises(RuntimeError, match="mH"):
+        _ = tl.ones(2, 3, 4).H
+    assert tl.angle(tl.tensor([-1, 0, 2])).tolist() == pytest.approx([np.pi, 0.0, 0.0])
+
+
+def test_storage_offset_and_as_strided_of_a_view_as_torch():
+    base = tl.arange(10.0).reshape(2, 5)
+    assert base[:, 2].storage_offset() == 2 and base.storage_offset() == 0
+    view = base[:, 1:]
+    assert view.as_strided((2, 2), (5, 1), 2).tolist() == [[2.0, 3.0], [7.0, 8.0]]
+    with pytest.raises(RuntimeError, match="as_strided: .*outside this tensor"):
+        view.as_strided((2,), (1,), 0)
+    scattered = tl.zeros(3, 3).as_strided_scatter(tl.ones(2, 2), (2, 2), (1, 3), 1)
+    assert scattered.sum().item() == 4 and scattered[0, 1].item() == 1.0
+    y = tl.arange(6.0)
+    assert y.as_strided_((2, 2), (1, 2)) is y and y.tolist() == [[0.0, 2.0], [1.0, 3.0]]
+
+
+def test_put_histogram_nonzero_static_and_callables():
+    x = tl.zeros(2, 3)
+    assert x.put(tl.tensor([0, -1]), tl.tensor([5.0, 7.0])).tolist() == [[5, 0, 0], [0, 0, 7]]
+    x.put_(tl.tensor([1, 1]), tl.tensor([1.0, 2.0]), accumulate=True)
+    assert x[0, 1].item() == 3.0
+    data = RNG.standard_normal(100).astype(np.float32)
+    hist, edges = tl.tensor(data).histogram(7, range=(-1.0, 1.0), density=True)
+    assert hist.shape == (7,) and edges.shape == (8,) and edges[0].item() == -1.0
+    if torch is not None:
+        theirs = torch.tensor(data).histogram(7, range=(-1.0, 1.0), density=True)
+        np.testing.assert_allclose(hist.numpy(), theirs.hist.numpy(), rtol=1e-6)
+    padded = tl.tensor([[1, 0], [0, 3]]).nonzero_static(size=3)
+    assert padded.tolist() == [[0, 0], [1, 1], [-1, -1]]
+    y = tl.tensor([1.0, 2.0])
+    y.apply_(lambda v: v * 10)
+    y.map_(tl.tensor([1.0]), lambda a, b: a + b)
+    assert y.tolist() == [11.0, 21.0]
+
+
+def test_random_fills_and_samplers():
+    tl.manual_seed(0)
+    assert (tl.zeros(1000).geometric_(0.5) >= 1).all()
+    assert (tl.zeros(1000).log_normal_() > 0).all()
+    assert tl.zeros(10).cauchy_().numpy().std() > 0
+    counts = tl.binomial(tl.full((2000,), 10.0), tl.full((2000,), 0.5))
+    assert counts.dtype == tl.float32 and 4.5 < counts.mean().item() < 5.5
+    assert 2.5 < tl.poisson(tl.full((2000,), 3.0)).mean().item() < 3.5
+
+
+def test_legacy_svd_qr_return_v_not_vh():
+    a = tl.tensor(WELL_CONDITIONED)
+    u, s, v = a.svd()
+    np.testing.assert_allclose((u * s @ v.T).numpy(), WELL_CONDITIONED, rtol=1e-5, atol=1e-5)
+    q, r = tl.qr(a)
+    np.testing.assert_allclose((q @ r).numpy(), WELL_CONDITIONED, rtol=1e-5, atol=1e-5)
+
+
+def test_windows_indices_and_small_functions_as_torch():
+    for name in ("hann_window", "hamming_window", "blackman_window", "bartlett_window",
+                 "kaiser_window"):
+        for length, periodic in ((1, True), (5, True), (6, False)):
+            ours = getattr(tl, name)(length, periodic)
+            assert ours.dtype == tl.float32 and ours.shape == (length,)
+            if torch is not None:
+                np.testing.assert_allclose(ours.numpy(), getattr(torch, name)(
+                    length, periodic).numpy(), atol=1e-6)
+    assert tl.tril_indices(3, 4, 1).tolist() == [[0, 0, 1, 1, 1, 2, 2, 2, 2],
+                                                 [0, 1, 0, 1, 2, 0, 1, 2, 3]]
+    assert tl.triu_indices(3, 3).tolist() == [[0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]]
+    assert [t.tolist() for t in tl.unravel_index(tl.tensor([5, -1]), (2, 3))] == [[1, 1],
+                                                                                 [2, 2]]
+    assert tl.isin(tl.tensor([[1, 2, 3]]), tl.tensor([2, 5])).tolist() == [[False, True, False]]
+    assert tl.isin(2, tl.tensor([1, 2]), invert=True).item() is False
+    assert tl.scalar_tensor(3).dtype == tl.float32 and tl.scalar_tensor(3).ndim == 0
+    assert tl.combinations(tl.tensor([1, 2]), 3).shape == (0, 3)
+    assert tl.cartesian_prod(tl.tensor([1, 2])).tolist() == [1, 2]
+    assert tl.row_stack([tl.ones(2), tl.zeros(2)]).shape == (2, 2)
+    assert tl.fill(tl.zeros(2), 3).tolist() == [3.0, 3.0]
+    assert tl.empty_strided((2, 3), (3, 1)).shape == (2, 3)
+    copied = tl.permute_copy(tl.ones(2, 3), (1, 0))
+    assert copied.shape == (3, 2)
+    assert [p.shape for p in tl.split_copy(tl.ones(4), 2)] == [(2,), (2,)]
+    a = tl.asarray(np.ones(2, dtype=np.float32), requires_grad=True)
+    assert a.requires_grad and tl.chain_matmul(tl.eye(2), tl.ones(2, 2)).tolist() == [[1, 1]] * 2

@@ -5,23 +5,53 @@ import builtins as _builtins
 from . import backend, cuda, data, debug, linalg, nn, optim, train, viz  # noqa: E402
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import get_backend, set_backend
+from .functions import COPY_FUNCTIONS as _COPY_FUNCTIONS
 from .functions import FUNCTIONS as _FUNCTIONS
 from .functions import (
     Size,
+    alias_copy,
+    asarray,
+    bartlett_window,
+    binomial,
+    blackman_window,
+    block_diag,
     bucketize,
     can_cast,
+    cartesian_prod,
+    chain_matmul,
+    combinations,
     concat,
     concatenate,
+    cumulative_trapezoid,
+    empty_strided,
+    fill,
     finfo,
+    frobenius_norm,
+    gradient,
+    hamming_window,
+    hann_window,
     iinfo,
+    imag,
     inference_mode,
     is_tensor,
+    isin,
+    kaiser_window,
+    nuclear_norm,
+    poisson,
     polygamma,
     promote_types,
     randperm,
+    real,
     result_type,
+    rsub,
+    scalar_tensor,
     searchsorted,
     tensordot,
+    trapezoid,
+    trapz,
+    tril_indices,
+    triu_indices,
+    unravel_index,
 )
 from .gradcheck import gradcheck
 from .rng import (
@@ -103,6 +133,8 @@ short = int16
 
 # PyTorch's function forms of the Tensor methods: tl.exp(t), tl.sum(t, dim=1), tl.max(t), ...
 globals().update(_FUNCTIONS)
+globals().update(_COPY_FUNCTIONS)  # and the copying forms of the view ops: tl.permute_copy, ...
+row_stack = vstack
 
 # NOTE: `from tinygrad_lite import *` must not replace Python's own sum, max, float, ...
 __all__ = sorted(name for name in dir() if not name.startswith("_")

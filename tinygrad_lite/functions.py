@@ -71,6 +71,10 @@ LATER_METHODS = (
     "nanquantile", "narrow_copy", "nextafter", "not_equal", "pinverse", "positive", "prelu",
     "quantile", "renorm", "scatter_reduce", "select_scatter", "slice_scatter", "slogdet",
     "split_with_sizes", "take_along_dim", "unique_consecutive", "vdot", "vsplit", "get_device",
+    "adjoint", "angle", "as_strided", "as_strided_scatter", "cholesky", "cholesky_inverse",
+    "cholesky_solve", "conj", "conj_physical", "resolve_conj", "resolve_neg", "histogram",
+    "isreal", "nonzero_static", "put", "qr", "svd", "triangular_solve", "unsafe_chunk",
+    "unsafe_split", "unsafe_split_with_sizes", "is_conj", "is_neg", "is_inference",
     # in-place twins that PyTorch also has as functions (torch.relu_(t) is t.relu_())
     "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
     "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_",
@@ -242,3 +246,276 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
 def polygamma(n: int, input: Any) -> Tensor:  # noqa: A002
     """`tl.polygamma(n, t)` is `t.polygamma(n)`: PyTorch puts n first here."""
     return (input if isinstance(input, Tensor) else tensor(input)).polygamma(n)
+
+
+def real(input: Tensor) -> Tensor:  # noqa: A002
+    """The real part: the tensor itself (there are no complex dtypes)."""
+    return input.real
+
+
+def imag(input: Tensor) -> Tensor:  # noqa: A002
+    """An error, as in PyTorch for real tensors."""
+    return input.imag
+
+
+# --- PyTorch's other top-level functions --------------------------------------------------------
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else tensor(x)
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False,
+         invert: bool = False) -> Tensor:
+    """Whether each element of `elements` occurs in `test_elements` (either may be a
+    number); no gradient."""
+    a = elements.numpy() if isinstance(elements, Tensor) else np.asarray(elements)
+    b = test_elements.numpy() if isinstance(test_elements, Tensor) else np.asarray(
+        test_elements)
+    return Tensor._wrap(np.asarray(np.isin(a, b, assume_unique=assume_unique, invert=invert)))
+
+
+def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype: Any) -> Tensor:
+    keep = np.tri(row, col, offset, dtype=bool) if lower else ~np.tri(row, col, offset - 1,
+                                                                        dtype=bool)
+    return Tensor._wrap(np.stack(np.nonzero(keep)).astype(dtype))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a row x col matrix (on and
+    below the `offset`-th diagonal), row by row."""
+    return _triangle_indices(row, col, offset, True, dtype)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64) -> Tensor:
+    """The (2, N) indices of the upper triangle (on and above the `offset`-th diagonal)."""
+    return _triangle_indices(row, col, offset, False, dtype)
+
+
+def block_diag(*tensors: Any) -> Tensor:
+    """The tensors (0-d, 1-d as a row, or 2-d) along the diagonal of one matrix, zeros
+    elsewhere; gradients flow to each block."""
+    blocks = [_as_tensor(t) for t in tensors]
+    for t in blocks:
+        if t.ndim > 2:
+            raise RuntimeError(f"block_diag: the tensors must have 2 or fewer dims, got shape "
+                               f"{t.shape}")
+    blocks = [t.reshape(1, -1) if t.ndim < 2 else t for t in blocks]
+    dtype = blocks[0].dtype if blocks else get_default_dtype()
+    for t in blocks[1:]:
+        dtype = _result_dtype(dtype, t.dtype)
+    width = sum(t.shape[1] for t in blocks)
+    rows, left = [], 0
+    for t in blocks:
+        rows.append(cat([Tensor._wrap(np.zeros((t.shape[0], left), dtype=dtype)), t.to(dtype),
+                         Tensor._wrap(np.zeros((t.shape[0], width - left - t.shape[1]),
+                                               dtype=dtype))], 1))
+        left += t.shape[1]
+    return cat(rows, 0) if rows else Tensor._wrap(np.zeros((1, 0), dtype=dtype))
+
+
+def cartesian_prod(*tensors: Any) -> Tensor:
+    """Every combination of one element from each 1-D tensor, one per row (a single tensor
+    comes back as it is)."""
+    from .tensor import meshgrid, stack
+    tensors = [_as_tensor(t) for t in tensors]
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:  # noqa: A002
+    """The length-r combinations of a 1-D tensor's elements, one per row, as itertools'."""
+    import itertools
+    if input.ndim != 1:
+        raise RuntimeError(f"combinations: expected a 1-D tensor, got shape {input.shape}")
+    pick = itertools.combinations_with_replacement if with_replacement else (
+        itertools.combinations)
+    index = np.asarray(list(pick(range(input.shape[0]), r)), dtype=int64).reshape(-1, r)
+    return input[index]
+
+
+def _trapezoids(y: Tensor, x: Any, dx: Any, dim: int) -> Tensor:
+    """The area of each trapezoid between neighbours along `dim` (spacing `x` or `dx`)."""
+    d = y._axis(dim, "trapezoid")
+    n = y.shape[d]
+    heights = (y.narrow(d, 1, max(n - 1, 0)) + y.narrow(d, 0, max(n - 1, 0))) / 2
+    if x is None:
+        return heights * (1 if dx is None else dx)
+    x = _as_tensor(x)
+    if x.ndim == 1:
+        x = x.reshape((-1,) + (1,) * (y.ndim - d - 1))
+        widths = x[1:] - x[:-1]
+    else:
+        widths = x.diff(dim=d)
+    return heights * widths
+
+
+def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule: the integral of y along `dim`, at points `x` or `dx` apart."""
+    return _trapezoids(y, x, dx, dim).sum(dim)
+
+
+def trapz(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """`trapezoid`'s older name."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """The running integrals of the trapezoidal rule (one fewer than y along `dim`)."""
+    return _trapezoids(y, x, dx, dim).cumsum(dim)
+
+
+def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None,  # noqa: A002
+             edge_order: int = 1) -> tuple[Tensor, ...]:
+    """numpy's gradient: central differences inside, one-sided at the two ends, along each
+    of `dim` (every dim by default), with a uniform `spacing` (a number, or one per dim)."""
+    if edge_order != 1:
+        raise NotImplementedError("gradient: only edge_order=1 is supported")
+    dims = list(range(input.ndim)) if dim is None else (
+        [dim] if isinstance(dim, int) else list(dim))
+    steps = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
+    out = []
+    for d, h in zip(dims, steps):
+        if isinstance(h, Tensor) and h.ndim:
+            raise NotImplementedError("gradient: only uniform spacing (numbers) is supported")
+        h = float(h)
+        n = input.shape[d]
+        if n < 2:
+            raise RuntimeError(f"gradient: dim {d} of the input {input.shape} needs at least "
+                               "2 elements")
+        first = (input.narrow(d, 1, 1) - input.narrow(d, 0, 1)) / h
+        last = (input.narrow(d, n - 1, 1) - input.narrow(d, n - 2, 1)) / h
+        inner = (input.narrow(d, 2, n - 2) - input.narrow(d, 0, n - 2)) / (2 * h)
+        out.append(cat([first, inner, last], d))
+    return tuple(out)
+
+
+def unravel_index(indices: Any, shape: Any) -> tuple[Tensor, ...]:
+    """The coordinates in `shape` of flat indices (negative ones count from the end)."""
+    idx = indices.numpy() if isinstance(indices, Tensor) else np.asarray(indices)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    size = math.prod(shape)
+    if idx.dtype.kind not in "iu" or (idx.size and (idx.min() < -size or idx.max() >= size)):
+        raise RuntimeError(f"unravel_index: indices must be integers in [-{size}, {size}) for "
+                           f"shape {shape}")
+    return tuple(Tensor._wrap(c.astype(int64)) for c in np.unravel_index(idx % max(size, 1),
+                                                                         shape))
+
+
+def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """other - alpha * input."""
+    return _as_tensor(other) - (input * alpha if alpha != 1 else input)
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor of `s`, float (the default dtype) unless `dtype` says otherwise."""
+    return Tensor(np.asarray(s, dtype=dtype or get_default_dtype()), requires_grad=requires_grad)
+
+
+def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | None = None,
+            requires_grad: bool = False) -> Tensor:
+    """`obj` as a tensor: shared with a tensor or numpy array where it can be (`as_tensor`),
+    copied with copy=True."""
+    from .tensor import as_tensor
+    out = tensor(obj, dtype=dtype) if copy else as_tensor(obj, dtype=dtype)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """The product of a chain of matrices (`linalg.multi_dot`)."""
+    from .linalg import multi_dot
+    return matrices[0] if len(matrices) == 1 else multi_dot(matrices)
+
+
+def frobenius_norm(input: Tensor, dim: Any = (-2, -1), keepdim: bool = False) -> Tensor:  # noqa: A002
+    """The root of the sum of squares over `dim`."""
+    return input.norm(2, dim, keepdim)
+
+
+def nuclear_norm(input: Tensor, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """The sum of the singular values of a matrix."""
+    from .linalg import svdvals
+    out = svdvals(input).sum(-1)
+    return out.reshape(out.shape + (1, 1)) if keepdim else out
+
+
+def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
+    """A new tensor like `input`, every element `value`."""
+    return input.new_full(input.shape, value)
+
+
+def empty_strided(size: Any, stride: Any, *, dtype: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+    """A tensor of `size` (zero-filled; the stride has no effect on a row-major array)."""
+    from .tensor import zeros
+    return zeros(tuple(size), dtype=dtype, requires_grad=requires_grad)
+
+
+def _window(values: Callable[[np.ndarray, int], np.ndarray], window_length: int,
+            periodic: bool, dtype: Any) -> Tensor:
+    """A window of `window_length` points: the symmetric one of length + 1 with its last
+    point dropped when `periodic`, as PyTorch's window functions."""
+    dt = np.dtype(dtype or get_default_dtype())
+    if window_length <= 1:
+        return Tensor._wrap(np.ones(max(window_length, 0), dtype=dt))
+    n = window_length + 1 if periodic else window_length
+    w = values(np.arange(n, dtype=np.float64), n)
+    return Tensor._wrap(w[:window_length].astype(dt))
+
+
+def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None) -> Tensor:
+    return _window(lambda k, n: 0.5 - 0.5 * np.cos(2 * np.pi * k / (n - 1)), window_length,
+                   periodic, dtype)
+
+
+def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
+                   beta: float = 0.46, *, dtype: Any = None) -> Tensor:
+    return _window(lambda k, n: alpha - beta * np.cos(2 * np.pi * k / (n - 1)), window_length,
+                   periodic, dtype)
+
+
+def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None) -> Tensor:
+    return _window(lambda k, n: 0.42 - 0.5 * np.cos(2 * np.pi * k / (n - 1))
+                   + 0.08 * np.cos(4 * np.pi * k / (n - 1)), window_length, periodic, dtype)
+
+
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None) -> Tensor:
+    return _window(lambda k, n: 1 - np.abs(2 * k / (n - 1) - 1), window_length, periodic,
+                   dtype)
+
+
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
+                  dtype: Any = None) -> Tensor:
+    return _window(lambda k, n: np.i0(beta * np.sqrt(np.maximum(
+        1 - (2 * k / (n - 1) - 1) ** 2, 0))) / np.i0(beta), window_length, periodic, dtype)
+
+
+def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) -> Tensor:
+    """Samples of Binomial(count, prob), elementwise, in count's dtype."""
+    draws = _rng(generator).binomial(count.numpy().astype(int64), prob.numpy())
+    return Tensor._wrap(np.asarray(draws).astype(count.dtype))
+
+
+def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:  # noqa: A002
+    """Samples of Poisson(rate), one per rate in `input`, in its dtype."""
+    return Tensor._wrap(np.asarray(_rng(generator).poisson(input.numpy())).astype(input.dtype))
+
+
+def _copy_form(name: str) -> Callable:
+    """`tl.<name>_copy(t, ...)`: the view op `t.<name>(...)` as a new tensor (a copy)."""
+    def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        out = getattr(_as_tensor(input), name)(*args, **kwargs)
+        return tuple(t.clone() for t in out) if isinstance(out, tuple) else out.clone()
+
+    function.__name__ = function.__qualname__ = f"{name}_copy"
+    function.__doc__ = f"`t.{name}(...)`, copied, as `torch.{name}_copy` is."
+    return function
+
+
+COPY_FUNCTIONS = {f"{name}_copy": _copy_form(name) for name in (
+    "diagonal", "expand", "permute", "select", "t", "transpose", "unsqueeze", "squeeze",
+    "view", "unfold", "unbind", "split", "split_with_sizes", "detach", "as_strided")}
+
+
+def alias_copy(input: Tensor) -> Tensor:  # noqa: A002
+    """A copy of the tensor (in the graph)."""
+    return input.clone()

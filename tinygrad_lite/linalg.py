@@ -9,7 +9,7 @@ import numpy as np
 
 from . import ops
 from .autograd import is_grad_enabled
-from .tensor import Tensor, eye, matmul, where
+from .tensor import Tensor, cat, eye, matmul, where
 
 
 def _square(A: Tensor, op: str) -> Tensor:
@@ -227,3 +227,153 @@ def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = No
     cutoff = np.maximum(atol or 0.0, rtol * s.max(-1, initial=0.0))
     return Tensor((s > np.expand_dims(cutoff, -1)).sum(-1).astype(np.int64))
 
+
+
+Eigh = namedtuple("Eigh", ["eigenvalues", "eigenvectors"])
+Lstsq = namedtuple("Lstsq", ["solution", "residuals", "rank", "singular_values"])
+InvEx = namedtuple("InvEx", ["inverse", "info"])
+CholeskyEx = namedtuple("CholeskyEx", ["L", "info"])
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
+                     unitriangular: bool = False) -> Tensor:
+    """X with A X = B (X A = B when not `left`) for triangular A: only the triangle named by
+    `upper` is read (its diagonal taken as ones with `unitriangular`)."""
+    A = _square(A, "solve_triangular")
+    n = A.shape[-1]
+    keep = np.triu(np.ones((n, n), dtype=bool)) if upper else np.tril(np.ones((n, n), bool))
+    if unitriangular:
+        keep &= ~np.eye(n, dtype=bool)
+    T = where(keep, A, 0.0)
+    if unitriangular:
+        T = T + eye(n, dtype=A.dtype)
+    return matmul(inv(T), B) if left else matmul(B, inv(T))
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> Eigh:  # noqa: N803  (PyTorch's name)
+    """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices, reading the
+    lower (UPLO='L') or upper triangle. The gradient is PyTorch's (symmetric; it assumes
+    distinct eigenvalues)."""
+    A = _square(A, "eigh")
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    values, vectors = np.linalg.eigh(A.numpy(), UPLO=UPLO)
+    V = Tensor(vectors, dtype=A.dtype)
+    with np.errstate(divide="ignore"):
+        gaps = values[..., None, :] - values[..., :, None]  # gaps[i, j] = l_j - l_i
+        F = np.where(np.eye(A.shape[-1], dtype=bool), 0.0, 1 / gaps)
+    F_t = Tensor(F, dtype=A.dtype)
+
+    def rotated(dA: Tensor) -> Tensor:
+        # NOTE: dA symmetrised, as the input is taken to be symmetric: V^T dA V
+        return matmul(matmul(_mT(V), (dA + _mT(dA)) * 0.5), V)
+
+    L = _linearized(A, values, lambda dA: rotated(dA).diagonal(0, -2, -1))
+    vecs = _linearized(A, vectors, lambda dA: matmul(V, rotated(dA) * F_t))
+    return Eigh(L, vecs)
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
+    """The eigenvalues of symmetric matrices, ascending."""
+    return eigh(A, UPLO).eigenvalues
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
+          driver: str | None = None) -> Lstsq:
+    """The least-squares solution X of A X = B (through the pseudo-inverse, differentiable),
+    with PyTorch's CPU default driver's extras: the rank, and squared residuals only for
+    tall full-rank A with driver 'gelsd' / 'gelss' / 'gels'."""
+    A = A._floating()
+    B = B if isinstance(B, Tensor) else Tensor(B)
+    vector = B.ndim == A.ndim - 1
+    rhs = B.unsqueeze(-1) if vector else B
+    X = matmul(pinv(A, rtol=rcond), rhs)
+    m, n = A.shape[-2:]
+    rank = matrix_rank(A, rtol=rcond)
+    residuals = singular = Tensor(np.zeros((0,), dtype=A.dtype))
+    if driver in ("gelsd", "gelss", "gels") and m > n and bool((rank.numpy() == n).all()):
+        residuals = ((matmul(A, X) - rhs) ** 2).sum(-2)
+    if driver in ("gelsd", "gelss"):
+        singular = svdvals(A)
+    return Lstsq(X.squeeze(-1) if vector else X, residuals, rank, singular)
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:  # noqa: A002
+    """The cross product of 3-vectors along `dim` (the last by default, unlike torch.cross)."""
+    return input.cross(other, dim)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonals of the matrices in the last two dims."""
+    return A.diagonal(offset, dim1, dim2)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product along `dim`, broadcasting the other dims."""
+    return (x * y).sum(dim)
+
+
+def multi_dot(tensors: Any) -> Tensor:
+    """A chain of matrix products; the first may be 1-D (a row), the last 1-D (a column)."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"linalg.multi_dot: expected at least 2 tensors, got {len(tensors)}")
+    first, last = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    out = tensors[0].unsqueeze(0) if first else tensors[0]
+    for t in tensors[1:]:
+        out = matmul(out, t.unsqueeze(-1) if t.ndim == 1 else t)
+    if last:
+        out = out.squeeze(-1)
+    return out.squeeze(0) if first else out
+
+
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803
+    """Columns x^0, x^1, ..., x^(N-1) (increasing powers, as torch.linalg.vander): running
+    products, so the gradient is exact at x = 0 too."""
+    n = x.shape[-1] if N is None else N
+    if n < 1:
+        raise RuntimeError(f"linalg.vander: N must be at least 1, got {n}")
+    ones = x.new_ones(x.shape + (1,))
+    if n == 1:
+        return ones
+    return cat([ones, x.unsqueeze(-1).expand(x.shape + (n - 1,)).cumprod(-1)], -1)
+
+
+def cond(A: Tensor, p: Any = None) -> Tensor:
+    """The condition number: the ratio of the largest to the smallest singular value (p None
+    or 2; -2 the inverse ratio), or ||A||_p ||A^-1||_p for 'fro', 1, -1, inf, -inf."""
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        ratio = s[..., 0] / s[..., -1]
+        return ratio if p != -2 else 1 / ratio
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """The inverse of A seen as a matrix from its first `ind` dims to the rest."""
+    rows, cols = A.shape[:ind], A.shape[ind:]
+    size = int(np.prod(rows))
+    if size != int(np.prod(cols)):
+        raise RuntimeError(f"linalg.tensorinv: the first {ind} dims {rows} and the rest {cols} "
+                           "must have equal products")
+    return inv(A.reshape(size, size)).reshape(cols + rows)
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
+    """X with tensordot(A, X, X.ndim) = B."""
+    if dims is not None:
+        A = A.movedim(tuple(dims), tuple(range(A.ndim - len(dims), A.ndim)))
+    x_shape = A.shape[B.ndim:]
+    n = int(np.prod(x_shape))
+    return solve(A.reshape(-1, n), B.reshape(-1)).reshape(x_shape)
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvEx:
+    """(inverse, info): info 0 for each invertible matrix (a singular one raises here)."""
+    out = inv(A)
+    return InvEx(out, Tensor(np.zeros(A.shape[:-2], dtype=np.int32)))
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyEx:
+    """(L, info): info 0 where A is positive-definite (otherwise the error is raised)."""
+    return CholeskyEx(cholesky(A, upper=upper), Tensor(np.zeros(A.shape[:-2], dtype=np.int32)))

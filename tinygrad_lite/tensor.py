@@ -2905,6 +2905,225 @@ class Tensor:
                     generator: Generator | None = None) -> "Tensor":
         return multinomial(self, num_samples, replacement, generator=generator)
 
+    # --- complex-number spellings, for real tensors ---------------------------------------
+    def conj(self) -> "Tensor":
+        """The complex conjugate: the tensor itself, as PyTorch gives for real dtypes."""
+        return self
+
+    resolve_conj = resolve_neg = conj_physical = conj
+
+    def is_conj(self) -> bool:
+        return False
+
+    def is_neg(self) -> bool:
+        return False
+
+    def is_inference(self) -> bool:
+        """False: there is no inference mode apart from no_grad here."""
+        return False
+
+    @property
+    def real(self) -> "Tensor":
+        """The real part: the tensor itself (there are no complex dtypes)."""
+        return self
+
+    @property
+    def imag(self) -> "Tensor":
+        raise RuntimeError("imag: not implemented for tensors with non-complex dtypes "
+                           f"({self.dtype})")
+
+    def isreal(self) -> "Tensor":
+        """True everywhere: every element is a real number."""
+        return Tensor._wrap(np.ones(self.shape, dtype=bool))
+
+    def angle(self) -> "Tensor":
+        """The argument of a real number: pi where x < 0, else 0 (NaN stays NaN); a float
+        tensor with a zero gradient."""
+        x = self._floating()
+        data = x.numpy()
+        values = np.where(data < 0, math.pi, np.where(data == data, 0, data)).astype(x.dtype)
+        return where(np.ones(data.shape, dtype=bool), Tensor._wrap(values), x)
+
+    @property
+    def mH(self) -> "Tensor":  # noqa: N802  (PyTorch's name)
+        """The conjugate transpose of the last two dims: `mT` for real tensors."""
+        return self.mT
+
+    @property
+    def H(self) -> "Tensor":  # noqa: N802  (PyTorch's name)
+        """The conjugate transpose of a matrix (2-D; a 0-d tensor is itself)."""
+        if self.ndim not in (0, 2):
+            raise RuntimeError(f"H: only supported on matrices (2-D tensors), got shape "
+                               f"{self.shape}; for batches of matrices use mH")
+        return self if not self.ndim else self.T
+
+    def adjoint(self) -> "Tensor":
+        """The conjugate transpose of the last two dims (`mH`)."""
+        return self.mH
+
+    # --- storage views --------------------------------------------------------------------
+    def storage_offset(self) -> int:
+        """Where the first element sits in the memory this tensor views, in elements."""
+        data = be.active.realize(self._data)
+        root = data
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        start = data.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        return start // max(data.itemsize, 1)
+
+    def _strided(self, size: Any, stride: Any, storage_offset: int | None,
+                 op: str) -> np.ndarray:
+        """The flat numbers, in `size`'s shape, of the elements that an `as_strided` view of
+        this tensor's memory would show. Only its own elements can be shown (PyTorch could
+        also read memory of the tensor it is a view of)."""
+        data = be.active.realize(self._data)
+        size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
+        if len(size) != len(stride):
+            raise RuntimeError(f"{op}: size {size} and stride {stride} differ in length")
+        item = max(data.itemsize, 1)
+        own = self.storage_offset() + sum(
+            np.arange(n).reshape((-1,) + (1,) * (data.ndim - i - 1)) * (s // item)
+            for i, (n, s) in enumerate(zip(data.shape, data.strides))) if data.ndim else (
+            np.asarray(self.storage_offset()))
+        offset = self.storage_offset() if storage_offset is None else storage_offset
+        wanted = offset + sum(np.arange(n).reshape((-1,) + (1,) * (len(size) - i - 1)) * s
+                              for i, (n, s) in enumerate(zip(size, stride)))
+        wanted = np.broadcast_to(np.asarray(wanted, dtype=int64), size)
+        own = np.ravel(own)
+        table = np.full(max(own.max(initial=-1), wanted.max(initial=-1)) + 1, -1, dtype=int64)
+        table[own] = np.arange(own.size)  # NOTE: memory position -> element number
+        flat = np.where(wanted >= 0, table[np.maximum(wanted, 0)], -1)
+        if (flat < 0).any():
+            raise RuntimeError(f"{op}: size {size}, stride {stride} and offset {offset} reach "
+                               f"memory outside this tensor of shape {self.shape}")
+        return flat
+
+    def as_strided(self, size: Any, stride: Any, storage_offset: int | None = None) -> "Tensor":
+        """The elements a view with this size and stride (in elements) would show; where it
+        shows one element twice the gradients add up."""
+        return self.reshape(-1)[self._strided(size, stride, storage_offset, "as_strided")]
+
+    def as_strided_(self, size: Any, stride: Any, storage_offset: int | None = None) -> "Tensor":
+        return self._rebind(self.as_strided(size, stride, storage_offset), "as_strided_")
+
+    def as_strided_scatter(self, src: Any, size: Any, stride: Any,
+                           storage_offset: int | None = None) -> "Tensor":
+        """A copy with the elements that `as_strided(size, stride)` shows replaced by src."""
+        return self._embed(src, lambda t: t.as_strided(size, stride, storage_offset),
+                           "as_strided_scatter")
+
+    def new(self, *args: Any) -> "Tensor":
+        """PyTorch's legacy constructor: `t.new(2, 3)` is a zero tensor of that size,
+        `t.new([1, 2])` a tensor of that data, both in t's dtype."""
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            return tensor(args[0], dtype=self.dtype)
+        return zeros(*args if args else (0,), dtype=self.dtype)
+
+    # --- more element access ---------------------------------------------------------------
+    def put(self, index: Any, source: Any, accumulate: bool = False) -> "Tensor":
+        """A copy with source's elements written (accumulate: added) at the positions
+        `index` of the flattened tensor."""
+        idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        source = source if isinstance(source, Tensor) else Tensor(source, dtype=self.dtype)
+        n = self.numel()
+        if idx.dtype.kind not in "iu" or idx.size != source.numel():
+            raise RuntimeError(f"put: index ({idx.dtype}, {idx.size} elements) must be an "
+                               f"integer tensor with as many elements as source "
+                               f"({source.numel()})")
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"put: index out of range for a tensor of {n} elements (shape "
+                             f"{self.shape}): indices run from {idx.min()} to {idx.max()}")
+        flat = self.reshape(-1)._put(source.to(self.dtype).reshape(-1), (idx.reshape(-1) % n,),
+                                     accumulate)
+        return flat.reshape(self.shape)
+
+    def nonzero_static(self, *, size: int, fill_value: int = -1) -> "Tensor":
+        """`nonzero()` cut or padded (with `fill_value`) to exactly `size` rows."""
+        found = self.nonzero().numpy()
+        out = np.full((size, found.shape[1]), fill_value, dtype=int64)
+        out[:min(size, len(found))] = found[:size]
+        return Tensor._wrap(out)
+
+    def histogram(self, bins: Any = 100, *, range: Any = None,  # noqa: A002
+                  weight: Any = None, density: bool = False) -> "Histogram":
+        """(hist, bin_edges): counts (or summed weights) in `bins` equal bins over `range`
+        (the data's by default), or between the given edges; `density` normalises."""
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"histogram: needs a floating point tensor, got {self.dtype}")
+        edges = bins.numpy() if isinstance(bins, Tensor) else int(bins)
+        w = weight.numpy() if isinstance(weight, Tensor) else weight
+        hist, edges = np.histogram(self.numpy().reshape(-1), edges, range=range,
+                                   weights=None if w is None else np.reshape(w, -1),
+                                   density=density)
+        return Histogram(Tensor._wrap(hist.astype(self.dtype)),
+                         Tensor._wrap(edges.astype(self.dtype)))
+
+    unsafe_chunk = chunk
+    unsafe_split = split
+    unsafe_split_with_sizes = split_with_sizes
+
+    # --- random fills and Python callables --------------------------------------------------
+    def cauchy_(self, median: float = 0.0, sigma: float = 1.0) -> "Tensor":
+        """Samples of the Cauchy distribution (location `median`, scale `sigma`)."""
+        return self._fill_random(median + sigma * _rng().standard_cauchy(self.shape), "cauchy_")
+
+    def log_normal_(self, mean: float = 1.0, std: float = 2.0) -> "Tensor":
+        """exp of normal samples with this mean and std."""
+        return self._fill_random(_rng().lognormal(mean, std, self.shape), "log_normal_")
+
+    def geometric_(self, p: float) -> "Tensor":
+        """The number of trials up to the first success (probability `p` each): 1, 2, ..."""
+        if not 0 < p <= 1:
+            raise RuntimeError(f"geometric_: p must lie in (0, 1], got {p}")
+        return self._fill_random(_rng().geometric(p, self.shape), "geometric_")
+
+    def apply_(self, callable: Callable) -> "Tensor":  # noqa: A002
+        """Replace each element x by callable(x) (a Python function; no gradient)."""
+        values = np.frompyfunc(callable, 1, 1)(self.numpy())
+        return self._assign(Tensor._wrap(np.asarray(values, dtype=self.dtype)), "apply_")
+
+    def map_(self, tensor: "Tensor", callable: Callable) -> "Tensor":  # noqa: A002
+        """Replace each element x by callable(x, y), y the matching element of `tensor`
+        (broadcast to this one); no gradient."""
+        other = np.broadcast_to(tensor.numpy(), self.shape)
+        values = np.frompyfunc(callable, 2, 1)(self.numpy(), other)
+        return self._assign(Tensor._wrap(np.asarray(values, dtype=self.dtype)), "map_")
+
+    # --- legacy linear-algebra methods (tl.linalg has the current names) ---------------------
+    def cholesky(self, upper: bool = False) -> "Tensor":
+        from . import linalg
+        return linalg.cholesky(self, upper=upper)
+
+    def cholesky_inverse(self, upper: bool = False) -> "Tensor":
+        """The inverse of A from its Cholesky factor (A = L L^T, or U^T U with `upper`)."""
+        factor = self._floating()
+        return (factor.mT @ factor if upper else factor @ factor.mT).inverse()
+
+    def cholesky_solve(self, input2: "Tensor", upper: bool = False) -> "Tensor":
+        """X with A X = self, A given by its Cholesky factor `input2`."""
+        return input2.cholesky_inverse(upper) @ self
+
+    def triangular_solve(self, A: "Tensor", upper: bool = True, transpose: bool = False,
+                         unitriangular: bool = False) -> tuple["Tensor", "Tensor"]:
+        """(X, A) with A X = self for triangular A (A^T X = self with `transpose`)."""
+        from . import linalg
+        coefficient = A.mT if transpose else A
+        x = linalg.solve_triangular(coefficient, self, upper=upper != transpose,
+                                    unitriangular=unitriangular)
+        return TriangularSolve(x, A.clone())
+
+    def qr(self, some: bool = True) -> tuple["Tensor", "Tensor"]:
+        from . import linalg
+        return linalg.qr(self, "reduced" if some else "complete")
+
+    def svd(self, some: bool = True, compute_uv: bool = True) -> tuple:
+        """(U, S, V) with A = U diag(S) V^T: V, not V^T, in this legacy form."""
+        from . import linalg
+        u, s, vh = linalg.svd(self, full_matrices=not some)
+        if not compute_uv:
+            return SVDLegacy(zeros_like(u), s, zeros_like(vh.mT))
+        return SVDLegacy(u, s, vh.mT)
+
     __iadd__ = add_
     __isub__ = sub_
     __imul__ = mul_
@@ -2915,6 +3134,9 @@ class Tensor:
 # dependency): the values behind lgamma, digamma, polygamma, erfinv and i0's derivative
 _LN2 = math.log(2)
 Frexp = collections.namedtuple("frexp", ["mantissa", "exponent"])
+Histogram = collections.namedtuple("histogram", ["hist", "bin_edges"])
+TriangularSolve = collections.namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+SVDLegacy = collections.namedtuple("svd", ["U", "S", "V"])
 
 
 def _lgamma_one(v: float) -> float:
@@ -3032,7 +3254,8 @@ for _name in ("log1p", "expm1", "erf", "erfc", "log2", "log10", "exp2", "sin", "
               # composites and special functions added with them
               "addmm", "baddbmm", "addbmm", "addmv", "addr", "index_copy", "index_reduce",
               "masked_scatter", "scatter_reduce", "renorm", "gcd", "lcm", "ldexp", "nextafter",
-              "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "i0"):
+              "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "i0", "put",
+              "conj_physical"):
     setattr(Tensor, f"{_name}_", _in_place(_name))
 
 
