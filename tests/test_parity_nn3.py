@@ -348,6 +348,10 @@ CASES_MORE = [
     ("interpolate", {"scale_factor": 1.5, "mode": "trilinear"}, [VOLUME]),
     ("interpolate", {"size": (5, 3, 7), "mode": "trilinear", "align_corners": True}, [VOLUME]),
     ("interpolate", {"size": (5, 3, 7), "mode": "nearest"}, [VOLUME]),
+    ("interpolate", {"size": (3, 4), "mode": "bilinear", "antialias": True}, [IMAGE]),
+    ("interpolate", {"scale_factor": 0.45, "mode": "bicubic", "antialias": True}, [IMAGE]),
+    ("interpolate", {"size": (7, 9), "mode": "bicubic", "antialias": True,
+                     "align_corners": True}, [IMAGE]),
 ]
 
 
@@ -600,3 +604,49 @@ def test_optimizers_without_torch():
     assert float(next(iter(opt.state.values()))["eta"].item()) == float(state["eta"].item())
     with pytest.raises(ValueError, match="lr"):
         optim.ASGD([tl.zeros(1, requires_grad=True)], lr=-1)
+
+
+def test_interpolate_antialias_is_a_normalised_wider_kernel():
+    x = _leaf(IMAGE)
+    out = F.interpolate(x, size=(2, 3), mode="bilinear", antialias=True)
+    ones = F.interpolate(tl.ones(1, 1, 5, 6), size=(2, 3), mode="bicubic", antialias=True)
+    np.testing.assert_allclose(ones.numpy(), 1, rtol=1e-6)  # weights sum to 1
+    # shrinking by 2 or more: every input pixel reaches the output (plain bilinear skips some)
+    out.sum().backward()
+    assert (x.grad.numpy() > 0).all()
+    plain = _leaf(IMAGE)
+    F.interpolate(plain, size=(2, 3), mode="bilinear").sum().backward()
+    assert (plain.grad.numpy() == 0).any()
+    with pytest.raises(ValueError, match="Anti-alias"):
+        F.interpolate(x, size=(2, 3), mode="nearest", antialias=True)
+    assert tl.gradcheck(lambda t: F.interpolate(t, scale_factor=0.6, mode="bicubic",
+                                                antialias=True), [_leaf(IMAGE[:1, :1])])
+
+
+@pytest.mark.parametrize("nd, shape, size", [
+    (1, (2, 3, 5), (10,)), (2, (2, 3, 5, 4), (2, 4, 10, 8)), (3, (3, 4, 3, 4), (8, 5, 7))])
+def test_conv_transpose_output_size_picks_the_output_padding(nd, shape, size):
+    layer = getattr(nn, f"ConvTranspose{nd}d")(3, 4, 3, stride=2, padding=1).double()
+    x = tl.tensor(RNG.standard_normal(shape))
+    out = layer(x, output_size=size)
+    assert out.shape[-nd:] == tuple(size)[-nd:]
+    extra = tuple(n - m for n, m in zip(out.shape[-nd:], layer(x).shape[-nd:]))
+    np.testing.assert_allclose(out.numpy(), getattr(F, f"conv_transpose{nd}d")(
+        x, layer.weight, layer.bias, 2, 1, extra).numpy())
+    with pytest.raises(ValueError, match="valid sizes range"):
+        layer(x, output_size=(20,) * nd)
+    torch = _torch()
+    theirs = getattr(torch.nn, f"ConvTranspose{nd}d")(3, 4, 3, stride=2, padding=1).double()
+    _copy_weights(theirs, layer)
+    want = theirs(torch.tensor(x.numpy()), output_size=size)
+    np.testing.assert_allclose(layer(x, output_size=size).numpy(), want.detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_embedding_bag_from_pretrained():
+    bag = nn.EmbeddingBag.from_pretrained(tl.tensor(TABLE), mode="max")
+    assert not bag.weight.requires_grad and bag.mode == "max"
+    out = bag(tl.tensor([[1, 2], [3, 3]]))
+    np.testing.assert_allclose(out.numpy(), [TABLE[[1, 2]].max(0), TABLE[3]])
+    trainable = nn.EmbeddingBag.from_pretrained(tl.tensor(TABLE), freeze=False)
+    assert trainable.weight.requires_grad

@@ -1587,9 +1587,14 @@ def _adaptive_avg_pool(input: Tensor, output_size: int | Sequence[int | None],  
     x, unbatched, sizes = _adaptive_sizes(input, output_size, nd, f"adaptive_avg_pool{nd}d")
     for i, (n, out) in enumerate(zip(x.shape[2:], sizes)):
         if out != n:
-            weights = Tensor(_adaptive_weights(n, out).T.astype(x.dtype))
-            x = (x.transpose(2 + i, -1) @ weights).transpose(2 + i, -1)
+            x = _mix_along(x, 2 + i, _adaptive_weights(n, out))
     return x.squeeze(0) if unbatched else x
+
+
+def _mix_along(x: Tensor, axis: int, weights: np.ndarray) -> Tensor:
+    """Each output along `axis` a fixed weighted sum of the inputs: one matmul with the
+    (out, n) matrix `weights`."""
+    return (x.transpose(axis, -1) @ Tensor(weights.T.astype(x.dtype))).transpose(axis, -1)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: int | Sequence[int]) -> Tensor:  # noqa: A002
@@ -1683,7 +1688,7 @@ _INTERPOLATE_MODES = {"nearest": None, "nearest-exact": None, "area": None, "lin
 def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa: A002
                 scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
                 align_corners: bool | None = None,
-                recompute_scale_factor: bool | None = None) -> Tensor:
+                recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
     """Resize the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to
     `size`, or to floor(size * scale_factor), as PyTorch does.
 
@@ -1699,6 +1704,9 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa:
         or the corners of the grids (False, the default).
     recompute_scale_factor : bool, optional
         With `scale_factor`, sample at input/output size rather than at 1 / scale_factor.
+    antialias : bool
+        For 'bilinear' and 'bicubic': when shrinking, widen the kernel to the output's pixel
+        size, so every input pixel counts (PIL's resampling; PyTorch's antialias=True).
 
     Examples
     --------
@@ -1717,6 +1725,9 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa:
     if needed is None and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
+    if antialias and mode not in ("bilinear", "bicubic"):
+        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and "
+                         "requires a 4-D tensor as input")
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     spatial = input.shape[2:]
@@ -1739,6 +1750,10 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa:
     for axis, n, size_out, factor in zip(range(2, input.ndim), spatial, sizes, scales):
         if needed is None:
             out = out.index_select(axis, _nearest_source(n, size_out, factor, mode))
+        elif antialias:
+            out = _mix_along(out, axis, _antialias_weights(n, size_out, factor,
+                                                           bool(align_corners), mode == "bicubic",
+                                                           out.dtype))
         else:
             out = _interpolate_along(out, axis, n, size_out, factor, bool(align_corners),
                                      mode == "bicubic")
@@ -1941,6 +1956,35 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     y_hard = np.zeros(logits.shape, logits.dtype)
     np.put_along_axis(y_hard, np.expand_dims(y_soft.numpy().argmax(axis), axis), 1, axis)
     return y_soft - y_soft.detach() + Tensor(y_hard)
+
+
+def _antialias_weights(n: int, out: int, factor: float | None, align_corners: bool,
+                       cubic: bool, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's antialiased resampling along one dim, as an (out, n) matrix: output i mixes
+    the inputs within the kernel's support around its centre scale * (i + 0.5), the
+    triangle (linear) or cubic (A = -0.5) kernel stretched by the scale when shrinking, and
+    the weights normalised to sum to 1."""
+    if align_corners:
+        scale = dtype.type((n - 1) / (out - 1) if out > 1 else 0)
+    else:
+        scale = _source_scale(n, out, factor, dtype)
+    stretch = scale if scale >= 1 else dtype.type(1)
+    support = dtype.type(2 if cubic else 1) * stretch
+    centre = scale * (np.arange(out, dtype=dtype) + dtype.type(0.5))
+    # NOTE: int64 casts truncate towards 0, as PyTorch's static_cast does
+    first = np.maximum((centre - support + dtype.type(0.5)).astype(np.int64), 0)
+    stop = np.minimum((centre + support + dtype.type(0.5)).astype(np.int64), n)
+    j = np.arange(n)
+    d = np.abs((j - centre[:, None] + dtype.type(0.5)) / stretch).astype(dtype)
+    if cubic:
+        a = -0.5
+        w = np.where(d < 1, ((a + 2) * d - (a + 3)) * d * d + 1,
+                     np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0))
+    else:
+        w = np.maximum(1 - d, 0)
+    w = np.where((j >= first[:, None]) & (j < stop[:, None]), w, 0).astype(dtype)
+    total = w.sum(1, keepdims=True)
+    return w / np.where(total != 0, total, 1)
 
 
 # --- more activations: learnable slope and shrinkage ----------------------------------------

@@ -1063,10 +1063,31 @@ class _ConvTransposeNd(_ConvNd):
                          groups, bias, padding_mode, dtype=dtype)
         self.output_padding = F._ntuple(output_padding, self._nd, "output_padding", name)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, output_size: tuple | None = None) -> Tensor:
+        """`output_size` (spatial, or with the leading dims) picks the output padding that
+        gives that size, among those a strided conv maps to the input's size."""
         conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._nd - 1]
-        return conv(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
-                    self.groups, self.dilation)
+        return conv(x, self.weight, self.bias, self.stride, self.padding,
+                    self._output_padding(x, output_size), self.groups, self.dilation)
+
+    def _output_padding(self, x: Tensor, output_size: tuple | None) -> tuple:
+        if output_size is None:
+            return self.output_padding
+        nd, lead = self._nd, x.ndim - self._nd
+        size = tuple(int(n) for n in output_size)
+        if len(size) == lead + nd:
+            size = size[lead:]
+        if len(size) != nd:
+            raise ValueError(f"ConvTranspose{nd}D: for {x.ndim}D input, output_size must have "
+                             f"{nd} or {lead + nd} elements (got {len(size)})")
+        smallest = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in zip(
+            x.shape[lead:], self.stride, self.padding, self.dilation, self.kernel_size)]
+        largest = [n + s - 1 for n, s in zip(smallest, self.stride)]
+        if any(not lo <= n <= hi for n, lo, hi in zip(size, smallest, largest)):
+            raise ValueError(f"requested an output size of {list(size)}, but valid sizes range "
+                             f"from {smallest} to {largest} (for an input of "
+                             f"{x.shape[lead:]})")
+        return tuple(n - lo for n, lo in zip(size, smallest))
 
 
 class ConvTranspose1d(_ConvTransposeNd):
