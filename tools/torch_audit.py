@@ -1,0 +1,355 @@
+"""Run PyTorch's own test samples through tinygrad_lite and report every difference.
+
+PyTorch describes each of its ops (`OpInfo`, ~700) and modules (`ModuleInfo`, ~110) with
+sample inputs covering broadcasting, 0-d and empty tensors, keyword arguments and dtypes.
+This tool feeds the same samples to the op or module of the same name here, and compares
+results (shape, dtype, values) and gradients (of the inputs, and of a module's parameters
+after loading torch's state_dict). A sample that torch refuses is skipped; one that torch
+takes and we refuse is reported.
+
+    python tools/torch_audit.py                 # every op and module
+    python tools/torch_audit.py ops add matmul  # some ops
+    python tools/torch_audit.py modules Linear
+
+Needs the `parity` extra (torch and expecttest, which torch's test database imports).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import itertools
+import sys
+import warnings
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
+
+# random ops cannot agree with torch's draws; sort-like ops may order ties differently (their
+# values are compared, not their indices)
+RANDOM = {"bernoulli", "normal", "rand_like", "randn_like", "randint_like", "multinomial",
+          "empty", "empty_like", "new_empty", "nn.functional.dropout", "nn.functional.dropout2d",
+          "nn.functional.dropout3d", "nn.functional.alpha_dropout", "nn.functional.rrelu",
+          "nn.functional.feature_alpha_dropout", "uniform", "cauchy", "exponential",
+          "geometric", "log_normal", "randint", "randn", "rand"}
+TIES = {"sort", "argsort", "topk", "kthvalue", "mode", "msort"}
+DTYPES = ("float32", "float64", "int64", "bool")
+
+
+def _torch():
+    import torch  # noqa: PLC0415  (the tool's only hard requirement, checked in main)
+    return torch
+
+
+def tl_op(info: Any) -> Callable | None:
+    """The function here that corresponds to an OpInfo: tl.<name>, F.<name>, tl.linalg.<name>
+    or the Tensor method; None when there is none, or when PyTorch's op is a lambda (its
+    argument order may differ from the plain call's) and there is no method to call."""
+    name = info.name
+    method = info.method_variant is not None and callable(getattr(tl.Tensor, name, None))
+    if getattr(info.op, "__name__", "") == "<lambda>":
+        return _method(name) if method else None
+    if name.startswith("nn.functional."):
+        return getattr(F, name.removeprefix("nn.functional."), None)
+    if name.startswith("linalg."):
+        return getattr(tl.linalg, name.removeprefix("linalg."), None)
+    if "." in name:
+        return None
+    fn = getattr(tl, name, None)
+    if callable(fn) and not isinstance(fn, type):
+        return fn
+    return _method(name) if method else None
+
+
+def _method(name: str) -> Callable:
+    return lambda x, *args, **kwargs: getattr(x, name)(*args, **kwargs)
+
+
+def to_tl(x: Any, grad: bool) -> Any:
+    """torch tensors (inside lists, tuples and dicts too) as tinygrad_lite tensors, keeping
+    requires_grad when `grad`; torch dtypes as ours."""
+    torch = _torch()
+    if isinstance(x, torch.Tensor):
+        wants = grad and x.requires_grad and x.is_floating_point()
+        return tl.tensor(x.detach().numpy().copy(), requires_grad=wants)
+    if isinstance(x, torch.dtype):
+        return getattr(tl, str(x).split(".")[1], x)
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*[to_tl(v, grad) for v in x])
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_tl(v, grad) for v in x)
+    if isinstance(x, dict):
+        return {k: to_tl(v, grad) for k, v in x.items()}
+    if isinstance(x, torch.nn.Module) and not list(x.parameters()):  # e.g. PairwiseDistance()
+        return getattr(tl.nn, type(x).__name__)()
+    if callable(x) and str(getattr(x, "__module__", "")).startswith("torch"):
+        return getattr(F, getattr(x, "__name__", ""), x)  # F.gelu, F.relu ...
+    return x
+
+
+def leaves(x: Any) -> list:
+    """Every value in a nest of lists and tuples, in order."""
+    if isinstance(x, (list, tuple)):
+        return [y for v in x for y in leaves(v)]
+    return [x]
+
+
+def _array(x: Any) -> Any:
+    torch = _torch()
+    if isinstance(x, torch.Tensor):
+        return x.detach().numpy(force=True)
+    if isinstance(x, tl.Tensor):
+        return np.asarray(x.detach().numpy())
+    return x
+
+
+def compare(want: Iterable, got: Iterable, rtol: float | None = None) -> str | None:
+    """The first difference between two lists of results, or None."""
+    want, got = list(want), list(got)
+    if len(want) != len(got):
+        return f"{len(want)} outputs, got {len(got)}"
+    for a, b in zip(want, got):
+        a, b = _array(a), _array(b)
+        if not isinstance(a, np.ndarray):
+            same = a == b or (isinstance(a, float) and np.isnan(a) and np.isnan(b))
+            if not same:
+                return f"value {a!r}, got {b!r}"
+            continue
+        b = np.asarray(b)
+        if a.shape != b.shape:
+            return f"shape {a.shape}, got {b.shape}"
+        if a.dtype != b.dtype:
+            return f"dtype {a.dtype}, got {b.dtype}"
+        if a.dtype.kind == "f":
+            tol = rtol or (1e-4 if a.dtype == np.float32 else 1e-7)
+            if not np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True):
+                return f"values differ by up to {np.nanmax(np.abs(a - b))}"
+        elif not np.array_equal(a, b):
+            return "values differ"
+    return None
+
+
+def _weighted_sum(outputs: list, weights: list, lib: Any) -> Any:
+    """sum(out * w): one scalar whose gradient checks every output."""
+    total = None
+    for out, w in zip(outputs, weights):
+        term = (out * (w if lib is _torch() else tl.tensor(w.numpy()))).sum()
+        total = term if total is None else total + term
+    return total
+
+
+def compare_grads(t_outs: list, t_ins: list, l_outs: list, l_ins: list) -> str | None:
+    """The gradients of one random weighting of the outputs, torch's against ours."""
+    torch = _torch()
+    weights = [torch.randn_like(t).detach() for t in t_outs]
+    want = torch.autograd.grad(_weighted_sum(t_outs, weights, torch), t_ins, allow_unused=True)
+    try:
+        got = tl.autograd.grad(_weighted_sum(l_outs, weights, tl), l_ins, allow_unused=True)
+    except Exception as e:  # noqa: BLE001  (any refusal is a finding)
+        return f"backward raises {type(e).__name__}: {e}"
+    for i, (a, b) in enumerate(zip(want, got)):
+        a = np.zeros(0) if a is None else a.numpy(force=True)
+        b = np.zeros(0) if b is None else np.asarray(b.numpy())
+        if a.size == 0 or b.size == 0:
+            if np.abs(a).sum() or np.abs(b).sum():
+                return f"gradient {i}: one side has none"
+            continue
+        problem = compare([a], [b], rtol=1e-3 if a.dtype == np.float32 else 1e-6)
+        if problem:
+            return f"gradient {i}: {problem}"
+    return None
+
+
+def audit_op(info: Any, dtypes: Iterable[str] = DTYPES, samples: int = 12) -> list[str]:
+    """Every difference between torch and tinygrad_lite on the OpInfo's samples."""
+    torch = _torch()
+    fn = tl_op(info)
+    if fn is None or info.name in RANDOM:
+        return []
+    found = []
+    for dtype in dtypes:
+        dt = getattr(torch, dtype)
+        if dt not in info.supported_dtypes("cpu"):
+            continue
+        grad = dt == torch.float64 and info.supports_autograd
+        try:
+            cases = list(itertools.islice(info.sample_inputs("cpu", dt, requires_grad=grad),
+                                          samples))
+        except Exception:  # noqa: BLE001  (torch's own sample maker failed: nothing to compare)
+            continue
+        for case in cases:
+            where = f"{info.name} {dtype} {_describe(case)}"
+            try:
+                want = info.op(case.input, *case.args, **case.kwargs)
+            except Exception:  # noqa: BLE001  (torch refuses: not ours to take)
+                continue
+            l_in, l_args, l_kwargs = (to_tl(v, grad) for v in (case.input, case.args,
+                                                                case.kwargs))
+            try:
+                got = fn(l_in, *l_args, **l_kwargs)
+            except Exception as e:  # noqa: BLE001
+                found.append(f"{where}: raises {type(e).__name__}: {str(e)[:150]}")
+                continue
+            w, g = leaves(want), leaves(got)
+            if info.name in TIES:
+                w, g = w[:1], g[:1]
+            problem = compare(w, g)
+            if problem is None and grad:
+                t_outs = [t for t in w if isinstance(t, torch.Tensor) and t.requires_grad]
+                l_outs = [b for a, b in zip(w, g) if isinstance(a, torch.Tensor)
+                          and a.requires_grad]
+                t_ins = [t for t in leaves((case.input, case.args, list(case.kwargs.values())))
+                         if isinstance(t, torch.Tensor) and t.requires_grad]
+                l_ins = [t for t in leaves((l_in, l_args, list(l_kwargs.values())))
+                         if isinstance(t, tl.Tensor) and t.requires_grad]
+                if t_outs and len(t_ins) == len(l_ins):
+                    problem = compare_grads(t_outs, t_ins, l_outs, l_ins)
+            if problem:
+                found.append(f"{where}: {problem}")
+    return found
+
+
+def _describe(case: Any) -> str:
+    torch = _torch()
+
+    def short(v: Any) -> Any:
+        return tuple(v.shape) if isinstance(v, torch.Tensor) else v
+    args = [short(a) for a in case.args]
+    return f"input {short(case.input)} args {args} kwargs {case.kwargs}"[:200]
+
+
+def audit_module(info: Any, dtypes: Iterable[str] = ("float64", "float32"),
+                 samples: int = 8) -> list[str]:
+    """Every difference between torch's module and ours on the ModuleInfo's samples: the
+    state_dict's keys and shapes, then (with torch's weights loaded) outputs, buffers after
+    the forward, and the gradients of inputs and parameters."""
+    torch = _torch()
+    name = info.module_cls.__name__
+    ours = getattr(tl.nn, name, None)
+    if ours is None:
+        return []
+    found = []
+    for dtype in dtypes:
+        dt = getattr(torch, dtype)
+        for training in (True, False):
+            try:
+                cases = info.module_inputs_func(info, device="cpu", dtype=dt,
+                                                requires_grad=True, training=training)
+            except Exception:  # noqa: BLE001
+                continue
+            for case in cases[:samples]:
+                if case.forward_input is None:
+                    continue
+                where = f"{name} {dtype} train={training} {case.constructor_input.args} " \
+                        f"{case.constructor_input.kwargs}"[:200]
+                problem = _module_case(info, ours, case, dt, training)
+                if problem:
+                    found.append(f"{where}: {problem}")
+    return found
+
+
+def _module_case(info: Any, ours: type, case: Any, dt: Any, training: bool) -> str | None:
+    torch = _torch()
+    c_args, c_kwargs = case.constructor_input.args, case.constructor_input.kwargs
+    f_args, f_kwargs = case.forward_input.args, case.forward_input.kwargs
+    try:
+        theirs = info.module_cls(*c_args, **c_kwargs).to(dt).train(training)
+        state = {k: v.clone() for k, v in theirs.state_dict().items()}
+        inputs = [a.detach().clone().requires_grad_(a.requires_grad)
+                  if isinstance(a, torch.Tensor) else a for a in f_args]
+        want = theirs(*inputs, **f_kwargs)
+    except Exception:  # noqa: BLE001
+        return None
+    try:
+        mine = ours(*to_tl(c_args, False), **to_tl(c_kwargs, False))
+        mine.to(getattr(tl, str(dt).split(".")[1])).train(training)
+    except Exception as e:  # noqa: BLE001
+        return f"constructor raises {type(e).__name__}: {str(e)[:150]}"
+    keys = set(state) ^ set(mine.state_dict())
+    if keys:
+        return f"state_dict keys differ: {sorted(keys)}"
+    for k, v in mine.state_dict().items():
+        if tuple(v.shape) != tuple(state[k].shape):
+            return f"{k} has shape {tuple(v.shape)}, torch's {tuple(state[k].shape)}"
+    mine.load_state_dict({k: tl.tensor(v.numpy()) for k, v in state.items()})
+    l_inputs, l_kwargs = to_tl(inputs, True), to_tl(f_kwargs, True)
+    try:
+        got = mine(*l_inputs, **l_kwargs)
+    except Exception as e:  # noqa: BLE001
+        return f"forward raises {type(e).__name__}: {str(e)[:150]}"
+    w, g = leaves(want), leaves(got)
+    after = theirs.state_dict()
+    problem = compare(w, g) or compare(list(after.values()),
+                                       [mine.state_dict()[k] for k in after])
+    if problem:
+        return problem
+    t_outs = [t for t in w if isinstance(t, torch.Tensor) and t.requires_grad]
+    l_outs = [b for a, b in zip(w, g) if isinstance(a, torch.Tensor) and a.requires_grad]
+    if not t_outs:
+        return None
+    t_ins = [a for a in inputs if isinstance(a, torch.Tensor) and a.requires_grad]
+    l_ins = [a for a in l_inputs if isinstance(a, tl.Tensor) and a.requires_grad]
+    return compare_grads(t_outs, t_ins + list(theirs.parameters()), l_outs,
+                         l_ins + list(mine.parameters()))
+
+
+def op_db() -> list:
+    from torch.testing._internal.common_methods_invocations import op_db as ops  # noqa: PLC0415
+    return ops
+
+
+def module_db() -> list:
+    from torch.testing._internal.common_modules import module_db as modules  # noqa: PLC0415
+    return modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("kind", nargs="?", choices=("ops", "modules", "all"), default="all")
+    parser.add_argument("names", nargs="*", help="only these ops or modules")
+    parser.add_argument("--samples", type=int, default=12, help="samples per op and dtype")
+    args = parser.parse_args(argv)
+    try:
+        _torch()
+        import expecttest  # noqa: F401, PLC0415
+    except ImportError as e:
+        print(f"torch_audit needs the parity extra (pip install -e '.[parity]'): {e}")
+        return 2
+    warnings.filterwarnings("ignore")
+    tl.manual_seed(0)
+    report: dict = collections.defaultdict(list)
+    missing, checked = [], 0
+    if args.kind in ("ops", "all"):
+        for info in op_db():
+            if args.names and info.name not in args.names:
+                continue
+            if tl_op(info) is None:
+                missing.append(info.name)
+                continue
+            checked += 1
+            report[info.name] += audit_op(info, samples=args.samples)
+    if args.kind in ("modules", "all"):
+        for info in module_db():
+            name = info.module_cls.__name__
+            if args.names and name not in args.names:
+                continue
+            if getattr(tl.nn, name, None) is None:
+                missing.append(f"nn.{name}")
+                continue
+            checked += 1
+            report[f"nn.{name}"] += audit_module(info, samples=args.samples)
+    differing = {k: v for k, v in report.items() if v}
+    for name, problems in sorted(differing.items()):
+        print(f"{name}: {len(problems)} sample(s) differ")
+        for line in dict.fromkeys(problems):  # NOTE: unique, in order
+            print(f"    {line}")
+    print(f"\n{checked} checked, {checked - len(differing)} agree on every sample, "
+          f"{len(differing)} differ; {len(missing)} not here or not comparable: "
+          f"{' '.join(sorted(set(missing)))}")
+    return 1 if differing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
