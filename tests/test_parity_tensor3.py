@@ -633,3 +633,32 @@ def test_windows_indices_and_small_functions_as_torch():
     assert [p.shape for p in tl.split_copy(tl.ones(4), 2)] == [(2,), (2,)]
     a = tl.asarray(np.ones(2, dtype=np.float32), requires_grad=True)
     assert a.requires_grad and tl.chain_matmul(tl.eye(2), tl.ones(2, 2)).tolist() == [[1, 1]] * 2
+
+
+@pytest.mark.parametrize("name, args", [
+    ("selu", ()), ("celu", (0.5,)), ("threshold", (0.1, 20.0)), ("layer_norm", ((8,),)),
+    ("max_pool1d", (2,)), ("avg_pool1d", (3, 1, 1)), ("channel_shuffle", (3,)),
+    ("dropout", (0.5, False)), ("cosine_similarity", (None,)),
+])
+def test_top_level_forms_of_functional_ops(name, args):
+    data = RNG.standard_normal((2, 3, 8)).astype(np.float32)
+    call = (lambda lib, x: getattr(lib, name)(x, x.flip(-1))) if args == (None,) else (
+        lambda lib, x: getattr(lib, name)(x, *args))
+    ours = call(tl, tl.tensor(data))
+    assert ours.dtype == tl.float32
+    if torch is not None:
+        np.testing.assert_allclose(ours.numpy(), call(torch, torch.tensor(data)).numpy(),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_layout_queries_and_resize():
+    x = tl.ones(2, 3)
+    assert not (x.is_sparse or x.is_quantized or x.is_meta or x.is_pinned() or x.is_shared())
+    assert x.pin_memory() is x and x.share_memory_() is x
+    assert x.dim_order() == (0, 1) and x.T.dim_order() == (1, 0)
+    assert x.new_empty_strided((3, 1), (1, 1)).shape == (3, 1)
+    y = tl.arange(6.0)
+    assert y.resize_(2, 2) is y and y.tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    assert y.resize_as_(tl.zeros(3, 3)).shape == (3, 3)
+    with pytest.raises(RuntimeError, match="resize_"):
+        tl.ones(2, requires_grad=True).resize_(3)

@@ -135,6 +135,13 @@ short = int16
 globals().update(_FUNCTIONS)
 globals().update(_COPY_FUNCTIONS)  # and the copying forms of the view ops: tl.permute_copy, ...
 row_stack = vstack
+# torch's top-level forms of nn.functional ops whose positional arguments are F's
+globals().update({_name: getattr(nn.functional, _name) for _name in (
+    "adaptive_avg_pool1d", "alpha_dropout", "avg_pool1d", "bilinear", "celu", "channel_shuffle",
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "cosine_similarity",
+    "dropout", "feature_alpha_dropout", "group_norm", "layer_norm", "max_pool1d", "max_pool2d",
+    "max_pool3d", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "rms_norm",
+    "rrelu", "selu", "threshold")})
 
 # NOTE: `from tinygrad_lite import *` must not replace Python's own sum, max, float, ...
 __all__ = sorted(name for name in dir() if not name.startswith("_")

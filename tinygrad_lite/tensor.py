@@ -3124,6 +3124,49 @@ class Tensor:
             return SVDLegacy(zeros_like(u), s, zeros_like(vh.mT))
         return SVDLegacy(u, s, vh.mT)
 
+    # --- memory and layout queries ----------------------------------------------------------
+    is_sparse = is_quantized = is_meta = is_mkldnn = is_nested = property(
+        lambda self: False, doc="Always False: every tensor is a dense CPU array.")
+
+    def is_pinned(self) -> bool:
+        return False
+
+    def is_shared(self) -> bool:
+        return False
+
+    def pin_memory(self) -> "Tensor":
+        """The tensor itself: pinning only matters for copies to a GPU."""
+        return self
+
+    def share_memory_(self) -> "Tensor":
+        """The tensor itself (no multiprocessing shared memory here)."""
+        return self
+
+    def dim_order(self) -> tuple:
+        """The dims from the outermost in memory to the innermost (by stride)."""
+        strides = self.stride() if self.ndim else ()
+        return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
+
+    def new_empty_strided(self, size: Any, stride: Any, dtype: Any = None) -> "Tensor":
+        """`new_empty(size)`: the stride has no effect on a row-major array."""
+        return self.new_empty(tuple(size), dtype=dtype)
+
+    def resize_(self, *sizes: Any) -> "Tensor":
+        """Give the tensor a new shape in place, keeping its leading elements in memory
+        order (new ones are 0); PyTorch refuses it on tensors that require grad."""
+        if self.requires_grad:
+            raise RuntimeError("resize_: cannot resize a tensor that requires grad")
+        size = _size(sizes)
+        flat = self.numpy().reshape(-1)
+        data = np.zeros(math.prod(size), dtype=self.dtype)
+        data[:min(data.size, flat.size)] = flat[:data.size]
+        self._data = data.reshape(size)
+        autograd.mark_modified(self)
+        return self
+
+    def resize_as_(self, tensor: "Tensor") -> "Tensor":
+        return self.resize_(tensor.shape)
+
     __iadd__ = add_
     __isub__ = sub_
     __imul__ = mul_
