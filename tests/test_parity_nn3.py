@@ -361,13 +361,17 @@ def test_more_functions_match_torch(name, kwargs, arrays):
     _check_against_torch(name, kwargs, arrays)
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
 @pytest.mark.parametrize("nd", [2, 3])
 def test_grid_sample_matches_torch(mode, padding_mode, align_corners, nd):
     """Points inside and well outside the input, so every padding rule is exercised."""
     x = IMAGE if nd == 2 else VOLUME
+    if mode == "bicubic" and nd == 3:
+        with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D"):
+            F.grid_sample(tl.tensor(x), tl.zeros(2, 1, 1, 1, 3, dtype=tl.float64), mode)
+        return
     grid = RNG.standard_normal((2,) + (3,) * nd + (nd,)) * 1.5
     _check_against_torch("grid_sample", {"mode": mode, "padding_mode": padding_mode,
                                          "align_corners": align_corners}, [x, grid])
@@ -641,6 +645,18 @@ def test_conv_transpose_output_size_picks_the_output_padding(nd, shape, size):
     want = theirs(torch.tensor(x.numpy()), output_size=size)
     np.testing.assert_allclose(layer(x, output_size=size).numpy(), want.detach().numpy(),
                                rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_grid_sample_passes_gradcheck_and_identity_grid_copies(mode):
+    x, grid = _leaf(IMAGE[:1, :2]), _leaf(RNG.uniform(-1.2, 1.2, (1, 3, 2, 2)))
+    assert tl.gradcheck(lambda a, g: F.grid_sample(a, g, mode, "reflection", False), [x, grid])
+    identity = F.affine_grid(tl.tensor([[[1.0, 0, 0], [0, 1.0, 0]]], dtype=tl.float64),
+                             (1, 2, 5, 6), align_corners=False)
+    np.testing.assert_allclose(F.grid_sample(x, identity, mode, align_corners=False).numpy(),
+                               IMAGE[:1, :2], atol=1e-12)
+    with pytest.warns(UserWarning, match="align_corners=False"):
+        F.grid_sample(x, identity, mode)
 
 
 def test_embedding_bag_from_pretrained():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import math
 import warnings
 from typing import Any, Callable, Sequence
@@ -1780,6 +1781,16 @@ def _nearest_source(n: int, out: int, factor: float | None, mode: str) -> np.nda
 _CUBIC_A = -0.75
 
 
+def _cubic_near(d: Any, a: float = _CUBIC_A) -> Any:
+    """Keys' cubic convolution kernel at distance d in [0, 1] (arrays or Tensors)."""
+    return ((a + 2) * d - (a + 3)) * d * d + 1
+
+
+def _cubic_far(d: Any, a: float = _CUBIC_A) -> Any:
+    """Keys' cubic convolution kernel at distance d in [1, 2]."""
+    return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+
 def _interpolate_along(x: Tensor, axis: int, n: int, out: int, factor: float | None,
                        align_corners: bool, cubic: bool) -> Tensor:
     """Linear (2 taps) or cubic (4 taps, Keys' kernel) interpolation along `axis`: each output
@@ -1796,11 +1807,8 @@ def _interpolate_along(x: Tensor, axis: int, n: int, out: int, factor: float | N
     t = np.clip(src - low, 0, 1).astype(dtype)
     low = low.astype(np.intp)
     if cubic:
-        a = _CUBIC_A
-        near = lambda d: ((a + 2) * d - (a + 3)) * d * d + 1
-        far = lambda d: ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
-        taps = [(low + k, w) for k, w in zip(range(-1, 3), (far(t + 1), near(t), near(1 - t),
-                                                            far(2 - t)))]
+        taps = [(low + k, w) for k, w in zip(range(-1, 3), (
+            _cubic_far(t + 1), _cubic_near(t), _cubic_near(1 - t), _cubic_far(2 - t)))]
     else:
         taps = [(low, 1 - t), (low + 1, t)]
     shape = (out,) + (1,) * (x.ndim - axis - 1)
@@ -1854,13 +1862,16 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
     return grid.reshape(size[:1] + size[2:] + (nd,))
 
 
-def _grid_coordinates(coord: Tensor, n: int, padding_mode: str, align_corners: bool) -> Tensor:
-    """Normalised grid coordinates in [-1, 1] along a dim of size n as pixel positions, with
-    PyTorch's border (clamped) or reflection (mirrored, then clamped) padding."""
+def _unnormalize(coord: Tensor, n: int, align_corners: bool) -> Tensor:
+    """Normalised grid coordinates in [-1, 1] along a dim of size n as pixel positions."""
     if align_corners:
-        coord = (coord + 1) * ((n - 1) / 2)
-    else:
-        coord = ((coord + 1) * n - 1) / 2
+        return (coord + 1) * ((n - 1) / 2)
+    return ((coord + 1) * n - 1) / 2
+
+
+def _bound(coord: Tensor, n: int, padding_mode: str, align_corners: bool) -> Tensor:
+    """Pixel positions moved inside [0, n - 1] by PyTorch's border (clamped) or reflection
+    (mirrored, then clamped) padding; 'zeros' leaves them where they are."""
     if padding_mode == "reflection":
         low, span = (0.0, n - 1.0) if align_corners else (-0.5, float(n))
         if span <= 0:
@@ -1876,7 +1887,7 @@ def _grid_coordinates(coord: Tensor, n: int, padding_mode: str, align_corners: b
     return coord
 
 
-_GRID_MODES = ("bilinear", "nearest")
+_GRID_MODES = ("bilinear", "nearest", "bicubic")
 _GRID_PADDING = ("zeros", "border", "reflection")
 
 
@@ -1886,9 +1897,10 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",  # noqa: A0
     [-1, 1] (-1: the left/top edge); (N, C, D, H, W) input takes a (..., 3) grid of (x, y, z).
 
     mode 'bilinear' (trilinear for volumes) mixes the 2^nd nearest pixels, 'nearest' picks
-    one (rounding half to even). Outside the input, 'zeros' reads 0, 'border' the nearest
-    edge pixel, 'reflection' the input mirrored at its edges. Gradients reach the input and,
-    for 'bilinear', the grid.
+    one (rounding half to even), 'bicubic' (4-D input) mixes 4 x 4 with the cubic kernel of
+    interpolate. Outside the input, 'zeros' reads 0, 'border' the nearest edge pixel,
+    'reflection' the input mirrored at its edges. Gradients reach the input and, but for
+    'nearest', the grid.
     """
     op = "grid_sample"
     if mode not in _GRID_MODES:
@@ -1905,13 +1917,27 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",  # noqa: A0
     if input.dtype != grid.dtype:
         raise RuntimeError(f"{op}: expected input and grid to have the same dtype, got "
                            f"{input.dtype} and {grid.dtype}")
+    if mode == "bicubic" and nd != 2:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     corners = _align_corners(align_corners, op)
     n, c, spatial = input.shape[0], input.shape[1], input.shape[2:]
     points = grid.reshape(n, -1, nd)
     # per spatial dim (first dim first): pixel positions of every output point, (N, P)
-    coords = [_grid_coordinates(points[:, :, nd - 1 - d], size, padding_mode, corners)
+    coords = [_unnormalize(points[:, :, nd - 1 - d], size, corners)
               for d, size in enumerate(spatial)]
-    if mode == "nearest":
+    if mode != "bicubic":
+        coords = [_bound(x, size, padding_mode, corners) for x, size in zip(coords, spatial)]
+    if mode == "bicubic":
+        # NOTE: PyTorch pads the 4 taps one by one, not the point they surround
+        taps = []
+        for x, size in zip(coords, spatial):
+            low = np.floor(x.numpy())
+            t = x - Tensor(low.astype(x.dtype))
+            weights = (_cubic_far(t + 1), _cubic_near(t), _cubic_near(1 - t), _cubic_far(2 - t))
+            taps.append([(np.trunc(_bound(Tensor(low + k), size, padding_mode, corners).numpy())
+                          .astype(np.intp), w) for k, w in zip(range(-1, 3), weights)])
+        corner_sets = [list(corner) for corner in itertools.product(*taps)]
+    elif mode == "nearest":
         # NOTE: weight 1 with a zero gradient, as PyTorch gives the grid in this mode
         corner_sets = [[(np.round(x.numpy()).astype(np.intp), x * 0 + 1) for x in coords]]
     else:
@@ -1977,9 +2003,7 @@ def _antialias_weights(n: int, out: int, factor: float | None, align_corners: bo
     j = np.arange(n)
     d = np.abs((j - centre[:, None] + dtype.type(0.5)) / stretch).astype(dtype)
     if cubic:
-        a = -0.5
-        w = np.where(d < 1, ((a + 2) * d - (a + 3)) * d * d + 1,
-                     np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0))
+        w = np.where(d < 1, _cubic_near(d, -0.5), np.where(d < 2, _cubic_far(d, -0.5), 0))
     else:
         w = np.maximum(1 - d, 0)
     w = np.where((j >= first[:, None]) & (j < stop[:, None]), w, 0).astype(dtype)
