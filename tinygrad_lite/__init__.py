@@ -2,7 +2,7 @@
 import builtins as _builtins
 
 # NOTE: these build on tensor and ops, so they come after them
-from . import backend, cuda, data, debug, linalg, nn, optim, train, viz  # noqa: E402
+from . import autograd, backend, cuda, data, debug, linalg, nn, optim, train, viz  # noqa: E402
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import get_backend, set_backend
 from .functions import COPY_FUNCTIONS as _COPY_FUNCTIONS
@@ -53,7 +53,7 @@ from .functions import (
     triu_indices,
     unravel_index,
 )
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradgradcheck
 from .rng import (
     Generator,
     default_generator,
@@ -130,6 +130,9 @@ bool = bool_  # noqa: A001
 half = float16
 int = int32  # noqa: A001
 short = int16
+
+# torch.autograd.gradcheck and gradgradcheck have these homes too
+autograd.gradcheck, autograd.gradgradcheck = gradcheck, gradgradcheck
 
 # PyTorch's function forms of the Tensor methods: tl.exp(t), tl.sum(t, dim=1), tl.max(t), ...
 globals().update(_FUNCTIONS)

@@ -10,6 +10,7 @@ as soon as it has been used.
 from __future__ import annotations
 
 import abc
+import contextlib
 import functools
 import inspect
 import itertools
@@ -22,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import backend as be
+from .backend import graph_backend
 
 
 # --- grad mode and anomaly mode (thread-local) -------------------------------------------------
@@ -349,9 +351,11 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     """PyTorch's `torch.autograd.backward`: accumulate d(tensors)/d(leaf), each seeded with its
     gradient (ones for a one-element tensor), into `.grad` of every leaf that requires grad
     and of every non-leaf that called `retain_grad()`; with `inputs`, into theirs only.
-    `t.backward(g)` is `backward(t, g)`."""
-    if create_graph:
-        raise NotImplementedError(_NO_CREATE_GRAPH.format(op="backward"))
+    `t.backward(g)` is `backward(t, g)`. With `create_graph=True` the gradients are recorded
+    as a graph of their own, to be differentiated again (see `grad`)."""
+    if create_graph:  # NOTE: the same pass, every step recorded; the graph is kept
+        with _recording():
+            return backward(tensors, grad_tensors, retain_graph is not False, inputs=inputs)
     seeds = _seeds(tensors, grad_tensors, "backward")
     if inputs is None:
         _run(seeds, bool(retain_graph))
@@ -371,15 +375,21 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     returned instead of accumulated (no `.grad` changes).
 
     An input the outputs do not depend on is an error, or None with `allow_unused=True`
-    (zeros with `materialize_grads=True`). `create_graph=True`, a gradient that is itself
-    differentiable, is not supported: backward runs on arrays and records no ops.
+    (zeros with `materialize_grads=True`). With `create_graph=True` each backward step runs
+    on Tensor ops (backend/graph_backend.py), so the gradients are differentiable: Hessian-
+    vector products, gradient penalties. (An op whose backward reads a value computed inside
+    its forward, and that cannot rebuild it, refuses, naming itself.)
 
     Examples
     --------
     >>> (dx,) = tl.autograd.grad((x * x).sum(), x)   # 2 * x
+    >>> (dx,) = tl.autograd.grad((x ** 3).sum(), x, create_graph=True)
+    >>> (ddx,) = tl.autograd.grad(dx.sum(), x)       # 6 * x
     """
     if create_graph:
-        raise NotImplementedError(_NO_CREATE_GRAPH.format(op="grad"))
+        with _recording():
+            return grad(outputs, inputs, grad_outputs, retain_graph is not False,
+                        allow_unused=allow_unused, materialize_grads=materialize_grads)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     captured = _captured(inputs, "grad")
     _run(_seeds(outputs, grad_outputs, "grad"), bool(retain_graph), captured)
@@ -391,12 +401,21 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         elif g is None and not allow_unused:
             raise RuntimeError("grad: one of the differentiated tensors was not used to compute "
                                "the outputs; pass allow_unused=True to get None for it")
-        result.append(None if g is None else _wrap(g))
+        result.append(None if g is None else _as_tensor(g))
     return tuple(result)
 
 
-_NO_CREATE_GRAPH = ("{op}: create_graph=True (gradients of gradients) is not supported: "
-                    "backward runs on arrays and records no ops")
+@contextlib.contextmanager
+def _recording() -> Any:
+    """A backward pass inside records its work (create_graph=True): grad mode on, and the
+    backend's methods run as Tensor ops."""
+    with enable_grad(), graph_backend.recording():
+        yield
+
+
+def _as_tensor(g: Any) -> "Tensor":
+    """A gradient as a tensor: arrays are wrapped, recorded gradients already are tensors."""
+    return g if isinstance(g, Tensor) else _wrap(g)
 
 
 def _captured(inputs: Any, op: str) -> dict:
@@ -455,7 +474,8 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
     topological sort); leaves, which have no node, are filled in at the end.
     """
     add = be.active.add
-    anomaly = _mode.anomaly
+    recording = isinstance(be.active, graph_backend.GraphBackend)
+    anomaly = _mode.anomaly and not recording
     pop, push = heappop, heappush  # NOTE: locals: this loop runs once per node
     # NOTE: tensors hash by identity, so they key this dict directly
     grads: dict = {}
@@ -485,7 +505,7 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
                 "go through the graph twice")
         if ctx.tick != _modified.tick:  # something was written in place since the forward
             parents = ctx.parents = _resolve_modified(ctx)
-        in_grads = ctx.backward(g)
+        in_grads = _recorded_backward(ctx, t, g) if recording else ctx.backward(g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         if anomaly:
@@ -537,13 +557,13 @@ def _run_hooks(t: "Tensor", g: Any, handed_out: set, retain: bool) -> Any:
     for key, hook in list(t._hooks.items()):
         if key == RETAIN:
             continue
-        out = hook(_wrap(g))
+        out = hook(_as_tensor(g))
         if out is not None:
             if not isinstance(out, Tensor) or out.shape != t.shape:
                 raise RuntimeError(f"hook: a hook on a tensor of shape {t.shape} returned "
                                    f"{getattr(out, 'shape', type(out).__name__)}; it must "
                                    "return None or a gradient of the tensor's shape")
-            g = out._data
+            g = out if isinstance(g, Tensor) else out._data
     if retain and RETAIN in t._hooks:
         _accumulate(t, g, handed_out)
     return g
@@ -563,7 +583,46 @@ def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:
         g = B.mul(g, 1)  # NOTE: a fresh copy, so no two .grad tensors alias
         owner = _owner(g)
     handed_out.add(owner)
-    t._grad = _wrap(g if t._grad is None else B.add(t._grad._data, g))
+    t._grad = _as_tensor(g if t._grad is None else B.add(t._grad._data, g))
+
+
+def _recorded_backward(ctx: Function, out: "Tensor", g: Any) -> Any:
+    """`ctx.backward(g)` with the arrays it saved replaced by the tensors they belong to (its
+    inputs and its output `out`), so that the gradient records how it depends on them.
+
+    A float array saved from inside the forward (an intermediate) belongs to no tensor:
+    treating it as a constant would give a wrong second derivative, so such ops refuse,
+    unless they rebuild what they saved from their input tensors (`saved_in_graph`).
+    """
+    if isinstance(ctx, _Custom):
+        raise NotImplementedError(f"backward with create_graph=True: the custom Function "
+                                  f"{ctx.name} runs its backward outside the graph")
+    owners = {id(p._data): p for p in ctx.parents}
+    owners[id(out._data)] = out
+
+    def tensor_of(value: Any) -> Any:
+        if isinstance(value, (tuple, list)):
+            return type(value)(tensor_of(v) for v in value)
+        if id(value) in owners:
+            return owners[id(value)]
+        if not (hasattr(value, "ndim") and hasattr(value, "dtype")):
+            return value  # shapes, axes, dtypes
+        if getattr(out._data, "base", None) is value:  # the output before a reshape (amax)
+            return out.reshape(value.shape)
+        if value.dtype.kind in "fc":
+            raise NotImplementedError(
+                f"backward with create_graph=True: {ctx.name}'s gradient reads a value its "
+                "forward computed, so it cannot be differentiated again; build the "
+                "expression from simpler ops")
+        return value
+
+    saved = getattr(ctx, "saved", ())
+    remake = getattr(ctx, "saved_in_graph", None)  # an op that can rebuild what it saved
+    ctx.saved = remake(*ctx.parents) if remake else tensor_of(saved)
+    try:
+        return ctx.backward(g)
+    finally:
+        ctx.saved = saved
 
 
 def _resolve_modified(ctx: Function) -> tuple:

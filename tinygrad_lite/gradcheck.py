@@ -5,7 +5,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .tensor import Tensor
+from . import autograd
+from .tensor import Tensor, cat
 
 
 class GradcheckError(AssertionError):
@@ -43,7 +44,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
     weights = rng.standard_normal(out.shape)
     for t in inputs:
         t.grad = None
-    (out * Tensor(weights, dtype=out.dtype)).sum().backward()
+    if out.requires_grad:  # NOTE: else the output is constant and every gradient is 0
+        (out * Tensor(weights, dtype=out.dtype)).sum().backward()
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             continue
@@ -79,6 +81,25 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
                          f"random direction backward gives {analytic_vjp:.8g} but finite "
                          f"differences give {numeric_vjp:.8g}")
     return True
+
+
+def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
+                  raise_exception: bool = True) -> bool:
+    """Compare second derivatives with finite differences of the first, in float64: a
+    `gradcheck` of the function that returns fn's input gradients (for fixed random output
+    weights), computed with `create_graph=True` as PyTorch's gradgradcheck does."""
+    inputs = list(inputs)
+    weights = np.random.default_rng(seed + 1).standard_normal(fn(*inputs).shape)
+    wrt = [t for t in inputs if t.requires_grad]
+
+    def first_derivatives(*args: Tensor) -> Tensor:
+        out = fn(*args)
+        grads = autograd.grad((out * Tensor(weights, dtype=out.dtype)).sum(), wrt,
+                              create_graph=True, materialize_grads=True)
+        return cat([g.reshape(-1) for g in grads])
+
+    return gradcheck(first_derivatives, inputs, eps, atol, rtol, seed, raise_exception)
 
 
 def _fail(raise_exception: bool, message: str) -> Any:

@@ -778,6 +778,12 @@ class CrossEntropy(Function):
         # NOTE: the mean of no rows is nan, as in PyTorch, without numpy's 0/0 warning
         return b.div(total, x.shape[0]) if x.shape[0] else b.full((), float("nan"), x.dtype)
 
+    def saved_in_graph(self, x):
+        """`saved` with the log-probabilities remade from the logits tensor `x`, for a
+        backward that is recorded (create_graph=True) and differentiated again."""
+        logp, picks, reduction = self.saved
+        return x.log_softmax(1), picks, reduction
+
     def backward(self, g):
         logp, picks, reduction = self.saved
         b = B()

@@ -1,0 +1,139 @@
+"""The backend seam's methods as Tensor ops: what `create_graph=True` runs backward with.
+
+Every op's backward computes its gradient through `B()`, the active backend. With this one
+active, a gradient that depends on a tensor in the graph is computed by Tensor ops, so the
+gradient is recorded like any forward and can be differentiated again (Hessian-vector
+products, gradient penalties). Arrays that depend on nothing in the graph (a seed of ones, a
+mask) still go straight to the array backend. Each Tensor op runs with the array backend
+active again, so its own forward and backward are the usual ones.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator
+
+# The differentiable methods, as Tensor code (the same arguments as the array backend's)
+_FORMS: dict[str, Callable] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "pow": lambda a, b: a ** b,
+    "neg": lambda a: -a,
+    "exp": lambda a: a.exp(),
+    "log": lambda a: a.log(),
+    "sqrt": lambda a: a.sqrt(),
+    "abs": lambda a: a.abs(),
+    "tanh": lambda a: a.tanh(),
+    "sigmoid": lambda a: a.sigmoid(),
+    "maximum": lambda a, b: _tl().maximum(a, b),
+    "minimum": lambda a, b: _tl().minimum(a, b),
+    "hypot": lambda a, b: _tl().hypot(a, b),
+    "where": lambda cond, a, b: _tl().where(_array(cond), a, b),
+    "matmul": lambda a, b: a @ b,
+    "sum": lambda a, axis=None, keepdims=False: a.sum(axis, keepdim=keepdims),
+    "reshape": lambda a, shape: a.reshape(shape),
+    "broadcast_to": lambda a, shape: a.broadcast_to(shape),
+    "transpose": lambda a, axes: a.permute(*axes),
+    "cast": lambda a, dtype: a.to(dtype),
+    "getitem": lambda a, index: a[index],
+    "cumsum": lambda a, axis: a.cumsum(axis),
+    "split": lambda a, sizes, axis: a.split(list(sizes), axis),
+    "concatenate": lambda xs, axis: _tl().cat(list(xs), axis),
+    "flip": lambda a, axis: a.flip(axis),
+    "relu_backward": lambda y, g: _tl().where(_array(y) != 0, g, 0.0),
+    "sigmoid_backward": lambda y, g: g * y * (1 - y),
+    "tanh_backward": lambda y, g: g * (1 - y * y),
+    "dropout_apply": lambda x, mask, scale: x * _array(mask) * scale,
+    "index_add": lambda shape, dtype, index, g, basic: _index_add(shape, dtype, index, g, basic),
+    "put_along_axis": lambda shape, dtype, indices, g, axis: _tl().zeros(
+        shape, dtype=dtype).scatter(axis, _array(indices), g),
+}
+
+
+# Methods whose results carry no gradient (tests, signs, roundings): run on the values
+_CONSTANT = {"eq", "ne", "lt", "le", "gt", "ge", "sign", "floor", "ceil", "trunc", "round",
+             "isnan", "isfinite", "argmax", "argmin", "full"}
+
+
+def _tl() -> Any:
+    import tinygrad_lite  # noqa: PLC0415  (the package imports this module first)
+    return tinygrad_lite
+
+
+def _array(x: Any) -> Any:
+    """`x`'s values without its graph: masks and indices carry no gradient."""
+    return x.detach().numpy() if isinstance(x, _tl().Tensor) else x
+
+
+def _index_add(shape: tuple, dtype: Any, index: Any, g: Any, basic: bool) -> Any:
+    out = _tl().zeros(shape, dtype=dtype)
+    if basic:
+        out[index] = g
+        return out
+    return out.index_put(index if isinstance(index, tuple) else (index,), g, accumulate=True)
+
+
+class GraphBackend:
+    """Runs the methods of `arrays` (the backend that was active) as Tensor ops whenever an
+    argument is a Tensor; methods without a Tensor form refuse, naming themselves."""
+
+    name = "graph"
+
+    def __init__(self, arrays: Any) -> None:
+        self.arrays = arrays
+
+    def __getattr__(self, name: str) -> Callable:
+        plain = getattr(self.arrays, name)
+        form = _FORMS.get(name)
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            tensor = _tl().Tensor
+            with self._arrays_active():
+                if name in _CONSTANT:
+                    return plain(*[_array(a) for a in args],
+                                 **{k: _array(v) for k, v in kwargs.items()})
+                if not any(isinstance(a, tensor) for a in (*args, *kwargs.values())):
+                    return plain(*args, **kwargs)
+                if form is None:
+                    raise NotImplementedError(
+                        f"backward with create_graph=True: the backend method {name!r} has no "
+                        "Tensor form, so this gradient cannot be differentiated again")
+                return form(*[_constant(a) for a in args],
+                            **{k: _constant(v) for k, v in kwargs.items()})
+
+        return method
+
+    @contextlib.contextmanager
+    def _arrays_active(self) -> Iterator[None]:
+        backend = _backend()
+        backend.active = self.arrays
+        try:
+            yield
+        finally:
+            backend.active = self
+
+
+def _constant(x: Any) -> Any:
+    """An array argument as a tensor that requires no grad (numbers and the rest as they
+    are): a Tensor op mixes it with the gradient tensors."""
+    if hasattr(x, "dtype") and hasattr(x, "shape") and not isinstance(x, _tl().Tensor):
+        return _tl().Tensor._wrap(x)
+    return x
+
+
+def _backend() -> Any:
+    from .. import backend  # noqa: PLC0415  (this package, whose `active` is swapped)
+    return backend
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[None]:
+    """Backward passes inside run on Tensor ops (create_graph=True)."""
+    backend = _backend()
+    arrays = backend.active
+    backend.active = GraphBackend(arrays)
+    try:
+        yield
+    finally:
+        backend.active = arrays
