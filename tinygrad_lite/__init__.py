@@ -46,6 +46,7 @@ from .functions import (
     rsub,
     scalar_tensor,
     searchsorted,
+    special,
     tensordot,
     trapezoid,
     trapz,

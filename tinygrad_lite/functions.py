@@ -6,6 +6,7 @@ the package exports them as `tl.<name>`.
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -71,7 +72,7 @@ LATER_METHODS = (
     "nanquantile", "narrow_copy", "nextafter", "not_equal", "pinverse", "positive", "prelu",
     "quantile", "renorm", "scatter_reduce", "select_scatter", "slice_scatter", "slogdet",
     "split_with_sizes", "take_along_dim", "unique_consecutive", "vdot", "vsplit", "get_device",
-    "adjoint", "angle", "as_strided", "as_strided_scatter", "cholesky", "cholesky_inverse",
+    "adjoint", "angle", "cholesky", "cholesky_inverse",
     "cholesky_solve", "conj", "conj_physical", "resolve_conj", "resolve_neg", "histogram",
     "isreal", "nonzero_static", "put", "qr", "svd", "triangular_solve", "unsafe_chunk",
     "unsafe_split", "unsafe_split_with_sizes", "is_conj", "is_neg", "is_inference",
@@ -368,10 +369,11 @@ def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None,  # noqa: A002
              edge_order: int = 1) -> tuple[Tensor, ...]:
     """numpy's gradient: central differences inside, one-sided at the two ends, along each
     of `dim` (every dim by default), with a uniform `spacing` (a number, or one per dim)."""
-    if edge_order != 1:
-        raise NotImplementedError("gradient: only edge_order=1 is supported")
+    if edge_order not in (1, 2):
+        raise RuntimeError(f"gradient: edge_order must be 1 or 2, got {edge_order}")
     dims = list(range(input.ndim)) if dim is None else (
         [dim] if isinstance(dim, int) else list(dim))
+    spacing = 1 if spacing is None else spacing
     steps = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
     out = []
     for d, h in zip(dims, steps):
@@ -379,11 +381,15 @@ def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None,  # noqa: A002
             raise NotImplementedError("gradient: only uniform spacing (numbers) is supported")
         h = float(h)
         n = input.shape[d]
-        if n < 2:
+        if n < edge_order + 1:
             raise RuntimeError(f"gradient: dim {d} of the input {input.shape} needs at least "
-                               "2 elements")
-        first = (input.narrow(d, 1, 1) - input.narrow(d, 0, 1)) / h
-        last = (input.narrow(d, n - 1, 1) - input.narrow(d, n - 2, 1)) / h
+                               f"{edge_order + 1} elements for edge_order={edge_order}")
+        at = [input.narrow(d, i % n, 1) for i in (0, 1, 2, -3, -2, -1)]
+        if edge_order == 1:
+            first, last = (at[1] - at[0]) / h, (at[5] - at[4]) / h
+        else:  # NOTE: second-order one-sided differences, as numpy's
+            first = (at[0] * -3 + at[1] * 4 - at[2]) / (2 * h)
+            last = (at[5] * 3 - at[4] * 4 + at[3]) / (2 * h)
         inner = (input.narrow(d, 2, n - 2) - input.narrow(d, 0, n - 2)) / (2 * h)
         out.append(cat([first, inner, last], d))
     return tuple(out)
@@ -406,8 +412,11 @@ def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
     return _as_tensor(other) - (input * alpha if alpha != 1 else input)
 
 
-def scalar_tensor(s: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
     """A 0-d tensor of `s`, float (the default dtype) unless `dtype` says otherwise."""
+    from .tensor import device as _device
+    _device(device or "cpu")  # NOTE: refuses anything but the CPU
     return Tensor(np.asarray(s, dtype=dtype or get_default_dtype()), requires_grad=requires_grad)
 
 
@@ -439,8 +448,11 @@ def nuclear_norm(input: Tensor, keepdim: bool = False) -> Tensor:  # noqa: A002
 
 
 def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
-    """A new tensor like `input`, every element `value`."""
-    return input.new_full(input.shape, value)
+    """A new tensor like `input`, every element `value`: in the graph, with a zero gradient
+    for `input` (and the summed one for a tensor `value`), as PyTorch's."""
+    from .tensor import where
+    value = value.to(input.dtype) if isinstance(value, Tensor) else input._const(value)
+    return where(np.ones(input.shape, dtype=bool), value, input)
 
 
 def empty_strided(size: Any, stride: Any, *, dtype: Any = None,
@@ -513,9 +525,134 @@ def _copy_form(name: str) -> Callable:
 
 COPY_FUNCTIONS = {f"{name}_copy": _copy_form(name) for name in (
     "diagonal", "expand", "permute", "select", "t", "transpose", "unsqueeze", "squeeze",
-    "view", "unfold", "unbind", "split", "split_with_sizes", "detach", "as_strided")}
+    "view", "unfold", "unbind", "split", "split_with_sizes", "detach")}
 
 
 def alias_copy(input: Tensor) -> Tensor:  # noqa: A002
     """A copy of the tensor (in the graph)."""
     return input.clone()
+
+
+# --- tl.special: torch.special's functions (numpy-only numerics, gradients included) ----------
+_SQRT_PI = math.sqrt(math.pi)
+_ERFC_ONE = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _erfc(x: np.ndarray) -> np.ndarray:
+    return np.asarray(_ERFC_ONE(x), dtype=np.float64)
+
+
+def _erfcx(x: np.ndarray) -> np.ndarray:
+    """exp(x^2) erfc(x) without the overflow / underflow of the two factors: exact below
+    x = 25, the asymptotic series above (relative error < 1e-13 there)."""
+    x = np.asarray(x, dtype=np.float64)
+    near = np.minimum(x, 25.0)
+    out = np.exp(near * near) * _erfc(near)
+    far = np.maximum(x, 25.0)
+    inv = 1 / (2 * far * far)
+    series = (1 - inv + 3 * inv ** 2 - 15 * inv ** 3 + 105 * inv ** 4) / (far * _SQRT_PI)
+    return np.where(x > 25, series, out)
+
+
+def _log_ndtr(x: np.ndarray) -> np.ndarray:
+    """log of the standard normal CDF: through erfcx in the lower tail (where the CDF itself
+    underflows), log1p of the upper tail's complement elsewhere."""
+    x = np.asarray(x, dtype=np.float64)
+    lower = np.minimum(x, -1.0)
+    tail = np.log(_erfcx(-lower / math.sqrt(2)) / 2) - lower * lower / 2
+    return np.where(x < -1, tail, np.log1p(-0.5 * _erfc(np.maximum(x, -1.0) / math.sqrt(2))))
+
+
+def _bessel_i(order: int, x: np.ndarray) -> np.ndarray:
+    """exp(-|x|) I_order(x) for order 0 and 1: the series (or numpy's i0) up to |x| = 700,
+    Hankel's asymptotic series beyond, where I itself overflows."""
+    from .tensor import _bessel_i1
+    x = np.asarray(x, dtype=np.float64)
+    a = np.minimum(np.abs(x), 700.0)
+    near = np.exp(-a) * (np.i0(a) if order == 0 else _bessel_i1(a))
+    far = np.maximum(np.abs(x), 700.0)
+    mu = 4 * order * order
+    terms = 1 - (mu - 1) / (8 * far) + (mu - 1) * (mu - 9) / (2 * (8 * far) ** 2) - (
+        mu - 1) * (mu - 9) * (mu - 25) / (6 * (8 * far) ** 3)
+    out = np.where(np.abs(x) > 700, terms / np.sqrt(2 * np.pi * far), near)
+    return out if order == 0 else np.sign(x) * out
+
+
+def _entr(input: Any) -> Tensor:  # noqa: A002
+    """-x log(x): 0 at x = 0, -inf below."""
+    x = _as_tensor(input)._floating()
+    data = x.numpy()
+    positive = data > 0
+    from .tensor import where
+    inside = -x * where(positive, x, 1.0).log()
+    return where(positive, inside, where(data == 0, 0.0, -np.inf))
+
+
+def _xlog1py(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """x * log1p(y), and 0 where x == 0 (unless y is NaN), as xlogy does for log."""
+    from .tensor import where
+    x, y = _as_tensor(input)._float_pair(other)
+    a, b = x.numpy(), y.numpy()
+    spoilt = (a == 0) & ~np.isnan(b)
+    return x * (where(spoilt, 0.0, y) if spoilt.any() else y).log1p()
+
+
+def _ndtr(input: Any) -> Tensor:  # noqa: A002
+    """The standard normal CDF, 0.5 erfc(-x / sqrt(2))."""
+    return (_as_tensor(input)._floating() * (-1 / math.sqrt(2))).erfc() * 0.5
+
+
+def _log_ndtr_tensor(input: Any) -> Tensor:  # noqa: A002
+    return _as_tensor(input)._special(
+        _log_ndtr, lambda x, out: math.sqrt(2 / math.pi) / _erfcx(-x / math.sqrt(2)))
+
+
+def _erfcx_tensor(input: Any) -> Tensor:  # noqa: A002
+    return _as_tensor(input)._special(_erfcx, lambda x, out: 2 * x * out - 2 / _SQRT_PI)
+
+
+def _i0e(input: Any) -> Tensor:  # noqa: A002
+    return _as_tensor(input)._special(lambda x: _bessel_i(0, x),
+                                      lambda x, out: _bessel_i(1, x) - np.sign(x) * out)
+
+
+def _i1(input: Any) -> Tensor:  # noqa: A002
+    from .tensor import _bessel_i1
+    return _as_tensor(input)._special(_bessel_i1, lambda x, out: np.i0(x) - np.where(
+        x == 0, 0.5, out / np.where(x == 0, 1, x)))
+
+
+def _i1e(input: Any) -> Tensor:  # noqa: A002
+    def slope(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        ratio = np.where(x == 0, 0.5, out / np.where(x == 0, 1, x))
+        return _bessel_i(0, x) - np.sign(x) * out - ratio
+
+    return _as_tensor(input)._special(lambda x: _bessel_i(1, x), slope)
+
+
+def _spherical_bessel_j0(input: Any) -> Tensor:  # noqa: A002
+    """sin(x) / x, and 1 at x = 0."""
+    from .tensor import where
+    x = _as_tensor(input)._floating()
+    zero = x.numpy() == 0
+    safe = where(zero, 1.0, x)
+    return where(zero, 1.0, safe.sin() / safe)
+
+
+def _special_namespace() -> types.ModuleType:
+    """`tl.special`, torch.special's names: most forward to the tensor functions."""
+    module = types.ModuleType("tinygrad_lite.special", "torch.special's functions.")
+    forwarded = {name: FUNCTIONS[name] for name in (
+        "digamma", "erf", "erfc", "erfinv", "exp2", "expm1", "i0", "log1p", "logit", "round",
+        "sinc", "xlogy", "softmax", "log_softmax", "logsumexp")}
+    forwarded.update(psi=FUNCTIONS["digamma"], gammaln=FUNCTIONS["lgamma"],
+                     expit=FUNCTIONS["sigmoid"], multigammaln=FUNCTIONS["mvlgamma"],
+                     polygamma=polygamma, entr=_entr, xlog1py=_xlog1py, ndtr=_ndtr,
+                     log_ndtr=_log_ndtr_tensor, erfcx=_erfcx_tensor, i0e=_i0e, i1=_i1,
+                     i1e=_i1e, spherical_bessel_j0=_spherical_bessel_j0)
+    for name, fn in forwarded.items():
+        setattr(module, name, fn)
+    return module
+
+
+special = _special_namespace()

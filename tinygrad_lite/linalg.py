@@ -91,7 +91,10 @@ def _mT(x: Tensor) -> Tensor:  # noqa: N802
 
 
 def _not_differentiable(value: np.ndarray, A: Tensor, op: str) -> Tensor:
-    """`value` that refuses backward with a clear error, rather than a wrong gradient."""
+    """`value` that refuses backward with a clear error, rather than a wrong gradient; for an
+    empty A there is nothing to differentiate, and the gradient is (empty) zeros."""
+    if A.numel() == 0:
+        return A.sum() * 0 + Tensor(value, dtype=A.dtype)
     return ops.NoGradient.apply(A, value=value.astype(A.dtype, copy=False), op=op)
 
 
@@ -132,34 +135,52 @@ def matrix_exp(A: Tensor) -> Tensor:
     """exp(A) = I + A + A^2/2! + ..., by scaling and squaring: the series (18 terms) of
     A / 2^s, with ||A / 2^s|| <= 1, squared s times. Composed of matmuls, so differentiable."""
     A = _square(A, "matrix_exp")
-    norm = np.abs(A.numpy()).sum(-2).max() if A.numel() else 0.0
+    # NOTE: in float64 whatever the dtype: the squarings multiply rounding errors
+    wide = A.double()
+    norm = np.abs(wide.numpy()).sum(-2).max() if A.numel() else 0.0
     s = max(0, int(np.ceil(np.log2(norm)))) if norm > 1 else 0
-    X = A / float(2 ** s)
-    term = eye(A.shape[-1], dtype=A.dtype).expand(A.shape)
+    X = wide / float(2 ** s)
+    term = eye(A.shape[-1], dtype=wide.dtype).expand(A.shape)
     total = term
     for k in range(1, 19):
         term = matmul(term, X) / float(k)
         total = total + term
     for _ in range(s):
         total = matmul(total, total)
-    return total
+    return total.to(A.dtype)
+
+
+def _hermitian(A: Tensor) -> Tensor:
+    """The symmetric matrix that A's lower triangle stands for (what LAPACK reads)."""
+    return A.tril() + A.tril(-1).mT
 
 
 def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
-         rcond: float | None = None) -> Tensor:
+         hermitian: bool = False, rcond: float | None = None) -> Tensor:
     """The Moore-Penrose pseudo-inverse (singular values below max(atol, rtol * the largest)
-    count as 0). The gradient is that of a matrix of constant rank."""
+    count as 0; `hermitian` reads only the lower triangle). The gradient is PyTorch's: that
+    of a matrix of constant rank, at A itself."""
     A = A._floating()
     if A.ndim < 2:
         raise RuntimeError(f"linalg.pinv: needs matrices (..., m, n), got shape {A.shape}")
+    if A.numel() == 0:
+        return A.mT.clone()
     a = A.numpy()
     if rcond is not None:
         rtol = rcond
     if rtol is None:
         rtol = 0.0 if atol else max(A.shape[-2:]) * np.finfo(a.dtype).eps
-    s = np.linalg.svd(a, compute_uv=False)
-    cutoff = np.maximum(atol or 0.0, rtol * s.max(-1, initial=0.0))
-    P = np.linalg.pinv(a, rcond=cutoff / np.where(s.max(-1) > 0, s.max(-1), 1))
+    if hermitian:  # NOTE: V diag(1 / L) V^T from the lower triangle's eigh, as PyTorch
+        values, vectors = np.linalg.eigh(a)
+        magnitude = np.abs(values)
+        cutoff = np.maximum(atol or 0.0, rtol * magnitude.max(-1, initial=0.0))[..., None]
+        inverse = np.where(magnitude > cutoff, 1 / np.where(magnitude > cutoff, values, 1), 0)
+        P = np.matmul(vectors * inverse[..., None, :], np.swapaxes(vectors, -1, -2))
+    else:
+        s = np.linalg.svd(a, compute_uv=False)
+        cutoff = np.maximum(atol or 0.0, rtol * s.max(-1, initial=0.0))
+        P = np.linalg.pinv(a, rcond=cutoff / np.where(s.max(-1) > 0, s.max(-1), 1))
+    # NOTE: PyTorch's gradient is the general formula at A itself, hermitian or not
     C = Tensor(P, dtype=A.dtype)
     eye_m, eye_n = eye(A.shape[-2], dtype=A.dtype), eye(A.shape[-1], dtype=A.dtype)
     left, right = eye_m - matmul(A.detach(), C), eye_n - matmul(C, A.detach())
@@ -196,18 +217,76 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     return _mT(out) if upper else out
 
 
+def _square_qr_differential(Q: Tensor, R_inv: Tensor, dA: Tensor) -> tuple[Tensor, Tensor]:
+    """(dQ, dR R^-1) of A = Q R for m >= n: Q^T dA R^-1 = Q^T dQ + dR R^-1 splits into a
+    skew-symmetric and an upper triangular part."""
+    X = matmul(matmul(_mT(Q), dA), R_inv)
+    lower = X.tril(-1)
+    upper = X - lower + _mT(lower)  # dR R^-1
+    return matmul(dA, R_inv) - matmul(Q, upper), upper
+
+
 def qr(A: Tensor, mode: str = "reduced") -> QR:
-    """(Q, R) with A = Q @ R (numpy's Householder QR); no gradient."""
+    """(Q, R) with A = Q @ R (numpy's Householder QR). Differentiable for full-rank A in
+    'reduced' mode (and 'complete' for square or wide A), as PyTorch."""
     A = A._floating()
     Q, R = np.linalg.qr(A.numpy(), mode=mode)
-    return QR(_not_differentiable(Q, A, "linalg.qr"), _not_differentiable(R, A, "linalg.qr"))
+    m, n = A.shape[-2:]
+    if A.numel() == 0 or (mode == "complete" and m > n):
+        return QR(_not_differentiable(Q, A, "linalg.qr"), _not_differentiable(R, A, "linalg.qr"))
+    Q_t, k = Tensor(Q, dtype=A.dtype), min(m, n)
+    R_inv = Tensor(np.linalg.inv(R[..., :k, :k]), dtype=A.dtype)
+    if m >= n:
+        dQ = _linearized(A, Q, lambda dA: _square_qr_differential(Q_t, R_inv, dA)[0])
+        dR = _linearized(A, R, lambda dA: matmul(_square_qr_differential(Q_t, R_inv, dA)[1],
+                                                 Tensor(R, dtype=A.dtype)))
+        return QR(dQ, dR)
+    # NOTE: wide A = Q [R1 R2]: the square part A1 = Q R1 as above, then R2 = Q^T A2
+    A2 = Tensor(A.numpy()[..., k:], dtype=A.dtype)
+    R1 = Tensor(R[..., :k], dtype=A.dtype)
+
+    def parts(dA: Tensor) -> tuple[Tensor, Tensor]:
+        dQ, upper = _square_qr_differential(Q_t, R_inv, dA[..., :k])
+        return dQ, cat([matmul(upper, R1), matmul(_mT(dQ), A2)
+                        + matmul(_mT(Q_t), dA[..., k:])], -1)
+
+    return QR(_linearized(A, Q, lambda dA: parts(dA)[0]),
+              _linearized(A, R, lambda dA: parts(dA)[1]))
 
 
 def svd(A: Tensor, full_matrices: bool = True) -> SVD:
-    """(U, S, Vh) with A = U @ diag(S) @ Vh, S descending; no gradient."""
+    """(U, S, Vh) with A = U @ diag(S) @ Vh, S descending. Differentiable where the singular
+    values are distinct and nonzero (full_matrices only for square A), as PyTorch."""
     A = A._floating()
     U, S, Vh = np.linalg.svd(A.numpy(), full_matrices=full_matrices)
-    return SVD(*(_not_differentiable(x, A, "linalg.svd") for x in (U, S, Vh)))
+    m, n = A.shape[-2:]
+    if A.numel() == 0 or (full_matrices and m != n):
+        return SVD(*(_not_differentiable(x, A, "linalg.svd") for x in (U, S, Vh)))
+    U_t, V_t = Tensor(U, dtype=A.dtype), _mT(Tensor(Vh, dtype=A.dtype))
+    S_t = Tensor(S, dtype=A.dtype)
+    with np.errstate(divide="ignore"):
+        squares = S * S
+        F = np.where(np.eye(S.shape[-1], dtype=bool), 0.0,
+                     1 / (squares[..., None, :] - squares[..., :, None]))
+        S_inv = Tensor(np.where(S > 0, 1 / np.where(S > 0, S, 1), 0), dtype=A.dtype)
+    F_t = Tensor(F, dtype=A.dtype)
+    left = eye(m, dtype=A.dtype) - matmul(U_t, _mT(U_t))
+    right = eye(n, dtype=A.dtype) - matmul(V_t, _mT(V_t))
+
+    def d_u(dA: Tensor) -> Tensor:
+        J = matmul(matmul(_mT(U_t), dA), V_t)
+        inner = F_t * (J * S_t.unsqueeze(-2) + S_t.unsqueeze(-1) * _mT(J))
+        return matmul(U_t, inner) + matmul(matmul(left, dA), V_t) * S_inv.unsqueeze(-2)
+
+    def d_vh(dA: Tensor) -> Tensor:
+        J = matmul(matmul(_mT(U_t), dA), V_t)
+        inner = F_t * (S_t.unsqueeze(-1) * J + _mT(J) * S_t.unsqueeze(-2))
+        dV = matmul(V_t, inner) + matmul(matmul(right, _mT(dA)), U_t) * S_inv.unsqueeze(-2)
+        return _mT(dV)
+
+    return SVD(_linearized(A, U, d_u),
+               _linearized(A, S, lambda dA: (U_t * matmul(dA, V_t)).sum(-2)),
+               _linearized(A, Vh, d_vh))
 
 
 def svdvals(A: Tensor) -> Tensor:
@@ -218,9 +297,14 @@ def svdvals(A: Tensor) -> Tensor:
     return _linearized(A, S, lambda dA: (U_t * matmul(dA, V_t)).sum(-2))
 
 
-def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None) -> Tensor:
-    """How many singular values exceed max(atol, rtol * the largest) (int64, no gradient)."""
-    a = A._floating().numpy()
+def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
+                hermitian: bool = False) -> Tensor:
+    """How many singular values exceed max(atol, rtol * the largest) (int64, no gradient);
+    `hermitian` reads only the lower triangle."""
+    A = A._floating()
+    a = (_hermitian(A) if hermitian else A).numpy()
+    if a.size == 0:
+        return Tensor(np.zeros(a.shape[:-2], dtype=np.int64))
     s = np.linalg.svd(a, compute_uv=False)
     if rtol is None:
         rtol = 0.0 if atol else max(a.shape[-2:]) * np.finfo(a.dtype).eps
@@ -257,6 +341,8 @@ def eigh(A: Tensor, UPLO: str = "L") -> Eigh:  # noqa: N803  (PyTorch's name)
     A = _square(A, "eigh")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    # NOTE: each eigenvector's sign is LAPACK's choice, and numpy's LAPACK build may choose
+    # differently from PyTorch's: compare eigenvectors up to sign
     values, vectors = np.linalg.eigh(A.numpy(), UPLO=UPLO)
     V = Tensor(vectors, dtype=A.dtype)
     with np.errstate(divide="ignore"):
@@ -295,6 +381,8 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
         residuals = ((matmul(A, X) - rhs) ** 2).sum(-2)
     if driver in ("gelsd", "gelss"):
         singular = svdvals(A)
+    if driver == "gels":  # NOTE: QR without pivoting finds no rank
+        rank = Tensor(np.zeros((0,), dtype=np.int64))
     return Lstsq(X.squeeze(-1) if vector else X, residuals, rank, singular)
 
 
@@ -330,6 +418,7 @@ def multi_dot(tensors: Any) -> Tensor:
 def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803
     """Columns x^0, x^1, ..., x^(N-1) (increasing powers, as torch.linalg.vander): running
     products, so the gradient is exact at x = 0 too."""
+    x = x.reshape(1) if not x.ndim else x
     n = x.shape[-1] if N is None else N
     if n < 1:
         raise RuntimeError(f"linalg.vander: N must be at least 1, got {n}")

@@ -2328,13 +2328,13 @@ class Tensor:
         """-1, PyTorch's answer for a CPU tensor."""
         return -1
 
-    def byte(self) -> "Tensor":
+    def byte(self, memory_format: Any = None) -> "Tensor":
         return self.to(uint8)
 
-    def char(self) -> "Tensor":
+    def char(self, memory_format: Any = None) -> "Tensor":
         return self.to(int8)
 
-    def short(self) -> "Tensor":
+    def short(self, memory_format: Any = None) -> "Tensor":
         return self.to(int16)
 
     def fliplr(self) -> "Tensor":
@@ -2574,7 +2574,7 @@ class Tensor:
             aweights: Any = None) -> "Tensor":
         """The covariance matrix of the variables in the rows (observations in the columns),
         with `correction` (1: divide by N - 1) and integer frequency / float observation
-        weights, as numpy's and PyTorch's `cov`."""
+        weights, as numpy's and PyTorch's `cov`; gradients reach the input and aweights."""
         if self.ndim > 2:
             raise RuntimeError(f"cov: expected a tensor of 2 or fewer dims, got shape "
                                f"{self.shape}")
@@ -2584,35 +2584,34 @@ class Tensor:
         for name, w in (("fweights", fweights), ("aweights", aweights)):
             if w is None:
                 continue
-            w = w.numpy() if isinstance(w, Tensor) else np.asarray(w)
-            if w.ndim > 1 or w.size != n or (name == "fweights" and w.dtype.kind not in "iu"):
-                raise RuntimeError(f"cov: {name} must be a 1-D {'integer ' * (name[0] == 'f')}"
-                                   f"tensor of {n} observations, got {w.dtype} of shape "
-                                   f"{w.shape}")
-            if (w < 0).any():
+            w = w if isinstance(w, Tensor) else Tensor(w)
+            if w.ndim > 1 or w.numel() != n or (name == "fweights") != (w.dtype.kind in "iu"):
+                kind = "an integer" if name == "fweights" else "a float"
+                raise RuntimeError(f"cov: {name} must be {kind} 1-D tensor of {n} "
+                                   f"observations, got {w.dtype} of shape {w.shape}")
+            if (w.numpy() < 0).any():
                 raise RuntimeError(f"cov: {name} must be non-negative")
+            w = w.reshape(-1).to(x.dtype)
             weights = w if weights is None else weights * w
         if weights is None:
-            mean, norm = x.mean(1, keepdim=True), n - correction
-            centred = x - mean
+            norm: Any = n - correction
+            centred = x - x.mean(1, keepdim=True)
             product = centred @ centred.T
         else:
             total = weights.sum()
-            w = Tensor._wrap(weights.astype(x.dtype))
-            mean = (x * w).sum(1, keepdim=True) / float(total)
+            centred = x - (x * weights).sum(1, keepdim=True) / total
+            product = centred @ (centred * weights).T
             if correction == 0:
                 norm = total
             elif aweights is None:
                 norm = total - correction
             else:
-                a = aweights.numpy() if isinstance(aweights, Tensor) else np.asarray(aweights)
+                a = aweights.reshape(-1).to(x.dtype)
                 norm = total - correction * (weights * a).sum() / total
-            centred = x - mean
-            product = centred @ (centred * w).T
-        if norm <= 0:
+        if float(norm) <= 0:
             warnings.warn("cov: degrees of freedom <= 0 for the correction given", stacklevel=2)
-            norm = 0
-        return (product / float(norm)).squeeze()
+            norm = norm * 0 if isinstance(norm, Tensor) else 0
+        return (product / (norm if isinstance(norm, Tensor) else float(norm))).squeeze()
 
     def corrcoef(self) -> "Tensor":
         """The Pearson correlation coefficients of the rows, clipped to [-1, 1]."""
@@ -2726,6 +2725,8 @@ class Tensor:
 
     def index_copy(self, dim: int, index: Any, source: Any) -> "Tensor":
         """A copy with source's slices written at positions `index` along `dim`."""
+        if not self.ndim:  # NOTE: a 0-d tensor counts as one element, as in PyTorch
+            return self.reshape(1).index_copy(dim, index, _flat(source)).reshape(())
         idx, source = self._index_source(dim, index, source, "index_copy")
         return self._put(source.to(self.dtype), (slice(None),) * self._axis(dim, "index_copy")
                          + (idx,), False)
@@ -2796,6 +2797,9 @@ class Tensor:
         if reduce not in ("prod", "mean", "amax", "amin"):
             raise RuntimeError(f"index_reduce: reduce must be one of prod, mean, amax, amin; "
                                f"got {reduce!r}")
+        if not self.ndim:
+            return self.reshape(1).index_reduce(dim, index, _flat(source), reduce,
+                                                include_self=include_self).reshape(())
         idx, source = self._index_source(dim, index, source, "index_reduce")
         d = self._axis(dim, "index_reduce")
         spread = np.broadcast_to(idx.reshape((-1,) + (1,) * (self.ndim - d - 1)), source.shape)
@@ -2851,7 +2855,10 @@ class Tensor:
         a, b = self._pair(other)
         if a.dtype.kind != "f":
             raise RuntimeError(f"nextafter: needs floating point tensors, got {a.dtype}")
-        return _no_grad("nextafter", np.nextafter, a.numpy(), b.numpy())
+        out = _no_grad("nextafter", np.nextafter, a.numpy(), b.numpy())
+        # NOTE: PyTorch passes the gradient to self unchanged (the step is below rounding)
+        return ops.KnownSlope.apply(a.expand(out.shape), value=out._data,
+                                    slope=np.ones((), dtype=a.dtype))
 
     def _special(self, value: Callable, slope: Callable) -> "Tensor":
         """An elementwise special function from numpy helpers: `value(x)` and its derivative
@@ -2970,47 +2977,6 @@ class Tensor:
             root = root.base
         start = data.__array_interface__["data"][0] - root.__array_interface__["data"][0]
         return start // max(data.itemsize, 1)
-
-    def _strided(self, size: Any, stride: Any, storage_offset: int | None,
-                 op: str) -> np.ndarray:
-        """The flat numbers, in `size`'s shape, of the elements that an `as_strided` view of
-        this tensor's memory would show. Only its own elements can be shown (PyTorch could
-        also read memory of the tensor it is a view of)."""
-        data = be.active.realize(self._data)
-        size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
-        if len(size) != len(stride):
-            raise RuntimeError(f"{op}: size {size} and stride {stride} differ in length")
-        item = max(data.itemsize, 1)
-        own = self.storage_offset() + sum(
-            np.arange(n).reshape((-1,) + (1,) * (data.ndim - i - 1)) * (s // item)
-            for i, (n, s) in enumerate(zip(data.shape, data.strides))) if data.ndim else (
-            np.asarray(self.storage_offset()))
-        offset = self.storage_offset() if storage_offset is None else storage_offset
-        wanted = offset + sum(np.arange(n).reshape((-1,) + (1,) * (len(size) - i - 1)) * s
-                              for i, (n, s) in enumerate(zip(size, stride)))
-        wanted = np.broadcast_to(np.asarray(wanted, dtype=int64), size)
-        own = np.ravel(own)
-        table = np.full(max(own.max(initial=-1), wanted.max(initial=-1)) + 1, -1, dtype=int64)
-        table[own] = np.arange(own.size)  # NOTE: memory position -> element number
-        flat = np.where(wanted >= 0, table[np.maximum(wanted, 0)], -1)
-        if (flat < 0).any():
-            raise RuntimeError(f"{op}: size {size}, stride {stride} and offset {offset} reach "
-                               f"memory outside this tensor of shape {self.shape}")
-        return flat
-
-    def as_strided(self, size: Any, stride: Any, storage_offset: int | None = None) -> "Tensor":
-        """The elements a view with this size and stride (in elements) would show; where it
-        shows one element twice the gradients add up."""
-        return self.reshape(-1)[self._strided(size, stride, storage_offset, "as_strided")]
-
-    def as_strided_(self, size: Any, stride: Any, storage_offset: int | None = None) -> "Tensor":
-        return self._rebind(self.as_strided(size, stride, storage_offset), "as_strided_")
-
-    def as_strided_scatter(self, src: Any, size: Any, stride: Any,
-                           storage_offset: int | None = None) -> "Tensor":
-        """A copy with the elements that `as_strided(size, stride)` shows replaced by src."""
-        return self._embed(src, lambda t: t.as_strided(size, stride, storage_offset),
-                           "as_strided_scatter")
 
     def new(self, *args: Any) -> "Tensor":
         """PyTorch's legacy constructor: `t.new(2, 3)` is a zero tensor of that size,
@@ -3147,10 +3113,6 @@ class Tensor:
         strides = self.stride() if self.ndim else ()
         return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
 
-    def new_empty_strided(self, size: Any, stride: Any, dtype: Any = None) -> "Tensor":
-        """`new_empty(size)`: the stride has no effect on a row-major array."""
-        return self.new_empty(tuple(size), dtype=dtype)
-
     def resize_(self, *sizes: Any) -> "Tensor":
         """Give the tensor a new shape in place, keeping its leading elements in memory
         order (new ones are 0); PyTorch refuses it on tensors that require grad."""
@@ -3266,6 +3228,12 @@ def _bessel_i1(x: np.ndarray) -> np.ndarray:
         term = term * half * half / (k * (k + 1))
         total += term
     return total
+
+
+def _flat(t: Any) -> Tensor:
+    """`t` as a tensor of at least one dim (a 0-d one becomes shape (1,))."""
+    t = t if isinstance(t, Tensor) else Tensor(t)
+    return t.reshape(-1) if not t.ndim else t
 
 
 def _in_place(name: str) -> Callable:
