@@ -101,6 +101,19 @@ def test_sequence_layer_without_hx_batched_and_unbatched_matches_torch(spec, bat
                          np.float64)
 
 
+@pytest.mark.parametrize("spec, layers, batch_first", [
+    ("LSTM(3, 4, proj_size=2)", 1, False),
+    ("LSTM(3, 4, 2, proj_size=3, bidirectional=True, batch_first=True)", 4, True),
+    ("LSTM(3, 4, 2, bias=False, proj_size=1)", 2, False)])
+@pytest.mark.parametrize("with_hx", [False, True])
+def test_lstm_with_projections_matches_torch(spec, layers, batch_first, with_hx):
+    """h (and the output) have proj_size features, c keeps hidden_size."""
+    proj = int(spec.split("proj_size=")[1].split(",")[0].rstrip(")"))
+    shape = (BATCH, STEPS, INPUT) if batch_first else (STEPS, BATCH, INPUT)
+    hx = ((layers, BATCH, proj), (layers, BATCH, HIDDEN)) if with_hx else None
+    _check_against_torch(spec, shape, hx, np.float64)
+
+
 def test_unbatched_sequence_with_hx_matches_torch():
     _check_against_torch("LSTM(3, 4, 2, bidirectional=True)", (STEPS, INPUT),
                          ((4, HIDDEN), (4, HIDDEN)), np.float64)
@@ -109,7 +122,8 @@ def test_unbatched_sequence_with_hx_matches_torch():
 # ----------------------------------------------------------------------- modules and reprs
 MODULES = CELLS + ["RNN(3, 4)", "RNN(3, 4, 2, nonlinearity='relu', bias=False)",
                    "LSTM(3, 4, num_layers=2, batch_first=True, dropout=0.5, bidirectional=True)",
-                   "GRU(3, 4, bidirectional=True)", "GRU(3, 4, 3, dropout=0.25)"]
+                   "GRU(3, 4, bidirectional=True)", "GRU(3, 4, 3, dropout=0.25)",
+                   "LSTM(3, 4, 2, proj_size=2, bidirectional=True)"]
 
 
 @pytest.mark.parametrize("spec", MODULES)
@@ -125,11 +139,12 @@ def test_recurrent_repr_state_dict_and_init_range_agree_with_torch(spec):
     assert np.abs(values).max() <= bound and 0.45 * bound < values.std() < 0.7 * bound
 
 
-def test_lstm_gradients_match_finite_differences():
-    layer = nn.LSTM(2, 2, num_layers=2, bidirectional=True).double()
+@pytest.mark.parametrize("proj_size", [0, 1])
+def test_lstm_gradients_match_finite_differences(proj_size):
+    layer = nn.LSTM(2, 2, num_layers=2, bidirectional=True, proj_size=proj_size).double()
     rng = np.random.default_rng(1)
     x = tl.tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
-    h0 = tl.tensor(rng.standard_normal((4, 2, 2)), requires_grad=True)
+    h0 = tl.tensor(rng.standard_normal((4, 2, proj_size or 2)), requires_grad=True)
     c0 = tl.tensor(rng.standard_normal((4, 2, 2)), requires_grad=True)
 
     # NOTE: gradcheck perturbs the parameters in place, so the layer sees them without setattr
@@ -153,7 +168,7 @@ def test_inter_layer_dropout_acts_only_in_training_and_not_after_the_last_layer(
 
 
 @pytest.mark.parametrize("make, x, message", [
-    (lambda: nn.LSTM(3, 4, proj_size=2), None, "proj_size"),
+    (lambda: nn.LSTM(3, 4, proj_size=4), None, "proj_size must be 0 or between 1 and"),
     (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), None, "nonlinearity"),
     (lambda: nn.GRU(3, 4), tl.randn(5, 2, 7), "expected input of shape"),
     (lambda: nn.LSTMCell(3, 4), tl.randn(2, 2, 3), "expected input of shape"),

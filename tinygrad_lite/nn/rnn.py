@@ -17,30 +17,32 @@ from . import functional as F
 from . import init
 from .module import Module, Parameter
 
-State = tuple  # (h,) or (h, c), each (N, hidden_size)
-Weights = tuple  # (weight_ih, weight_hh, bias_ih or None, bias_hh or None)
+State = tuple  # (h,) or (h, c), each (N, hidden_size); an LSTM's h is (N, proj_size) with one
+Weights = tuple  # (weight_ih, weight_hh, bias_ih, bias_hh, weight_hr), each possibly None
 
 
 # --- one time step of each kind of cell ---------------------------------------------------
 def _rnn_step(x: Tensor, state: State, weights: Weights,
               activation: Callable[[Tensor], Tensor]) -> State:
-    w_ih, w_hh, b_ih, b_hh = weights
+    w_ih, w_hh, b_ih, b_hh, _ = weights
     return (activation(F.linear(x, w_ih, b_ih) + F.linear(state[0], w_hh, b_hh)),)
 
 
 def _lstm_step(x: Tensor, state: State, weights: Weights) -> State:
-    """PyTorch's gate order i, f, g, o: c' = f*c + i*g, h' = o*tanh(c')."""
-    w_ih, w_hh, b_ih, b_hh = weights
+    """PyTorch's gate order i, f, g, o: c' = f*c + i*g, h' = o*tanh(c'), projected to
+    proj_size by weight_hr when the layer has one."""
+    w_ih, w_hh, b_ih, b_hh, w_hr = weights
     h, c = state
     gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
     i, f, g, o = gates.chunk(4, -1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
+    h = o.sigmoid() * c.tanh()
+    return (h if w_hr is None else F.linear(h, w_hr)), c
 
 
 def _gru_step(x: Tensor, state: State, weights: Weights) -> State:
     """PyTorch's gate order r, z, n; the reset gate scales h's part of n *after* its bias."""
-    w_ih, w_hh, b_ih, b_hh = weights
+    w_ih, w_hh, b_ih, b_hh, _ = weights
     h = state[0]
     x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, -1)
     h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
@@ -80,35 +82,41 @@ def _run_direction(step: Callable, xs: list[Tensor], state: State, weights: Weig
 
 
 def _new_weights(module: Module, suffix: str, input_size: int, hidden_size: int, gates: int,
-                 bias: bool, dtype: Any) -> list[str]:
-    """Register weight_ih, weight_hh (and biases) + suffix on `module`; return their names."""
+                 bias: bool, dtype: Any, proj_size: int = 0) -> list[str]:
+    """Register weight_ih, weight_hh (and biases, and an LSTM's projection weight_hr) +
+    suffix on `module`, in PyTorch's order; return their names."""
+    state_size = proj_size or hidden_size
     shapes = {"weight_ih": (gates * hidden_size, input_size),
-              "weight_hh": (gates * hidden_size, hidden_size)}
+              "weight_hh": (gates * hidden_size, state_size)}
     if bias:
         shapes.update(bias_ih=(gates * hidden_size,), bias_hh=(gates * hidden_size,))
+    if proj_size:
+        shapes.update(weight_hr=(proj_size, hidden_size))
     for name, shape in shapes.items():
         module.register_parameter(name + suffix, Parameter(empty(*shape, dtype=dtype)))
     return [name + suffix for name in shapes]
 
 
 def _weights(module: Module, names: list[str]) -> Weights:
-    """(weight_ih, weight_hh, bias_ih, bias_hh) of one cell; the biases are None without bias."""
-    w_ih, w_hh, *biases = (getattr(module, name) for name in names)
-    return (w_ih, w_hh, *(biases or (None, None)))
+    """(weight_ih, weight_hh, bias_ih, bias_hh, weight_hr) of one cell, None for those it
+    does not have."""
+    found = {name.split("_l")[0]: getattr(module, name) for name in names}
+    return tuple(found.get(kind) for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh",
+                                              "weight_hr"))
 
 
-def _initial_states(name: str, hx: Any, n_states: int, shape: tuple, batch_dim: int,
-                    batched: bool, dtype: Any) -> State:
-    """The starting state as a tuple of tensors of `shape` (zeros when `hx` is None).
+def _initial_states(name: str, hx: Any, shapes: list[tuple], batch_dim: int, batched: bool,
+                    dtype: Any) -> State:
+    """The starting states (h, or h and c) as tensors of `shapes` (zeros when `hx` is None).
 
-    A given `hx` must have `shape`, or without the batch dim `batch_dim` for unbatched input
-    (it is put back, of size 1).
+    A given `hx` must have those shapes, or without the batch dim `batch_dim` for unbatched
+    input (it is put back, of size 1).
     """
     if hx is None:
-        return tuple(zeros(*shape, dtype=dtype) for _ in range(n_states))
-    states = tuple(hx) if n_states == 2 else (hx,)
-    want = shape if batched else shape[:batch_dim] + shape[batch_dim + 1:]
-    for h in states:
+        return tuple(zeros(*shape, dtype=dtype) for shape in shapes)
+    states = tuple(hx) if len(shapes) == 2 else (hx,)
+    for h, shape in zip(states, shapes):
+        want = shape if batched else shape[:batch_dim] + shape[batch_dim + 1:]
         if h.shape != want:
             raise RuntimeError(f"{name}: expected hidden state of shape {want}, got {h.shape}")
     return states if batched else tuple(h.unsqueeze(batch_dim) for h in states)
@@ -145,7 +153,7 @@ class _CellBase(Module):
                              f"({self.input_size},), got {input.shape}")
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
-        state = _initial_states(name, hx, n_states, (x.shape[0], self.hidden_size), 0,
+        state = _initial_states(name, hx, [(x.shape[0], self.hidden_size)] * n_states, 0,
                                 batched, x.dtype)
         new = _STEPS[self._mode][0](x, state, _weights(self, self._names))
         return new if batched else tuple(h.squeeze(0) for h in new)
@@ -238,22 +246,24 @@ class _RNNBase(Module):
                  bidirectional: bool = False, proj_size: int = 0, dtype: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
-        if proj_size != 0:
-            raise NotImplementedError(f"{name}: proj_size is not supported; use proj_size=0 "
-                                      "and add an nn.Linear after the layer")
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"{name}: proj_size is only supported by LSTM, not RNN or GRU")
+        if proj_size < 0 or (proj_size and proj_size >= hidden_size):
+            raise ValueError(f"{name}: proj_size must be 0 or between 1 and hidden_size - 1 "
+                             f"({hidden_size - 1}), got {proj_size}")
         if num_layers < 1:
             raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
         F._check_dropout_p(dropout)
         self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first = bias, batch_first
+        self.bias, self.batch_first, self.proj_size = bias, batch_first, proj_size
         self.dropout, self.bidirectional = float(dropout), bidirectional
         directions = 2 if bidirectional else 1
         # _all_weights[layer * directions + direction]: that cell's parameter names
         self._all_weights = [
             _new_weights(self, f"_l{layer}{'_reverse' if d else ''}",
-                         input_size if layer == 0 else hidden_size * directions, hidden_size,
-                         _STEPS[mode][1], bias, dtype)
+                         input_size if layer == 0 else (proj_size or hidden_size) * directions,
+                         hidden_size, _STEPS[mode][1], bias, dtype, proj_size)
             for layer in range(num_layers) for d in range(directions)]
         self.reset_parameters()
 
@@ -261,7 +271,8 @@ class _RNNBase(Module):
         _reset_uniform(self, self.hidden_size)
 
     def _run(self, input: Tensor, hx: Any, n_states: int) -> tuple[Tensor, State]:  # noqa: A002
-        """(output, final states stacked as (num_layers * directions, N, hidden_size))."""
+        """(output, final states stacked as (num_layers * directions, N, hidden_size));
+        with proj_size, h (and the output) have proj_size features instead."""
         name = type(self).__name__
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected input of shape (L, N, {self.input_size}), "
@@ -273,7 +284,8 @@ class _RNNBase(Module):
             x = x.transpose(0, 1)
         directions = 2 if self.bidirectional else 1
         cells = self.num_layers * directions
-        states = _initial_states(name, hx, n_states, (cells, x.shape[1], self.hidden_size), 1,
+        sizes = (self.proj_size or self.hidden_size, self.hidden_size)[:n_states]  # h, c
+        states = _initial_states(name, hx, [(cells, x.shape[1], n) for n in sizes], 1,
                                  batched, x.dtype)
         step = _STEPS[self.mode][0]
         xs, finals = list(x.unbind(0)), []
@@ -299,8 +311,9 @@ class _RNNBase(Module):
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
-        for setting, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
-                                 ("dropout", 0.0), ("bidirectional", False)):
+        for setting, default in (("proj_size", 0), ("num_layers", 1), ("bias", True),
+                                 ("batch_first", False), ("dropout", 0.0),
+                                 ("bidirectional", False)):
             if getattr(self, setting) != default:
                 text += f", {setting}={getattr(self, setting)}"
         return text
@@ -353,8 +366,8 @@ class LSTM(_RNNBase):
     """LSTM over a sequence: forward(input, hx=None) with hx = (h_0, c_0) returns
     (output, (h_n, c_n)).
 
-    Parameters as for `RNN` (without nonlinearity); proj_size must be 0 (projections are not
-    supported).
+    Parameters as for `RNN` (without nonlinearity); `proj_size` > 0 projects each h to that
+    many features (weight_hr_l{k}), as in PyTorch.
 
     Examples
     --------
