@@ -76,6 +76,7 @@ LATER_METHODS = (
     "cholesky_solve", "conj", "conj_physical", "resolve_conj", "resolve_neg", "histogram",
     "isreal", "nonzero_static", "put", "qr", "svd", "triangular_solve", "unsafe_chunk",
     "unsafe_split", "unsafe_split_with_sizes", "is_conj", "is_neg", "is_inference",
+    "igamma", "igammac",
     # in-place twins that PyTorch also has as functions (torch.relu_(t) is t.relu_())
     "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
     "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_",
@@ -645,6 +646,7 @@ def _special_namespace() -> types.ModuleType:
     forwarded = {name: FUNCTIONS[name] for name in (
         "digamma", "erf", "erfc", "erfinv", "exp2", "expm1", "i0", "log1p", "logit", "round",
         "sinc", "xlogy", "softmax", "log_softmax", "logsumexp")}
+    forwarded.update(gammainc=FUNCTIONS["igamma"], gammaincc=FUNCTIONS["igammac"])
     forwarded.update(psi=FUNCTIONS["digamma"], gammaln=FUNCTIONS["lgamma"],
                      expit=FUNCTIONS["sigmoid"], multigammaln=FUNCTIONS["mvlgamma"],
                      polygamma=polygamma, entr=_entr, xlog1py=_xlog1py, ndtr=_ndtr,

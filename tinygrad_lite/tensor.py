@@ -2898,6 +2898,28 @@ class Tensor:
         """The modified Bessel function of the first kind, order 0; its derivative is i1."""
         return self._special(np.i0, lambda x, out: _bessel_i1(x))
 
+    def _incomplete_gamma(self, other: Any, upper: bool, op: str) -> "Tensor":
+        a, x = broadcast_tensors(*self._float_pair(other))
+        a_data, x_data = a.numpy().astype(np.float64), x.numpy().astype(np.float64)
+        with np.errstate(all="ignore"):
+            out = _regularized_gamma(a_data, x_data, upper)
+            slope = np.exp(-x_data + (a_data - 1) * np.log(x_data) - _lgamma(a_data))
+        result = ops.KnownSlope.apply(x, value=out.astype(x.dtype),
+                                      slope=(-slope if upper else slope).astype(x.dtype))
+        if a.requires_grad and autograd.is_grad_enabled():  # NOTE: as PyTorch: no gradient
+            result = result + ops.NoGradient.apply(  # for a, and backward says so
+                a, value=np.zeros(a.shape, dtype=a.dtype), op=f"{op}: the input (a)")
+        return result
+
+    def igamma(self, other: Any) -> "Tensor":
+        """The regularized lower incomplete gamma function P(self, other); differentiable in
+        `other` (x) only, as in PyTorch."""
+        return self._incomplete_gamma(other, False, "igamma")
+
+    def igammac(self, other: Any) -> "Tensor":
+        """The regularized upper incomplete gamma function Q(self, other) = 1 - P."""
+        return self._incomplete_gamma(other, True, "igammac")
+
     def erfinv(self) -> "Tensor":
         """The inverse of erf on (-1, 1) (+-inf at +-1, NaN outside); its derivative is
         sqrt(pi) / 2 * exp(erfinv(x)^2)."""
@@ -3091,8 +3113,13 @@ class Tensor:
         return SVDLegacy(u, s, vh.mT)
 
     # --- memory and layout queries ----------------------------------------------------------
-    is_sparse = is_quantized = is_meta = is_mkldnn = is_nested = property(
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_mkldnn = is_nested = property(
         lambda self: False, doc="Always False: every tensor is a dense CPU array.")
+    is_mps = is_xla = is_xpu = is_ipu = is_vulkan = is_maia = is_mtia = is_sparse
+
+    def to_dense(self, dtype: Any = None) -> "Tensor":
+        """The tensor itself (in `dtype` if given): it is dense already."""
+        return self if dtype is None else self.to(dtype)
 
     def is_pinned(self) -> bool:
         return False
@@ -3216,6 +3243,48 @@ def _erfinv(y: np.ndarray) -> np.ndarray:
     return np.copysign(x, y)
 
 
+def _regularized_gamma(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
+    """P(a, x) (Q(a, x) = 1 - P with `upper`): the series below x = a + 1, Lentz's continued
+    fraction for Q above (Numerical Recipes' gammp / gammq), each computed where it converges
+    fast and accurately; NaN for a < 0 or x < 0, as PyTorch."""
+    eps, tiny = np.finfo(np.float64).eps, 1e-300
+    scale = np.exp(-x + a * np.log(x) - _lgamma(a))
+    series_at = (x < a + 1) & (a > 0) & (x > 0)
+    total = np.where(series_at, 1 / np.where(a > 0, a, 1), 0.0)
+    term, n = total.copy(), 0
+    while n < 1000 and np.any(np.abs(term) > eps * np.abs(total)):
+        n += 1
+        term = np.where(series_at, term * x / (a + n), 0.0)
+        total += term
+    lower = total * scale
+    fraction_at = (x >= a + 1) & (a > 0) & np.isfinite(x)
+    b = np.where(fraction_at, x + 1 - a, 1.0)
+    c, d = np.full(b.shape, 1 / tiny), 1 / b
+    h, i = d.copy(), 0
+    while i < 1000:
+        i += 1
+        an = -i * (i - a)
+        b = b + 2
+        d = an * d + b
+        d = 1 / np.where(np.abs(d) < tiny, tiny, d)
+        c = b + an / c
+        c = np.where(np.abs(c) < tiny, tiny, c)
+        delta = np.where(fraction_at, d * c, 1.0)
+        h = h * delta
+        if np.all(np.abs(delta - 1) <= eps):
+            break
+    upper_part = np.where(fraction_at, scale * h, 0.0)
+    p = np.where(fraction_at, 1 - upper_part, lower)
+    q = np.where(fraction_at, upper_part, 1 - lower)
+    out = q if upper else p
+    # NOTE: the edges: P(0, x > 0) = 1, P(a, 0) = 0, P(a, inf) = 1, P(inf, x) = 0
+    edge_p = np.where((a == 0) & (x > 0), 1.0, np.where(x == np.inf, 1.0, np.where(
+        (x == 0) | (a == np.inf), 0.0, np.nan)))
+    edge = ((a == 0) & (x > 0)) | (x == 0) | (x == np.inf) | (a == np.inf)
+    out = np.where(edge, 1 - edge_p if upper else edge_p, out)
+    return np.where((a < 0) | (x < 0) | np.isnan(a) | np.isnan(x), np.nan, out)
+
+
 def _bessel_i1(x: np.ndarray) -> np.ndarray:
     """I1(x) = sum over k of (x/2)^(2k+1) / (k! (k+1)!): positive terms, summed until they
     stop changing the total."""
@@ -3266,7 +3335,7 @@ for _name in ("log1p", "expm1", "erf", "erfc", "log2", "log10", "exp2", "sin", "
               "addmm", "baddbmm", "addbmm", "addmv", "addr", "index_copy", "index_reduce",
               "masked_scatter", "scatter_reduce", "renorm", "gcd", "lcm", "ldexp", "nextafter",
               "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "i0", "put",
-              "conj_physical"):
+              "conj_physical", "igamma", "igammac"):
     setattr(Tensor, f"{_name}_", _in_place(_name))
 
 
