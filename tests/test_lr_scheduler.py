@@ -156,19 +156,26 @@ def test_scheduler_sets_initial_lr_base_lrs_and_writes_the_groups():
     assert sched.get_last_lr()[0] == pytest.approx(0.01)
 
 
-@pytest.mark.parametrize("name, kw", CASES, ids=CASE_IDS)
-def test_state_dict_round_trip_resumes_the_same_schedule(name, kw):
-    full = _schedule(getattr(lr_scheduler, name)(_optimizer(), **kw), 30)
-    opt = _optimizer()
-    sched = getattr(lr_scheduler, name)(opt, **kw)
+def _resume(lib, opt_module, name, kw):
+    """12 epochs, then the optimizer and scheduler rebuilt from their state dicts (the
+    scheduler with last_epoch=11), then 18 more: the rates of those 18."""
+    opt = _optimizer(lib, opt_module)
+    sched = getattr(opt_module.lr_scheduler, name)(opt, **kw)
     _schedule(sched, 12)
     saved_opt, saved_sched = opt.state_dict(), sched.state_dict()
     assert "optimizer" not in saved_sched and saved_sched["last_epoch"] == 12
-    opt2 = _optimizer()
+    opt2 = _optimizer(lib, opt_module)
     opt2.load_state_dict(saved_opt)  # brings each group's lr and initial_lr back
-    sched2 = getattr(lr_scheduler, name)(opt2, **kw, last_epoch=11)
+    sched2 = getattr(opt_module.lr_scheduler, name)(opt2, **kw, last_epoch=11)
     sched2.load_state_dict(saved_sched)
-    np.testing.assert_allclose(_schedule(sched2, 18), full[12:], rtol=1e-12)
+    return _schedule(sched2, 18)
+
+
+@pytest.mark.parametrize("name, kw", CASES, ids=CASE_IDS)
+def test_state_dict_round_trip_resumes_as_pytorchs(name, kw):
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(_resume(tl, optim, name, kw),
+                               _resume(torch, torch.optim, name, kw), rtol=1e-12)
 
 
 def test_lambda_lr_state_dict_keeps_callable_objects_but_not_functions():
@@ -208,3 +215,41 @@ def test_recursive_schedules_continue_from_a_rate_changed_by_hand():
     opt.param_groups[0]["lr"] = 1.0
     sched.step()
     assert sched.get_last_lr() == [0.5, 0.15]
+
+
+def _resumed_lrs(lib, name: str, kw: dict) -> list[float]:
+    """The rate a schedule built with last_epoch=3 sets, then the next five."""
+    p = lib.nn.Parameter(lib.zeros(2))
+    opt = lib.optim.SGD([p], lr=0.1, momentum=0.9)
+    opt.param_groups[0]["initial_lr"] = 0.1
+    sched = getattr(lib.optim.lr_scheduler, name)(opt, last_epoch=3, **kw)
+    lrs = [opt.param_groups[0]["lr"]]
+    for _ in range(5):
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    return lrs
+
+
+RESUMED = [("StepLR", dict(step_size=2, gamma=0.5)), ("ExponentialLR", dict(gamma=0.9)),
+           ("MultiStepLR", dict(milestones=[2, 5], gamma=0.3)), ("LinearLR", dict(total_iters=6)),
+           ("CosineAnnealingLR", dict(T_max=6)), ("PolynomialLR", dict(total_iters=6)),
+           ("MultiplicativeLR", dict(lr_lambda=lambda e: 0.9)), ("ConstantLR", dict(factor=0.5)),
+           ("LambdaLR", dict(lr_lambda=lambda e: 1 / (1 + e))),
+           ("CosineAnnealingWarmRestarts", dict(T_0=3))]
+
+
+def test_a_resumed_schedule_takes_its_first_step_as_pytorch():
+    """Built with last_epoch=3, StepLR is already at epoch 4 (decayed); ExponentialLR, like
+    PyTorch's other recursive schedules, keeps the group's rate until its first step."""
+    assert _resumed_lrs(tl, "StepLR", dict(step_size=2, gamma=0.5))[:3] == pytest.approx(
+        [0.05, 0.05, 0.025])
+    assert _resumed_lrs(tl, "ExponentialLR", dict(gamma=0.5))[:3] == pytest.approx(
+        [0.1, 0.05, 0.025])
+
+
+@pytest.mark.parametrize("name, kw", RESUMED, ids=[name for name, _ in RESUMED])
+def test_resumed_schedules_match_pytorch(name, kw):
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(_resumed_lrs(tl, name, kw), _resumed_lrs(torch, name, kw),
+                               rtol=1e-12)

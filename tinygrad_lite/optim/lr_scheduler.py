@@ -31,6 +31,11 @@ class LRScheduler(abc.ABC):
     already hold "initial_lr" (e.g. after `optimizer.load_state_dict`).
     """
 
+    # PyTorch's recursive ExponentialLR, CosineAnnealingLR, MultiplicativeLR, LinearLR and
+    # PolynomialLR keep the groups' rates when built with last_epoch >= 0 (`_is_initial`);
+    # the others already take the step into last_epoch + 1
+    _resume_keeps_lr = False
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an "
@@ -48,7 +53,12 @@ class LRScheduler(abc.ABC):
                                    "with last_epoch=-1")
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch + 1
-        self._set_lrs(self._initial_lrs())
+        if last_epoch == -1:
+            self._set_lrs(self._initial_lrs())
+        elif self._resume_keeps_lr:
+            self._set_lrs([group["lr"] for group in optimizer.param_groups])
+        else:  # NOTE: a resumed schedule takes its step into last_epoch + 1 now, as PyTorch's
+            self._set_lrs(self.get_lr())
 
     def _initial_lrs(self) -> list[float]:
         """The rates at construction: a recursive schedule starts from the groups' own."""
@@ -157,6 +167,8 @@ class MultiplicativeLR(_LambdaScheduler):
     >>> sched = MultiplicativeLR(opt, lambda epoch: 0.95)  # same as ExponentialLR(opt, 0.95)
     """
 
+    _resume_keeps_lr = True
+
     def get_lr(self) -> list[float]:
         return [group["lr"] * fn(self.last_epoch)
                 for group, fn in zip(self.optimizer.param_groups, self.lr_lambdas)]
@@ -188,6 +200,8 @@ class StepLR(LRScheduler):
 class ExponentialLR(LRScheduler):
     """Multiply the rate by `gamma` every epoch: `lr = base_lr * gamma ** epoch`."""
 
+    _resume_keeps_lr = True
+
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -202,6 +216,8 @@ class CosineAnnealingLR(LRScheduler):
     Closed form: `eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2`;
     the rates come from PyTorch's recursive form of it (equal to rounding error).
     """
+
+    _resume_keeps_lr = True
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
@@ -307,6 +323,8 @@ class LinearLR(_WarmupScheduler):
     >>> sched = LinearLR(opt, start_factor=0.1, total_iters=10)  # lr/10 -> lr by epoch 10
     """
 
+    _resume_keeps_lr = True
+
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
         if not 0 < start_factor <= 1:
@@ -340,6 +358,8 @@ class PolynomialLR(LRScheduler):
     --------
     >>> sched = PolynomialLR(opt, total_iters=100, power=2.0)
     """
+
+    _resume_keeps_lr = True
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1) -> None:
@@ -382,8 +402,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_mult = T_mult
         self.eta_min = eta_min
         self.T_i, self.T_cur = T_0, last_epoch + 1
-        while self.T_cur >= self.T_i:  # resuming: find the period that epoch falls in
-            self.T_cur -= self.T_i
+        if self.T_cur >= self.T_i:  # NOTE: resuming, PyTorch wraps once, as one step() does
+            self.T_cur %= self.T_i
             self.T_i *= T_mult
         super().__init__(optimizer, last_epoch)
 
