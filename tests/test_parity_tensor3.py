@@ -727,3 +727,45 @@ def test_incomplete_gamma_values_edges_and_gradients():
             # NOTE: PyTorch's P(50, 45) is off by 8e-10 (mpmath: 0.24680203440017027...)
             np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-8, equal_nan=True)
     assert not tl.ones(1).is_mps and tl.ones(1).to_dense().shape == (1,)
+
+
+LU_CASES = [
+    ("lu_square_L", (3, 3), lambda L, x: L.linalg.lu(x).L),
+    ("lu_square_U", (3, 3), lambda L, x: L.linalg.lu(x).U),
+    ("lu_tall", (4, 3), lambda L, x: L.linalg.lu(x)[1].sum(0) + L.linalg.lu(x)[2].sum(0)),
+    ("lu_wide", (3, 5), lambda L, x: L.linalg.lu_factor(x)[0]),
+    ("lu_solve", (3, 3), lambda L, x: L.linalg.lu_solve(*L.linalg.lu_factor(x), x[:, :2] * 2)),
+    ("lu_solve_adjoint_right", (3, 3), lambda L, x: L.linalg.lu_solve(
+        *L.linalg.lu_factor(x), x[:2], left=False, adjoint=True)),
+]
+
+
+@pytest.mark.parametrize("name, shape, fn", LU_CASES, ids=[c[0] for c in LU_CASES])
+def test_lu_factors_and_solves_match_finite_differences_and_torch(name, shape, fn):
+    data = np.random.default_rng(2).standard_normal(shape)
+    ours, theirs = _both(fn)
+    x = tl.tensor(data, dtype=tl.float64, requires_grad=True)
+    assert tl.gradcheck(ours, [x])
+    if torch is None:
+        return
+    xt = torch.tensor(data, requires_grad=True)
+    out, out_t = ours(x), theirs(xt)
+    np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    x.grad = None
+    (out * tl.tensor(np.arange(out.numel()).reshape(out.shape), dtype=tl.float64)).sum().backward()
+    (out_t * torch.arange(out_t.numel(), dtype=torch.float64).reshape(out_t.shape)).sum(
+        ).backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_lu_pivots_and_unpack_as_lapack():
+    a = tl.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 10.0]])
+    packed, pivots = tl.linalg.lu_factor(a)
+    assert pivots.dtype == tl.int32 and pivots.tolist() == [3, 3, 3]
+    p, lower, upper = tl.lu_unpack(packed, pivots)
+    assert p.tolist() == [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    np.testing.assert_allclose((p @ lower @ upper).numpy(), a.numpy(), rtol=1e-6)
+    legacy, legacy_pivots, infos = a.lu(get_infos=True)
+    assert legacy.tolist() == packed.tolist() and infos.tolist() == 0
+    x = tl.lu_solve(tl.ones(3, 1), packed, pivots)
+    np.testing.assert_allclose((a @ x).numpy(), np.ones((3, 1)), atol=1e-5)

@@ -139,6 +139,7 @@ autograd.gradcheck, autograd.gradgradcheck = gradcheck, gradgradcheck
 globals().update(_FUNCTIONS)
 globals().update(_COPY_FUNCTIONS)  # and the copying forms of the view ops: tl.permute_copy, ...
 row_stack = vstack
+lu_unpack = linalg.lu_unpack
 # torch's top-level forms of nn.functional ops whose positional arguments are F's
 globals().update({_name: getattr(nn.functional, _name) for _name in (
     "adaptive_avg_pool1d", "alpha_dropout", "avg_pool1d", "bilinear", "celu", "channel_shuffle",

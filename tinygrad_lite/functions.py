@@ -76,7 +76,7 @@ LATER_METHODS = (
     "cholesky_solve", "conj", "conj_physical", "resolve_conj", "resolve_neg", "histogram",
     "isreal", "nonzero_static", "put", "qr", "svd", "triangular_solve", "unsafe_chunk",
     "unsafe_split", "unsafe_split_with_sizes", "is_conj", "is_neg", "is_inference",
-    "igamma", "igammac",
+    "igamma", "igammac", "lu", "lu_solve",
     # in-place twins that PyTorch also has as functions (torch.relu_(t) is t.relu_())
     "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
     "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_",

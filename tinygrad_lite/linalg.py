@@ -466,3 +466,119 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvEx:
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyEx:
     """(L, info): info 0 where A is positive-definite (otherwise the error is raised)."""
     return CholeskyEx(cholesky(A, upper=upper), Tensor(np.zeros(A.shape[:-2], dtype=np.int32)))
+
+
+LUFactor = namedtuple("LUFactor", ["LU", "pivots"])
+PLU = namedtuple("PLU", ["P", "L", "U"])
+
+
+def _lu_numpy(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(packed LU, LAPACK's 1-based pivots, the row order) of LU with partial pivoting, as
+    getrf computes it: the largest magnitude in each column (the first of equal ones)."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    flat = a.reshape((int(np.prod(a.shape[:-2])), m, n)).astype(a.dtype, copy=True)
+    rows = np.arange(flat.shape[0])
+    pivots = np.zeros((flat.shape[0], k), dtype=np.int32)
+    order = np.tile(np.arange(m), (flat.shape[0], 1))
+    for j in range(k):
+        p = j + np.argmax(np.abs(flat[:, j:, j]), axis=1)
+        pivots[:, j] = p + 1
+        flat[rows, j], flat[rows, p] = flat[rows, p].copy(), flat[rows, j].copy()
+        order[rows, j], order[rows, p] = order[rows, p].copy(), order[rows, j].copy()
+        pivot = flat[:, j, j:j + 1]
+        flat[:, j + 1:, j] /= np.where(pivot == 0, 1, pivot)  # NOTE: a 0 pivot: singular
+        flat[:, j + 1:, j + 1:] -= flat[:, j + 1:, j:j + 1] * flat[:, j:j + 1, j + 1:]
+    batch = a.shape[:-2]
+    return flat.reshape(a.shape), pivots.reshape(batch + (k,)), order.reshape(batch + (m,))
+
+
+def _lu(A: Tensor, pivot: bool) -> tuple[PLU, np.ndarray]:
+    """(P, L, U) of `lu` and LAPACK's pivots."""
+    if not pivot:
+        raise RuntimeError("linalg.lu: pivot=False is only supported on CUDA in PyTorch")
+    A = A._floating()
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.lu: needs matrices (..., m, n), got shape {A.shape}")
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    packed, pivots, order = _lu_numpy(A.numpy())
+    P = np.zeros(A.shape[:-2] + (m, m), dtype=A.dtype)
+    np.put_along_axis(P, order[..., None, :], 1, axis=-2)
+    L = np.tril(packed[..., :, :k], -1) + np.eye(m, k, dtype=A.dtype)
+    U = np.triu(packed[..., :k, :])
+    if A.numel() == 0:
+        return PLU(Tensor(P), *(_not_differentiable(x, A, "linalg.lu") for x in (L, U))), pivots
+    P_t, L_t, U_t = (Tensor(x, dtype=A.dtype) for x in (P, L, U))
+    L_inv = Tensor(np.linalg.inv(L[..., :k, :k]), dtype=A.dtype)
+    U_inv = Tensor(np.linalg.inv(U[..., :k, :k]), dtype=A.dtype)
+
+    def parts(dA: Tensor) -> tuple[Tensor, Tensor]:
+        # NOTE: P^T dA = dL U + L dU; on the square k x k block, L^-1 P^T dA U^-1 splits into
+        # a strictly lower part (L^-1 dL) and an upper one (dU U^-1); the rest follows
+        rotated = matmul(_mT(P_t), dA)
+        X = matmul(matmul(L_inv, rotated[..., :k, :k]), U_inv)
+        dL1, dU1 = matmul(L_t[..., :k, :], X.tril(-1)), matmul(X.triu(), U_t[..., :, :k])
+        dL, dU = dL1, dU1
+        if m > k:  # tall: the rows of L below the square block
+            below = matmul(rotated[..., k:, :] - matmul(L_t[..., k:, :], dU1), U_inv)
+            dL = cat([dL1, below], -2)
+        if n > k:  # wide: the columns of U right of the square block
+            right = matmul(L_inv, rotated[..., :, k:] - matmul(dL1, U_t[..., :, k:]))
+            dU = cat([dU1, right], -1)
+        return dL, dU
+
+    factors = PLU(P_t, _linearized(A, L, lambda dA: parts(dA)[0]),
+                  _linearized(A, U, lambda dA: parts(dA)[1]))
+    return factors, pivots
+
+
+def lu(A: Tensor, *, pivot: bool = True) -> PLU:
+    """(P, L, U) with A = P @ L @ U: L unit lower triangular (m, k), U upper (k, n), by
+    partial pivoting as LAPACK. Differentiable for full-rank A of any shape."""
+    return _lu(A, pivot)[0]
+
+
+def _padded(x: Tensor, rows: int, cols: int) -> Tensor:
+    """x with zero rows and columns added at the end, to (..., rows, cols)."""
+    if x.shape[-1] < cols:
+        x = cat([x, x.new_zeros(x.shape[:-1] + (cols - x.shape[-1],))], -1)
+    if x.shape[-2] < rows:
+        x = cat([x, x.new_zeros(x.shape[:-2] + (rows - x.shape[-2], cols))], -2)
+    return x
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactor:
+    """(LU, pivots): L (below the diagonal, its unit diagonal implied) and U packed in one
+    matrix, and LAPACK's 1-based int32 row swaps."""
+    (_, L, U), pivots = _lu(A, pivot)
+    m, n = A.shape[-2:]
+    return LUFactor(_padded(L.tril(-1), m, n) + _padded(U, m, n), Tensor(pivots))
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
+              unpack_pivots: bool = True) -> PLU:
+    """(P, L, U) from `lu_factor`'s packed matrix and pivots."""
+    m, n = LU_data.shape[-2:]
+    k = min(m, n)
+    order = np.tile(np.arange(m), LU_data.shape[:-2] + (1,))
+    swaps = LU_pivots.numpy().astype(np.int64) - 1
+    for j in range(k):
+        p = swaps[..., j:j + 1]
+        here, there = order[..., j:j + 1].copy(), np.take_along_axis(order, p, -1)
+        order[..., j:j + 1] = there
+        np.put_along_axis(order, p, here, -1)
+    P = np.zeros(LU_data.shape[:-2] + (m, m), dtype=LU_data.dtype)
+    np.put_along_axis(P, order[..., None, :], 1, axis=-2)
+    L = LU_data[..., :, :k].tril(-1) + eye(m, k, dtype=LU_data.dtype)
+    return PLU(Tensor(P), L, LU_data[..., :k, :].triu())
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
+             adjoint: bool = False) -> Tensor:
+    """X with A X = B (X A = B when not `left`; A^T in place of A with `adjoint`), A given
+    by `lu_factor`; differentiable in LU and B."""
+    P, L, U = lu_unpack(LU, pivots)
+    A = matmul(matmul(P, L), U)
+    A = _mT(A) if adjoint else A
+    return matmul(inv(A), B) if left else matmul(B, inv(A))

@@ -3100,6 +3100,19 @@ class Tensor:
                                     unitriangular=unitriangular)
         return TriangularSolve(x, A.clone())
 
+    def lu(self, pivot: bool = True, get_infos: bool = False) -> tuple:
+        """(LU, pivots) of `linalg.lu_factor` (and zeros for infos with `get_infos`)."""
+        from . import linalg
+        packed, pivots = linalg.lu_factor(self, pivot=pivot)
+        if get_infos:
+            return packed, pivots, Tensor._wrap(np.zeros(self.shape[:-2], dtype=int32))
+        return packed, pivots
+
+    def lu_solve(self, LU_data: "Tensor", LU_pivots: "Tensor") -> "Tensor":  # noqa: N803
+        """X with A X = self, A given by `lu`'s factors."""
+        from . import linalg
+        return linalg.lu_solve(LU_data, LU_pivots, self)
+
     def qr(self, some: bool = True) -> tuple["Tensor", "Tensor"]:
         from . import linalg
         return linalg.qr(self, "reduced" if some else "complete")
