@@ -1,7 +1,8 @@
 """PyTorch's function forms of the Tensor methods: `tl.exp(t)` is `t.exp()`, `tl.sum(t, 1)`
 is `t.sum(1)`, `tl.max(t, dim=1)` is `t.max(dim=1)`, so code written against `torch.*`
 carries over. Each one forwards to the method of the same name (one helper makes them all);
-the package exports them as `tl.<name>`.
+the package exports them as `tl.<name>`. The rest of torch's top-level functions that are not
+methods (isin, block_diag, trapezoid, the window functions, ...) and `tl.special` follow.
 """
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""`tl.linalg`: the most used of `torch.linalg` (norms, inverse, determinant, solve), each
-differentiable through the Tensor ops it is written in (Inverse and Det are primitives)."""
+"""`tl.linalg`: torch.linalg's functions (norms, inv, det, solve, eigh, qr, svd, lu, lstsq,
+pinv, cholesky, matrix_exp, ...). Values come from numpy's LAPACK; gradients from the Tensor
+ops a function is written in, or, for the factorisations, from the derivative's linear map
+(`_linearized`), whose adjoint autograd finds by itself.
+"""
 from __future__ import annotations
 
 from collections import namedtuple
