@@ -496,3 +496,28 @@ def test_autograd_grad_unused_inputs_and_create_graph():
     assert twice.requires_grad and twice.tolist() == [2.0, 4.0]  # test_double_backward.py
     with pytest.raises(RuntimeError, match="1 tensors but 2 gradients"):
         tl.autograd.backward([x.sum()], [None, None])
+
+
+def test_post_accumulate_grad_hooks_run_after_grad_is_set():
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+    (w * 3).sum().backward()
+    (w * 2).sum().backward()
+    assert seen == [[3.0, 3.0], [5.0, 5.0]]  # after accumulating, with the tensor itself
+    tl.autograd.grad((w * 2).sum(), w)  # fills no .grad: no call
+    handle.remove()
+    (w * 2).sum().backward()
+    assert len(seen) == 2
+
+    def step(t):  # PyTorch's optimizer-in-backward recipe
+        with tl.no_grad():
+            t -= 0.5 * t.grad
+        t.grad = None
+
+    w.grad = None
+    w.register_post_accumulate_grad_hook(step)
+    (w * w).sum().backward()
+    assert w.tolist() == [0.0, 0.0] and w.grad is None
+    with pytest.raises(RuntimeError, match="only a leaf"):
+        (w * 2).register_post_accumulate_grad_hook(step)

@@ -146,7 +146,7 @@ class _Items(Dataset):
 def _describe(batch):
     """Types, shapes and dtypes of a batch, the same words for either library's tensors."""
     if isinstance(batch, (tuple, list)):
-        return [_describe(x) for x in batch]  # NOTE: torch gives lists where we give tuples
+        return type(batch).__name__, [_describe(x) for x in batch]
     if isinstance(batch, dict):
         return {k: _describe(v) for k, v in batch.items()}
     if hasattr(batch, "shape"):
@@ -167,7 +167,9 @@ _SAMPLES = {
 
 
 def test_default_collate_types_without_torch():
-    xb, yb = next(iter(DataLoader(_Items(lambda i: (tl.ones(2), i)), batch_size=4)))
+    batch = next(iter(DataLoader(_Items(lambda i: (tl.ones(2), i)), batch_size=4)))
+    assert type(batch) is list  # NOTE: a tuple sample gives a list, as in PyTorch
+    xb, yb = batch
     assert xb.shape == (4, 2) and yb.dtype == tl.int64
     batch = next(iter(DataLoader(_Items(lambda i: {"f": float(i), "s": "a"}), batch_size=2)))
     assert batch["f"].dtype == tl.float64 and batch["s"] == ["a", "a"]

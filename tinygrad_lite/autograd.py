@@ -535,6 +535,7 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
 
 # --- tensor hooks -------------------------------------------------------------------------
 RETAIN = "retain_grad"  # the key of retain_grad's entry in a tensor's hook table
+POST_ACCUMULATE = "post_accumulate"  # the key of the table of hooks that run after .grad is set
 
 
 class RemovableHandle:
@@ -555,7 +556,7 @@ def _run_hooks(t: "Tensor", g: Any, handed_out: set, retain: bool) -> Any:
     """`t`'s gradient after its hooks (in registration order); retain_grad's keeps it last
     (unless `retain` is False: `grad()` and `backward(inputs=)` fill in no other `.grad`)."""
     for key, hook in list(t._hooks.items()):
-        if key == RETAIN:
+        if key in (RETAIN, POST_ACCUMULATE):
             continue
         out = hook(_as_tensor(g))
         if out is not None:
@@ -584,6 +585,9 @@ def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:
         owner = _owner(g)
     handed_out.add(owner)
     t._grad = _as_tensor(g if t._grad is None else B.add(t._grad._data, g))
+    if t._hooks is not None and POST_ACCUMULATE in t._hooks:
+        for hook in list(t._hooks[POST_ACCUMULATE].values()):
+            hook(t)
 
 
 def _recorded_backward(ctx: Function, out: "Tensor", g: Any) -> Any:

@@ -422,14 +422,15 @@ def default_collate(batch: list[Any]) -> Any:
 
     Tensors, numpy arrays and numpy scalars are stacked (their dtype kept); Python floats
     become a float64 tensor, ints an int64 one and bools a bool one; strings stay a list;
-    dicts, tuples, named tuples and lists are collated field by field (a tuple stays a
-    tuple, where PyTorch gives a list, so `xb, yb = batch` works either way).
+    dicts, named tuples, tuples and lists are collated field by field (a named tuple stays
+    one; a tuple becomes a list, as in PyTorch, so `xb, yb = batch` and `batch[0] = ...` both
+    work).
 
     Examples
     --------
     >>> default_collate([(tl.ones(2), 0), (tl.zeros(2), 1)])
-    (tensor([[1., 1.],
-            [0., 0.]]), tensor([0, 1]))
+    [tensor([[1., 1.],
+            [0., 0.]]), tensor([0, 1])]
     """
     elem = batch[0]
     if isinstance(elem, Tensor) or _numeric_numpy(elem):
@@ -447,9 +448,7 @@ def default_collate(batch: list[Any]) -> Any:
             raise RuntimeError("default_collate: each element in list of batch should be of "
                                "equal size")
         fields = [default_collate(list(field)) for field in zip(*batch)]
-        if hasattr(elem, "_fields"):
-            return type(elem)(*fields)
-        return tuple(fields) if isinstance(elem, tuple) else fields
+        return type(elem)(*fields) if hasattr(elem, "_fields") else fields
     raise TypeError("default_collate: batch must contain tensors, numpy arrays, numbers, "
                     f"strings, dicts or lists; found {type(elem).__name__}")
 
@@ -463,8 +462,8 @@ def default_convert(data: Any) -> Any:
         return {key: default_convert(value) for key, value in data.items()}
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(x) for x in data))
-    if isinstance(data, (tuple, list)):
-        return type(data)(default_convert(x) for x in data)
+    if isinstance(data, (tuple, list)):  # NOTE: a tuple becomes a list, as in PyTorch
+        return [default_convert(x) for x in data]
     return data
 
 

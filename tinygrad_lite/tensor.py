@@ -527,6 +527,15 @@ class Tensor:
                                "not require grad")
         return autograd.RemovableHandle(self._hook_table(), hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]) -> Any:
+        """Call `hook(tensor)` on this leaf after backward has added into its `.grad` (an
+        optimizer can step the parameter there and then). Returns a handle."""
+        if not self.requires_grad or not self.is_leaf:
+            raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor that "
+                               "requires grad can take one")
+        table = self._hook_table().setdefault(autograd.POST_ACCUMULATE, {})
+        return autograd.RemovableHandle(table, hook)
+
     def _hook_table(self) -> dict:
         if self._hooks is None:
             self._hooks = {}
