@@ -210,3 +210,19 @@ def test_pad_with_negative_and_large_amounts_as_pytorch(mode, amounts, want):
 def test_circular_pad_refuses_wrapping_twice():
     with pytest.raises(ValueError, match="circular padding of"):
         F.pad(tl.ones(1, 1, 5), (6, 0), "circular")
+
+
+LIST_DTYPES = [  # PyTorch's inference for lists holding numpy scalars
+    ([np.float64(1.0)], "float64"), ([np.float32(1), 2.0], "float32"),
+    ([np.int32(1)], "int32"), ([1, np.float64(2.5)], "float64"),
+    ([np.int32(1), 2.5], "float32"), ([np.int32(1), 2], "int64"),
+    ([np.float16(1), 2.0], "float32"), ([[np.uint8(1)], [True]], "uint8"),
+    ([[np.float64(1), 2], [3, 4]], "float64"), ([1.0, 2.0], "float32"), ([1, 2], "int64"),
+]
+
+
+@pytest.mark.parametrize("data, dtype", LIST_DTYPES)
+def test_lists_of_numpy_scalars_keep_their_dtypes(data, dtype):
+    assert str(tl.tensor(data).dtype) == dtype
+    torch = pytest.importorskip("torch")
+    assert str(torch.tensor(data).dtype) == f"torch.{dtype}"

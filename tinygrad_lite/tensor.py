@@ -60,8 +60,11 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         arr = data
     else:
         arr = np.asarray(data)
+        scalars = _numpy_scalar_dtype(data) if type(data) in (list, tuple) else None
         if isinstance(data, np.generic) and arr.dtype.kind in "biuf":
             pass  # NOTE: a numpy scalar keeps its dtype (np.int32(1) gives int32), as in PyTorch
+        elif scalars is not None and dtype is None:
+            arr = arr.astype(scalars)
         elif arr.dtype == np.float64 and dtype is None:  # NOTE: with a dtype, cast once
             arr = arr.astype(get_default_dtype())
         elif arr.dtype.kind == "i":
@@ -72,6 +75,26 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if dtype is not None:
         arr = arr.astype(np.dtype(dtype), copy=False)
     return arr
+
+
+def _numpy_scalar_dtype(data: list | tuple) -> np.dtype | None:
+    """The dtype PyTorch gives a list holding numpy scalars: theirs promoted with the Python
+    numbers' (float: the default float, int: int64), so [np.float64(1)] is float64 and
+    [np.float32(1), 2.0] float32; None when there are none (numpy's rules then do)."""
+    types, pending = set(), [data]
+    while pending:
+        item = pending.pop()
+        if type(item) in (list, tuple):
+            pending.extend(item)
+        else:
+            types.add(type(item))
+    if not any(issubclass(t, np.generic) for t in types):
+        return None
+    python = {float: get_default_dtype(), int: np.dtype(int64), bool: np.dtype(bool_)}
+    dtypes = [np.dtype(t) if issubclass(t, np.generic) else python.get(t) for t in types]
+    if any(d is None for d in dtypes):  # NOTE: not `None in`: np.dtype(None) is float64
+        return None  # tensors or other objects inside: numpy's conversion decides
+    return functools.reduce(_result_dtype, dtypes)
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float
