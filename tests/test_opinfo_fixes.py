@@ -226,3 +226,15 @@ def test_lists_of_numpy_scalars_keep_their_dtypes(data, dtype):
     assert str(tl.tensor(data).dtype) == dtype
     torch = pytest.importorskip("torch")
     assert str(torch.tensor(data).dtype) == f"torch.{dtype}"
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: tl.tril_indices(3, 3, device=d), lambda d: tl.triu_indices(3, 4, 1, device=d),
+    lambda d: tl.hann_window(4, device=d), lambda d: tl.hamming_window(4, device=d),
+    lambda d: tl.blackman_window(4, device=d), lambda d: tl.bartlett_window(4, device=d),
+    lambda d: tl.kaiser_window(4, device=d), lambda d: tl.empty_strided((2,), (1,), device=d),
+])
+def test_more_factories_take_a_cpu_device(make):
+    assert make("cpu").device == "cpu"
+    with pytest.raises(RuntimeError, match="only the 'cpu' device is available"):
+        make("cuda")

@@ -20,6 +20,7 @@ from .tensor import (
     _CATEGORY,
     Tensor,
     _as_array,
+    _on_cpu,
     _result_dtype,
     _scalar_dtype,
     cat,
@@ -276,21 +277,25 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False,
     return Tensor._wrap(np.asarray(np.isin(a, b, assume_unique=assume_unique, invert=invert)))
 
 
-def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype: Any) -> Tensor:
+def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype: Any,
+                      device: Any) -> Tensor:
+    _on_cpu(device, "tril_indices" if lower else "triu_indices")
     keep = np.tri(row, col, offset, dtype=bool) if lower else ~np.tri(row, col, offset - 1,
                                                                         dtype=bool)
     return Tensor._wrap(np.stack(np.nonzero(keep)).astype(dtype))
 
 
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64) -> Tensor:
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64,
+                 device: Any = None) -> Tensor:
     """The (2, N) row and column indices of the lower triangle of a row x col matrix (on and
     below the `offset`-th diagonal), row by row."""
-    return _triangle_indices(row, col, offset, True, dtype)
+    return _triangle_indices(row, col, offset, True, dtype, device)
 
 
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64) -> Tensor:
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64,
+                 device: Any = None) -> Tensor:
     """The (2, N) indices of the upper triangle (on and above the `offset`-th diagonal)."""
-    return _triangle_indices(row, col, offset, False, dtype)
+    return _triangle_indices(row, col, offset, False, dtype, device)
 
 
 def block_diag(*tensors: Any) -> Tensor:
@@ -457,17 +462,18 @@ def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
     return where(np.ones(input.shape, dtype=bool), value, input)
 
 
-def empty_strided(size: Any, stride: Any, *, dtype: Any = None,
+def empty_strided(size: Any, stride: Any, *, dtype: Any = None, device: Any = None,
                   requires_grad: bool = False) -> Tensor:
     """A tensor of `size` (zero-filled; the stride has no effect on a row-major array)."""
     from .tensor import zeros
-    return zeros(tuple(size), dtype=dtype, requires_grad=requires_grad)
+    return zeros(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def _window(values: Callable[[np.ndarray, int], np.ndarray], window_length: int,
-            periodic: bool, dtype: Any) -> Tensor:
+            periodic: bool, dtype: Any, device: Any = None) -> Tensor:
     """A window of `window_length` points: the symmetric one of length + 1 with its last
     point dropped when `periodic`, as PyTorch's window functions."""
+    _on_cpu(device, "window")
     dt = np.dtype(dtype or get_default_dtype())
     if window_length <= 1:
         return Tensor._wrap(np.ones(max(window_length, 0), dtype=dt))
@@ -476,31 +482,36 @@ def _window(values: Callable[[np.ndarray, int], np.ndarray], window_length: int,
     return Tensor._wrap(w[:window_length].astype(dt))
 
 
-def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None) -> Tensor:
+def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
+                device: Any = None) -> Tensor:
     return _window(lambda k, n: 0.5 - 0.5 * np.cos(2 * np.pi * k / (n - 1)), window_length,
-                   periodic, dtype)
+                   periodic, dtype, device)
 
 
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
-                   beta: float = 0.46, *, dtype: Any = None) -> Tensor:
+                   beta: float = 0.46, *, dtype: Any = None, device: Any = None) -> Tensor:
     return _window(lambda k, n: alpha - beta * np.cos(2 * np.pi * k / (n - 1)), window_length,
-                   periodic, dtype)
+                   periodic, dtype, device)
 
 
-def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None) -> Tensor:
+def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
+                    device: Any = None) -> Tensor:
     return _window(lambda k, n: 0.42 - 0.5 * np.cos(2 * np.pi * k / (n - 1))
-                   + 0.08 * np.cos(4 * np.pi * k / (n - 1)), window_length, periodic, dtype)
+                   + 0.08 * np.cos(4 * np.pi * k / (n - 1)), window_length, periodic, dtype,
+                   device)
 
 
-def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None) -> Tensor:
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
+                    device: Any = None) -> Tensor:
     return _window(lambda k, n: 1 - np.abs(2 * k / (n - 1) - 1), window_length, periodic,
-                   dtype)
+                   dtype, device)
 
 
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
-                  dtype: Any = None) -> Tensor:
+                  dtype: Any = None, device: Any = None) -> Tensor:
     return _window(lambda k, n: np.i0(beta * np.sqrt(np.maximum(
-        1 - (2 * k / (n - 1) - 1) ** 2, 0))) / np.i0(beta), window_length, periodic, dtype)
+        1 - (2 * k / (n - 1) - 1) ** 2, 0))) / np.i0(beta), window_length, periodic, dtype,
+                   device)
 
 
 def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) -> Tensor:
