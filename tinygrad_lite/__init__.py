@@ -2,7 +2,19 @@
 import builtins as _builtins
 
 # NOTE: these build on tensor and ops, so they come after them
-from . import autograd, backend, cuda, data, debug, linalg, nn, optim, train, viz  # noqa: E402
+from . import (  # noqa: E402
+    autograd,
+    autograd_functional,
+    backend,
+    cuda,
+    data,
+    debug,
+    linalg,
+    nn,
+    optim,
+    train,
+    viz,
+)
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import get_backend, set_backend
 from .functions import COPY_FUNCTIONS as _COPY_FUNCTIONS
@@ -132,8 +144,9 @@ half = float16
 int = int32  # noqa: A001
 short = int16
 
-# torch.autograd.gradcheck and gradgradcheck have these homes too
+# torch.autograd.gradcheck, gradgradcheck and functional have these homes too
 autograd.gradcheck, autograd.gradgradcheck = gradcheck, gradgradcheck
+autograd.functional = autograd_functional
 
 # PyTorch's function forms of the Tensor methods: tl.exp(t), tl.sum(t, dim=1), tl.max(t), ...
 globals().update(_FUNCTIONS)

@@ -453,7 +453,10 @@ def _seeds(tensors: Any, grads: Any, op: str) -> list[tuple["Tensor", Any]]:
                                    "loss.sum().backward()) or pass gradient=")
             g = be.active.full(t.shape, 1, t.dtype)
         else:
-            g = g._data if isinstance(g, Tensor) else Tensor(g)._data
+            recorded = isinstance(be.active, graph_backend.GraphBackend)
+            if not (recorded and isinstance(g, Tensor) and g.requires_grad):
+                g = g._data if isinstance(g, Tensor) else Tensor(g)._data
+            # NOTE: else a seed that requires grad stays a tensor, so gradients reach it too
             if g.dtype != t.dtype:
                 g = be.active.cast(g, t.dtype)
             if g.shape != t.shape:
