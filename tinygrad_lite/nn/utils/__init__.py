@@ -1,28 +1,59 @@
-"""Gradient clipping and flat parameter vectors (`torch.nn.utils`'s most used helpers);
-`rnn.pad_sequence`.
+"""Gradient clipping, flat parameter vectors and weight normalisation (`torch.nn.utils`'s
+most used helpers); `rnn.pad_sequence`.
 
 Clipping changes `.grad` in place under no_grad, between `backward()` and `optimizer.step()`.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
 from ...autograd import no_grad
 from ...tensor import Tensor, cat, tensor
+from ..module import Module, Parameter
 from . import rnn
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters", "rnn"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
+           "parameters_to_vector", "vector_to_parameters", "weight_norm",
+           "remove_weight_norm", "rnn"]
 
 
 def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+    """The norm of all `tensors` taken together as one vector (`norm_type` inf: the
+    largest absolute entry), 0-d in their dtype; None entries are skipped."""
+    values = [t for t in _as_list(tensors) if t is not None]
+    if not values:
+        return tensor(0.0)
+    norm_type = float(norm_type)
+    norms = [np.linalg.norm(t.numpy().ravel(), norm_type) for t in values]
+    total = np.linalg.norm(np.asarray(norms), norm_type).astype(values[0].dtype)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(f"get_total_norm: the total norm of order {norm_type} is "
+                           "non-finite, so the gradients cannot be clipped; pass "
+                           "error_if_nonfinite=False to let it through")
+    return tensor(total)
+
+
+def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                          total_norm: Tensor, foreach: bool | None = None) -> None:
+    """Scale the gradients by max_norm / (total_norm + 1e-6) when that is below 1."""
+    coef = max_norm / (float(total_norm) + 1e-6)
+    if coef < 1:
+        with no_grad():
+            for p in _as_list(parameters):
+                if p.grad is not None:
+                    p.grad.mul_(coef)
+
+
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach: bool | None = None) -> Tensor:
     """Scale all gradients together so that their joint norm is at most `max_norm`.
 
     The norm is taken over every gradient as if they were one vector (`norm_type` inf:
@@ -41,22 +72,10 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     >>> nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     >>> opt.step()
     """
-    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
-    if not grads:
-        return tensor(0.0)
-    norm_type = float(norm_type)
-    norms = [np.linalg.norm(g.numpy().ravel(), norm_type) for g in grads]
-    total = np.linalg.norm(np.asarray(norms), norm_type).astype(grads[0].dtype)
-    if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
-                           "gradients is non-finite, so it cannot be clipped; pass "
-                           "error_if_nonfinite=False to let it through")
-    coef = max_norm / (float(total) + 1e-6)
-    if coef < 1:
-        with no_grad():
-            for g in grads:
-                g.mul_(coef)
-    return tensor(total)
+    parameters = _as_list(parameters)
+    total = get_total_norm([p.grad for p in parameters], norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return total
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
@@ -86,3 +105,58 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         for p in params:
             p.copy_(vec[start:start + p.numel()].reshape(p.shape))
             start += p.numel()
+
+
+def _norm_except(v: Tensor, dim: int | None) -> Tensor:
+    """||v|| over every dim but `dim` (all of them when None), kept for broadcasting."""
+    if dim is None:
+        return v.norm()
+    dim %= v.ndim
+    return v.norm(2, [d for d in range(v.ndim) if d != dim], keepdim=True)
+
+
+class _WeightNorm:
+    """The forward pre-hook of `weight_norm`: weight = g * v / ||v||, rebuilt before each
+    call from the parameters `<name>_g` and `<name>_v`, so gradients reach both."""
+
+    def __init__(self, name: str, dim: int | None) -> None:
+        self.name, self.dim = name, dim
+
+    def compute(self, module: Module) -> Tensor:
+        g, v = getattr(module, self.name + "_g"), getattr(module, self.name + "_v")
+        return v * (g / _norm_except(v, self.dim))
+
+    def __call__(self, module: Module, inputs: Any) -> None:
+        setattr(module, self.name, self.compute(module))
+
+
+def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
+    """Reparametrise `module.<name>` as a magnitude `<name>_g` times a direction
+    `<name>_v` / ||<name>_v|| (Salimans & Kingma), as PyTorch's `weight_norm`: the norm is
+    over every dim but `dim` (over all of them with dim=None). Returns the module."""
+    if any(isinstance(h, _WeightNorm) and h.name == name
+           for h in module._forward_pre_hooks.values()):
+        raise RuntimeError(f"weight_norm: {name} of this module already has weight_norm")
+    weight = getattr(module, name)
+    fn = _WeightNorm(name, dim)
+    del module._parameters[name]
+    with no_grad():
+        module.register_parameter(name + "_g", Parameter(_norm_except(weight, dim)))
+        module.register_parameter(name + "_v", Parameter(weight.detach().clone()))
+    setattr(module, name, fn.compute(module))
+    module.register_forward_pre_hook(fn)
+    return module
+
+
+def remove_weight_norm(module: Module, name: str = "weight") -> Module:
+    """Undo `weight_norm`: `<name>` becomes one parameter again, with its current value."""
+    for key, hook in list(module._forward_pre_hooks.items()):
+        if isinstance(hook, _WeightNorm) and hook.name == name:
+            with no_grad():
+                weight = hook.compute(module).detach()
+            del module._forward_pre_hooks[key]
+            del module._parameters[name + "_g"], module._parameters[name + "_v"]
+            delattr(module, name)
+            module.register_parameter(name, Parameter(weight))
+            return module
+    raise ValueError(f"remove_weight_norm: weight_norm of '{name}' not found in {module}")
