@@ -9,6 +9,7 @@ from . import (  # noqa: E402
     cuda,
     data,
     debug,
+    func,
     linalg,
     nn,
     optim,

@@ -601,9 +601,9 @@ def _recorded_backward(ctx: Function, out: "Tensor", g: Any) -> Any:
     treating it as a constant would give a wrong second derivative, so such ops refuse,
     unless they rebuild what they saved from their input tensors (`saved_in_graph`).
     """
-    if isinstance(ctx, _Custom):
-        raise NotImplementedError(f"backward with create_graph=True: the custom Function "
-                                  f"{ctx.name} runs its backward outside the graph")
+    if isinstance(ctx, _Custom) or getattr(ctx, "once_differentiable", False):
+        raise NotImplementedError(f"backward with create_graph=True: {ctx.name}'s gradient "
+                                  "cannot be differentiated again")
     owners = {id(p._data): p for p in ctx.parents}
     owners[id(out._data)] = out
 

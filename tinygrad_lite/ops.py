@@ -684,7 +684,10 @@ class LogCumSumExp(Function):
 
     d out_j / d x_i = exp(x_i - out_j) for j >= i. The sum over j runs in log space, once for
     the positive and once for the negative part of g (as in PyTorch), so no exp overflows.
+    The -inf that masks each part makes a second derivative nan, so it refuses one.
     """
+
+    once_differentiable = True
 
     def forward(self, x, *, axis):
         out = B().logcumsumexp(x, axis)

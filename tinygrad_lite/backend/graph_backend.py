@@ -25,6 +25,22 @@ _FORMS: dict[str, Callable] = {
     "sqrt": lambda a: a.sqrt(),
     "abs": lambda a: a.abs(),
     "tanh": lambda a: a.tanh(),
+    "sin": lambda a: a.sin(),
+    "cos": lambda a: a.cos(),
+    "sinh": lambda a: a.sinh(),
+    "cosh": lambda a: a.cosh(),
+    "atan2": lambda a, b: _tl().atan2(a, b),
+    "logaddexp": lambda a, b: _tl().logaddexp(a, b),
+    "contiguous": lambda a: a.contiguous(),
+    "cumprod": lambda a, axis: a.cumprod(axis),
+    "logcumsumexp": lambda a, axis: a.logcumsumexp(axis),
+    "logsumexp": lambda a, axis=None, keepdims=False: a.logsumexp(axis, keepdim=keepdims),
+    "max": lambda a, axis=None, keepdims=False: a.amax(() if axis is None else axis,
+                                                      keepdim=keepdims),
+    "det": lambda a: _tl().linalg.det(a),
+    "inv": lambda a: _tl().linalg.inv(a),
+    "einsum": lambda subscripts, *operands: _tl().einsum(subscripts, *operands),
+    "take_along_axis": lambda a, indices, axis: _tl().take_along_dim(a, _array(indices), axis),
     "sigmoid": lambda a: a.sigmoid(),
     "maximum": lambda a, b: _tl().maximum(a, b),
     "minimum": lambda a, b: _tl().minimum(a, b),
@@ -36,7 +52,7 @@ _FORMS: dict[str, Callable] = {
     "broadcast_to": lambda a, shape: a.broadcast_to(shape),
     "transpose": lambda a, axes: a.permute(*axes),
     "cast": lambda a, dtype: a.to(dtype),
-    "getitem": lambda a, index: a[index],
+    "getitem": lambda a, index: _getitem(a, index),
     "cumsum": lambda a, axis: a.cumsum(axis),
     "split": lambda a, sizes, axis: a.split(list(sizes), axis),
     "concatenate": lambda xs, axis: _tl().cat(list(xs), axis),
@@ -53,7 +69,7 @@ _FORMS: dict[str, Callable] = {
 
 # Methods whose results carry no gradient (tests, signs, roundings): run on the values
 _CONSTANT = {"eq", "ne", "lt", "le", "gt", "ge", "sign", "floor", "ceil", "trunc", "round",
-             "isnan", "isfinite", "argmax", "argmin", "full"}
+             "isnan", "isfinite", "argmax", "argmin", "full", "dropout_mask"}
 
 
 def _tl() -> Any:
@@ -66,10 +82,26 @@ def _array(x: Any) -> Any:
     return x.detach().numpy() if isinstance(x, _tl().Tensor) else x
 
 
+def _reversals(index: Any) -> tuple[Any, tuple]:
+    """`index` with its whole-dim reversals (`::-1`, how flip indexes) made plain, and the
+    dims they reverse: tensor indexing refuses negative steps, as PyTorch's does."""
+    if not (isinstance(index, tuple) and all(isinstance(i, slice) for i in index)):
+        return index, ()
+    axes = tuple(d for d, i in enumerate(index) if i == slice(None, None, -1))
+    plain = tuple(slice(None) if d in axes else i for d, i in enumerate(index))
+    return plain, axes
+
+
+def _getitem(a: Any, index: Any) -> Any:
+    index, axes = _reversals(index)
+    return (a.flip(axes) if axes else a)[index]
+
+
 def _index_add(shape: tuple, dtype: Any, index: Any, g: Any, basic: bool) -> Any:
     out = _tl().zeros(shape, dtype=dtype)
     if basic:
-        out[index] = g
+        index, axes = _reversals(index)
+        out[index] = g.flip(axes) if axes else g
         return out
     return out.index_put(index if isinstance(index, tuple) else (index,), g, accumulate=True)
 
@@ -88,12 +120,11 @@ class GraphBackend:
         form = _FORMS.get(name)
 
         def method(*args: Any, **kwargs: Any) -> Any:
-            tensor = _tl().Tensor
             with self._arrays_active():
                 if name in _CONSTANT:
                     return plain(*[_array(a) for a in args],
                                  **{k: _array(v) for k, v in kwargs.items()})
-                if not any(isinstance(a, tensor) for a in (*args, *kwargs.values())):
+                if not _holds_tensor((args, kwargs)):
                     return plain(*args, **kwargs)
                 if form is None:
                     raise NotImplementedError(
@@ -114,9 +145,21 @@ class GraphBackend:
             backend.active = self
 
 
+def _holds_tensor(x: Any) -> bool:
+    """Whether a Tensor is among the arguments, also inside lists, tuples and dicts (the
+    pieces of a concatenate): then the method must run as Tensor ops."""
+    if isinstance(x, (list, tuple)):
+        return any(_holds_tensor(v) for v in x)
+    if isinstance(x, dict):
+        return any(_holds_tensor(v) for v in x.values())
+    return isinstance(x, _tl().Tensor)
+
+
 def _constant(x: Any) -> Any:
-    """An array argument as a tensor that requires no grad (numbers and the rest as they
-    are): a Tensor op mixes it with the gradient tensors."""
+    """An array argument (also inside a list or tuple) as a tensor that requires no grad;
+    numbers and the rest as they are: a Tensor op mixes it with the gradient tensors."""
+    if isinstance(x, (list, tuple)):
+        return type(x)(_constant(v) for v in x)
     if hasattr(x, "dtype") and hasattr(x, "shape") and not isinstance(x, _tl().Tensor):
         return _tl().Tensor._wrap(x)
     return x
