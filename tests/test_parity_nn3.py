@@ -666,3 +666,123 @@ def test_embedding_bag_from_pretrained():
     np.testing.assert_allclose(out.numpy(), [TABLE[[1, 2]].max(0), TABLE[3]])
     trainable = nn.EmbeddingBag.from_pretrained(tl.tensor(TABLE), freeze=False)
     assert trainable.weight.requires_grad
+
+
+@pytest.mark.parametrize("padding_idx", [None, 4])
+def test_embedding_scale_grad_by_freq_matches_torch(padding_idx):
+    idx = np.array([[1, 2, 2, 4], [4, 4, 4, 9]])
+    table = _leaf(TABLE)
+    out = F.embedding(tl.tensor(idx), table, padding_idx, scale_grad_by_freq=True)
+    np.testing.assert_array_equal(out.numpy(), TABLE[idx])
+    out.sum().backward()
+    counted = np.zeros(10)
+    counted[[1, 2, 9]] = 1  # each index's gradient adds to 1 whatever its count
+    if padding_idx is None:
+        counted[4] = 1
+    np.testing.assert_allclose(table.grad.numpy(), np.repeat(counted[:, None], 3, 1))
+    torch = _torch()
+    ours = nn.Embedding(10, 3, padding_idx, scale_grad_by_freq=True, sparse=True)
+    assert repr(ours) == repr(torch.nn.Embedding(10, 3, padding_idx, scale_grad_by_freq=True,
+                                                 sparse=True))
+    t = torch.tensor(TABLE, requires_grad=True)
+    w = RNG.standard_normal(idx.shape + (3,))
+    want = torch.nn.functional.embedding(torch.tensor(idx), t, padding_idx,
+                                         scale_grad_by_freq=True)
+    (want * torch.tensor(w)).sum().backward()
+    table.grad = None
+    (F.embedding(tl.tensor(idx), table, padding_idx, scale_grad_by_freq=True)
+     * tl.tensor(w)).sum().backward()
+    np.testing.assert_allclose(table.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+def test_embedding_bag_scale_grad_by_freq_divides_by_the_index_count():
+    table = _leaf(TABLE)
+    F.embedding_bag(tl.tensor(FLAT), table, tl.tensor(OFFSETS), mode="sum",
+                    scale_grad_by_freq=True).sum().backward()
+    used = np.isin(np.arange(10), FLAT)
+    np.testing.assert_allclose(table.grad.numpy(), np.repeat(used[:, None], 3, 1) * 1.0)
+    with pytest.raises(ValueError, match="max mode"):
+        F.embedding_bag(tl.tensor(FLAT), table, tl.tensor(OFFSETS), mode="max",
+                        scale_grad_by_freq=True)
+
+
+def test_ctc_loss_gradient_is_pytorchs_for_log_probs_leaves():
+    """PyTorch's backward gives exp(log_probs) - posterior for log_probs themselves (the
+    docs' example makes them a leaf after log_softmax): the posterior sums to 1 over the
+    classes at each step, so that gradient sums to 0 there, unlike the plain derivative."""
+    lp = _leaf(np.log(np.random.default_rng(5).dirichlet(np.ones(5), (12, 3))))
+    loss = F.ctc_loss(lp, tl.tensor(CTC_TARGETS), [12, 9, 7], [4, 2, 4], reduction="sum")
+    loss.backward()
+    grad = lp.grad.numpy()
+    np.testing.assert_allclose(grad[:7].sum(-1), 0, atol=1e-12)
+    np.testing.assert_array_equal(grad[9:, 1], 0)  # past sample 1's input length
+    torch = _torch()
+    t = torch.tensor(lp.numpy(), requires_grad=True)
+    torch.nn.functional.ctc_loss(t, torch.tensor(CTC_TARGETS), [12, 9, 7], [4, 2, 4],
+                                 reduction="sum").backward()
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_functional_instance_norm_with_running_statistics_matches_torch():
+    torch = _torch()
+    stats = [np.zeros(3), np.ones(3)]
+    theirs = [torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)]
+    ours = [tl.tensor(a) for a in stats]
+    for step in range(2):
+        x = VOLUME + step
+        out = F.instance_norm(tl.tensor(x), *ours, momentum=0.2)
+        want = torch.nn.functional.instance_norm(torch.tensor(x), *theirs, momentum=0.2)
+        np.testing.assert_allclose(out.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    frozen = F.instance_norm(tl.tensor(VOLUME), *ours, use_input_stats=False)
+    want = torch.nn.functional.instance_norm(torch.tensor(VOLUME), *theirs,
+                                             use_input_stats=False)
+    np.testing.assert_allclose(frozen.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="running_mean and running_var"):
+        F.instance_norm(tl.tensor(VOLUME), use_input_stats=False)
+
+
+def test_norm_and_pool_edge_cases_follow_torch():
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        F.instance_norm(tl.ones(2, 3, 1))
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        nn.BatchNorm1d(3)(tl.ones(1, 3))
+    bn = nn.BatchNorm2d(3)
+    assert bn(tl.ones(0, 3, 2, 2)).shape == (0, 3, 2, 2)
+    np.testing.assert_array_equal(bn.running_var.numpy(), 1)
+    assert F.avg_pool3d(tl.zeros(0, 1, 4, 5, 4), 2).shape == (0, 1, 2, 2, 2)
+    ints = tl.arange(-20, 28).reshape(1, 1, 3, 4, 4)
+    pooled = F.avg_pool3d(ints, (1, 2, 2))
+    assert pooled.dtype == tl.int64  # C's truncating division, as PyTorch
+    np.testing.assert_array_equal(pooled.numpy().ravel()[:6], [-17, -15, -9, -7, -1, 0])
+    assert F.avg_pool2d(tl.tensor(IMAGE), 2, stride=()).shape == (2, 3, 2, 3)
+    x = _leaf(np.array(0.7))
+    loss = F.multilabel_margin_loss(x, tl.tensor(0))
+    assert loss.shape == () and loss.numpy() == 0
+
+
+def test_transformer_encoder_zeroes_padded_outputs_in_inference_as_torch_does():
+    """PyTorch packs a right-padded batch into a nested tensor in inference and pads the
+    result with zeros (batch_first, an even head count, no grad): so do we."""
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 2).eval()
+    pad = np.zeros((2, 5), bool)
+    pad[1, 3:] = True
+    x = tl.randn(2, 5, 8)
+    with tl.no_grad():
+        out = encoder(x, src_key_padding_mask=tl.tensor(pad)).numpy()
+    np.testing.assert_array_equal(out[1, 3:], 0)
+    assert np.abs(out[0]).min() > 0
+    kept = encoder(x, src_key_padding_mask=tl.tensor(pad)).numpy()  # grad on: no packing
+    assert np.abs(kept[1, 3:]).min() > 0
+    np.testing.assert_allclose(kept[:, :3], out[:, :3], rtol=1e-5, atol=1e-6)
+    torch = _torch()
+    theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(
+        8, 2, 16, dropout=0.0, batch_first=True), 2, enable_nested_tensor=True).eval()
+    _copy_weights(theirs, encoder)
+    with torch.no_grad():
+        want = theirs(torch.tensor(x.numpy()), src_key_padding_mask=torch.tensor(pad))
+    with tl.no_grad():
+        out = encoder(x, src_key_padding_mask=tl.tensor(pad)).numpy()
+    np.testing.assert_allclose(out, want.numpy(), rtol=1e-5, atol=1e-5)

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..autograd import is_grad_enabled
 from ..tensor import Tensor, empty, zeros
 from . import functional as F
 from . import init
@@ -286,6 +287,15 @@ class TransformerEncoder(Module):
         super().__init__()
         self.layers = ModuleList(copy.deepcopy(encoder_layer) for _ in range(num_layers))
         self.num_layers, self.norm = num_layers, norm
+        self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
+        attn = encoder_layer.self_attn
+        # NOTE: PyTorch's conditions for packing padded batches into nested tensors
+        self.use_nested_tensor = (
+            enable_nested_tensor and isinstance(encoder_layer, TransformerEncoderLayer)
+            and not encoder_layer.norm_first and attn.batch_first
+            and attn._qkv_same_embed_dim and attn.in_proj_bias is not None
+            and encoder_layer.activation in (F.relu, F.gelu)
+            and encoder_layer.norm1.eps == encoder_layer.norm2.eps and attn.num_heads % 2 == 0)
 
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None,
@@ -294,7 +304,32 @@ class TransformerEncoder(Module):
         for layer in self.layers:
             out = layer(out, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
                         is_causal=bool(is_causal))
+        padded = self._nested_padding(src, mask, src_key_padding_mask)
+        if padded is not None:
+            out = out.masked_fill(padded[..., None], 0.0)
         return out if self.norm is None else self.norm(out)
+
+    def _nested_padding(self, src: Tensor, mask: Tensor | None,
+                        key_padding_mask: Tensor | None) -> np.ndarray | None:
+        """The padded positions whose outputs PyTorch leaves at 0, or None.
+
+        In inference (eval mode, and no gradient wanted from the first layer's weights),
+        PyTorch packs a right-padded batch into a nested tensor, runs the layers on the real
+        positions only and pads the result with zeros, before `norm`.
+        """
+        first = self.layers[0] if len(self.layers) else None
+        if (not self.use_nested_tensor or first is None or first.training or src.ndim != 3
+                or key_padding_mask is None or mask is not None):
+            return None
+        if is_grad_enabled() and (src.requires_grad or any(
+                p.requires_grad for p in first.parameters())):
+            return None
+        padded = _additive(key_padding_mask, np.float64).numpy() != 0
+        real = ~padded
+        # NOTE: only batches padded at the end of each sequence are packed
+        if self.mask_check and (real[:, 1:] & ~real[:, :-1]).any():
+            return None
+        return padded
 
 
 class TransformerDecoder(Module):

@@ -415,13 +415,16 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # noqa: A002
-              max_norm: float | None = None, norm_type: float = 2.0) -> Tensor:
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of `weight` (num_embeddings, dim) picked by the integer tensor `input`.
 
-    Rows picked more than once add up their gradients. The row `padding_idx` is looked up
-    like any other but gets no gradient, so it keeps its value (zeros in nn.Embedding).
+    Rows picked more than once add up their gradients (divided by the count of their index
+    in `input` with `scale_grad_by_freq`). The row `padding_idx` is looked up like any
+    other but gets no gradient, so it keeps its value (zeros in nn.Embedding).
     With `max_norm`, each looked-up row whose `norm_type`-norm exceeds it is first scaled
-    down, in `weight` itself and outside autograd, as PyTorch does.
+    down, in `weight` itself and outside autograd, as PyTorch does. `sparse` is accepted;
+    the gradient is always dense.
     """
     n = weight.shape[0]
     if input.dtype.kind not in "iu":
@@ -435,10 +438,22 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # 
     if max_norm is not None:
         _renorm_rows(weight, np.unique(idx), max_norm, norm_type)
     rows = weight[idx]
+    if scale_grad_by_freq:
+        rows = _grad_by_frequency(rows, idx, idx)
     if padding_idx is None:
         return rows
     keep = np.expand_dims(idx != _padding_index(padding_idx, n), -1)
     return where(keep, rows, rows.detach())
+
+
+def _grad_by_frequency(rows: Tensor, idx: np.ndarray, counted: np.ndarray) -> Tensor:
+    """`rows` (looked up at `idx`) unchanged, but each one's gradient divided by how often
+    its index occurs in `counted` (scale_grad_by_freq: frequent words learn no faster)."""
+    values, counts = np.unique(counted, return_counts=True)
+    scale = 1 / counts[np.minimum(np.searchsorted(values, idx), len(values) - 1)]
+    frozen = rows.detach()
+    # NOTE: rows - frozen is exactly 0, so the value is untouched; only its gradient scales
+    return frozen + (rows - frozen) * Tensor(scale[..., None].astype(rows.dtype))
 
 
 def _bags(input: Tensor, offsets: Tensor | None,  # noqa: A002
@@ -511,8 +526,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
             raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape})"
                              f" is not None, then it must have the same shape as the input "
                              f"({input.shape})")
-    if scale_grad_by_freq:
-        raise NotImplementedError("embedding_bag: scale_grad_by_freq is not supported")
+    if scale_grad_by_freq and mode == "max":
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
     position, mask, flat = _bags(input, offsets, include_last_offset)
     n = weight.shape[0]
     if flat.size and (flat.min() < 0 or flat.max() >= n):
@@ -525,6 +540,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     if padding_idx is not None:
         mask = mask & (idx != _padding_index(padding_idx, n))
     rows = weight[idx]  # (B, L, dim)
+    if scale_grad_by_freq and flat.size:
+        rows = _grad_by_frequency(rows, idx, flat)
     keep = mask[:, :, None]
     if mode == "max":
         best = where(keep, rows, -math.inf).max(1)[0] if rows.shape[1] else rows.sum(1)
@@ -612,16 +629,25 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
         return _affine(centred / (running_var.reshape(shape) + eps).sqrt(), weight, bias,
                        shape)
     dims = (0,) + tuple(range(2, input.ndim))
-    count = input.numel() // input.shape[1]
-    if count <= 1:
-        raise ValueError(f"batch_norm: expected more than 1 value per channel when "
-                         f"training, got input of shape {input.shape}")
+    count = input.numel() // input.shape[1] if input.shape[1] else 0
+    if count == 1:
+        raise ValueError(f"batch_norm: Expected more than 1 value per channel when "
+                         f"training, got input size {input.shape}")
+    if count == 0:  # NOTE: an empty batch passes through and leaves the statistics alone
+        return _affine(input, weight, bias, shape)
     centred, mean, var = _standardize(input, dims)
+    _update_running(running_mean, running_var, mean, var * (count / (count - 1)), momentum)
+    return _affine(centred / (var + eps).sqrt(), weight, bias, shape)
+
+
+def _update_running(running_mean: Tensor | None, running_var: Tensor | None, mean: Tensor,
+                    unbiased_var: Tensor, momentum: float) -> None:
+    """Move the running statistics (where given) towards `mean` and `unbiased_var` (one
+    value per channel, in any shape) by `momentum`, in place and outside autograd."""
     with no_grad():
-        for running, batch in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
+        for running, batch in ((running_mean, mean), (running_var, unbiased_var)):
             if running is not None:
                 running.copy_(running * (1 - momentum) + batch.reshape(-1) * momentum)
-    return _affine(centred / (var + eps).sqrt(), weight, bias, shape)
 
 
 # --- loss helpers -------------------------------------------------------------------------
@@ -1012,7 +1038,7 @@ def _windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
                            f"does not fit the padded input {padded} (input {x.shape})")
     out = tuple((p - w) // s + 1 for p, w, s in zip(padded, span, stride))
     index = _window_index(padded, tuple(kernel), tuple(stride), tuple(dilation), out)
-    flat = _pad_spatial(x, pads, value=value).reshape(n, c, -1)
+    flat = _pad_spatial(x, pads, value=value).reshape(n, c, math.prod(padded))
     return flat[:, :, index], out, index
 
 
@@ -1274,7 +1300,8 @@ def _pool_windows(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
     """
     x, unbatched = _batched(input, nd, op)
     kernel = _ntuple(kernel_size, nd, "kernel_size", op)
-    stride = kernel if stride is None or stride == [] else _ntuple(stride, nd, "stride", op)
+    no_stride = stride is None or not isinstance(stride, (int, np.integer)) and not len(stride)
+    stride = kernel if no_stride else _ntuple(stride, nd, "stride", op)
     padding = _ntuple(padding, nd, "padding", op)
     dilation = _ntuple(dilation, nd, "dilation", op)
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
@@ -1479,7 +1506,11 @@ def _avg_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
                        for n, (b, _) in zip(spatial, pads))
         counted[region] = 1
         divisor = counted.reshape(-1)[index].sum(-1).astype(windows.dtype)
-    mean = windows.sum(-1) / Tensor(divisor)
+    total = windows.sum(-1)
+    if total.dtype.kind in "iu":  # NOTE: integer pools divide with C's truncation, as PyTorch
+        mean = (total.double() / Tensor(divisor.astype(np.float64))).trunc().to(total.dtype)
+    else:
+        mean = total / Tensor(divisor)
     mean = mean.reshape(windows.shape[:2] + out)
     return mean.squeeze(0) if unbatched else mean
 
@@ -2098,14 +2129,28 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A0
                   bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalize each channel of each sample of (N, C, *) input over its positions, then
-    scale and shift per channel. Running statistics are not supported: pass None."""
-    if running_mean is not None or running_var is not None or not use_input_stats:
-        raise NotImplementedError("instance_norm: running statistics are not supported; "
-                                  "normalize by the input's own statistics")
+    scale and shift per channel.
+
+    With running statistics, `use_input_stats` also moves them by `momentum` towards the
+    batch's average of the per-sample means and unbiased variances (in place); without
+    it, the input is normalized by the running statistics instead, as in PyTorch.
+    """
     if input.ndim < 3:
         raise ValueError(f"instance_norm: expected input (N, C, *) with at least one "
                          f"position dim, got shape {input.shape}")
-    centred, _, var = _standardize(input, tuple(range(2, input.ndim)))
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: running_mean and running_var are needed when "
+                             "use_input_stats=False")
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    count = math.prod(input.shape[2:])
+    if count <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                         f"size {list(input.shape)}")
+    centred, mean, var = _standardize(input, tuple(range(2, input.ndim)))
+    if running_mean is not None or running_var is not None:
+        _update_running(running_mean, running_var, mean.mean(0),
+                        (var * (count / (count - 1))).mean(0), momentum)
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     return _affine(centred / (var + eps).sqrt(), weight, bias, shape)
 
@@ -2283,10 +2328,10 @@ def multilabel_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
     """
     op = "multilabel_margin_loss"
     _check_reduction(reduction, op)
-    if input.ndim not in (1, 2) or target.shape != input.shape:
+    if input.ndim > 2 or target.shape != input.shape:
         raise RuntimeError(f"{op}: expected input (C,) or (N, C) and a target of the same "
                            f"shape, got input {input.shape} and target {target.shape}")
-    x = input.reshape(1, -1) if input.ndim == 1 else input
+    x = input.reshape(1, -1) if input.ndim < 2 else input
     labels = _labels(target, op).reshape(x.shape)
     classes = x.shape[1]
     listed = np.cumprod(labels != -1, axis=1).astype(bool)  # NOTE: up to the first -1
@@ -2298,7 +2343,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
     hinge = (1 - picked.unsqueeze(2) + x.unsqueeze(1)).clamp(min=0)  # (N, K, C)
     counted = listed[:, :, None] & ~is_target[:, None, :]
     loss = where(counted, hinge, 0.0).sum((1, 2)) / classes
-    return _reduce(loss.reshape(()) if input.ndim == 1 else loss, reduction)
+    return _reduce(loss.reshape(()) if input.ndim < 2 else loss, reduction)
 
 
 def triplet_margin_with_distance_loss(
@@ -2339,6 +2384,9 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Tensor | Sequenc
     reduction : 'mean' divides each loss by its target length, then averages.
     zero_infinity : bool
         Impossible alignments (infinite loss) give 0 and no gradient instead of inf.
+
+    As in PyTorch, the gradient returned for `log_probs` is exp(log_probs) - the alignments'
+    posterior: the true gradient once it passes back through a log_softmax.
     """
     op = "ctc_loss"
     _check_reduction(reduction, op)
@@ -2393,6 +2441,10 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Tensor | Sequenc
     else:
         before_last = where(tgt_len > 0, alpha[rows, np.maximum(last - 1, 0)], never)
         nll = -stack([alpha[rows, last], before_last], 0).logsumexp(0)
+    # NOTE: PyTorch's backward returns exp(log_probs) - posterior, the gradient for logits
+    # under log_softmax rather than for log_probs themselves: a term worth 0 adds exp(lp)
+    probs = lp.exp() * Tensor((np.arange(steps)[:, None] < in_len).astype(lp.dtype)[:, :, None])
+    nll = nll + (probs - probs.detach()).sum((0, 2))
     # NOTE: an empty input aligns with an empty target only
     impossible = (nll.numpy() > -never / 2) | ((in_len == 0) & (tgt_len > 0))
     nll = where(in_len == 0, 0.0, nll)
