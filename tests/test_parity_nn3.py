@@ -786,3 +786,38 @@ def test_transformer_encoder_zeroes_padded_outputs_in_inference_as_torch_does():
     with tl.no_grad():
         out = encoder(x, src_key_padding_mask=tl.tensor(pad)).numpy()
     np.testing.assert_allclose(out, want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [{"add_bias_kv": True}, {"add_zero_attn": True},
+                                {"add_bias_kv": True, "add_zero_attn": True}])
+def test_multihead_attention_bias_kv_and_zero_attn_match_torch(kw):
+    ours = nn.MultiheadAttention(8, 2, **kw).double()
+    assert (ours.bias_k is not None) == bool(kw.get("add_bias_kv"))
+    x = RNG.standard_normal((5, 2, 8))
+    pad = np.zeros((2, 5), bool)
+    pad[1, 4] = True
+    out, weights = ours(*[tl.tensor(x)] * 3, key_padding_mask=tl.tensor(pad))
+    extra = bool(kw.get("add_bias_kv")) + bool(kw.get("add_zero_attn"))
+    assert out.shape == (5, 2, 8) and weights.shape == (2, 5, 5 + extra)
+    torch = _torch()
+    theirs = torch.nn.MultiheadAttention(8, 2, **kw).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    _copy_weights(theirs, ours)
+    out, weights = ours(*[tl.tensor(x)] * 3, key_padding_mask=tl.tensor(pad))
+    want, want_w = theirs(*[torch.tensor(x)] * 3, key_padding_mask=torch.tensor(pad))
+    np.testing.assert_allclose(out.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(weights.numpy(), want_w.detach().numpy(), rtol=1e-10)
+
+
+def test_gaussian_nll_loss_and_integer_hardtanh_follow_torch():
+    x, v = RNG.standard_normal((4, 3)), np.abs(RNG.standard_normal((1, 3))) + 0.1
+    loss = F.gaussian_nll_loss(tl.tensor(x), tl.zeros(4, 3, dtype=tl.float64), tl.tensor(v))
+    want = (0.5 * (np.log(v) + x * x / v)).mean()
+    np.testing.assert_allclose(loss.numpy(), want, rtol=1e-12)
+    scalar = F.gaussian_nll_loss(tl.tensor(x), tl.zeros(4, 3, dtype=tl.float64), 2.0)
+    np.testing.assert_allclose(scalar.numpy(), (0.5 * (np.log(2) + x * x / 2)).mean())
+    with pytest.raises(ValueError, match="incorrect size"):
+        F.gaussian_nll_loss(tl.tensor(x), tl.tensor(x), tl.ones(2, 2, dtype=tl.float64))
+    ints = F.hardtanh(tl.arange(-3, 4), -1.5, 2.5)
+    assert ints.dtype == tl.int64 and ints.tolist() == [-1, -1, -1, 0, 1, 2, 2]
+    assert F.relu6(tl.arange(-3, 4) * 3).tolist() == [0, 0, 0, 0, 3, 6, 6]

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd import is_grad_enabled
-from ..tensor import Tensor, empty, zeros
+from ..tensor import Tensor, cat, empty, zeros
 from . import functional as F
 from . import init
 from .layers import Dropout, LayerNorm, Linear
@@ -69,9 +69,6 @@ class MultiheadAttention(Module):
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
         if embed_dim % num_heads:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are "
-                                      "not supported")
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
@@ -88,10 +85,17 @@ class MultiheadAttention(Module):
         self.in_proj_bias = Parameter(zeros(3 * embed_dim, dtype=dtype)) if bias else None
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
                                                         dtype=dtype)
+        if add_bias_kv:
+            self.bias_k = Parameter(empty(1, 1, embed_dim, dtype=dtype))
+            self.bias_v = Parameter(empty(1, 1, embed_dim, dtype=dtype))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        """Xavier-uniform projections and zero biases; out_proj.weight keeps Linear's init."""
+        """Xavier-uniform projections and zero biases; out_proj.weight keeps Linear's init;
+        bias_k and bias_v are Xavier-normal."""
         for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight,
                   self.v_proj_weight):
             if w is not None:
@@ -99,6 +103,9 @@ class MultiheadAttention(Module):
         for b in (self.in_proj_bias, self.out_proj.bias):
             if b is not None:
                 init.zeros_(b)
+        for b in (self.bias_k, self.bias_v):
+            if b is not None:
+                init.xavier_normal_(b)
 
     def _projection_weights(self) -> tuple[Tensor, Tensor, Tensor]:
         if self.in_proj_weight is not None:
@@ -124,21 +131,25 @@ class MultiheadAttention(Module):
         size, heads, head_dim = key.shape[0], self.num_heads, self.head_dim
         biases = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
 
-        def split_heads(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
-            """(T, N, features) projected, then (N, heads, T, head_dim)."""
-            return F.linear(x, w, b).reshape(x.shape[0], batch, heads, head_dim).permute(
-                1, 2, 0, 3)
-
-        q, k, v = (split_heads(x, w, b) for x, w, b in
+        q, k, v = (F.linear(x, w, b) for x, w, b in
                    zip((query, key, value), self._projection_weights(), biases))
+        if self.bias_k is not None:  # NOTE: one more key and value, learned, for every sample
+            k = cat([k, self.bias_k.expand(1, batch, self.embed_dim)])
+            v = cat([v, self.bias_v.expand(1, batch, self.embed_dim)])
+        # (T, N, features) -> (N, heads, T, head_dim)
+        q, k, v = (x.reshape(x.shape[0], batch, heads, head_dim).permute(1, 2, 0, 3)
+                   for x in (q, k, v))
+        if self.add_zero_attn:  # NOTE: and a key and value of zeros after them
+            k, v = (cat([x, zeros(batch, heads, 1, head_dim, dtype=x.dtype)], 2) for x in (k, v))
+        extra = k.shape[2] - size  # NOTE: keys the masks do not cover may be attended
         scores = (q * (1 / math.sqrt(head_dim))) @ k.transpose(-2, -1)  # (N, H, L, S)
         if attn_mask is not None:
-            mask = _additive(attn_mask, scores.dtype)
-            scores = scores + (mask.reshape(batch, heads, length, size) if mask.ndim == 3
-                               else mask)
+            mask = F.pad(_additive(attn_mask, scores.dtype), (0, extra))
+            scores = scores + (mask.reshape(batch, heads, length, size + extra)
+                               if mask.ndim == 3 else mask)
         if key_padding_mask is not None:
-            scores = scores + _additive(key_padding_mask, scores.dtype).reshape(
-                batch, 1, 1, size)
+            scores = scores + F.pad(_additive(key_padding_mask, scores.dtype), (0, extra)).reshape(
+                batch, 1, 1, size + extra)
         weights = F.dropout(scores.softmax(-1), self.dropout, self.training)
         out = (weights @ v).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
         out = self.out_proj(out)

@@ -19,7 +19,17 @@ import numpy as np
 from .. import ops
 from ..autograd import no_grad
 from ..rng import generator
-from ..tensor import Tensor, arange, broadcast_tensors, cat, full, stack, where, zeros
+from ..tensor import (
+    Tensor,
+    arange,
+    broadcast_tensors,
+    cat,
+    full,
+    full_like,
+    stack,
+    where,
+    zeros,
+)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -127,6 +137,9 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
+    if input.dtype.kind in "iu":  # NOTE: bounds truncated to the integer type, as PyTorch
+        low, high = int(min_val), int(max_val)
+        return _maybe_in_place(input, lambda x: x.clamp(low, high), inplace, "hardtanh")
     # NOTE: not clamp, whose gradient passes at the bounds too; PyTorch's hardtanh does not
     return _maybe_in_place(
         input, lambda x: where(x <= min_val, min_val, where(x >= max_val, max_val, x)),
@@ -2256,24 +2269,31 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,  # n
     return _reduce(loss, reduction)
 
 
-def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor,  # noqa: A002
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float,  # noqa: A002
                       full: bool = False, eps: float = 1e-6,
                       reduction: str = "mean") -> Tensor:
     """(log(var) + (x - y)^2 / var) / 2 (+ log(2 pi) / 2 with `full`), var clamped at eps.
 
-    `var` has the input's shape, or one entry per sample (its last dim dropped or 1). As in
-    PyTorch the clamp passes the gradient through unchanged.
+    `var` is a number, or has the input's shape, or that with the last dim dropped, or with
+    size 1 in one dim (shared along it). As in PyTorch the clamp passes the gradient
+    through unchanged.
     """
     op = "gaussian_nll_loss"
-    _check_reduction(reduction, op)
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = full_like(input, float(var))
+    elif (var.numpy() < 0).any():
+        raise ValueError("var has negative entry/entries")
     if var.shape != input.shape:
         if var.shape == input.shape[:-1]:
             var = var.unsqueeze(-1)
-        elif not (var.shape[:-1] == input.shape[:-1] and var.shape[-1:] == (1,)):
-            raise ValueError(f"{op}: var {var.shape} must have the input's shape "
-                             f"{input.shape}, or that with the last dim 1 or dropped")
-    if (var.numpy() < 0).any():
-        raise ValueError(f"{op}: var has negative entries")
+        elif not (var.ndim == input.ndim and sum(
+                v for n, v in zip(input.shape, var.shape) if n != v) == 1):
+            raise ValueError(f"{op}: var is of incorrect size: {var.shape} for input "
+                             f"{input.shape} (the input's shape, that without the last dim, "
+                             "or with size 1 in one dim)")
+    _check_reduction(reduction, op)
     var = var + (var.clamp(min=eps) - var).detach()
     diff = input - target.to(input.dtype)
     loss = (var.log() + diff * diff / var) * 0.5
