@@ -143,8 +143,6 @@ def test_norm_layers_refuse_settings_they_cannot_honour():
         nn.GroupNorm(3, 4)
     with pytest.raises(RuntimeError, match="divisible by num_groups"):
         F.group_norm(tl.randn(2, 4, 3), 3)
-    with pytest.raises(NotImplementedError, match="track_running_stats"):
-        nn.InstanceNorm1d(4, track_running_stats=True)
     with pytest.raises(RuntimeError, match="does not match"):
         F.rms_norm(tl.randn(2, 3), 4)
 
@@ -443,3 +441,32 @@ def test_new_module_repr_and_state_dict_keys_equal_torchs(spec):
     ours, theirs = eval("nn." + spec, {"nn": nn}), eval("nn." + spec, {"nn": torch.nn})
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+@pytest.mark.parametrize("kind, shape", [("InstanceNorm1d", (3, 4, 7)),
+                                         ("InstanceNorm2d", (2, 4, 3, 5)),
+                                         ("InstanceNorm3d", (2, 4, 2, 3, 3))])
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_instance_norm_running_statistics(kind, shape, momentum):
+    """Training moves the running statistics towards the batch's average of the per-sample
+    means and unbiased variances (momentum None counts as 0, as in PyTorch); eval then
+    normalizes by them."""
+    layer = getattr(nn, kind)(4, momentum=momentum, track_running_stats=True).double()
+    assert list(layer.state_dict()) == ["running_mean", "running_var", "num_batches_tracked"]
+    x = np.random.default_rng(0).standard_normal(shape) * 3 + 1
+    layer(tl.tensor(x))
+    axes = tuple(range(2, len(shape)))
+    m = 0.0 if momentum is None else momentum
+    mean = x.mean(axes).mean(0)
+    var = x.var(axes, ddof=1).mean(0)
+    assert np.allclose(layer.running_mean.numpy(), m * mean)
+    assert np.allclose(layer.running_var.numpy(), (1 - m) + m * var)
+    layer.eval()
+    ref = (x - layer.running_mean.numpy().reshape((1, 4) + (1,) * len(axes))) / np.sqrt(
+        layer.running_var.numpy().reshape((1, 4) + (1,) * len(axes)) + layer.eps)
+    assert np.allclose(layer(tl.tensor(x)).numpy(), ref)
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch.nn, kind)(4, momentum=momentum, track_running_stats=True).double()
+    assert repr(theirs) == repr(layer)
+    theirs(torch.tensor(x))
+    assert np.allclose(theirs.running_var.numpy(), (1 - m) + m * var)

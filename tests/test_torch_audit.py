@@ -27,13 +27,6 @@ KNOWN = {
     "cdist": "the 0-norm (a count) leaves the graph",
     # not supported here, refused with a reason
     "norm.nuc": "the nuclear norm needs an SVD gradient",
-    "nn.functional.instance_norm": "running statistics are not supported",
-    "nn.InstanceNorm1d": "track_running_stats=True is not supported",
-    "nn.InstanceNorm2d": "track_running_stats=True is not supported",
-    "nn.MultiheadAttention": "add_bias_kv and add_zero_attn are not supported",
-    "nn.functional.interpolate.bicubic": "bicubic interpolation is not supported",
-    "nn.functional.interpolate.area": "area interpolation is not supported",
-    "nn.functional.interpolate.trilinear": "trilinear interpolation is not supported",
     # both right, differently
     "linalg.eigh": "each eigenvector's sign is LAPACK's choice, and numpy's build differs",
     "matrix_exp": "ours is computed in float64 and rounded; torch's float32 is less exact",
@@ -42,7 +35,6 @@ KNOWN = {
     "index_add": "a 0-d input indexed by a (1,) index",
     "nn.functional.multi_margin_loss": "a 0-d input",
     "nn.PReLU": "a 0-d input comes back (1,)",
-    "nn.functional.unfold": "a batch of 0 samples",
     "tensordot": "contracting a size-1 dim against a size-2 one (torch broadcasts it)",
     "nn.Linear": "forward's argument is x, not input (Linear(input=...))",
     "nn.KLDivLoss": "negative targets: torch gives nan, we give 0",

@@ -589,7 +589,11 @@ class Amin(_Extreme):
 
 
 class TakeAlongAxis(Function):
-    """Pick one element per row along `axis` (max(dim) values, cross-entropy's target)."""
+    """Pick one element per row along `axis` (max(dim) values, cross-entropy's target).
+
+    Its backward writes rather than adds (put_along_axis), so it is only for indices that
+    do not repeat along `axis`; `Tensor.gather` is the general, accumulating op.
+    """
 
     def forward(self, x, *, indices, axis):
         self.save_for_backward(x.shape, x.dtype, indices, axis)

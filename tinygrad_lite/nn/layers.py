@@ -746,55 +746,6 @@ class GroupNorm(Module):
                 f"affine={self.affine}, bias={self.bias is not None}")
 
 
-class _InstanceNorm(Module):
-    """Normalize each channel of each sample over its positions; see InstanceNorm1d."""
-
-    _nd = 0
-
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = False, track_running_stats: bool = False, *,
-                 bias: bool = True, dtype: Any = None) -> None:
-        super().__init__()
-        if track_running_stats:
-            raise NotImplementedError(f"{type(self).__name__}: track_running_stats=True is "
-                                      "not supported")
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight, self.bias = _scale_and_shift(num_features, affine, bias, dtype)
-
-    def forward(self, x: Tensor) -> Tensor:
-        name = type(self).__name__
-        batched, unbatched = F._batched(x, self._nd, name)
-        if batched.shape[1] != self.num_features and self.affine:
-            raise ValueError(f"{name}({self.num_features}): expected {self.num_features} "
-                             f"channels, got input of shape {x.shape}")
-        out = F.instance_norm(batched, weight=self.weight, bias=self.bias, eps=self.eps)
-        return out.squeeze(0) if unbatched else out
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
-
-
-class InstanceNorm1d(_InstanceNorm):
-    """Instance normalization of (N, C, L) or (C, L) input over L, per sample and channel."""
-
-    _nd = 1
-
-
-class InstanceNorm2d(_InstanceNorm):
-    """Instance normalization of (N, C, H, W) or (C, H, W) input over H and W."""
-
-    _nd = 2
-
-
-class InstanceNorm3d(_InstanceNorm):
-    """Instance normalization of (N, C, D, H, W) or (C, D, H, W) input over D, H and W."""
-
-    _nd = 3
-
-
 class LayerNorm(Module):
     """Normalize each sample over its trailing `normalized_shape` dims, then scale and shift.
 
@@ -825,26 +776,10 @@ class LayerNorm(Module):
                 f"{self.elementwise_affine}, bias={self.bias is not None}")
 
 
-class _BatchNorm(Module):
-    """Per-channel normalization by batch statistics while training, running ones in eval.
-
-    Parameters
-    ----------
-    num_features : int
-        Channels C (dim 1 of the input).
-    eps : float
-        Added to the variance.
-    momentum : float or None
-        How far each training batch moves the running statistics; None: their plain
-        average over every batch so far.
-    affine : bool
-        Learn a per-channel weight (ones) and bias (zeros; leave it out with bias=False).
-    track_running_stats : bool
-        Keep running_mean, running_var and num_batches_tracked as buffers (in the state
-        dict, not in parameters()); without them eval mode also uses batch statistics.
-    """
-
-    _ranks: tuple = ()
+class _NormBase(Module):
+    """What batch and instance norm share: the affine weight and bias, and
+    (with track_running_stats) the running_mean, running_var and num_batches_tracked
+    buffers."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *,
@@ -864,6 +799,33 @@ class _BatchNorm(Module):
                 self.running_mean.zero_()
                 self.running_var.fill_(1)
                 self.num_batches_tracked.zero_()
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    """Per-channel normalization by batch statistics while training, running ones in eval.
+
+    Parameters
+    ----------
+    num_features : int
+        Channels C (dim 1 of the input).
+    eps : float
+        Added to the variance.
+    momentum : float or None
+        How far each training batch moves the running statistics; None: their plain
+        average over every batch so far.
+    affine : bool
+        Learn a per-channel weight (ones) and bias (zeros; leave it out with bias=False).
+    track_running_stats : bool
+        Keep running_mean, running_var and num_batches_tracked as buffers (in the state
+        dict, not in parameters()); without them eval mode also uses batch statistics.
+    """
+
+    _ranks: tuple = ()
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self._ranks:
@@ -885,11 +847,6 @@ class _BatchNorm(Module):
         return F.batch_norm(x, self.running_mean if keep else None,
                             self.running_var if keep else None, self.weight, self.bias,
                             use_batch, momentum, self.eps)
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -914,6 +871,50 @@ class BatchNorm3d(_BatchNorm):
     """Batch normalization of (N, C, D, H, W) input over N, D, H and W, per channel C."""
 
     _ranks = (5,)
+
+
+class _InstanceNorm(_NormBase):
+    """Normalize each channel of each sample over its positions; see InstanceNorm1d. With
+    track_running_stats, training moves running statistics (by `momentum`; None counts as
+    0, as in PyTorch) and eval normalizes by them."""
+
+    _nd = 0
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, *,
+                 bias: bool = True, dtype: Any = None) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias,
+                         dtype=dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        name = type(self).__name__
+        batched, unbatched = F._batched(x, self._nd, name)
+        if batched.shape[1] != self.num_features and (self.affine or
+                                                      self.track_running_stats):
+            raise ValueError(f"{name}({self.num_features}): expected {self.num_features} "
+                             f"channels, got input of shape {x.shape}")
+        out = F.instance_norm(batched, self.running_mean, self.running_var, self.weight,
+                              self.bias, self.training or not self.track_running_stats,
+                              0.0 if self.momentum is None else self.momentum, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of (N, C, L) or (C, L) input over L, per sample and channel."""
+
+    _nd = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) or (C, H, W) input over H and W."""
+
+    _nd = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) or (C, D, H, W) input over D, H and W."""
+
+    _nd = 3
 
 
 # --- convolution and pooling --------------------------------------------------------------
