@@ -238,3 +238,41 @@ def test_more_factories_take_a_cpu_device(make):
     assert make("cpu").device == "cpu"
     with pytest.raises(RuntimeError, match="only the 'cpu' device is available"):
         make("cuda")
+
+
+def test_einsum_ellipsis_and_diagonals_without_torch():
+    a = tl.arange(9, dtype=tl.float64).reshape(3, 3)
+    assert tl.einsum("ii->i", a).tolist() == [0.0, 4.0, 8.0]
+    assert tl.einsum("ii", a).item() == 12.0  # the trace
+    b = tl.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    c = tl.ones(1, 4, 5, dtype=tl.float64)
+    out = tl.einsum("...ij,...jk->...ik", b, c)  # (1, ...) broadcasts against (2, ...)
+    assert out.shape == (2, 3, 5)
+    assert np.allclose(out.numpy(), np.arange(24.0).reshape(2, 3, 4).sum(-1, keepdims=True))
+    out.sum().backward()
+    assert np.allclose(b.grad.numpy(), 5.0)
+    with pytest.raises(RuntimeError, match="do not broadcast"):
+        tl.einsum("...i,...i->...", tl.ones(2, 3), tl.ones(4, 3))
+
+
+EINSUMS = [("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]), ("...ij,...jk", [(2, 3, 4), (1, 4, 5)]),
+           ("bii->bi", [(2, 3, 3)]), ("iij->ij", [(3, 3, 2)]), ("i...->...", [(3, 2, 4)]),
+           ("ij...,jk...->ik...", [(2, 3, 4), (3, 5, 1)]), ("...i,...i->...", [(5, 3), (3,)]),
+           ("ii,jj->ij", [(2, 2), (3, 3)]), ("iii->i", [(2, 2, 2)])]
+
+
+@pytest.mark.parametrize("equation, shapes", EINSUMS)
+def test_einsum_forms_match_torch(equation, shapes):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ours = [tl.tensor(a, requires_grad=True) for a in arrays]
+    t_out, l_out = torch.einsum(equation, *theirs), tl.einsum(equation, *ours)
+    assert l_out.shape == tuple(t_out.shape)
+    assert np.allclose(l_out.numpy(), t_out.detach().numpy())
+    w = rng.standard_normal(l_out.shape)
+    (t_out * torch.tensor(w)).sum().backward()
+    (l_out * tl.tensor(w)).sum().backward()
+    for a, b in zip(theirs, ours):
+        assert np.allclose(b.grad.numpy(), a.grad.numpy())

@@ -9,6 +9,7 @@ import collections
 import functools
 import inspect
 import math
+import string
 import warnings
 from typing import Any, Callable, Iterator, Sequence
 
@@ -3585,29 +3586,27 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation, e.g. `einsum('bij,bjk->bik', a, b)` or implicitly `'ij,jk'`.
 
-    Every operand's subscripts are distinct letters (a repeat inside one operand, which takes
-    a diagonal, and '...' are not supported); each gradient is an einsum of the output
-    gradient with the other operands.
+    '...' stands for the dims no letter names (broadcast across operands, as in PyTorch),
+    and a letter repeated inside one operand takes its diagonal ('ii->i'); both become plain
+    subscripts first. Each gradient is an einsum of the output gradient with the other
+    operands.
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     tensors = _same_dtype(operands, "einsum")
     lhs, arrow, output = equation.replace(" ", "").partition("->")
     inputs = lhs.split(",")
-    if "." in equation:
-        raise NotImplementedError(f"einsum: '{equation}': ellipsis ('...') is not supported; "
-                                  "name every dim with a letter")
     if len(inputs) != len(tensors):
         raise RuntimeError(f"einsum: '{equation}' has subscripts for {len(inputs)} operands "
                            f"but {len(tensors)} were given")
+    if "." in equation:
+        inputs, output, tensors = _einsum_ellipsis(equation, inputs, output, arrow, tensors)
+        arrow = "->"
+    inputs, tensors = zip(*[_einsum_diagonals(sub, t) for sub, t in zip(inputs, tensors)])
     sizes: dict = {}
     for sub, t in zip(inputs, tensors):
         if not all(c.isalpha() for c in sub):
             raise ValueError(f"einsum: '{equation}': subscripts must be letters, got '{sub}'")
-        if len(set(sub)) != len(sub):
-            raise NotImplementedError(f"einsum: '{equation}' repeats an index within the "
-                                      f"operand '{sub}' (a diagonal); that is not supported, "
-                                      "take .diagonal() first")
         if len(sub) != t.ndim:
             raise RuntimeError(f"einsum: '{equation}': subscripts '{sub}' name {len(sub)} dims "
                                f"but the operand has shape {t.shape}")
@@ -3622,6 +3621,58 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         raise RuntimeError(f"einsum: '{equation}': the output '{output}' must name distinct "
                            "indices of the operands")
     return ops.Einsum.apply(*tensors, inputs=tuple(inputs), output=output)
+
+
+def _einsum_ellipsis(equation: str, inputs: list, output: str, arrow: str,
+                     tensors: Sequence[Tensor]) -> tuple[list, str, list]:
+    """Subscripts with each '...' spelt out in unused letters (right-aligned, as
+    broadcasting aligns dims) and the operands' size-1 dims there expanded to match; the
+    output puts them first when the equation gives none."""
+    spare = [c for c in string.ascii_letters if c not in equation]
+    counts = []
+    for sub, t in zip(inputs, tensors):
+        named = len(sub.replace("...", ""))
+        if sub.count("...") > 1 or sub.replace("...", "").count(".") or t.ndim < named:
+            raise RuntimeError(f"einsum: '{equation}': subscripts '{sub}' do not fit an "
+                               f"operand of shape {t.shape}")
+        counts.append(t.ndim - named if "..." in sub else 0)
+    letters = "".join(spare[:max(counts, default=0)])
+    shapes = [t.shape[sub.index("..."):sub.index("...") + k] if k else ()
+              for sub, t, k in zip(inputs, tensors, counts)]
+    try:
+        common = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(f"einsum: '{equation}': the dims under '...' do not broadcast "
+                           f"(shapes {[t.shape for t in tensors]})") from None
+    spelt, expanded = [], []
+    for sub, t, k in zip(inputs, tensors, counts):
+        if "..." in sub:
+            at = sub.index("...")
+            shape = t.shape[:at] + common[len(common) - k:] + t.shape[at + k:]
+            t = t.expand(shape) if shape != t.shape else t
+            sub = sub.replace("...", letters[len(letters) - k:])
+        spelt.append(sub)
+        expanded.append(t)
+    if arrow:
+        output = output.replace("...", letters)
+    else:
+        named = "".join(spelt).translate({ord(c): None for c in letters})
+        output = letters + "".join(sorted(c for c in set(named) if named.count(c) == 1))
+    return spelt, output, expanded
+
+
+def _einsum_diagonals(sub: str, t: Tensor) -> tuple[str, Tensor]:
+    """A letter repeated inside one operand's subscripts is its diagonal: take it (it
+    becomes the last dim) until every letter is named once."""
+    while len(set(sub)) != len(sub):
+        c = next(c for c in sub if sub.count(c) > 1)
+        first, second = sub.index(c), sub.index(c, sub.index(c) + 1)
+        if t.shape[first] != t.shape[second]:
+            raise RuntimeError(f"einsum: subscript '{c}' is repeated in '{sub}' for dims of "
+                               f"sizes {t.shape[first]} and {t.shape[second]}")
+        t = t.diagonal(0, first, second)
+        sub = sub[:first] + sub[first + 1:second] + sub[second + 1:] + c
+    return sub, t
 
 
 def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
