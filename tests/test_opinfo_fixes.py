@@ -276,3 +276,11 @@ def test_einsum_forms_match_torch(equation, shapes):
     (l_out * tl.tensor(w)).sum().backward()
     for a, b in zip(theirs, ours):
         assert np.allclose(b.grad.numpy(), a.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype, want", [("bool", "int64"), ("int32", "int64"),
+                                         ("float32", "float32")])
+def test_sum_to_size_promotes_as_sum_does(dtype, want):
+    x = tl.tensor(np.array([1, 0, 1]).astype(dtype))
+    out = x.sum_to_size(1)
+    assert str(out.dtype) == want and out.tolist() == [2]

@@ -2448,7 +2448,7 @@ class Tensor:
                                f"size {self.shape}")
         dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(size)
                                           if n == 1 and self.shape[lead + i] != 1)
-        out = self.sum(dims, keepdim=True).to(self.dtype) if dims else self
+        out = self.sum(dims, keepdim=True) if dims else self  # NOTE: bools and ints sum to int64
         return out.reshape(size)
 
     # linear algebra, PyTorch's method spellings
