@@ -284,3 +284,26 @@ def test_sum_to_size_promotes_as_sum_does(dtype, want):
     x = tl.tensor(np.array([1, 0, 1]).astype(dtype))
     out = x.sum_to_size(1)
     assert str(out.dtype) == want and out.tolist() == [2]
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_with_uneven_coordinates(edge_order):
+    """Central weights for uneven steps are exact for a quadratic inside (and, at
+    edge_order 2, at the ends too)."""
+    xs = np.array([0.0, 0.5, 1.5, 1.75, 3.0])
+    f = tl.tensor(xs ** 2, requires_grad=True)
+    (d,) = tl.gradient(f, spacing=[tl.tensor(xs)], edge_order=edge_order)
+    want = 2 * xs
+    assert np.allclose(d.numpy()[1:-1], want[1:-1])
+    if edge_order == 2:
+        assert np.allclose(d.numpy(), want)
+    else:
+        assert np.isclose(d.numpy()[0], (xs[1] ** 2 - xs[0] ** 2) / xs[1])
+    d.sum().backward()
+    assert f.grad.shape == (5,)
+    with pytest.raises(RuntimeError, match="must be 5 values"):
+        tl.gradient(f, spacing=[tl.tensor(xs[:3])])
+    torch = pytest.importorskip("torch")
+    (t,) = torch.gradient(torch.tensor(xs ** 2), spacing=[torch.tensor(xs)],
+                          edge_order=edge_order)
+    assert np.allclose(d.detach().numpy(), t.numpy())

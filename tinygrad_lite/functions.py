@@ -6,7 +6,9 @@ methods (isin, block_diag, trapezoid, the window functions, ...) and `tl.special
 """
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import types
 from collections.abc import Callable
 from typing import Any
@@ -375,7 +377,9 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
 def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None,  # noqa: A002
              edge_order: int = 1) -> tuple[Tensor, ...]:
     """numpy's gradient: central differences inside, one-sided at the two ends, along each
-    of `dim` (every dim by default), with a uniform `spacing` (a number, or one per dim)."""
+    of `dim` (every dim by default). `spacing` is a number (uniform steps) or a 1-D tensor
+    of the coordinates, or a list with one of either per dim; uneven steps use numpy's
+    second-order weights."""
     if edge_order not in (1, 2):
         raise RuntimeError(f"gradient: edge_order must be 1 or 2, got {edge_order}")
     dims = list(range(input.ndim)) if dim is None else (
@@ -384,22 +388,42 @@ def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None,  # noqa: A002
     steps = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
     out = []
     for d, h in zip(dims, steps):
-        if isinstance(h, Tensor) and h.ndim:
-            raise NotImplementedError("gradient: only uniform spacing (numbers) is supported")
-        h = float(h)
         n = input.shape[d]
         if n < edge_order + 1:
             raise RuntimeError(f"gradient: dim {d} of the input {input.shape} needs at least "
                                f"{edge_order + 1} elements for edge_order={edge_order}")
-        at = [input.narrow(d, i % n, 1) for i in (0, 1, 2, -3, -2, -1)]
-        if edge_order == 1:
-            first, last = (at[1] - at[0]) / h, (at[5] - at[4]) / h
-        else:  # NOTE: second-order one-sided differences, as numpy's
-            first = (at[0] * -3 + at[1] * 4 - at[2]) / (2 * h)
-            last = (at[5] * 3 - at[4] * 4 + at[3]) / (2 * h)
-        inner = (input.narrow(d, 2, n - 2) - input.narrow(d, 0, n - 2)) / (2 * h)
-        out.append(cat([first, inner, last], d))
+        x = (h.numpy() if isinstance(h, Tensor) and h.ndim else np.arange(n) * float(h))
+        if x.shape != (n,):
+            raise RuntimeError(f"gradient: the coordinates for dim {d} must be {n} values, got "
+                               f"shape {x.shape}")
+        out.append(_differences(input, d, np.diff(x.astype(np.float64)), edge_order))
     return tuple(out)
+
+
+def _differences(f: Tensor, d: int, dx: np.ndarray, edge_order: int) -> Tensor:
+    """The derivative of f along d for the steps dx between its coordinates: weighted sums
+    of three neighbours (numpy's formulas, exact for quadratics), two at edge_order 1 ends."""
+    n = f.shape[d]
+
+    def weighted(start: int, count: int, weights: list) -> Tensor:
+        shape = [1] * f.ndim
+        shape[d] = count
+        terms = [f.narrow(d, start + k, count) * Tensor._wrap(
+            np.asarray(w, dtype=f.dtype).reshape(shape)) for k, w in enumerate(weights)]
+        return functools.reduce(operator.add, terms)
+
+    a, b = dx[:-1], dx[1:]  # the steps left and right of each inner point
+    inner = weighted(0, n - 2, [-b / (a * (a + b)), (b - a) / (a * b), a / (b * (a + b))])
+    if edge_order == 1:
+        first = weighted(0, 1, [[-1 / dx[0]], [1 / dx[0]]])
+        last = weighted(n - 2, 1, [[-1 / dx[-1]], [1 / dx[-1]]])
+    else:
+        a0, b0, a1, b1 = dx[0], dx[1], dx[-2], dx[-1]
+        first = weighted(0, 1, [[-(2 * a0 + b0) / (a0 * (a0 + b0))], [(a0 + b0) / (a0 * b0)],
+                                [-a0 / (b0 * (a0 + b0))]])
+        last = weighted(n - 3, 1, [[b1 / (a1 * (a1 + b1))], [-(a1 + b1) / (a1 * b1)],
+                                   [(2 * b1 + a1) / (b1 * (a1 + b1))]])
+    return cat([first, inner, last], d)
 
 
 def unravel_index(indices: Any, shape: Any) -> tuple[Tensor, ...]:
