@@ -453,10 +453,11 @@ def _seeds(tensors: Any, grads: Any, op: str) -> list[tuple["Tensor", Any]]:
                                    "loss.sum().backward()) or pass gradient=")
             g = be.active.full(t.shape, 1, t.dtype)
         else:
-            recorded = isinstance(be.active, graph_backend.GraphBackend)
-            if not (recorded and isinstance(g, Tensor) and g.requires_grad):
+            # NOTE: under create_graph a seed that requires grad stays a tensor, so gradients
+            # reach it too (the cheap tests first: this runs on every backward(gradient))
+            if not (isinstance(g, Tensor) and g.requires_grad
+                    and isinstance(be.active, graph_backend.GraphBackend)):
                 g = g._data if isinstance(g, Tensor) else Tensor(g)._data
-            # NOTE: else a seed that requires grad stays a tensor, so gradients reach it too
             if g.dtype != t.dtype:
                 g = be.active.cast(g, t.dtype)
             if g.shape != t.shape:

@@ -1599,19 +1599,23 @@ class Tensor:
         return self.expand(*shape)
 
     # --- PyTorch's other spellings, composed from the ops above --------------------------------
+    def _product(self, other: "Tensor", ranks: tuple[int, int], op: str) -> "Tensor":
+        """`matmul` for the spellings that take only operands of `ranks` (mm, mv, dot)."""
+        if (self.ndim, other.ndim) != ranks:
+            raise RuntimeError(f"{op}: expected operands of {ranks[0]} and {ranks[1]} dims, "
+                               f"got {self.shape} and {other.shape}; use @ (matmul) for "
+                               "other shapes")
+        return matmul(self, other)
+
     def mm(self, other: "Tensor") -> "Tensor":
         """The product of two matrices (2-D only, unlike `@`)."""
-        if self.ndim != 2 or other.ndim != 2:
-            raise RuntimeError(f"mm: both operands must be 2-D, got {self.shape} and "
-                               f"{other.shape}; use @ (matmul) for other shapes")
-        return matmul(self, other)
+        return self._product(other, (2, 2), "mm")
 
     def dot(self, other: "Tensor") -> "Tensor":
         """The inner product of two 1-D tensors."""
-        if self.ndim != 1 or other.ndim != 1:
-            raise RuntimeError(f"dot: both operands must be 1-D, got {self.shape} and "
-                               f"{other.shape}")
-        return matmul(self, other)
+        return self._product(other, (1, 1), "dot")
+
+    vdot = dot  # NOTE: nothing to conjugate without complex dtypes
 
     def outer(self, other: "Tensor") -> "Tensor":
         """a[i] * b[j] for two 1-D tensors."""
@@ -2452,19 +2456,9 @@ class Tensor:
         return out.reshape(size)
 
     # linear algebra, PyTorch's method spellings
-    def vdot(self, other: "Tensor") -> "Tensor":
-        """The inner product of two 1-D tensors (`dot`: nothing to conjugate here)."""
-        if self.ndim != 1 or other.ndim != 1:
-            raise RuntimeError(f"vdot: both operands must be 1-D, got {self.shape} and "
-                               f"{other.shape}")
-        return matmul(self, other)
-
     def mv(self, vec: "Tensor") -> "Tensor":
         """The product of a matrix and a vector."""
-        if self.ndim != 2 or vec.ndim != 1:
-            raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, got {self.shape} "
-                               f"and {vec.shape}")
-        return matmul(self, vec)
+        return self._product(vec, (2, 1), "mv")
 
     ger = outer
 
