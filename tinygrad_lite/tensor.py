@@ -1861,20 +1861,9 @@ class Tensor:
 
     def index_add(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> "Tensor":
         """A copy with alpha * source's slices added at positions `index` along `dim`."""
-        d = self._axis(dim, "index_add")
-        idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
-        source = source if isinstance(source, Tensor) else Tensor(source)
-        expected = self.shape[:d] + idx.shape + self.shape[d + 1:]
-        if idx.ndim != 1 or idx.dtype.kind not in "iu" or source.shape != expected:
-            raise RuntimeError(f"index_add: index must be a 1-D integer tensor and source of "
-                               f"shape {expected} for a tensor of shape {self.shape}, got index "
-                               f"{idx.dtype} {idx.shape} and source {source.shape}")
-        n = self.shape[d]
-        if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"index_add: index out of range for dim {dim} of size {n}: "
-                             f"indices run from {idx.min()} to {idx.max()}")
+        idx, source = self._index_source(dim, index, source, "index_add")
         return self._put(source * alpha if alpha != 1 else source,
-                         (slice(None),) * d + (idx,), True)
+                         (slice(None),) * self._axis(dim, "index_add") + (idx,), True)
 
     def index_fill(self, dim: int, index: Any, value: Any) -> "Tensor":
         """A copy with the slices at positions `index` along `dim` set to `value` (a number or
