@@ -125,17 +125,24 @@ LINALG = [
 
 @pytest.mark.parametrize("name, fn", LINALG, ids=[case[0] for case in LINALG])
 def test_linalg_gradients_match_finite_differences_and_torch(name, fn):
+    _check_linalg(fn, WELL_CONDITIONED, weighted=False)
+
+
+def _check_linalg(fn, data, weighted: bool) -> None:
+    """gradcheck of fn at `data` (float64), then its values and the gradients of its sum
+    (each element weighted by its flat position when `weighted`) against torch's."""
     ours, theirs = _both(fn)
-    x = tl.tensor(WELL_CONDITIONED, dtype=tl.float64, requires_grad=True)
+    x = tl.tensor(data, dtype=tl.float64, requires_grad=True)
     assert tl.gradcheck(ours, [x])
     if torch is None:
         return
-    xt = torch.tensor(WELL_CONDITIONED, requires_grad=True)
+    xt = torch.tensor(data, requires_grad=True)
     out, out_t = ours(x), theirs(xt)
     np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
     x.grad = None
-    out.sum().backward()
-    out_t.sum().backward()
+    weights = np.arange(out.numel()).reshape(out.shape) if weighted else np.ones(out.shape)
+    (out * tl.tensor(weights, dtype=tl.float64)).sum().backward()
+    (out_t * torch.tensor(weights, dtype=torch.float64)).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-8, atol=1e-10)
 
 
@@ -742,20 +749,7 @@ LU_CASES = [
 
 @pytest.mark.parametrize("name, shape, fn", LU_CASES, ids=[c[0] for c in LU_CASES])
 def test_lu_factors_and_solves_match_finite_differences_and_torch(name, shape, fn):
-    data = np.random.default_rng(2).standard_normal(shape)
-    ours, theirs = _both(fn)
-    x = tl.tensor(data, dtype=tl.float64, requires_grad=True)
-    assert tl.gradcheck(ours, [x])
-    if torch is None:
-        return
-    xt = torch.tensor(data, requires_grad=True)
-    out, out_t = ours(x), theirs(xt)
-    np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
-    x.grad = None
-    (out * tl.tensor(np.arange(out.numel()).reshape(out.shape), dtype=tl.float64)).sum().backward()
-    (out_t * torch.arange(out_t.numel(), dtype=torch.float64).reshape(out_t.shape)).sum(
-        ).backward()
-    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    _check_linalg(fn, np.random.default_rng(2).standard_normal(shape), weighted=True)
 
 
 def test_lu_pivots_and_unpack_as_lapack():
