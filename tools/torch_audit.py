@@ -44,8 +44,8 @@ def _torch():
 
 
 def tl_op(info: Any) -> Callable | None:
-    """The function here that corresponds to an OpInfo: tl.<name>, F.<name>, tl.linalg.<name>
-    or the Tensor method; None when there is none, or when PyTorch's op is a lambda (its
+    """The function here that corresponds to an OpInfo: tl.<name>, F.<name>, tl.linalg.<name>,
+    tl.special.<name> or the Tensor method; None when there is none, or when PyTorch's op is a lambda (its
     argument order may differ from the plain call's) and there is no method to call."""
     name = info.name
     method = info.method_variant is not None and callable(getattr(tl.Tensor, name, None))
@@ -53,8 +53,9 @@ def tl_op(info: Any) -> Callable | None:
         return _method(name) if method else None
     if name.startswith("nn.functional."):
         return getattr(F, name.removeprefix("nn.functional."), None)
-    if name.startswith("linalg."):
-        return getattr(tl.linalg, name.removeprefix("linalg."), None)
+    for space in ("linalg", "special"):
+        if name.startswith(f"{space}."):
+            return getattr(getattr(tl, space), name.removeprefix(f"{space}."), None)
     if "." in name:
         return None
     fn = getattr(tl, name, None)
