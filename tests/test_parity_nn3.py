@@ -809,6 +809,46 @@ def test_multihead_attention_bias_kv_and_zero_attn_match_torch(kw):
     np.testing.assert_allclose(weights.numpy(), want_w.detach().numpy(), rtol=1e-10)
 
 
+def test_functional_multi_head_attention_with_separate_weights_and_static_kv():
+    """F.multi_head_attention_forward, the computation MultiheadAttention runs, with its
+    parameters passed in: separate q/k/v weights, and static keys and values."""
+    mha = nn.MultiheadAttention(4, 2, kdim=3, vdim=5).double()
+    q, k, v = (RNG.standard_normal(s) for s in ((6, 2, 4), (7, 2, 3), (7, 2, 5)))
+    args = [mha.in_proj_bias, None, None, False, 0.0, mha.out_proj.weight, mha.out_proj.bias]
+    kwargs = dict(use_separate_proj_weight=True, q_proj_weight=mha.q_proj_weight,
+                  k_proj_weight=mha.k_proj_weight, v_proj_weight=mha.v_proj_weight)
+    out, weights = F.multi_head_attention_forward(tl.tensor(q), tl.tensor(k), tl.tensor(v), 4,
+                                                  2, None, *args, **kwargs)
+    want, want_w = mha(tl.tensor(q), tl.tensor(k), tl.tensor(v))
+    np.testing.assert_allclose(out.numpy(), want.numpy())
+    # static keys and values equal to the projected ones change nothing
+    static_k = (tl.tensor(k) @ mha.k_proj_weight.T + mha.in_proj_bias[4:8]).reshape(
+        7, 4, 2).transpose(0, 1)
+    static_v = (tl.tensor(v) @ mha.v_proj_weight.T + mha.in_proj_bias[8:]).reshape(
+        7, 4, 2).transpose(0, 1)
+    same, _ = F.multi_head_attention_forward(tl.tensor(q), tl.tensor(k), tl.tensor(v), 4, 2,
+                                             None, *args, static_k=static_k,
+                                             static_v=static_v, **kwargs)
+    np.testing.assert_allclose(same.numpy(), want.numpy())
+    with pytest.raises(AssertionError, match="embedding dimension of 8"):
+        F.multi_head_attention_forward(tl.tensor(q), tl.tensor(k), tl.tensor(v), 8, 2, None,
+                                       *args, **kwargs)
+    torch = _torch()
+    t_args = [torch.tensor(a.detach().numpy()) for a in args[:1]] + args[1:5] + [
+        torch.tensor(a.detach().numpy()) for a in args[5:]]
+    t_kwargs = dict(kwargs, **{n: torch.tensor(kwargs[n].detach().numpy())
+                               for n in ("q_proj_weight", "k_proj_weight", "v_proj_weight")},
+                    static_k=torch.tensor(static_k.detach().numpy() * 2),
+                    static_v=torch.tensor(static_v.detach().numpy()))
+    theirs, theirs_w = torch.nn.functional.multi_head_attention_forward(
+        torch.tensor(q), torch.tensor(k), torch.tensor(v), 4, 2, None, *t_args, **t_kwargs)
+    ours, ours_w = F.multi_head_attention_forward(
+        tl.tensor(q), tl.tensor(k), tl.tensor(v), 4, 2, None, *args, **dict(
+            kwargs, static_k=static_k * 2, static_v=static_v))
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours_w.detach().numpy(), theirs_w.numpy(), rtol=1e-10)
+
+
 def test_gaussian_nll_loss_and_integer_hardtanh_follow_torch():
     x, v = RNG.standard_normal((4, 3)), np.abs(RNG.standard_normal((1, 3))) + 0.1
     loss = F.gaussian_nll_loss(tl.tensor(x), tl.zeros(4, 3, dtype=tl.float64), tl.tensor(v))

@@ -107,61 +107,92 @@ class MultiheadAttention(Module):
             if b is not None:
                 init.xavier_normal_(b)
 
-    def _projection_weights(self) -> tuple[Tensor, Tensor, Tensor]:
-        if self.in_proj_weight is not None:
-            return self.in_proj_weight.chunk(3)
-        return self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
                 attn_mask: Tensor | None = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
-        if is_causal and attn_mask is None:
-            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use "
-                               "the Transformer module method `generate_square_subsequent_mask`"
-                               " to create this mask.")
-        unbatched = query.ndim == 2
-        if unbatched:
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
-            if key_padding_mask is not None:
-                key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
+        if self.batch_first and query.ndim == 3:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        length, batch, _ = query.shape
-        size, heads, head_dim = key.shape[0], self.num_heads, self.head_dim
-        biases = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
-
-        q, k, v = (F.linear(x, w, b) for x, w, b in
-                   zip((query, key, value), self._projection_weights(), biases))
-        if self.bias_k is not None:  # NOTE: one more key and value, learned, for every sample
-            k = cat([k, self.bias_k.expand(1, batch, self.embed_dim)])
-            v = cat([v, self.bias_v.expand(1, batch, self.embed_dim)])
-        # (T, N, features) -> (N, heads, T, head_dim)
-        q, k, v = (x.reshape(x.shape[0], batch, heads, head_dim).permute(1, 2, 0, 3)
-                   for x in (q, k, v))
-        if self.add_zero_attn:  # NOTE: and a key and value of zeros after them
-            k, v = (cat([x, zeros(batch, heads, 1, head_dim, dtype=x.dtype)], 2) for x in (k, v))
-        extra = k.shape[2] - size  # NOTE: keys the masks do not cover may be attended
-        scores = (q * (1 / math.sqrt(head_dim))) @ k.transpose(-2, -1)  # (N, H, L, S)
-        if attn_mask is not None:
-            mask = F.pad(_additive(attn_mask, scores.dtype), (0, extra))
-            scores = scores + (mask.reshape(batch, heads, length, size + extra)
-                               if mask.ndim == 3 else mask)
-        if key_padding_mask is not None:
-            scores = scores + F.pad(_additive(key_padding_mask, scores.dtype), (0, extra)).reshape(
-                batch, 1, 1, size + extra)
-        weights = F.dropout(scores.softmax(-1), self.dropout, self.training)
-        out = (weights @ v).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
-        out = self.out_proj(out)
-        if unbatched:
-            out = out.squeeze(1)
-        elif self.batch_first:
+        separate = self.in_proj_weight is None
+        out, weights = multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
+            self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=separate, q_proj_weight=self.q_proj_weight,
+            k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
+            average_attn_weights=average_attn_weights, is_causal=is_causal)
+        if self.batch_first and query.ndim == 3:
             out = out.transpose(0, 1)
-        if not need_weights:
-            return out, None
-        if average_attn_weights:
-            weights = weights.mean(1)
-        return out, weights.squeeze(0) if unbatched else weights
+        return out, weights
+
+
+def multi_head_attention_forward(
+        query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
+        in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None,
+        bias_v: Tensor | None, add_zero_attn: bool, dropout_p: float,
+        out_proj_weight: Tensor, out_proj_bias: Tensor | None, training: bool = True,
+        key_padding_mask: Tensor | None = None, need_weights: bool = True,
+        attn_mask: Tensor | None = None, use_separate_proj_weight: bool = False,
+        q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
+        v_proj_weight: Tensor | None = None, static_k: Tensor | None = None,
+        static_v: Tensor | None = None, average_attn_weights: bool = True,
+        is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+    """MultiheadAttention's computation with its parameters passed in (PyTorch's
+    `F.multi_head_attention_forward`): inputs (L, N, E), or (L, E) unbatched; returns
+    (output, weights or None). static_k / static_v, shaped (N * num_heads, S, head_dim),
+    replace the projected keys and values."""
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use "
+                           "the Transformer module method `generate_square_subsequent_mask`"
+                           " to create this mask.")
+    embed_dim = query.shape[-1]
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, "
+                             f"but got {embed_dim}")
+    unbatched = query.ndim == 2
+    if unbatched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    length, batch, _ = query.shape
+    size, heads, head_dim = key.shape[0], num_heads, embed_dim // num_heads
+    biases = (None,) * 3 if in_proj_bias is None else in_proj_bias.chunk(3)
+    weights = ((q_proj_weight, k_proj_weight, v_proj_weight) if use_separate_proj_weight
+               else in_proj_weight.chunk(3))
+
+    q, k, v = (F.linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases))
+    if bias_k is not None:  # NOTE: one more key and value, learned, for every sample
+        k = cat([k, bias_k.expand(1, batch, embed_dim)])
+        v = cat([v, bias_v.expand(1, batch, embed_dim)])
+    # (T, N, features) -> (N, heads, T, head_dim)
+    q, k, v = (x.reshape(x.shape[0], batch, heads, head_dim).permute(1, 2, 0, 3)
+               for x in (q, k, v))
+    k, v = (x if static is None else static.reshape(batch, heads, -1, head_dim)
+            for x, static in ((k, static_k), (v, static_v)))
+    if static_k is not None:
+        size = k.shape[2]
+    if add_zero_attn:  # NOTE: and a key and value of zeros after them
+        k, v = (cat([x, zeros(batch, heads, 1, head_dim, dtype=x.dtype)], 2) for x in (k, v))
+    extra = k.shape[2] - size  # NOTE: keys the masks do not cover may be attended
+    scores = (q * (1 / math.sqrt(head_dim))) @ k.transpose(-2, -1)  # (N, H, L, S)
+    if attn_mask is not None:
+        mask = F.pad(_additive(attn_mask, scores.dtype), (0, extra))
+        scores = scores + (mask.reshape(batch, heads, length, size + extra)
+                           if mask.ndim == 3 else mask)
+    if key_padding_mask is not None:
+        scores = scores + F.pad(_additive(key_padding_mask, scores.dtype), (0, extra)).reshape(
+            batch, 1, 1, size + extra)
+    attention = F.dropout(scores.softmax(-1), dropout_p, training)
+    out = (attention @ v).permute(2, 0, 1, 3).reshape(length, batch, embed_dim)
+    out = F.linear(out, out_proj_weight, out_proj_bias)
+    if unbatched:
+        out = out.squeeze(1)
+    if not need_weights:
+        return out, None
+    if average_attn_weights:
+        attention = attention.mean(1)
+    return out, attention.squeeze(0) if unbatched else attention
 
 
 def _activation(activation: str | Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:

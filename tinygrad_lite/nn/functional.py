@@ -2562,3 +2562,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             scores = scores + attn_mask.to(scores.dtype)
     weights = dropout(scores.softmax(-1), dropout_p)
     return weights @ value
+
+
+def multi_head_attention_forward(*args: Any, **kwargs: Any) -> tuple[Tensor, Tensor | None]:
+    """nn.MultiheadAttention's computation with its parameters passed in, as PyTorch's
+    (it lives in nn/attention.py, beside the module)."""
+    from .attention import multi_head_attention_forward as forward  # NOTE: it imports us
+    return forward(*args, **kwargs)
