@@ -85,6 +85,7 @@ vmap = tl.func.vmap
 def test_vmap_maps_over_the_chosen_dims_and_places_the_batch_dim():
     dot = lambda x, y: (x * y).sum()  # noqa: E731
     assert np.allclose(vmap(dot)(tl.tensor(C), tl.tensor(C)).numpy(), (C * C).sum(1))
+    assert tl.vmap is vmap  # torch.vmap is torch.func.vmap too
     # an unmapped argument, a mapped one on dim 1 (negative), the batch placed last
     out = vmap(lambda a, x: a @ x, in_dims=(None, -1), out_dims=1)(tl.tensor(A),
                                                                   tl.tensor(C.T))

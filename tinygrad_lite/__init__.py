@@ -148,6 +148,7 @@ short = int16
 # torch.autograd.gradcheck, gradgradcheck and functional have these homes too
 autograd.gradcheck, autograd.gradgradcheck = gradcheck, gradgradcheck
 autograd.functional = autograd_functional
+vmap = func.vmap  # torch.vmap is torch.func.vmap
 
 # PyTorch's function forms of the Tensor methods: tl.exp(t), tl.sum(t, dim=1), tl.max(t), ...
 globals().update(_FUNCTIONS)
