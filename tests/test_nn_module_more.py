@@ -347,3 +347,22 @@ def test_set_rng_state_refuses_anything_but_a_state_from_get_rng_state():
         tl.set_rng_state(state[:40])
     with pytest.raises(ValueError, match="seed must be in"):
         tl.manual_seed(-1)
+
+
+def test_assigning_an_nn_buffer_registers_a_buffer_like_torch():
+    class Stats(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mean = nn.Buffer(tl.ones(2))
+            self.scratch = nn.Buffer(tl.zeros(1), persistent=False)
+
+    m = Stats()
+    assert type(m.mean) is tl.Tensor and m.mean.tolist() == [1.0, 1.0]
+    assert [n for n, _ in m.named_buffers()] == ["mean", "scratch"]
+    assert list(m.state_dict()) == ["mean"] and not list(m.parameters())
+    m.mean = nn.Buffer(tl.zeros(3))  # re-assigning replaces it in place
+    assert m.state_dict()["mean"].shape == (3,)
+    assert m.double().mean.dtype == tl.float64  # casts reach it, as any buffer
+    with pytest.raises(KeyError, match="already exists"):
+        m.plain = 1
+        m.plain = nn.Buffer(tl.ones(1))

@@ -47,6 +47,25 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class Buffer(Tensor):
+    """A tensor that a `Module` registers as a buffer when assigned to it: PyTorch's
+    `nn.Buffer`, the attribute form of `register_buffer` (`persistent=False` keeps it out of
+    `state_dict()`). The module keeps a plain Tensor sharing its memory.
+
+    Examples
+    --------
+    >>> self.running_mean = nn.Buffer(tl.zeros(4))
+    """
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
+        data = Tensor(np.empty(0, np.float32)) if data is None else data
+        super().__init__(data.detach() if isinstance(data, Tensor) else data,
+                         requires_grad=isinstance(data, Tensor) and data.requires_grad)
+        self.persistent = persistent
+
+
 class IncompatibleKeys(NamedTuple):
     """What `load_state_dict(strict=False)` could not match."""
 
@@ -135,7 +154,12 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         params = self.__dict__.get("_parameters")
         modules = self.__dict__.get("_modules")
-        if isinstance(value, (Parameter, Module)):
+        if isinstance(value, Buffer):
+            if params is None:
+                raise AttributeError(f"cannot assign Buffer {name!r} before Module.__init__()")
+            plain = value.detach().requires_grad_(value.requires_grad)
+            self.register_buffer(name, plain, value.persistent)
+        elif isinstance(value, (Parameter, Module)):
             if params is None:
                 raise AttributeError(f"cannot assign {type(value).__name__} {name!r} before "
                                      f"Module.__init__(); call super().__init__() first in "
