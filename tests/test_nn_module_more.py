@@ -9,6 +9,7 @@ import pytest
 from nn_parity import torch_linear
 
 import tinygrad_lite as tl
+from tinygrad_lite import nn
 
 torch = pytest.importorskip("torch")
 
