@@ -16,7 +16,7 @@ from . import rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "parameters_to_vector", "vector_to_parameters", "weight_norm",
-           "remove_weight_norm", "rnn"]
+           "remove_weight_norm", "rnn", "parametrize", "parametrizations"]
 
 
 def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -160,3 +160,7 @@ def remove_weight_norm(module: Module, name: str = "weight") -> Module:
             module.register_parameter(name, Parameter(weight))
             return module
     raise ValueError(f"remove_weight_norm: weight_norm of '{name}' not found in {module}")
+
+
+# NOTE: last, since parametrizations builds its weight norm on _norm_except above
+from . import parametrizations, parametrize  # noqa: E402
