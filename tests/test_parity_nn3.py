@@ -528,6 +528,45 @@ def test_lazy_linear_infers_in_features_and_becomes_linear():
     assert repr(nn.LazyLinear(4)) == repr(torch.nn.LazyLinear(4))
 
 
+@pytest.mark.parametrize("name, args, shape, in_size", [
+    ("LazyConv1d", (3, 2), (2, 4, 9), 4), ("LazyConv2d", (4, 3), (4, 6, 6), 4),
+    ("LazyConv3d", (2, 2), (1, 3, 4, 4, 4), 3), ("LazyConvTranspose2d", (3, 3), (2, 4, 5, 5), 4),
+    ("LazyBatchNorm1d", (), (5, 3), 3), ("LazyBatchNorm2d", (), (5, 3, 2, 2), 3),
+    ("LazyInstanceNorm1d", (), (2, 3, 6), 3)])
+def test_lazy_modules_size_themselves_from_the_first_input(name, args, shape, in_size):
+    layer = getattr(nn, name)(*args).double()
+    assert layer.has_uninitialized_params()
+    params = list(layer.parameters())
+    opt = optim.SGD(params, lr=0.1)
+    x = RNG.standard_normal(shape)
+    out = layer(tl.tensor(x))
+    plain = getattr(nn, name.removeprefix("Lazy"))
+    assert type(layer) is plain and not hasattr(layer, "cls_to_become")
+    assert getattr(layer, "num_features" if "Norm" in name else "in_channels") == in_size
+    assert all(a is b for a, b in zip(params, layer.parameters()))  # filled in place
+    out.sum().backward()
+    opt.step()  # the optimizer made before the first call moves the real tensors
+    torch = _torch()
+    theirs = getattr(torch.nn, name)(*args).double()
+    theirs(torch.tensor(x))
+    assert repr(theirs) == repr(layer)
+    assert {k: tuple(v.shape) for k, v in theirs.state_dict().items()} == {
+        k: v.shape for k, v in layer.state_dict().items()}
+    layer.load_state_dict({k: tl.tensor(v.detach().numpy()) for k, v in
+                           theirs.state_dict().items()})
+    np.testing.assert_allclose(layer(tl.tensor(x)).numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_lazy_modules_refuse_inputs_they_cannot_size_from():
+    with pytest.raises(RuntimeError, match="expected 3D \\(unbatched\\) or 4D"):
+        nn.LazyConv2d(3, 3)(tl.ones(5, 5))
+    with pytest.raises(ValueError, match="must be divisible by groups"):
+        nn.LazyConv2d(4, 3, groups=2)(tl.ones(1, 3, 5, 5))
+    with pytest.raises(ValueError, match="channel dim"):
+        nn.LazyBatchNorm1d()(tl.ones(4))
+
+
 # --- optimizers ---------------------------------------------------------------------------------
 A_MATRIX, B_VECTOR = RNG.standard_normal((6, 3)), RNG.standard_normal(6)
 START = RNG.standard_normal(3), RNG.standard_normal(1)

@@ -61,7 +61,6 @@ from .layers import (
     InstanceNorm2d,
     InstanceNorm3d,
     LayerNorm,
-    LazyLinear,
     LeakyReLU,
     Linear,
     LocalResponseNorm,
@@ -110,6 +109,21 @@ from .layers import (
     ZeroPad1d,
     ZeroPad2d,
     ZeroPad3d,
+)
+from .lazy import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+    LazyLinear,
 )
 from .loss import (
     BCELoss,
@@ -173,7 +187,10 @@ __all__ = [
     "ConstantPad3d", "Conv3d", "ConvTranspose3d", "Dropout3d", "InstanceNorm3d", "LPPool3d",
     "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "ReflectionPad3d",
     "ReplicationPad3d", "ZeroPad3d",
-    "EmbeddingBag", "LazyLinear", "CTCLoss", "MultiLabelMarginLoss",
+    "EmbeddingBag", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d",
+    "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d",
+    "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d", "CTCLoss", "MultiLabelMarginLoss",
     "TripletMarginWithDistanceLoss",
     "functional", "init", "utils",
 ]

@@ -99,59 +99,6 @@ class Linear(Module):
         return text
 
 
-class LazyLinear(Linear):
-    """A Linear whose in_features is read off its first input: until then its weight and
-    bias are empty placeholders; the first call sizes them (in place, so an optimizer made
-    before holds the real tensors), initialises them as Linear does, and the module becomes
-    a plain Linear, as in PyTorch.
-
-    Examples
-    --------
-    >>> layer = nn.LazyLinear(4)
-    >>> layer(tl.randn(2, 7)).shape, type(layer).__name__, layer.weight.shape
-    ((2, 4), 'Linear', (4, 7))
-    """
-
-    cls_to_become = Linear
-
-    def __init__(self, out_features: int, bias: bool = True, *, dtype: Any = None) -> None:
-        super().__init__(0, out_features, bias, dtype=dtype)
-
-    def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params():
-            super().reset_parameters()
-
-    def has_uninitialized_params(self) -> bool:
-        """Whether the first input has yet to size the parameters."""
-        return self.in_features == 0
-
-    def initialize_parameters(self, input: Tensor) -> None:  # noqa: A002
-        """Size the weight (out_features, input.shape[-1]) and initialise it and the bias."""
-        if input.ndim == 0:
-            raise RuntimeError("LazyLinear: cannot infer in_features from a 0-d input")
-        self.in_features = input.shape[-1]
-        with no_grad():
-            self.weight.data = empty(self.out_features, self.in_features,
-                                     dtype=self.weight.dtype)
-            if self.bias is not None:
-                self.bias.data = empty(self.out_features, dtype=self.bias.dtype)
-        self.reset_parameters()
-        self.__class__ = self.cls_to_become
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.has_uninitialized_params():
-            self.initialize_parameters(x)
-        return Linear.forward(self, x)
-
-    def load_state_dict(self, state_dict: dict, strict: bool = True,
-                        assign: bool = False) -> Any:
-        """Loading a weight into an uninitialised layer sizes it from that weight first."""
-        weight = state_dict.get("weight")
-        if self.has_uninitialized_params() and weight is not None and len(weight.shape) == 2:
-            self.initialize_parameters(empty(weight.shape[1], dtype=self.weight.dtype))
-        return Module.load_state_dict(self, state_dict, strict, assign)
-
-
 class Bilinear(Module):
     """y = x1^T A_o x2 + b_o for each output o: weight (out, in1, in2), bias (out,), both
     U(+-1/sqrt(in1_features)) as in PyTorch.
