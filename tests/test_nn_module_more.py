@@ -367,3 +367,10 @@ def test_assigning_an_nn_buffer_registers_a_buffer_like_torch():
     with pytest.raises(KeyError, match="already exists"):
         m.plain = 1
         m.plain = nn.Buffer(tl.ones(1))
+
+
+def test_recurrent_layers_and_cells_share_pytorchs_public_bases():
+    assert all(isinstance(m, nn.RNNBase) for m in (nn.RNN(3, 4), nn.LSTM(3, 4), nn.GRU(3, 4)))
+    assert all(isinstance(m, nn.RNNCellBase)
+               for m in (nn.RNNCell(3, 4), nn.LSTMCell(3, 4), nn.GRUCell(3, 4)))
+    assert nn.RNNBase("RNN_TANH", 3, 4).mode == "RNN_TANH"

@@ -158,7 +158,7 @@ from .module import (
     ParameterList,
     Sequential,
 )
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
     "Buffer", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss",
@@ -182,7 +182,7 @@ __all__ = [
     "UpsamplingNearest2d", "ConvTranspose1d", "ConvTranspose2d",
     "AlphaDropout", "ChannelShuffle", "FeatureAlphaDropout", "Fold", "LocalResponseNorm",
     "LPPool1d", "LPPool2d", "MultiMarginLoss", "RReLU", "Unfold",
-    "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
+    "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell", "RNNBase", "RNNCellBase",
     "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d", "BatchNorm3d", "CircularPad3d",
     "ConstantPad3d", "Conv3d", "ConvTranspose3d", "Dropout3d", "InstanceNorm3d", "LPPool3d",
     "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "ReflectionPad3d",

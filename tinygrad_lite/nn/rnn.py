@@ -130,8 +130,10 @@ def _reset_uniform(module: Module, hidden_size: int) -> None:
 
 
 # --- cells: one time step ------------------------------------------------------------------
-class _CellBase(Module):
-    """A cell of kind `mode`: forward(input, hx=None) for (N, input_size) or (input_size,)."""
+class RNNCellBase(Module):
+    """A cell of kind `mode`: forward(input, hx=None) for (N, input_size) or (input_size,).
+    The base of RNNCell, LSTMCell and GRUCell under PyTorch's name, for isinstance checks
+    (its constructor takes the mode where PyTorch's takes a gate count)."""
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool,
                  dtype: Any) -> None:
@@ -167,7 +169,7 @@ class _CellBase(Module):
         return text
 
 
-class RNNCell(_CellBase):
+class RNNCell(RNNCellBase):
     """h' = nonlinearity(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh), one time step.
 
     Parameters
@@ -196,7 +198,7 @@ class RNNCell(_CellBase):
         return self._cell(input, hx, 1)[0]
 
 
-class LSTMCell(_CellBase):
+class LSTMCell(RNNCellBase):
     """One LSTM step: returns (h', c'); hx is (h, c) or None for zeros.
 
     Examples
@@ -216,7 +218,7 @@ class LSTMCell(_CellBase):
         return h, c
 
 
-class GRUCell(_CellBase):
+class GRUCell(RNNCellBase):
     """One GRU step: returns h'.
 
     Examples
@@ -234,7 +236,7 @@ class GRUCell(_CellBase):
 
 
 # --- sequence layers -----------------------------------------------------------------------
-class _RNNBase(Module):
+class RNNBase(Module):
     """Layers of cells of kind `mode` run over a sequence, optionally in both directions.
 
     Parameters are named as in PyTorch (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0,
@@ -319,7 +321,7 @@ class _RNNBase(Module):
         return text
 
 
-class RNN(_RNNBase):
+class RNN(RNNBase):
     """Elman RNN over a sequence: forward(input, hx=None) returns (output, h_n).
 
     Parameters
@@ -362,7 +364,7 @@ class RNN(_RNNBase):
         return output, h_n
 
 
-class LSTM(_RNNBase):
+class LSTM(RNNBase):
     """LSTM over a sequence: forward(input, hx=None) with hx = (h_0, c_0) returns
     (output, (h_n, c_n)).
 
@@ -389,7 +391,7 @@ class LSTM(_RNNBase):
         return output, (h_n, c_n)
 
 
-class GRU(_RNNBase):
+class GRU(RNNBase):
     """GRU over a sequence: forward(input, hx=None) returns (output, h_n).
 
     Parameters as for `RNN` (without nonlinearity).
