@@ -1,5 +1,6 @@
-"""nn.utils.parametrize and nn.utils.parametrizations (weight_norm, spectral_norm), as
-PyTorch's: values, gradients, state_dict keys, buffers and the module's class."""
+"""nn.utils.parametrize, nn.utils.parametrizations (weight_norm, spectral_norm) and the
+batch-norm fusions of nn.utils, as PyTorch's: values, gradients, state_dict keys, buffers and
+the module's class."""
 from __future__ import annotations
 
 import numpy as np
@@ -144,3 +145,36 @@ def test_spectral_norm_matches_torch_in_training_and_eval(make, shape):
         _same_outputs_and_grads(torch, theirs, ours, x)
         np.testing.assert_allclose(ours.parametrizations.weight[0]._u.numpy(),
                                    theirs.parametrizations.weight[0]._u.numpy())
+
+
+@pytest.mark.parametrize("kind", ["conv", "conv_transpose", "linear"])
+def test_fusing_an_eval_batch_norm_into_the_layer_before_it(kind):
+    layer, bn, shape = {
+        "conv": (nn.Conv2d(2, 3, 3, bias=False), nn.BatchNorm2d(3), (2, 2, 5, 5)),
+        "conv_transpose": (nn.ConvTranspose2d(2, 3, 3), nn.BatchNorm2d(3, affine=False),
+                           (2, 2, 4, 4)),
+        "linear": (nn.Linear(4, 3), nn.BatchNorm1d(3), (5, 4))}[kind]
+    layer, bn = layer.double(), bn.double()
+    x = tl.tensor(RNG.standard_normal(shape))
+    bn(layer(x))  # training-mode statistics to fold in
+    layer.eval()
+    bn.eval()
+    if kind == "linear":
+        fused = nn.utils.fuse_linear_bn_eval(layer, bn)
+    else:
+        fused = nn.utils.fuse_conv_bn_eval(layer, bn, transpose=kind == "conv_transpose")
+    np.testing.assert_allclose(fused(x).detach().numpy(), bn(layer(x)).detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+    assert fused is not layer and fused.bias is not None
+    assert fused.bias.requires_grad == (layer.bias is not None)  # torch's rule
+    layer.train()
+    with pytest.raises(AssertionError, match="Fusion only for eval"):
+        nn.utils.fuse_linear_bn_eval(layer, bn) if kind == "linear" else (
+            nn.utils.fuse_conv_bn_eval(layer, bn))
+    torch = pytest.importorskip("torch")
+    w, b = nn.utils.fuse_conv_bn_weights(tl.ones(3, 2, 1, 1), None, tl.ones(3), tl.ones(3) * 3,
+                                         1.0, None, tl.ones(3))
+    tw, tb = torch.nn.utils.fuse_conv_bn_weights(torch.ones(3, 2, 1, 1), None, torch.ones(3),
+                                                 torch.ones(3) * 3, 1.0, None, torch.ones(3))
+    np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy())
+    np.testing.assert_allclose(b.detach().numpy(), tb.detach().numpy())

@@ -16,7 +16,9 @@ from . import rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "parameters_to_vector", "vector_to_parameters", "weight_norm",
-           "remove_weight_norm", "rnn", "parametrize", "parametrizations"]
+           "remove_weight_norm", "rnn", "parametrize", "parametrizations",
+           "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_linear_bn_weights"]
 
 
 def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -164,3 +166,9 @@ def remove_weight_norm(module: Module, name: str = "weight") -> Module:
 
 # NOTE: last, since parametrizations builds its weight norm on _norm_except above
 from . import parametrizations, parametrize  # noqa: E402
+from .fusion import (  # noqa: E402
+    fuse_conv_bn_eval,
+    fuse_conv_bn_weights,
+    fuse_linear_bn_eval,
+    fuse_linear_bn_weights,
+)
