@@ -1,4 +1,4 @@
-"""Tests for the optimizers Adadelta, Adamax, NAdam and RAdam (against torch.optim and by
+"""Tests for the optimizers Adadelta, Adafactor, Adamax, NAdam and RAdam (against torch.optim and by
 hand) and for the schedulers that combine others or set more than the rate: OneCycleLR's
 momentum, SequentialLR, ChainedScheduler and ReduceLROnPlateau."""
 from __future__ import annotations
@@ -21,6 +21,9 @@ STEPS = 20  # NOTE: test_optim's problem (its noise covers more steps than these
 CASES = [
     ("Adadelta", {}),
     ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.05}),
+    ("Adafactor", {}),
+    ("Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-20, 1e-2), "d": 2.0,
+                   "weight_decay": 0.1}),
     ("Adamax", {}),
     ("Adamax", {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.05}),
     ("NAdam", {}),
@@ -32,7 +35,7 @@ CASES = [
     ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
 ]
 CASE_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CASES]
-NAMES = ["Adadelta", "Adamax", "NAdam", "RAdam"]
+NAMES = ["Adadelta", "Adafactor", "Adamax", "NAdam", "RAdam"]
 
 
 @contextlib.contextmanager

@@ -94,6 +94,7 @@ class Optimizer(abc.ABC):
 
     _nonnegative: tuple[str, ...] = ()  # the options that must be >= 0
     _scalar_state: tuple[str, ...] = ("step",)  # state kept as 0-d float32 Tensors
+    _factored_state: tuple[str, ...] = ()  # state reduced to size 1 along some dims
 
     def _check_options(self, group: dict[str, Any]) -> None:
         """Raise ValueError naming any option of `group` out of its range."""
@@ -198,14 +199,14 @@ class Optimizer(abc.ABC):
 
     def _load_state_entry(self, key: Any, value: Any, p: Tensor, where: str) -> Any:
         """One saved state entry of parameter `p` as this optimizer keeps it."""
-        return _state_value(key, value, p, where, self._scalar_state)
+        return _state_value(key, value, p, where, self._scalar_state, self._factored_state)
 
     def _all_params(self) -> list[Tensor]:
         return [p for group in self.param_groups for p in group["params"]]
 
 
 def _state_value(key: Any, value: Any, p: Tensor, where: str,
-                 scalars: tuple[str, ...] = ("step",)) -> Any:
+                 scalars: tuple[str, ...] = ("step",), factored: tuple[str, ...] = ()) -> Any:
     """A saved state entry as this optimizer keeps it: arrays become Tensor copies in p's dtype,
     and the scalar entries (the step count; ASGD's eta and mu) 0-d float32 Tensors (also from
     the plain numbers older snapshots hold)."""
@@ -214,7 +215,9 @@ def _state_value(key: Any, value: Any, p: Tensor, where: str,
     if not isinstance(value, (Tensor, np.ndarray)):
         return value
     arr = np.asarray(value)
-    if arr.shape != p.shape:
+    shaped = (arr.ndim == p.ndim and all(n in (1, m) for n, m in zip(arr.shape, p.shape))
+              if key in factored else arr.shape == p.shape)  # NOTE: factored: size 1 in a dim
+    if not shaped:
         raise ValueError(f"{where} has shape {arr.shape}, but its parameter has shape {p.shape}")
     return Tensor(arr.astype(p.dtype, copy=True))
 
