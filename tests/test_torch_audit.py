@@ -17,6 +17,8 @@ pytest.importorskip("expecttest")  # NOTE: torch's test database imports it
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "tools"))
 import torch_audit as audit  # noqa: E402  (tools/ is not a package)
 
+import tinygrad_lite as tl  # noqa: E402
+
 KNOWN = {
     # torch's output stays in the graph with a zero gradient; ours leaves the graph
     "div.trunc_rounding": "rounded quotients leave the graph",
@@ -52,7 +54,6 @@ def _ops() -> dict:
 
 
 def _modules() -> dict:
-    import tinygrad_lite as tl
     return {f"nn.{info.module_cls.__name__}": info for info in audit.module_db()
             if hasattr(tl.nn, info.module_cls.__name__)}
 
@@ -76,6 +77,15 @@ def test_op_agrees_with_pytorchs_samples(name):
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_expect(n)) for n in sorted(MODULES)])
 def test_module_agrees_with_pytorchs_samples(name):
     problems = audit.audit_module(MODULES[name], samples=2)
+    assert not problems, "\n".join(problems[:5])
+
+
+@pytest.mark.parametrize("name", sorted(
+    info.optim_cls.__name__ for info in audit.optim_db()
+    if hasattr(tl.optim, info.optim_cls.__name__)))
+def test_optimizer_agrees_with_pytorch_over_its_option_sets(name):
+    info = next(i for i in audit.optim_db() if i.optim_cls.__name__ == name)
+    problems = audit.audit_optimizer(info)
     assert not problems, "\n".join(problems[:5])
 
 

@@ -1,15 +1,17 @@
 """Run PyTorch's own test samples through tinygrad_lite and report every difference.
 
-PyTorch describes each of its ops (`OpInfo`, ~700) and modules (`ModuleInfo`, ~110) with
-sample inputs covering broadcasting, 0-d and empty tensors, keyword arguments and dtypes.
+PyTorch describes each of its ops (`OpInfo`, ~700), modules (`ModuleInfo`, ~110) and
+optimizers (`OptimizerInfo`) with sample inputs covering broadcasting, 0-d and empty
+tensors, keyword arguments, dtypes and option sets.
 This tool feeds the same samples to the op or module of the same name here, and compares
 results (shape, dtype, values) and gradients (of the inputs, and of a module's parameters
 after loading torch's state_dict). A sample that torch refuses is skipped; one that torch
 takes and we refuse is reported.
 
-    python tools/torch_audit.py                 # every op and module
+    python tools/torch_audit.py                 # every op, module and optimizer
     python tools/torch_audit.py ops add matmul  # some ops
     python tools/torch_audit.py modules Linear
+    python tools/torch_audit.py optims Adam     # a few steps with each of its option sets
 
 Needs the `parity` extra (torch and expecttest, which torch's test database imports).
 """
@@ -358,6 +360,56 @@ def op_db() -> list:
     return ops
 
 
+def optim_db() -> list:
+    from torch.testing._internal.common_optimizers import optim_db as optims  # noqa: PLC0415
+    return optims
+
+
+def audit_optimizer(info: Any, steps: int = 6) -> list[str]:
+    """Every difference between torch's optimizer and ours of the same name, over `steps`
+    steps on two float64 parameters (a matrix and a vector) of a quadratic, for each of the
+    option sets of the OptimizerInfo (those for devices or fused kernels are skipped)."""
+    torch = _torch()
+    name = info.optim_cls.__name__
+    ours, found = getattr(tl.optim, name), []
+    rng = np.random.default_rng(0)
+    for case in info.optim_inputs_func(device="cpu", dtype=torch.float64):
+        kwargs = {k: float(v) if isinstance(v, torch.Tensor) else v
+                  for k, v in case.kwargs.items()}
+        if any(kwargs.get(k) for k in ("capturable", "fused", "differentiable")):
+            continue
+        start = [rng.standard_normal(shape) for shape in ((4, 3), (5,))]
+        pulls = [[rng.standard_normal(a.shape) for a in start] for _ in range(steps)]
+        where = f"{name} {case.desc or kwargs}"
+        try:
+            theirs_params = [torch.tensor(a, requires_grad=True) for a in start]
+            theirs = info.optim_cls(theirs_params, **kwargs)
+        except Exception:  # noqa: BLE001  (torch refuses: not ours to take)
+            continue
+        try:
+            ours_params = [tl.tensor(a, requires_grad=True) for a in start]
+            _train(torch, theirs, theirs_params, pulls)
+            _train(tl, ours(ours_params, **kwargs), ours_params, pulls)
+        except Exception as e:  # noqa: BLE001
+            found.append(f"{where}: raises {type(e).__name__}: {str(e)[:150]}")
+            continue
+        problem = compare([p.detach() for p in theirs_params], ours_params)
+        if problem:
+            found.append(f"{where}: {problem}")
+    return found
+
+
+def _train(lib: Any, opt: Any, params: list, pulls: list) -> None:
+    """`len(pulls)` steps on sum(p * pull + p^2), through a closure (LBFGS needs one)."""
+    for pull in pulls:
+        def closure(pull: list = pull) -> Any:
+            opt.zero_grad()
+            loss = sum((p * lib.tensor(g)).sum() + (p * p).sum() for p, g in zip(params, pull))
+            loss.backward()
+            return loss
+        opt.step(closure)
+
+
 def module_db() -> list:
     from torch.testing._internal.common_modules import module_db as modules  # noqa: PLC0415
     return modules
@@ -365,7 +417,8 @@ def module_db() -> list:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("kind", nargs="?", choices=("ops", "modules", "all"), default="all")
+    parser.add_argument("kind", nargs="?", choices=("ops", "modules", "optims", "all"),
+                        default="all")
     parser.add_argument("names", nargs="*", help="only these ops or modules")
     parser.add_argument("--samples", type=int, default=12, help="samples per op and dtype")
     args = parser.parse_args(argv)
@@ -402,6 +455,16 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             checked += 1
             report[f"nn.{name}"] += audit_module(info, samples=args.samples)
+    if args.kind in ("optims", "all"):
+        for info in optim_db():
+            name = info.optim_cls.__name__
+            if args.names and name not in args.names:
+                continue
+            if getattr(tl.optim, name, None) is None:
+                missing.append(f"optim.{name}")
+                continue
+            checked += 1
+            report[f"optim.{name}"] += audit_optimizer(info)
     differing = {k: v for k, v in report.items() if v}
     for name, problems in sorted(differing.items()):
         print(f"{name}: {len(problems)} sample(s) differ")
