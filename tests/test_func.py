@@ -156,7 +156,8 @@ def test_per_sample_gradients_and_an_ensemble():
             assert np.allclose(per_sample[name][i].numpy(), p.grad.numpy())
     models = [_net() for _ in range(3)]
     for k, m in enumerate(models):
-        m.apply(lambda mod: isinstance(mod, nn.Linear) and mod.weight.data.__imul__(k + 1))
+        with tl.no_grad():
+            m[0].weight.mul_(k + 1)
     stacked, buffers = tl.func.stack_module_state(models)
     assert stacked["0.weight"].shape == (3, 3, 4) and stacked["0.weight"].is_leaf
     assert stacked["0.weight"].requires_grad and buffers == {}

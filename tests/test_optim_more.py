@@ -1,6 +1,6 @@
-"""Tests for the optimizers Adadelta, Adafactor, Adamax, NAdam and RAdam (against torch.optim and by
-hand) and for the schedulers that combine others or set more than the rate: OneCycleLR's
-momentum, SequentialLR, ChainedScheduler and ReduceLROnPlateau."""
+"""Tests for the optimizers Adadelta, Adafactor, Adamax, NAdam and RAdam (against torch.optim
+and by hand) and for the schedulers that combine others or set more than the rate:
+OneCycleLR's momentum, SequentialLR, ChainedScheduler and ReduceLROnPlateau."""
 from __future__ import annotations
 
 import contextlib
