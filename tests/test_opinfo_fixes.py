@@ -307,3 +307,62 @@ def test_gradient_with_uneven_coordinates(edge_order):
     (t,) = torch.gradient(torch.tensor(xs ** 2), spacing=[torch.tensor(xs)],
                           edge_order=edge_order)
     assert np.allclose(d.detach().numpy(), t.numpy())
+
+
+ADD_PRODUCTS = [  # beta * input + alpha * product, with the truncated scalars: 1 * 5 + 2 * 4
+    ("addmv", (3,), [(3, 4), (4,)]), ("addmm", (3, 1), [(3, 4), (4, 3)]),
+    ("addbmm", (3, 1), [(2, 3, 4), (2, 4, 3)]), ("baddbmm", (2, 3, 1), [(2, 3, 4), (2, 4, 3)]),
+]
+
+
+@pytest.mark.parametrize("name, shape, shapes", ADD_PRODUCTS)
+def test_add_products_keep_int64_and_truncate_beta_and_alpha(name, shape, shapes):
+    x = tl.full(shape, 5, dtype=tl.int64)
+    args = [tl.ones(*s, dtype=tl.int64) for s in shapes]
+    out = getattr(tl, name)(x, *args, beta=1.5, alpha=2.7)
+    assert out.dtype == tl.int64
+    k = 8 if name == "addbmm" else 4  # addbmm also sums over the batch of 2
+    assert np.all(out.numpy() == 5 + 2 * k)
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch, name)(torch.tensor(x.numpy()), *[torch.tensor(a.numpy())
+                                                             for a in args], beta=1.5, alpha=2.7)
+    assert theirs.dtype == torch.int64 and np.array_equal(out.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("beta, alpha", [(3, 2), (0, 1), (1, 0), (False, True)])
+def test_addr_on_bools_stays_bool(beta, alpha):
+    x = tl.tensor([[True, False], [False, False]])
+    v = tl.tensor([True, False])
+    out = tl.addr(x, v, v, beta=beta, alpha=alpha)
+    want = (bool(beta) & x.numpy()) | (bool(alpha) & np.outer(v.numpy(), v.numpy()))
+    assert out.dtype == tl.bool and np.array_equal(out.numpy(), want)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(v.numpy())
+    assert np.array_equal(torch.addr(torch.tensor(x.numpy()), t, t, beta=beta,
+                                     alpha=alpha).numpy(), want)
+
+
+def test_gradient_of_integers_is_float32():
+    (d,) = tl.gradient(tl.tensor([1, 4, 9, 16]), spacing=2.0)
+    assert d.dtype == tl.float32 and d.tolist() == [1.5, 2.0, 3.0, 3.5]
+
+
+def test_sum_to_size_of_a_0d_bool_gives_int64():
+    out = tl.tensor(True).sum_to_size(())
+    assert out.dtype == tl.int64 and out.item() == 1
+    assert tl.tensor([True]).sum_to_size(1).dtype == tl.bool  # nothing to sum: kept, as torch
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+def test_scatter_reduce_amax_amin_on_bools(reduce):
+    x = tl.tensor([True, False, True])
+    src = tl.tensor([False, True, False, False])
+    index = tl.tensor([0, 0, 1, 2])
+    out = x.scatter_reduce(0, index, src, reduce, include_self=False)
+    want = [True, False, False] if reduce == "amax" else [False, False, False]
+    assert out.dtype == tl.bool and out.tolist() == want
+    torch = pytest.importorskip("torch")
+    theirs = torch.tensor(x.numpy()).scatter_reduce(0, torch.tensor(index.numpy()),
+                                                    torch.tensor(src.numpy()), reduce,
+                                                    include_self=False)
+    assert theirs.tolist() == want

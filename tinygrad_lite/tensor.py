@@ -2065,7 +2065,14 @@ class Tensor:
         return self._add_scaled(product, beta, alpha)
 
     def _add_scaled(self, product: "Tensor", beta: Any, alpha: Any) -> "Tensor":
-        """beta * self + alpha * product; with beta = 0 self is ignored (NaN included)."""
+        """beta * self + alpha * product; with beta = 0 self is ignored (NaN included).
+        Bool and integer operands keep their dtype, as in PyTorch: beta and alpha are read as
+        truth values for bools and truncated for integers (0.6 scales an int64 by 0)."""
+        kinds = self.dtype.kind + product.dtype.kind
+        if kinds == "bb":
+            beta, alpha = bool(beta), bool(alpha)
+        elif "f" not in kinds:
+            beta, alpha = int(beta), int(alpha)
         if alpha != 1:
             product = product * alpha
         if beta == 0:
@@ -2439,6 +2446,8 @@ class Tensor:
         if lead < 0 or any(n not in (1, m) for n, m in zip(size, self.shape[lead:])):
             raise RuntimeError(f"sum_to_size: size {size} is not expandable to the tensor's "
                                f"size {self.shape}")
+        if not size:  # NOTE: PyTorch sums to () even from (), so a 0-d bool becomes int64
+            return self.sum()
         dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(size)
                                           if n == 1 and self.shape[lead + i] != 1)
         out = self.sum(dims, keepdim=True) if dims else self  # NOTE: bools and ints sum to int64
@@ -2798,8 +2807,9 @@ class Tensor:
             return ops.ScatterProd.apply(self, src, out=out, index=index, hit=hit,
                                          include_self=include_self, has_zero=has_zero)
         if not include_self:  # NOTE: start from the identity of the reduction
-            low, high = (-np.inf, np.inf) if self.dtype.kind == "f" else (
-                np.iinfo(self.dtype).min, np.iinfo(self.dtype).max)
+            kind = self.dtype.kind
+            low, high = ((-np.inf, np.inf) if kind == "f" else (False, True) if kind == "b"
+                         else (np.iinfo(self.dtype).min, np.iinfo(self.dtype).max))
             out[hit] = low if reduce == "amax" else high
         (np.maximum if reduce == "amax" else np.minimum).at(out, index, src.numpy())
         return ops.ScatterExtreme.apply(self, src, out=out, index=index, hit=hit,
