@@ -312,15 +312,17 @@ def _modulo(op: Any, x: "Tensor", y: "Tensor", name: str) -> "Tensor":
 
 
 def _rounded_quotient(x: "Tensor", y: "Tensor", floor: bool, op: str) -> "Tensor":
-    """x / y rounded down (floor) or toward 0: whole numbers, so outside the graph."""
+    """x / y rounded down (floor) or toward 0: whole numbers, so in the graph with a zero
+    gradient, as in PyTorch."""
     _check_divisor(x, y, op)
     a, b = x.numpy(), y.numpy()
     if floor:
-        return _no_grad(op, np.floor_divide, a, b)
-    if a.dtype.kind == "f":
-        return _no_grad(op, lambda a, b: np.trunc(a / b), a, b)
-    # NOTE: exact for int64, where trunc(a / b) would round through float64
-    return _no_grad(op, lambda a, b: (a - np.fmod(a, b)) // b, a, b)
+        out = _no_grad(op, np.floor_divide, a, b)
+    elif a.dtype.kind == "f":
+        out = _no_grad(op, lambda a, b: np.trunc(a / b), a, b)
+    else:  # NOTE: exact for int64, where trunc(a / b) would round through float64
+        out = _no_grad(op, lambda a, b: (a - np.fmod(a, b)) // b, a, b)
+    return ops.Piecewise.apply(x, y, value=out.numpy())
 
 
 class Tensor:
@@ -1247,8 +1249,8 @@ class Tensor:
             return x.abs().amax(dim, keepdim)
         if p == -np.inf:
             return x.abs().amin(dim, keepdim)
-        if p == 0:
-            return (x != 0).to(x.dtype).sum(dim, keepdim)
+        if p == 0:  # NOTE: a count, in the graph with a zero gradient as in PyTorch
+            return ops.Piecewise.apply(x, value=(x != 0).to(x.dtype).sum(dim, keepdim).numpy())
         if p == 1:
             return x.abs().sum(dim, keepdim)
         total = (x * x if p == 2 else x.abs() ** p).sum(dim, keepdim)
