@@ -401,3 +401,25 @@ def test_piecewise_constant_results_stay_in_the_graph_with_zero_gradients(name, 
     t_value, t_grads = run(torch)  # NOTE: torch leaves a norm's grad None: an undefined zero
     assert np.allclose(value, t_value)
     assert all(np.array_equal(g.numpy(), np.zeros(3)) for g in t_grads)
+
+
+@pytest.mark.parametrize("p, value, grad", [
+    (0.5, 9.0, [0.0, 3.0, -1.5]),  # sign(x) |x|**(p - 1) norm**(1 - p), 0 where x = 0
+    (-1, 0.0, [0.0, 0.0, 0.0]),  # a zero makes a negative p's norm 0, flat everywhere
+    (-3.5, 0.0, [0.0, 0.0, 0.0]),
+])
+def test_norms_below_one_have_finite_gradients_at_zeros(p, value, grad):
+    x = tl.tensor([0.0, 1.0, -4.0], dtype=tl.float64, requires_grad=True)
+    out = tl.linalg.norm(x, p)
+    out.backward()
+    assert np.isclose(out.item(), value) and np.allclose(x.grad.numpy(), grad)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([0.0, 1.0, -4.0], dtype=torch.float64, requires_grad=True)
+    torch.linalg.norm(t, p).backward()
+    assert np.allclose(t.grad.numpy(), grad)
+
+
+@pytest.mark.parametrize("p", [0.5, -0.5, -2])
+def test_norms_below_one_gradcheck_away_from_zero(p):
+    x = tl.tensor([0.5, 1.0, -4.0], dtype=tl.float64, requires_grad=True)
+    assert tl.gradcheck(lambda t: t.norm(p), (x,))

@@ -19,7 +19,6 @@ import torch_audit as audit  # noqa: E402  (tools/ is not a package)
 
 KNOWN = {
     # torch's output stays in the graph with a zero gradient; ours leaves the graph
-    "linalg.norm.subgradients_at_zero": "the 0-norm (a count) leaves the graph",
     # not supported here, refused with a reason
     "norm.nuc": "the nuclear norm needs an SVD gradient",
     # both right, differently

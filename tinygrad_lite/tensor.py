@@ -1253,7 +1253,13 @@ class Tensor:
             return ops.Piecewise.apply(x, value=(x != 0).to(x.dtype).sum(dim, keepdim).numpy())
         if p == 1:
             return x.abs().sum(dim, keepdim)
-        total = (x * x if p == 2 else x.abs() ** p).sum(dim, keepdim)
+        if p < 1:  # NOTE: |x|**p is infinitely steep at x = 0: its gradient there is 0, as in
+            # PyTorch, and a negative p's inf makes the norm 0 with a zero gradient everywhere
+            nonzero = x != 0
+            powers = where(nonzero, where(nonzero, x.abs(), 1) ** p, 0 if p > 0 else np.inf)
+        else:
+            powers = x * x if p == 2 else x.abs() ** p
+        total = powers.sum(dim, keepdim)
         # NOTE: d total**(1/p) at total = 0 is inf * 0 = nan: the inner where hands the root a 1
         # there and the outer one puts the 0 back, so the gradient there is 0
         positive = total > 0
