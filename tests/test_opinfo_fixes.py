@@ -423,3 +423,34 @@ def test_norms_below_one_have_finite_gradients_at_zeros(p, value, grad):
 def test_norms_below_one_gradcheck_away_from_zero(p):
     x = tl.tensor([0.5, 1.0, -4.0], dtype=tl.float64, requires_grad=True)
     assert tl.gradcheck(lambda t: t.norm(p), (x,))
+
+
+ZERO_D_INDEXING = [  # a 0-d input reads as (1,), as in PyTorch: (result, shape, d result/d x)
+    ("gather 0-d index", lambda x: x.gather(0, tl.tensor(0)), 2.5, (), 1.0),
+    ("gather (1,) index", lambda x: x.gather(0, tl.tensor([0])), [2.5], (1,), 1.0),
+    ("scatter", lambda x: x.scatter(0, tl.tensor(0), tl.tensor(1.0, dtype=tl.float64)), 1.0,
+     (), 0.0),
+    ("scatter value", lambda x: x.scatter(0, tl.tensor(0), 4.0), 4.0, (), 0.0),
+    ("scatter_add", lambda x: x.scatter_add(0, tl.tensor(0), tl.tensor(1.0, dtype=tl.float64)),
+     3.5, (), 1.0),
+    ("index_select", lambda x: x.index_select(0, tl.tensor([0])), 2.5, (), 1.0),
+    ("index_add", lambda x: x.index_add(0, tl.tensor([0]), tl.tensor(1.0, dtype=tl.float64),
+                                        alpha=2), 4.5, (), 1.0),
+]
+
+
+@pytest.mark.parametrize("name, fn, value, shape, grad", ZERO_D_INDEXING,
+                         ids=[z[0] for z in ZERO_D_INDEXING])
+def test_indexing_ops_read_a_0d_input_as_one_element(name, fn, value, shape, grad):
+    x = tl.tensor(2.5, dtype=tl.float64, requires_grad=True)
+    out = fn(x)
+    assert out.shape == shape and np.allclose(out.numpy(), value)
+    out.sum().backward()
+    assert x.grad.item() == grad
+
+
+def test_gather_with_an_empty_index_of_any_shape():
+    out = tl.arange(5.0).gather(0, tl.zeros(2, 0, dtype=tl.uint8))
+    assert out.shape == (2, 0) and out.dtype == tl.float32
+    with pytest.raises(RuntimeError, match="index_select: a 0-d tensor takes one index"):
+        tl.tensor(1.0).index_select(0, tl.tensor([0, 0]))

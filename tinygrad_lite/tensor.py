@@ -1711,6 +1711,11 @@ class Tensor:
         """The entries at `index` (a 1-D integer tensor, or 0-d: one entry, the dim kept)
         along `dim`; repeats accumulate."""
         index = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        if not self.ndim:  # NOTE: PyTorch reads a 0-d input as (1,) and gives a 0-d back
+            if index.size != 1:
+                raise RuntimeError(f"index_select: a 0-d tensor takes one index, got shape "
+                                   f"{index.shape}")
+            return self.reshape(1).index_select(dim, index).reshape(())
         return self._along(dim, "index_select", index.reshape(-1))
 
     def gather(self, dim: int, index: Any) -> "Tensor":
@@ -1718,6 +1723,10 @@ class Tensor:
         dims; repeated indices add up in the gradient."""
         d = self._axis(dim, "gather")
         idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        if idx.dtype.kind in "iu" and (not idx.size or not self.ndim and idx.ndim <= 1):
+            # NOTE: as in PyTorch, an empty index may have any shape and a 0-d input reads
+            # as (1,)
+            return self.reshape(-1)[idx]
         if idx.ndim != self.ndim or idx.dtype.kind not in "iu":
             raise RuntimeError(f"gather: index must be an integer tensor with {self.ndim} "
                                f"dims like the input {self.shape}, got {idx.dtype} of shape "
@@ -1815,6 +1824,9 @@ class Tensor:
                          index, accumulate)
 
     def _scatter(self, dim: int, index: Any, src: Any, accumulate: bool, op: str) -> "Tensor":
+        if not self.ndim:  # NOTE: PyTorch reads 0-d tensors as (1,) and gives a 0-d back
+            src = _flat(src) if isinstance(src, Tensor) else src
+            return self.reshape(1)._scatter(dim, _flat(index), src, accumulate, op).reshape(())
         return self._put(*self._scatter_target(dim, index, src, op), accumulate)
 
     def _scatter_target(self, dim: int, index: Any, src: Any, op: str) -> tuple:
@@ -1869,6 +1881,8 @@ class Tensor:
 
     def index_add(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> "Tensor":
         """A copy with alpha * source's slices added at positions `index` along `dim`."""
+        if not self.ndim:  # NOTE: PyTorch reads 0-d tensors as (1,) and gives a 0-d back
+            return self.reshape(1).index_add(dim, index, _flat(source), alpha=alpha).reshape(())
         idx, source = self._index_source(dim, index, source, "index_add")
         return self._put(source * alpha if alpha != 1 else source,
                          (slice(None),) * self._axis(dim, "index_add") + (idx,), True)
