@@ -454,3 +454,13 @@ def test_gather_with_an_empty_index_of_any_shape():
     assert out.shape == (2, 0) and out.dtype == tl.float32
     with pytest.raises(RuntimeError, match="index_select: a 0-d tensor takes one index"):
         tl.tensor(1.0).index_select(0, tl.tensor([0, 0]))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+@pytest.mark.parametrize("reduction", ["batchmean", "sum", "none"])
+def test_kl_div_of_0d_inputs_sums_and_negative_targets_give_nan(reduction):
+    x = tl.tensor(-0.5, dtype=tl.float64)
+    out = F.kl_div(x, tl.tensor(0.3, dtype=tl.float64), reduction=reduction)
+    assert out.shape == () and np.isclose(out.item(), 0.3 * (np.log(0.3) + 0.5))
+    assert F.kl_div(x, tl.tensor(0.0, dtype=tl.float64), reduction=reduction).item() == 0.0
+    assert np.isnan(F.kl_div(x, tl.tensor(-0.3, dtype=tl.float64), reduction=reduction).item())

@@ -29,7 +29,6 @@ KNOWN = {
     "nn.PReLU": "a 0-d input comes back (1,)",
     "tensordot": "contracting a size-1 dim against a size-2 one (torch broadcasts it)",
     "nn.Linear": "forward's argument is x, not input (Linear(input=...))",
-    "nn.KLDivLoss": "negative targets: torch gives nan, we give 0",
     "nn.TransformerEncoder": "the sample passes a torch layer to our constructor",
 }
 

@@ -946,8 +946,8 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = target > 0
-        xlogx = where(positive, target * where(positive, target, 1).log(), 0)
+        zero = target == 0  # NOTE: a negative target's log is nan, as in PyTorch
+        xlogx = where(zero, 0, target * where(zero, 1, target).log())
         loss = xlogx - target * input
     if reduction == "batchmean":
         return _reduce(loss, "mean", input.shape[0] if input.ndim else 1)
