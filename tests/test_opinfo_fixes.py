@@ -464,3 +464,27 @@ def test_kl_div_of_0d_inputs_sums_and_negative_targets_give_nan(reduction):
     assert out.shape == () and np.isclose(out.item(), 0.3 * (np.log(0.3) + 0.5))
     assert F.kl_div(x, tl.tensor(0.0, dtype=tl.float64), reduction=reduction).item() == 0.0
     assert np.isnan(F.kl_div(x, tl.tensor(-0.3, dtype=tl.float64), reduction=reduction).item())
+
+
+def test_prelu_keeps_a_0d_input_0d():
+    x = tl.tensor(-2.0, dtype=tl.float64, requires_grad=True)
+    w = tl.tensor([0.25], dtype=tl.float64, requires_grad=True)
+    out = F.prelu(x, w)
+    assert out.shape == () and out.item() == -0.5
+    out.backward()
+    assert x.grad.item() == 0.25 and w.grad.tolist() == [-2.0]
+    assert tl.nn.PReLU()(tl.tensor(3.0)).shape == ()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multi_margin_loss_of_a_0d_input_is_one_class(reduction):
+    out = F.multi_margin_loss(tl.tensor(0.7), tl.tensor(0), reduction=reduction)
+    assert out.shape == () and out.item() == 0.0  # no other class to compare with
+
+
+@pytest.mark.parametrize("op", ["quantile", "nanquantile"])
+def test_quantile_of_a_0d_input_with_keepdim_stays_0d(op):
+    x = tl.tensor(2.0)
+    assert getattr(x, op)(0.5, dim=0, keepdim=True).shape == ()
+    assert getattr(x, op)(tl.tensor([0.5, 0.2]), dim=0, keepdim=True).shape == (2,)
+    assert getattr(tl.tensor([1.0, 2.0]), op)(0.5, dim=0, keepdim=True).shape == (1,)

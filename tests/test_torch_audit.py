@@ -25,8 +25,6 @@ KNOWN = {
     "linalg.eigh": "each eigenvector's sign is LAPACK's choice, and numpy's build differs",
     "matrix_exp": "ours is computed in float64 and rounded; torch's float32 is less exact",
     # edge cases left alone
-    "nn.functional.multi_margin_loss": "a 0-d input",
-    "nn.PReLU": "a 0-d input comes back (1,)",
     "tensordot": "contracting a size-1 dim against a size-2 one (torch broadcasts it)",
     "nn.Linear": "forward's argument is x, not input (Linear(input=...))",
     "nn.TransformerEncoder": "the sample passes a torch layer to our constructor",

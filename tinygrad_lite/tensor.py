@@ -2612,7 +2612,7 @@ class Tensor:
             below = below.lerp(above, Tensor._wrap(np.broadcast_to(weight, below.shape)))
         out = below.movedim(-1, 0)  # (number of q, the kept dims...)
         if keepdim:
-            kept = (1,) * self.ndim if axis is None else (
+            kept = (1,) * self.ndim if axis is None or not self.ndim else (
                 self.shape[:axis] + (1,) + self.shape[axis + 1:])
             out = out.reshape(out.shape[:1] + kept)
         return out if qs.ndim else out.squeeze(0)

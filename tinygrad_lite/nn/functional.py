@@ -2064,11 +2064,12 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
     >>> F.prelu(tl.tensor([-2.0, 3.0]), tl.tensor([0.25])).tolist()
     [-0.5, 3.0]
     """
-    slope = weight
-    if weight.numel() != 1:
-        if input.ndim < 2 or input.shape[1] != weight.numel():
-            raise RuntimeError(f"prelu: {weight.numel()} slopes need input with as many "
-                               f"channels in dim 1, got shape {input.shape}")
+    if weight.numel() == 1:  # NOTE: one slope keeps the input's shape, a 0-d one included
+        slope = weight.reshape(())
+    elif input.ndim < 2 or input.shape[1] != weight.numel():
+        raise RuntimeError(f"prelu: {weight.numel()} slopes need input with as many "
+                           f"channels in dim 1, got shape {input.shape}")
+    else:
         slope = weight.reshape((-1,) + (1,) * (input.ndim - 2))
     return where(input > 0, input, input * slope)
 
@@ -2323,7 +2324,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
     _check_reduction(reduction, "multi_margin_loss")
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
-    x = input.unsqueeze(0) if input.ndim == 1 else input
+    x = input.reshape(1, -1) if input.ndim <= 1 else input  # NOTE: 0-d: one class, as torch
     labels = _labels(target, "multi_margin_loss").reshape(-1)
     classes = x.shape[-1]
     _check_range(labels, classes, "multi_margin_loss")
@@ -2335,7 +2336,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
         terms = terms * weight[labels].unsqueeze(1)
     is_label = np.arange(classes) == labels[:, None]
     loss = where(is_label, 0, terms).sum(1) / classes
-    return _reduce(loss.reshape(target.shape) if input.ndim == 1 else loss, reduction)
+    return _reduce(loss.reshape(target.shape) if input.ndim <= 1 else loss, reduction)
 
 
 def multilabel_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
