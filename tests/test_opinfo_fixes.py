@@ -488,3 +488,26 @@ def test_quantile_of_a_0d_input_with_keepdim_stays_0d(op):
     assert getattr(x, op)(0.5, dim=0, keepdim=True).shape == ()
     assert getattr(x, op)(tl.tensor([0.5, 0.2]), dim=0, keepdim=True).shape == (2,)
     assert getattr(tl.tensor([1.0, 2.0]), op)(0.5, dim=0, keepdim=True).shape == (1,)
+
+
+@pytest.mark.parametrize("args, dtype, want", [
+    ((0.0, -8.000001, -4.0), "int64", [0, -4]),  # int64 counts in truncated integers
+    ((0.0, -8.000001, -4.0), "int32", [0, -4, -8]),  # the others count in floats
+    ((1.0, 5.000001, 2.0), "int64", [1, 3]),
+    ((0.5, 5, 1), "int64", [0, 1, 2, 3, 4]),
+    ((0, 5.5, 1.5), "int64", [0, 1, 2, 3, 4]),  # the step truncates to 1
+    ((0.9, 4.1, 1.1), "int16", [0, 1, 2]),  # ceil(3.2 / 1.1) values
+    ((-2.7, 3.9, 1.9), "int32", [-2, -1, 0, 1]),
+])
+def test_arange_with_an_integer_dtype_truncates_as_pytorch(args, dtype, want):
+    out = tl.arange(*args, dtype=dtype)
+    assert str(out.dtype) == dtype and out.tolist() == want
+    torch = pytest.importorskip("torch")
+    assert torch.arange(*args, dtype=getattr(torch, dtype)).tolist() == want
+
+
+def test_arange_refuses_a_step_that_truncates_to_zero():
+    with pytest.raises(RuntimeError, match="arange: step 0.7 truncates to 0 for int64"):
+        tl.arange(-0.5, 3, 0.7, dtype=tl.int64)
+    with pytest.raises(RuntimeError, match="arange: step must be nonzero"):
+        tl.arange(1, 5, 0)

@@ -3868,12 +3868,30 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
     _on_cpu(device, "arange")
     if end is None:
         start, end = 0, start
-    if step != 0 and (end - start) * step < 0:  # NOTE: numpy would return an empty range
+    if step == 0:
+        raise RuntimeError(f"arange: step must be nonzero, got {step}")
+    if (end - start) * step < 0:  # NOTE: numpy would return an empty range
         raise RuntimeError(f"arange: upper bound {end} and lower bound {start} are "
                            f"inconsistent with step sign ({step})")
-    arr = np.arange(start, end, step)
+    integral = dtype is not None and np.dtype(dtype).kind in "iu"
+    arr = _integer_range(start, end, step, np.dtype(dtype)) if integral else np.arange(
+        start, end, step)
     return Tensor(_as_array(arr.tolist() if dtype is None else arr, dtype),
                   requires_grad=requires_grad)
+
+
+def _integer_range(start: Any, end: Any, step: Any, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's arange for an integer dtype: the values step from the truncated start by the
+    truncated step; int64 counts them in truncated integers, the other dtypes in floats (so
+    arange(0, -8.5, -4) has 2 int64 values and 3 int32 ones)."""
+    first, stride = int(start), int(step)
+    if dtype == int64:
+        if stride == 0:
+            raise RuntimeError(f"arange: step {step} truncates to 0 for {dtype}")
+        count = -((first - int(end)) // stride)  # NOTE: ceil((end - first) / stride), exact
+    else:
+        count = math.ceil((end - start) / step)
+    return (first + np.arange(max(count, 0), dtype=int64) * stride).astype(dtype)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
