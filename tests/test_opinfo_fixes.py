@@ -511,3 +511,17 @@ def test_arange_refuses_a_step_that_truncates_to_zero():
         tl.arange(-0.5, 3, 0.7, dtype=tl.int64)
     with pytest.raises(RuntimeError, match="arange: step must be nonzero"):
         tl.arange(1, 5, 0)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_passes_an_empty_1d_input_through(training):
+    out = F.batch_norm(tl.zeros(0), tl.zeros(0), tl.zeros(0), training=training)
+    assert out.shape == (0,)
+    with pytest.raises(ValueError, match="batch_norm: expected input"):
+        F.batch_norm(tl.ones(3), tl.zeros(3), tl.ones(3))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_local_response_norm_hands_an_empty_input_back(dtype):
+    out = F.local_response_norm(tl.zeros(0, 1, 2, dtype=dtype), 1)
+    assert out.shape == (0, 1, 2) and str(out.dtype) == dtype

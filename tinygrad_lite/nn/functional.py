@@ -630,6 +630,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
     given) move towards the batch's mean and unbiased variance by `momentum`, in place.
     Otherwise: by the running statistics.
     """
+    if input.ndim == 1 and not input.numel():  # NOTE: PyTorch passes an empty one through
+        return input.clone()
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, L...), got "
                          f"{input.shape}")
@@ -2131,6 +2133,8 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4,  # noqa: 
     if input.ndim < 3:
         raise ValueError(f"local_response_norm: expected 3-D or higher input, got shape "
                          f"{input.shape}")
+    if not input.numel():  # NOTE: PyTorch hands an empty input back, in its dtype
+        return input.clone()
     n, c = input.shape[:2]
     squares = (input * input).reshape(n, 1, c, -1)
     squares = _pad_spatial(squares, [(size // 2, (size - 1) // 2), (0, 0)])
