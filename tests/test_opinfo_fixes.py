@@ -525,3 +525,40 @@ def test_batch_norm_passes_an_empty_1d_input_through(training):
 def test_local_response_norm_hands_an_empty_input_back(dtype):
     out = F.local_response_norm(tl.zeros(0, 1, 2, dtype=dtype), 1)
     assert out.shape == (0, 1, 2) and str(out.dtype) == dtype
+
+
+NUCLEAR = np.array([[3.0, 0.0], [4.0, 5.0]])  # singular values 3 sqrt(5) and sqrt(5)
+
+
+@pytest.mark.parametrize("fn", [lambda t: t.norm("nuc"),
+                                lambda t: tl.linalg.matrix_norm(t, "nuc"),
+                                lambda t: tl.linalg.norm(t, "nuc"),
+                                lambda t: tl.nuclear_norm(t)])
+def test_nuclear_norm_sums_the_singular_values(fn):
+    x = tl.tensor(NUCLEAR, requires_grad=True)
+    out = fn(x)
+    assert np.isclose(out.item(), 4 * np.sqrt(5))
+    out.backward()
+    u, _, vh = np.linalg.svd(NUCLEAR)
+    assert np.allclose(x.grad.numpy(), u @ vh)  # d sum(S) = U @ Vh
+
+
+@pytest.mark.parametrize("ord", ["nuc", 2, -2])
+def test_singular_value_matrix_norms_over_any_two_dims(ord):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4, 5))
+    assert tl.gradcheck(lambda t: tl.linalg.matrix_norm(t, ord, dim=(2, 0)),
+                        (tl.tensor(a, requires_grad=True),))
+    x = tl.tensor(a, requires_grad=True)
+    out = tl.linalg.matrix_norm(x, ord, dim=(-1, 0), keepdim=True)
+    assert out.shape == (1, 4, 1)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(a, requires_grad=True)
+    theirs = torch.linalg.matrix_norm(t, ord, dim=(-1, 0), keepdim=True)
+    assert np.allclose(out.detach().numpy(), theirs.detach().numpy())
+    w = rng.standard_normal(out.shape)
+    (out * tl.tensor(w)).sum().backward()
+    (theirs * torch.tensor(w)).sum().backward()
+    assert np.allclose(x.grad.numpy(), t.grad.numpy())
+    assert np.allclose(tl.tensor(a).norm("nuc", [1, 2]).numpy(),
+                       torch.norm(torch.tensor(a), "nuc", [1, 2]).numpy())

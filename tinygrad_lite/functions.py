@@ -473,9 +473,8 @@ def frobenius_norm(input: Tensor, dim: Any = (-2, -1), keepdim: bool = False) ->
 
 def nuclear_norm(input: Tensor, keepdim: bool = False) -> Tensor:  # noqa: A002
     """The sum of the singular values of a matrix."""
-    from .linalg import svdvals
-    out = svdvals(input).sum(-1)
-    return out.reshape(out.shape + (1, 1)) if keepdim else out
+    from .linalg import matrix_norm
+    return matrix_norm(input, "nuc", keepdim=keepdim)
 
 
 def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002

@@ -1238,11 +1238,20 @@ class Tensor:
 
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
         """The vector p-norm over `dim` (every element when None): p is 'fro' (= 2), a number,
-        inf or -inf. As in PyTorch the gradient at a zero norm is 0, not nan."""
+        inf or -inf; or 'nuc', the nuclear norm of the matrices in two dims (the last two
+        of a 2-D input). As in PyTorch the gradient at a zero norm is 0, not nan."""
         if p == "fro":
             p = 2
+        if p == "nuc":
+            from . import linalg
+            dims = (-2, -1) if dim is None and self.ndim == 2 else dim
+            if dims is None or isinstance(dims, (int, np.integer)) or len(dims) != 2:
+                raise RuntimeError(f"norm: p='nuc' needs two dims (or a 2-D input), got dim "
+                                   f"{dim} for shape {self.shape}")
+            return linalg.matrix_norm(self, "nuc", tuple(dims), keepdim)
         if isinstance(p, str) or not isinstance(p, (int, float, np.number)):
-            raise ValueError(f"norm: p={p!r} is not supported; use 'fro', a number, inf or -inf")
+            raise ValueError(f"norm: p={p!r} is not supported; use 'fro', 'nuc', a number, inf "
+                             "or -inf")
         x = self._floating()
         _dims(dim, self.ndim, "norm")  # NOTE: the range check, with this op's name
         if p == np.inf:
