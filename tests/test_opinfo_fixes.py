@@ -307,3 +307,258 @@ def test_gradient_with_uneven_coordinates(edge_order):
     (t,) = torch.gradient(torch.tensor(xs ** 2), spacing=[torch.tensor(xs)],
                           edge_order=edge_order)
     assert np.allclose(d.detach().numpy(), t.numpy())
+
+
+ADD_PRODUCTS = [  # beta * input + alpha * product, with the truncated scalars: 1 * 5 + 2 * 4
+    ("addmv", (3,), [(3, 4), (4,)]), ("addmm", (3, 1), [(3, 4), (4, 3)]),
+    ("addbmm", (3, 1), [(2, 3, 4), (2, 4, 3)]), ("baddbmm", (2, 3, 1), [(2, 3, 4), (2, 4, 3)]),
+]
+
+
+@pytest.mark.parametrize("name, shape, shapes", ADD_PRODUCTS)
+def test_add_products_keep_int64_and_truncate_beta_and_alpha(name, shape, shapes):
+    x = tl.full(shape, 5, dtype=tl.int64)
+    args = [tl.ones(*s, dtype=tl.int64) for s in shapes]
+    out = getattr(tl, name)(x, *args, beta=1.5, alpha=2.7)
+    assert out.dtype == tl.int64
+    k = 8 if name == "addbmm" else 4  # addbmm also sums over the batch of 2
+    assert np.all(out.numpy() == 5 + 2 * k)
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch, name)(torch.tensor(x.numpy()), *[torch.tensor(a.numpy())
+                                                             for a in args], beta=1.5, alpha=2.7)
+    assert theirs.dtype == torch.int64 and np.array_equal(out.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("beta, alpha", [(3, 2), (0, 1), (1, 0), (False, True)])
+def test_addr_on_bools_stays_bool(beta, alpha):
+    x = tl.tensor([[True, False], [False, False]])
+    v = tl.tensor([True, False])
+    out = tl.addr(x, v, v, beta=beta, alpha=alpha)
+    want = (bool(beta) & x.numpy()) | (bool(alpha) & np.outer(v.numpy(), v.numpy()))
+    assert out.dtype == tl.bool and np.array_equal(out.numpy(), want)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(v.numpy())
+    assert np.array_equal(torch.addr(torch.tensor(x.numpy()), t, t, beta=beta,
+                                     alpha=alpha).numpy(), want)
+
+
+def test_gradient_of_integers_is_float32():
+    (d,) = tl.gradient(tl.tensor([1, 4, 9, 16]), spacing=2.0)
+    assert d.dtype == tl.float32 and d.tolist() == [1.5, 2.0, 3.0, 3.5]
+
+
+def test_sum_to_size_of_a_0d_bool_gives_int64():
+    out = tl.tensor(True).sum_to_size(())
+    assert out.dtype == tl.int64 and out.item() == 1
+    assert tl.tensor([True]).sum_to_size(1).dtype == tl.bool  # nothing to sum: kept, as torch
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+def test_scatter_reduce_amax_amin_on_bools(reduce):
+    x = tl.tensor([True, False, True])
+    src = tl.tensor([False, True, False, False])
+    index = tl.tensor([0, 0, 1, 2])
+    out = x.scatter_reduce(0, index, src, reduce, include_self=False)
+    want = [True, False, False] if reduce == "amax" else [False, False, False]
+    assert out.dtype == tl.bool and out.tolist() == want
+    torch = pytest.importorskip("torch")
+    theirs = torch.tensor(x.numpy()).scatter_reduce(0, torch.tensor(index.numpy()),
+                                                    torch.tensor(src.numpy()), reduce,
+                                                    include_self=False)
+    assert theirs.tolist() == want
+
+
+ZERO_GRADIENTS = [  # torch keeps these in the graph with a zero gradient
+    ("div trunc", lambda x, y: x.div(y, rounding_mode="trunc"), [1.0, -1.0, -2.0]),
+    ("div floor", lambda x, y: x.div(y, rounding_mode="floor"), [1.0, -2.0, -3.0]),
+    ("norm 0", lambda x, y: x.norm(0), 3.0),
+    ("vector_norm 0", lambda x, y: tl.linalg.vector_norm(x, ord=0), 3.0),
+    ("linalg.norm 0", lambda x, y: tl.linalg.norm(x, 0), 3.0),
+    ("cdist 0", lambda x, y: tl.cdist(x.reshape(3, 1), y.reshape(3, 1), p=0),
+     [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]),
+    ("pdist 0", lambda x, y: F.pdist(x.reshape(3, 1), p=0), [1.0, 1.0, 1.0]),
+]
+
+
+@pytest.mark.parametrize("name, fn, want", ZERO_GRADIENTS, ids=[z[0] for z in ZERO_GRADIENTS])
+def test_piecewise_constant_results_stay_in_the_graph_with_zero_gradients(name, fn, want):
+    xs = np.array([3.0, -3.0, -6.0])
+    ys = np.array([2.0, 2.0, 2.5])
+
+    def run(lib):
+        x, y = lib.tensor(xs, requires_grad=True), lib.tensor(ys, requires_grad=True)
+        out = fn(x, y)
+        assert out.requires_grad
+        out.sum().backward()
+        return out.detach().numpy(), [t.grad for t in (x, y) if t.grad is not None]
+
+    value, grads = run(tl)
+    assert np.allclose(value, want)
+    assert len(grads) == (1 if name.endswith("norm 0") or name == "pdist 0" else 2)
+    for g in grads:
+        assert np.array_equal(g.numpy(), np.zeros(3))
+    torch = pytest.importorskip("torch")
+    t_value, t_grads = run(torch)  # NOTE: torch leaves a norm's grad None: an undefined zero
+    assert np.allclose(value, t_value)
+    assert all(np.array_equal(g.numpy(), np.zeros(3)) for g in t_grads)
+
+
+@pytest.mark.parametrize("p, value, grad", [
+    (0.5, 9.0, [0.0, 3.0, -1.5]),  # sign(x) |x|**(p - 1) norm**(1 - p), 0 where x = 0
+    (-1, 0.0, [0.0, 0.0, 0.0]),  # a zero makes a negative p's norm 0, flat everywhere
+    (-3.5, 0.0, [0.0, 0.0, 0.0]),
+])
+def test_norms_below_one_have_finite_gradients_at_zeros(p, value, grad):
+    x = tl.tensor([0.0, 1.0, -4.0], dtype=tl.float64, requires_grad=True)
+    out = tl.linalg.norm(x, p)
+    out.backward()
+    assert np.isclose(out.item(), value) and np.allclose(x.grad.numpy(), grad)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([0.0, 1.0, -4.0], dtype=torch.float64, requires_grad=True)
+    torch.linalg.norm(t, p).backward()
+    assert np.allclose(t.grad.numpy(), grad)
+
+
+@pytest.mark.parametrize("p", [0.5, -0.5, -2])
+def test_norms_below_one_gradcheck_away_from_zero(p):
+    x = tl.tensor([0.5, 1.0, -4.0], dtype=tl.float64, requires_grad=True)
+    assert tl.gradcheck(lambda t: t.norm(p), (x,))
+
+
+ZERO_D_INDEXING = [  # a 0-d input reads as (1,), as in PyTorch: (result, shape, d result/d x)
+    ("gather 0-d index", lambda x: x.gather(0, tl.tensor(0)), 2.5, (), 1.0),
+    ("gather (1,) index", lambda x: x.gather(0, tl.tensor([0])), [2.5], (1,), 1.0),
+    ("scatter", lambda x: x.scatter(0, tl.tensor(0), tl.tensor(1.0, dtype=tl.float64)), 1.0,
+     (), 0.0),
+    ("scatter value", lambda x: x.scatter(0, tl.tensor(0), 4.0), 4.0, (), 0.0),
+    ("scatter_add", lambda x: x.scatter_add(0, tl.tensor(0), tl.tensor(1.0, dtype=tl.float64)),
+     3.5, (), 1.0),
+    ("index_select", lambda x: x.index_select(0, tl.tensor([0])), 2.5, (), 1.0),
+    ("index_add", lambda x: x.index_add(0, tl.tensor([0]), tl.tensor(1.0, dtype=tl.float64),
+                                        alpha=2), 4.5, (), 1.0),
+]
+
+
+@pytest.mark.parametrize("name, fn, value, shape, grad", ZERO_D_INDEXING,
+                         ids=[z[0] for z in ZERO_D_INDEXING])
+def test_indexing_ops_read_a_0d_input_as_one_element(name, fn, value, shape, grad):
+    x = tl.tensor(2.5, dtype=tl.float64, requires_grad=True)
+    out = fn(x)
+    assert out.shape == shape and np.allclose(out.numpy(), value)
+    out.sum().backward()
+    assert x.grad.item() == grad
+
+
+def test_gather_with_an_empty_index_of_any_shape():
+    out = tl.arange(5.0).gather(0, tl.zeros(2, 0, dtype=tl.uint8))
+    assert out.shape == (2, 0) and out.dtype == tl.float32
+    with pytest.raises(RuntimeError, match="index_select: a 0-d tensor takes one index"):
+        tl.tensor(1.0).index_select(0, tl.tensor([0, 0]))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+@pytest.mark.parametrize("reduction", ["batchmean", "sum", "none"])
+def test_kl_div_of_0d_inputs_sums_and_negative_targets_give_nan(reduction):
+    x = tl.tensor(-0.5, dtype=tl.float64)
+    out = F.kl_div(x, tl.tensor(0.3, dtype=tl.float64), reduction=reduction)
+    assert out.shape == () and np.isclose(out.item(), 0.3 * (np.log(0.3) + 0.5))
+    assert F.kl_div(x, tl.tensor(0.0, dtype=tl.float64), reduction=reduction).item() == 0.0
+    assert np.isnan(F.kl_div(x, tl.tensor(-0.3, dtype=tl.float64), reduction=reduction).item())
+
+
+def test_prelu_keeps_a_0d_input_0d():
+    x = tl.tensor(-2.0, dtype=tl.float64, requires_grad=True)
+    w = tl.tensor([0.25], dtype=tl.float64, requires_grad=True)
+    out = F.prelu(x, w)
+    assert out.shape == () and out.item() == -0.5
+    out.backward()
+    assert x.grad.item() == 0.25 and w.grad.tolist() == [-2.0]
+    assert tl.nn.PReLU()(tl.tensor(3.0)).shape == ()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multi_margin_loss_of_a_0d_input_is_one_class(reduction):
+    out = F.multi_margin_loss(tl.tensor(0.7), tl.tensor(0), reduction=reduction)
+    assert out.shape == () and out.item() == 0.0  # no other class to compare with
+
+
+@pytest.mark.parametrize("op", ["quantile", "nanquantile"])
+def test_quantile_of_a_0d_input_with_keepdim_stays_0d(op):
+    x = tl.tensor(2.0)
+    assert getattr(x, op)(0.5, dim=0, keepdim=True).shape == ()
+    assert getattr(x, op)(tl.tensor([0.5, 0.2]), dim=0, keepdim=True).shape == (2,)
+    assert getattr(tl.tensor([1.0, 2.0]), op)(0.5, dim=0, keepdim=True).shape == (1,)
+
+
+@pytest.mark.parametrize("args, dtype, want", [
+    ((0.0, -8.000001, -4.0), "int64", [0, -4]),  # int64 counts in truncated integers
+    ((0.0, -8.000001, -4.0), "int32", [0, -4, -8]),  # the others count in floats
+    ((1.0, 5.000001, 2.0), "int64", [1, 3]),
+    ((0.5, 5, 1), "int64", [0, 1, 2, 3, 4]),
+    ((0, 5.5, 1.5), "int64", [0, 1, 2, 3, 4]),  # the step truncates to 1
+    ((0.9, 4.1, 1.1), "int16", [0, 1, 2]),  # ceil(3.2 / 1.1) values
+    ((-2.7, 3.9, 1.9), "int32", [-2, -1, 0, 1]),
+])
+def test_arange_with_an_integer_dtype_truncates_as_pytorch(args, dtype, want):
+    out = tl.arange(*args, dtype=dtype)
+    assert str(out.dtype) == dtype and out.tolist() == want
+    torch = pytest.importorskip("torch")
+    assert torch.arange(*args, dtype=getattr(torch, dtype)).tolist() == want
+
+
+def test_arange_refuses_a_step_that_truncates_to_zero():
+    with pytest.raises(RuntimeError, match="arange: step 0.7 truncates to 0 for int64"):
+        tl.arange(-0.5, 3, 0.7, dtype=tl.int64)
+    with pytest.raises(RuntimeError, match="arange: step must be nonzero"):
+        tl.arange(1, 5, 0)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_passes_an_empty_1d_input_through(training):
+    out = F.batch_norm(tl.zeros(0), tl.zeros(0), tl.zeros(0), training=training)
+    assert out.shape == (0,)
+    with pytest.raises(ValueError, match="batch_norm: expected input"):
+        F.batch_norm(tl.ones(3), tl.zeros(3), tl.ones(3))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_local_response_norm_hands_an_empty_input_back(dtype):
+    out = F.local_response_norm(tl.zeros(0, 1, 2, dtype=dtype), 1)
+    assert out.shape == (0, 1, 2) and str(out.dtype) == dtype
+
+
+NUCLEAR = np.array([[3.0, 0.0], [4.0, 5.0]])  # singular values 3 sqrt(5) and sqrt(5)
+
+
+@pytest.mark.parametrize("fn", [lambda t: t.norm("nuc"),
+                                lambda t: tl.linalg.matrix_norm(t, "nuc"),
+                                lambda t: tl.linalg.norm(t, "nuc"),
+                                lambda t: tl.nuclear_norm(t)])
+def test_nuclear_norm_sums_the_singular_values(fn):
+    x = tl.tensor(NUCLEAR, requires_grad=True)
+    out = fn(x)
+    assert np.isclose(out.item(), 4 * np.sqrt(5))
+    out.backward()
+    u, _, vh = np.linalg.svd(NUCLEAR)
+    assert np.allclose(x.grad.numpy(), u @ vh)  # d sum(S) = U @ Vh
+
+
+@pytest.mark.parametrize("ord", ["nuc", 2, -2])
+def test_singular_value_matrix_norms_over_any_two_dims(ord):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4, 5))
+    assert tl.gradcheck(lambda t: tl.linalg.matrix_norm(t, ord, dim=(2, 0)),
+                        (tl.tensor(a, requires_grad=True),))
+    x = tl.tensor(a, requires_grad=True)
+    out = tl.linalg.matrix_norm(x, ord, dim=(-1, 0), keepdim=True)
+    assert out.shape == (1, 4, 1)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(a, requires_grad=True)
+    theirs = torch.linalg.matrix_norm(t, ord, dim=(-1, 0), keepdim=True)
+    assert np.allclose(out.detach().numpy(), theirs.detach().numpy())
+    w = rng.standard_normal(out.shape)
+    (out * tl.tensor(w)).sum().backward()
+    (theirs * torch.tensor(w)).sum().backward()
+    assert np.allclose(x.grad.numpy(), t.grad.numpy())
+    assert np.allclose(tl.tensor(a).norm("nuc", [1, 2]).numpy(),
+                       torch.norm(torch.tensor(a), "nuc", [1, 2]).numpy())

@@ -409,7 +409,8 @@ def test_einsum_refuses_bad_equations_naming_the_operand():
      r"masked_select: mask must be a bool tensor"),
     (lambda: tl.ones(2, 3).masked_select(tl.tensor([True, False])), RuntimeError,
      r"masked_select: mask of shape \(2,\) does not broadcast with the tensor's shape \(2, 3\)"),
-    (lambda: tl.ones(2, 3).norm("nuc"), ValueError, r"norm: p='nuc' is not supported"),
+    (lambda: tl.ones(2, 3).norm("nuc", 0), RuntimeError, r"norm: p='nuc' needs two dims"),
+    (lambda: tl.ones(2, 3).norm("max"), ValueError, r"norm: p='max' is not supported"),
     (lambda: tl.ones(2, 3).diagonal(0, 1, -1), RuntimeError, r"diagonal: dim1 and dim2 are the "
                                                             r"same dim"),
     (lambda: tl.ones(2, 3).prod((0, 1)), TypeError, r"prod: dim must be an int or None"),

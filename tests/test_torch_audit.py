@@ -20,26 +20,12 @@ import torch_audit as audit  # noqa: E402  (tools/ is not a package)
 import tinygrad_lite as tl  # noqa: E402
 
 KNOWN = {
-    # torch's output stays in the graph with a zero gradient; ours leaves the graph
-    "div.trunc_rounding": "rounded quotients leave the graph",
-    "div.floor_rounding": "rounded quotients leave the graph",
-    "norm": "the 0-norm (a count) leaves the graph",
-    "linalg.norm": "the 0-norm (a count) leaves the graph",
-    "linalg.norm.subgradients_at_zero": "the 0-norm (a count) leaves the graph",
-    "cdist": "the 0-norm (a count) leaves the graph",
-    # not supported here, refused with a reason
-    "norm.nuc": "the nuclear norm needs an SVD gradient",
     # both right, differently
     "linalg.eigh": "each eigenvector's sign is LAPACK's choice, and numpy's build differs",
     "matrix_exp": "ours is computed in float64 and rounded; torch's float32 is less exact",
     # edge cases left alone
-    "index_select": "a 0-d input indexed by a (1,) index",
-    "index_add": "a 0-d input indexed by a (1,) index",
-    "nn.functional.multi_margin_loss": "a 0-d input",
-    "nn.PReLU": "a 0-d input comes back (1,)",
     "tensordot": "contracting a size-1 dim against a size-2 one (torch broadcasts it)",
     "nn.Linear": "forward's argument is x, not input (Linear(input=...))",
-    "nn.KLDivLoss": "negative targets: torch gives nan, we give 0",
     "nn.TransformerEncoder": "the sample passes a torch layer to our constructor",
 }
 

@@ -379,7 +379,7 @@ def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None,  # noqa: A002
     """numpy's gradient: central differences inside, one-sided at the two ends, along each
     of `dim` (every dim by default). `spacing` is a number (uniform steps) or a 1-D tensor
     of the coordinates, or a list with one of either per dim; uneven steps use numpy's
-    second-order weights."""
+    second-order weights. Integer inputs give the default float dtype, as in PyTorch."""
     if edge_order not in (1, 2):
         raise RuntimeError(f"gradient: edge_order must be 1 or 2, got {edge_order}")
     dims = list(range(input.ndim)) if dim is None else (
@@ -396,7 +396,7 @@ def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None,  # noqa: A002
         if x.shape != (n,):
             raise RuntimeError(f"gradient: the coordinates for dim {d} must be {n} values, got "
                                f"shape {x.shape}")
-        out.append(_differences(input, d, np.diff(x.astype(np.float64)), edge_order))
+        out.append(_differences(input._floating(), d, np.diff(x.astype(np.float64)), edge_order))
     return tuple(out)
 
 
@@ -473,9 +473,8 @@ def frobenius_norm(input: Tensor, dim: Any = (-2, -1), keepdim: bool = False) ->
 
 def nuclear_norm(input: Tensor, keepdim: bool = False) -> Tensor:  # noqa: A002
     """The sum of the singular values of a matrix."""
-    from .linalg import svdvals
-    out = svdvals(input).sum(-1)
-    return out.reshape(out.shape + (1, 1)) if keepdim else out
+    from .linalg import matrix_norm
+    return matrix_norm(input, "nuc", keepdim=keepdim)
 
 
 def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002

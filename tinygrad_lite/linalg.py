@@ -30,14 +30,20 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None,  # noqa: A002
 
 def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1),  # noqa: A002
                 keepdim: bool = False) -> Tensor:
-    """'fro' (the root of the sum of squares), or the induced norms 1 / inf (the largest
-    column / row sum of magnitudes) and -1 / -inf (the smallest), over the two dims `dim`."""
+    """'fro' (the root of the sum of squares), 'nuc' (the sum of the singular values), 2 / -2
+    (the largest / smallest singular value), or the induced norms 1 / inf (the largest
+    column / row sum of magnitudes) and -1 / -inf (the smallest), over the two dims `dim`.
+    The singular-value norms take their gradients from `svdvals` (U @ Vh for 'nuc')."""
     if ord == "fro":
         return A.norm(2, dim, keepdim)
-    if ord not in (1, -1, np.inf, -np.inf):
-        raise ValueError(f"linalg.matrix_norm: ord={ord!r} is not supported; use 'fro', 1, "
-                         "-1, inf or -inf")
+    if ord not in ("nuc", 2, -2, 1, -1, np.inf, -np.inf):
+        raise ValueError(f"linalg.matrix_norm: ord={ord!r} is not supported; use 'fro', 'nuc', "
+                         "2, -2, 1, -1, inf or -inf")
     rows, cols = (d % A.ndim for d in dim)
+    if ord in ("nuc", 2, -2):
+        s = svdvals(A.movedim((rows, cols), (-2, -1)))
+        out = s.sum(-1) if ord == "nuc" else s[..., 0] if ord == 2 else s[..., -1]
+        return out.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols)) if keepdim else out
     summed, kept = (rows, cols) if abs(ord) == 1 else (cols, rows)
     sums = A.abs().sum(summed, keepdim=True)
     out = sums.amax(kept, keepdim=True) if ord > 0 else sums.amin(kept, keepdim=True)

@@ -234,16 +234,30 @@ class Neg(Function):
 
 
 class _Step(Function):
-    """A piecewise-constant op (sign, floor, ceil, round, trunc): its gradient is 0
-    everywhere, PyTorch's convention also at the jumps."""
+    """A piecewise-constant op (sign, floor, ceil, round, trunc): it stays in the graph with
+    a gradient of 0 everywhere, PyTorch's convention also at the jumps."""
 
     fn: str
 
-    def forward(self, x, **options):
+    def forward(self, *xs, **options):
+        self.shapes = [x.shape for x in xs]  # NOTE: a reduction's output has another shape
+        return self.value(*xs, **options)
+
+    def value(self, x, **options):
         return getattr(B(), self.fn)(x, **options)
 
     def backward(self, g):
-        return B().full(g.shape, 0, g.dtype)  # NOTE: not g * 0, which is nan where g is inf
+        # NOTE: not g * 0, which is nan where g is inf
+        zeros = tuple(B().full(shape, 0, g.dtype) for shape in self.shapes)
+        return zeros if len(zeros) > 1 else zeros[0]
+
+
+class Piecewise(_Step):
+    """A piecewise-constant `value` the caller computed from the inputs (a rounded quotient,
+    a count of nonzeros), kept in the graph with a zero gradient for each input."""
+
+    def value(self, *xs, value):
+        return value
 
 
 class Sign(_Step):

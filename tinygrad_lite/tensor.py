@@ -312,15 +312,17 @@ def _modulo(op: Any, x: "Tensor", y: "Tensor", name: str) -> "Tensor":
 
 
 def _rounded_quotient(x: "Tensor", y: "Tensor", floor: bool, op: str) -> "Tensor":
-    """x / y rounded down (floor) or toward 0: whole numbers, so outside the graph."""
+    """x / y rounded down (floor) or toward 0: whole numbers, so in the graph with a zero
+    gradient, as in PyTorch."""
     _check_divisor(x, y, op)
     a, b = x.numpy(), y.numpy()
     if floor:
-        return _no_grad(op, np.floor_divide, a, b)
-    if a.dtype.kind == "f":
-        return _no_grad(op, lambda a, b: np.trunc(a / b), a, b)
-    # NOTE: exact for int64, where trunc(a / b) would round through float64
-    return _no_grad(op, lambda a, b: (a - np.fmod(a, b)) // b, a, b)
+        out = _no_grad(op, np.floor_divide, a, b)
+    elif a.dtype.kind == "f":
+        out = _no_grad(op, lambda a, b: np.trunc(a / b), a, b)
+    else:  # NOTE: exact for int64, where trunc(a / b) would round through float64
+        out = _no_grad(op, lambda a, b: (a - np.fmod(a, b)) // b, a, b)
+    return ops.Piecewise.apply(x, y, value=out.numpy())
 
 
 class Tensor:
@@ -1236,22 +1238,37 @@ class Tensor:
 
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
         """The vector p-norm over `dim` (every element when None): p is 'fro' (= 2), a number,
-        inf or -inf. As in PyTorch the gradient at a zero norm is 0, not nan."""
+        inf or -inf; or 'nuc', the nuclear norm of the matrices in two dims (the last two
+        of a 2-D input). As in PyTorch the gradient at a zero norm is 0, not nan."""
         if p == "fro":
             p = 2
+        if p == "nuc":
+            from . import linalg
+            dims = (-2, -1) if dim is None and self.ndim == 2 else dim
+            if dims is None or isinstance(dims, (int, np.integer)) or len(dims) != 2:
+                raise RuntimeError(f"norm: p='nuc' needs two dims (or a 2-D input), got dim "
+                                   f"{dim} for shape {self.shape}")
+            return linalg.matrix_norm(self, "nuc", tuple(dims), keepdim)
         if isinstance(p, str) or not isinstance(p, (int, float, np.number)):
-            raise ValueError(f"norm: p={p!r} is not supported; use 'fro', a number, inf or -inf")
+            raise ValueError(f"norm: p={p!r} is not supported; use 'fro', 'nuc', a number, inf "
+                             "or -inf")
         x = self._floating()
         _dims(dim, self.ndim, "norm")  # NOTE: the range check, with this op's name
         if p == np.inf:
             return x.abs().amax(dim, keepdim)
         if p == -np.inf:
             return x.abs().amin(dim, keepdim)
-        if p == 0:
-            return (x != 0).to(x.dtype).sum(dim, keepdim)
+        if p == 0:  # NOTE: a count, in the graph with a zero gradient as in PyTorch
+            return ops.Piecewise.apply(x, value=(x != 0).to(x.dtype).sum(dim, keepdim).numpy())
         if p == 1:
             return x.abs().sum(dim, keepdim)
-        total = (x * x if p == 2 else x.abs() ** p).sum(dim, keepdim)
+        if p < 1:  # NOTE: |x|**p is infinitely steep at x = 0: its gradient there is 0, as in
+            # PyTorch, and a negative p's inf makes the norm 0 with a zero gradient everywhere
+            nonzero = x != 0
+            powers = where(nonzero, where(nonzero, x.abs(), 1) ** p, 0 if p > 0 else np.inf)
+        else:
+            powers = x * x if p == 2 else x.abs() ** p
+        total = powers.sum(dim, keepdim)
         # NOTE: d total**(1/p) at total = 0 is inf * 0 = nan: the inner where hands the root a 1
         # there and the outer one puts the 0 back, so the gradient there is 0
         positive = total > 0
@@ -1703,6 +1720,11 @@ class Tensor:
         """The entries at `index` (a 1-D integer tensor, or 0-d: one entry, the dim kept)
         along `dim`; repeats accumulate."""
         index = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        if not self.ndim:  # NOTE: PyTorch reads a 0-d input as (1,) and gives a 0-d back
+            if index.size != 1:
+                raise RuntimeError(f"index_select: a 0-d tensor takes one index, got shape "
+                                   f"{index.shape}")
+            return self.reshape(1).index_select(dim, index).reshape(())
         return self._along(dim, "index_select", index.reshape(-1))
 
     def gather(self, dim: int, index: Any) -> "Tensor":
@@ -1710,6 +1732,10 @@ class Tensor:
         dims; repeated indices add up in the gradient."""
         d = self._axis(dim, "gather")
         idx = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        if idx.dtype.kind in "iu" and (not idx.size or not self.ndim and idx.ndim <= 1):
+            # NOTE: as in PyTorch, an empty index may have any shape and a 0-d input reads
+            # as (1,)
+            return self.reshape(-1)[idx]
         if idx.ndim != self.ndim or idx.dtype.kind not in "iu":
             raise RuntimeError(f"gather: index must be an integer tensor with {self.ndim} "
                                f"dims like the input {self.shape}, got {idx.dtype} of shape "
@@ -1807,6 +1833,9 @@ class Tensor:
                          index, accumulate)
 
     def _scatter(self, dim: int, index: Any, src: Any, accumulate: bool, op: str) -> "Tensor":
+        if not self.ndim:  # NOTE: PyTorch reads 0-d tensors as (1,) and gives a 0-d back
+            src = _flat(src) if isinstance(src, Tensor) else src
+            return self.reshape(1)._scatter(dim, _flat(index), src, accumulate, op).reshape(())
         return self._put(*self._scatter_target(dim, index, src, op), accumulate)
 
     def _scatter_target(self, dim: int, index: Any, src: Any, op: str) -> tuple:
@@ -1861,6 +1890,8 @@ class Tensor:
 
     def index_add(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> "Tensor":
         """A copy with alpha * source's slices added at positions `index` along `dim`."""
+        if not self.ndim:  # NOTE: PyTorch reads 0-d tensors as (1,) and gives a 0-d back
+            return self.reshape(1).index_add(dim, index, _flat(source), alpha=alpha).reshape(())
         idx, source = self._index_source(dim, index, source, "index_add")
         return self._put(source * alpha if alpha != 1 else source,
                          (slice(None),) * self._axis(dim, "index_add") + (idx,), True)
@@ -2065,7 +2096,14 @@ class Tensor:
         return self._add_scaled(product, beta, alpha)
 
     def _add_scaled(self, product: "Tensor", beta: Any, alpha: Any) -> "Tensor":
-        """beta * self + alpha * product; with beta = 0 self is ignored (NaN included)."""
+        """beta * self + alpha * product; with beta = 0 self is ignored (NaN included).
+        Bool and integer operands keep their dtype, as in PyTorch: beta and alpha are read as
+        truth values for bools and truncated for integers (0.6 scales an int64 by 0)."""
+        kinds = self.dtype.kind + product.dtype.kind
+        if kinds == "bb":
+            beta, alpha = bool(beta), bool(alpha)
+        elif "f" not in kinds:
+            beta, alpha = int(beta), int(alpha)
         if alpha != 1:
             product = product * alpha
         if beta == 0:
@@ -2439,6 +2477,8 @@ class Tensor:
         if lead < 0 or any(n not in (1, m) for n, m in zip(size, self.shape[lead:])):
             raise RuntimeError(f"sum_to_size: size {size} is not expandable to the tensor's "
                                f"size {self.shape}")
+        if not size:  # NOTE: PyTorch sums to () even from (), so a 0-d bool becomes int64
+            return self.sum()
         dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(size)
                                           if n == 1 and self.shape[lead + i] != 1)
         out = self.sum(dims, keepdim=True) if dims else self  # NOTE: bools and ints sum to int64
@@ -2581,7 +2621,7 @@ class Tensor:
             below = below.lerp(above, Tensor._wrap(np.broadcast_to(weight, below.shape)))
         out = below.movedim(-1, 0)  # (number of q, the kept dims...)
         if keepdim:
-            kept = (1,) * self.ndim if axis is None else (
+            kept = (1,) * self.ndim if axis is None or not self.ndim else (
                 self.shape[:axis] + (1,) + self.shape[axis + 1:])
             out = out.reshape(out.shape[:1] + kept)
         return out if qs.ndim else out.squeeze(0)
@@ -2798,8 +2838,9 @@ class Tensor:
             return ops.ScatterProd.apply(self, src, out=out, index=index, hit=hit,
                                          include_self=include_self, has_zero=has_zero)
         if not include_self:  # NOTE: start from the identity of the reduction
-            low, high = (-np.inf, np.inf) if self.dtype.kind == "f" else (
-                np.iinfo(self.dtype).min, np.iinfo(self.dtype).max)
+            kind = self.dtype.kind
+            low, high = ((-np.inf, np.inf) if kind == "f" else (False, True) if kind == "b"
+                         else (np.iinfo(self.dtype).min, np.iinfo(self.dtype).max))
             out[hit] = low if reduce == "amax" else high
         (np.maximum if reduce == "amax" else np.minimum).at(out, index, src.numpy())
         return ops.ScatterExtreme.apply(self, src, out=out, index=index, hit=hit,
@@ -3836,12 +3877,30 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
     _on_cpu(device, "arange")
     if end is None:
         start, end = 0, start
-    if step != 0 and (end - start) * step < 0:  # NOTE: numpy would return an empty range
+    if step == 0:
+        raise RuntimeError(f"arange: step must be nonzero, got {step}")
+    if (end - start) * step < 0:  # NOTE: numpy would return an empty range
         raise RuntimeError(f"arange: upper bound {end} and lower bound {start} are "
                            f"inconsistent with step sign ({step})")
-    arr = np.arange(start, end, step)
+    integral = dtype is not None and np.dtype(dtype).kind in "iu"
+    arr = _integer_range(start, end, step, np.dtype(dtype)) if integral else np.arange(
+        start, end, step)
     return Tensor(_as_array(arr.tolist() if dtype is None else arr, dtype),
                   requires_grad=requires_grad)
+
+
+def _integer_range(start: Any, end: Any, step: Any, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's arange for an integer dtype: the values step from the truncated start by the
+    truncated step; int64 counts them in truncated integers, the other dtypes in floats (so
+    arange(0, -8.5, -4) has 2 int64 values and 3 int32 ones)."""
+    first, stride = int(start), int(step)
+    if dtype == int64:
+        if stride == 0:
+            raise RuntimeError(f"arange: step {step} truncates to 0 for {dtype}")
+        count = -((first - int(end)) // stride)  # NOTE: ceil((end - first) / stride), exact
+    else:
+        count = math.ceil((end - start) / step)
+    return (first + np.arange(max(count, 0), dtype=int64) * stride).astype(dtype)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,

@@ -630,6 +630,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
     given) move towards the batch's mean and unbiased variance by `momentum`, in place.
     Otherwise: by the running statistics.
     """
+    if input.ndim == 1 and not input.numel():  # NOTE: PyTorch passes an empty one through
+        return input.clone()
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, L...), got "
                          f"{input.shape}")
@@ -946,8 +948,8 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = target > 0
-        xlogx = where(positive, target * where(positive, target, 1).log(), 0)
+        zero = target == 0  # NOTE: a negative target's log is nan, as in PyTorch
+        xlogx = where(zero, 0, target * where(zero, 1, target).log())
         loss = xlogx - target * input
     if reduction == "batchmean":
         return _reduce(loss, "mean", input.shape[0] if input.ndim else 1)
@@ -2064,11 +2066,12 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
     >>> F.prelu(tl.tensor([-2.0, 3.0]), tl.tensor([0.25])).tolist()
     [-0.5, 3.0]
     """
-    slope = weight
-    if weight.numel() != 1:
-        if input.ndim < 2 or input.shape[1] != weight.numel():
-            raise RuntimeError(f"prelu: {weight.numel()} slopes need input with as many "
-                               f"channels in dim 1, got shape {input.shape}")
+    if weight.numel() == 1:  # NOTE: one slope keeps the input's shape, a 0-d one included
+        slope = weight.reshape(())
+    elif input.ndim < 2 or input.shape[1] != weight.numel():
+        raise RuntimeError(f"prelu: {weight.numel()} slopes need input with as many "
+                           f"channels in dim 1, got shape {input.shape}")
+    else:
         slope = weight.reshape((-1,) + (1,) * (input.ndim - 2))
     return where(input > 0, input, input * slope)
 
@@ -2130,6 +2133,8 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4,  # noqa: 
     if input.ndim < 3:
         raise ValueError(f"local_response_norm: expected 3-D or higher input, got shape "
                          f"{input.shape}")
+    if not input.numel():  # NOTE: PyTorch hands an empty input back, in its dtype
+        return input.clone()
     n, c = input.shape[:2]
     squares = (input * input).reshape(n, 1, c, -1)
     squares = _pad_spatial(squares, [(size // 2, (size - 1) // 2), (0, 0)])
@@ -2323,7 +2328,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
     _check_reduction(reduction, "multi_margin_loss")
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
-    x = input.unsqueeze(0) if input.ndim == 1 else input
+    x = input.reshape(1, -1) if input.ndim <= 1 else input  # NOTE: 0-d: one class, as torch
     labels = _labels(target, "multi_margin_loss").reshape(-1)
     classes = x.shape[-1]
     _check_range(labels, classes, "multi_margin_loss")
@@ -2335,7 +2340,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
         terms = terms * weight[labels].unsqueeze(1)
     is_label = np.arange(classes) == labels[:, None]
     loss = where(is_label, 0, terms).sum(1) / classes
-    return _reduce(loss.reshape(target.shape) if input.ndim == 1 else loss, reduction)
+    return _reduce(loss.reshape(target.shape) if input.ndim <= 1 else loss, reduction)
 
 
 def multilabel_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
