@@ -445,26 +445,22 @@ def main(argv: list[str] | None = None) -> int:
                 missing.append(info.name)
                 continue
             checked += 1
-    if args.kind in ("modules", "all"):
-        for info in module_db():
-            name = info.module_cls.__name__
+    # NOTE: modules and optimizers: (database, its class, our namespace, report prefix, audit)
+    classes = {"modules": (module_db, lambda i: i.module_cls, tl.nn, "nn",
+                           lambda i: audit_module(i, samples=args.samples)),
+               "optims": (optim_db, lambda i: i.optim_cls, tl.optim, "optim", audit_optimizer)}
+    for kind, (db, cls_of, namespace, prefix, audit) in classes.items():
+        if args.kind not in (kind, "all"):
+            continue
+        for info in db():
+            name = cls_of(info).__name__
             if args.names and name not in args.names:
                 continue
-            if getattr(tl.nn, name, None) is None:
-                missing.append(f"nn.{name}")
+            if getattr(namespace, name, None) is None:
+                missing.append(f"{prefix}.{name}")
                 continue
             checked += 1
-            report[f"nn.{name}"] += audit_module(info, samples=args.samples)
-    if args.kind in ("optims", "all"):
-        for info in optim_db():
-            name = info.optim_cls.__name__
-            if args.names and name not in args.names:
-                continue
-            if getattr(tl.optim, name, None) is None:
-                missing.append(f"optim.{name}")
-                continue
-            checked += 1
-            report[f"optim.{name}"] += audit_optimizer(info)
+            report[f"{prefix}.{name}"] += audit(info)
     differing = {k: v for k, v in report.items() if v}
     for name, problems in sorted(differing.items()):
         print(f"{name}: {len(problems)} sample(s) differ")
