@@ -696,6 +696,8 @@ def test_grid_sample_passes_gradcheck_and_identity_grid_copies(mode):
                                IMAGE[:1, :2], atol=1e-12)
     with pytest.warns(UserWarning, match="align_corners=False"):
         F.grid_sample(x, identity, mode)
+    with pytest.raises(ValueError, match="mode must be one of"):  # torch's error type too
+        F.grid_sample(x, identity, "cubic", align_corners=False)
 
 
 def test_embedding_bag_from_pretrained():

@@ -1950,7 +1950,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",  # noqa: A0
     """
     op = "grid_sample"
     if mode not in _GRID_MODES:
-        raise NotImplementedError(f"{op}: mode must be one of {_GRID_MODES}, got {mode!r}")
+        raise ValueError(f"{op}: mode must be one of {_GRID_MODES}, got {mode!r}")
     if padding_mode not in _GRID_PADDING:
         raise ValueError(f"{op}: padding_mode must be one of {_GRID_PADDING}, got "
                          f"{padding_mode!r}")
