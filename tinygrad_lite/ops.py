@@ -239,16 +239,13 @@ class _Step(Function):
 
     fn: str
 
-    def forward(self, *xs, **options):
-        self.shapes = [x.shape for x in xs]  # NOTE: a reduction's output has another shape
-        return self.value(*xs, **options)
-
-    def value(self, x, **options):
+    def forward(self, x, **options):
         return getattr(B(), self.fn)(x, **options)
 
     def backward(self, g):
-        # NOTE: not g * 0, which is nan where g is inf
-        zeros = tuple(B().full(shape, 0, g.dtype) for shape in self.shapes)
+        # NOTE: zeros shaped like each input (a reduction's output has another shape); not
+        # g * 0, which is nan where g is inf
+        zeros = tuple(B().full(p.shape, 0, g.dtype) for p in self.parents)
         return zeros if len(zeros) > 1 else zeros[0]
 
 
@@ -256,7 +253,7 @@ class Piecewise(_Step):
     """A piecewise-constant `value` the caller computed from the inputs (a rounded quotient,
     a count of nonzeros), kept in the graph with a zero gradient for each input."""
 
-    def value(self, *xs, value):
+    def forward(self, *xs, value):
         return value
 
 

@@ -286,7 +286,8 @@ def _numpy_test(name: str, doc: str | None = None) -> Callable:
 
 
 def _no_grad(op: str, fn: Callable, *arrays: np.ndarray, **options: Any) -> "Tensor":
-    """`fn(*arrays)` as a tensor outside the graph (tests, bitwise ops, rounded quotients)."""
+    """`fn(*arrays)` as a tensor outside the graph (tests, bitwise ops, and the values that
+    rounded quotients then put in the graph with a zero gradient)."""
     try:
         return Tensor._wrap(np.asarray(fn(*arrays, **options)))
     except ValueError:
