@@ -60,16 +60,12 @@ class ParametrizationList(ModuleList):
                  unsafe: bool = False) -> None:
         super().__init__(modules)
         self.unsafe = unsafe
-        with no_grad():
-            new = original
-            for module in reversed(list(self)):
-                if hasattr(module, "right_inverse"):
-                    new = module.right_inverse(new)
+        new = self._inverted(original)
         self.is_tensor = isinstance(new, Tensor)
         self.ntensors = 1 if self.is_tensor else len(new)
         if self.is_tensor:  # NOTE: the same object, so an optimizer made before still holds it
-            with no_grad():
-                original.data = new.detach().clone() if new is not original else new.detach()
+            if new is not original:
+                original.data = new.detach().clone()
             _register(self, "original", original)
         else:
             for i, t in enumerate(new):
@@ -83,12 +79,19 @@ class ParametrizationList(ModuleList):
         return [getattr(self, f"original{i}") for i in range(self.ntensors)]
 
     @no_grad()
-    def right_inverse(self, value: Tensor) -> None:
-        """Set the originals so that the parametrized tensor becomes `value` (what assigning
-        to `module.<name>` does)."""
+    def _inverted(self, value: Tensor) -> Any:
+        """`value` through each parametrization's right_inverse, last to first: the
+        original(s) that the chain maps to `value`."""
         for module in reversed(list(self)):
             if hasattr(module, "right_inverse"):
                 value = module.right_inverse(value)
+        return value
+
+    @no_grad()
+    def right_inverse(self, value: Tensor) -> None:
+        """Set the originals so that the parametrized tensor becomes `value` (what assigning
+        to `module.<name>` does)."""
+        value = self._inverted(value)
         values = [value] if self.is_tensor else list(value)
         for original, v in zip(self._originals(), values, strict=True):
             original.copy_(v)
