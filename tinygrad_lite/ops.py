@@ -781,10 +781,11 @@ class CrossEntropy(Function):
     (divided by N for the mean).
     """
 
-    def forward(self, x, *, picks, reduction):
-        """`picks` is (rows, labels): index arrays of one (row, label) pair per row."""
+    def forward(self, x, *, labels, reduction):
+        """`labels` is the int64 array of one class per row."""
         b = B()
         logp = _log_softmax(x, 1)
+        picks = (b.arange(x.shape[0]), labels)
         self.save_for_backward(logp, picks, reduction)
         picked = b.getitem(logp, picks)
         losses = b.neg(picked)

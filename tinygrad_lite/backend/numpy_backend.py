@@ -254,6 +254,11 @@ class NumpyBackend:
         return np.full(shape, value, dtype=dtype)
 
     @staticmethod
+    def arange(n):
+        """0, 1, ..., n - 1 as int64: row numbers for picking one element per row."""
+        return np.arange(n)
+
+    @staticmethod
     def dropout_mask(shape, p: float):
         """A keep-mask of 1-byte booleans: True with probability 1 - p (to within 2**-16).
 

@@ -849,8 +849,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     labels, keep = _checked_labels(input, target, ignore_index, op)
     if input.ndim == 2 and keep is None and weight is None and not label_smoothing:
         # NOTE: the common case: one fused node
-        return ops.CrossEntropy.apply(input._floating(), reduction=reduction,
-                                      picks=(np.arange(len(labels)), labels))
+        return ops.CrossEntropy.apply(input._floating(), reduction=reduction, labels=labels)
     logp = input.log_softmax(class_dim)
     loss, denominator, mask = _weighted_nll(logp, labels, keep, weight, op)
     if label_smoothing:
