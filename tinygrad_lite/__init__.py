@@ -68,6 +68,7 @@ from .functions import (
     unravel_index,
 )
 from .gradcheck import gradcheck, gradgradcheck
+from .jit import TinyJit
 from .rng import (
     Generator,
     default_generator,

@@ -1,0 +1,169 @@
+"""TinyJit: a replayed function computes what the eager one computes, and a function that
+replay would get wrong is refused (with a warning) and runs eagerly."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn, optim
+from tinygrad_lite.nn import functional as F
+
+
+@pytest.fixture(params=["numpy", "numba-kernels"])
+def backend(request):
+    """Each test on the numpy backend and on numba with every elementwise op in a kernel."""
+    previous = tl.get_backend()
+    tl.set_backend(request.param.split("-")[0])
+    if request.param == "numba-kernels":
+        tl.backend.active.small = 0
+    yield request.param
+    tl.set_backend(previous)
+
+
+def _mlp_step(optimizer=optim.SGD, **opt_args):
+    """A seeded MLP with dropout and its training step (returns the loss tensor)."""
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 8),
+                          nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 4))
+    opt = optimizer(model.parameters(), **opt_args)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return model, step
+
+
+def _batches(n, size=6, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(tl.tensor(rng.standard_normal((size, 12), dtype=np.float32)),
+             tl.tensor(rng.integers(0, 4, size))) for _ in range(n)]
+
+
+def _train(step, batches):
+    tl.manual_seed(5)  # NOTE: the same dropout masks for both runs
+    return [step(x, y).item() for x, y in batches]
+
+
+def test_replayed_training_matches_eager_training_exactly(backend):
+    batches = _batches(7)
+    eager_model, eager_step = _mlp_step(lr=0.1, momentum=0.9)
+    jit_model, step = _mlp_step(lr=0.1, momentum=0.9)
+    jitted = tl.TinyJit(step)
+    assert _train(jitted, batches) == _train(eager_step, batches)
+    assert jitted.source.startswith("def replay(x0, x1):")
+    assert "b.matmul(" in jitted.source and "b.sgd_update(" in jitted.source
+    for p, q in zip(eager_model.parameters(), jit_model.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())  # rebound by replay
+
+
+def test_replay_skips_the_python_function_and_records_each_new_shape_again():
+    calls = []
+
+    @tl.TinyJit
+    def f(x, w):
+        calls.append(x.shape)
+        return (x @ w).relu().sum(1)
+
+    w = tl.randn(3, 2)
+    xs = [tl.randn(4, 3) for _ in range(5)] + [tl.randn(7, 3) for _ in range(4)]
+    outs = [f(x, w) for x in xs]
+    # eager once, recorded twice, then replayed: per shape
+    assert calls == [(4, 3)] * 3 + [(7, 3)] * 3
+    for x, out in zip(xs, outs):
+        np.testing.assert_allclose(out.numpy(), (x @ w).relu().sum(1).numpy(), rtol=1e-6)
+        assert out.grad_fn is None
+    assert len({id(out) for out in outs}) == len(outs)  # NOTE: a fresh tensor per call
+
+
+def test_tuples_and_keyword_arguments_are_replayed():
+    @tl.TinyJit
+    def f(x, *, scale):
+        return x * scale, (x + scale).exp()
+
+    for _ in range(4):
+        x, s = tl.randn(5), tl.randn(5)
+        a, b = f(x, scale=s)
+        np.testing.assert_allclose(a.numpy(), (x * s).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(b.numpy(), (x + s).exp().numpy(), rtol=1e-6)
+
+
+def _assert_refused(f, args_per_call, expected, reason):
+    """f warns once (naming `reason`) and every call still returns the eager result."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for args, want in zip(args_per_call, expected):
+            np.testing.assert_allclose(f(*args).numpy(), want, rtol=1e-6)
+    messages = [str(w.message) for w in caught if "TinyJit" in str(w.message)]
+    assert len(messages) == 1 and reason in messages[0], messages
+
+
+def test_a_python_number_that_changes_is_refused_not_frozen():
+    scale = [1.0]
+
+    @tl.TinyJit
+    def f(x):
+        scale[0] += 1
+        return x * scale[0]
+
+    x = tl.ones(3)
+    _assert_refused(f, [(x,)] * 6, [np.full(3, k) for k in range(2, 8)], "3.0, then 4.0")
+
+
+def test_an_array_made_inside_the_function_is_refused_not_frozen():
+    rng = np.random.default_rng(0)
+    draws = [rng.standard_normal(3).astype(np.float32) for _ in range(5)]
+    it = iter(draws)
+
+    @tl.TinyJit
+    def f(x):
+        return x + tl.tensor(next(it))
+
+    x = tl.zeros(3)
+    _assert_refused(f, [(x,)] * 5, draws, "made outside the backend")
+
+
+def test_a_branch_on_tensor_values_is_refused():
+    @tl.TinyJit
+    def f(x):
+        return x * 2 if x.sum().item() > 0 else x.exp()
+
+    xs = [tl.tensor([1.0, 2.0]), tl.tensor([1.0, 2.0]), tl.tensor([-1.0, -2.0]),
+          tl.tensor([3.0, 1.0])]
+    want = [np.array([2.0, 4.0]), np.array([2.0, 4.0]), np.exp([-1.0, -2.0]),
+            np.array([6.0, 2.0])]
+    _assert_refused(f, [(x,) for x in xs], want, "different backend calls")
+
+
+def test_adam_step_count_is_refused_and_training_stays_right():
+    batches = _batches(5)
+    eager_model, eager_step = _mlp_step(optim.Adam, lr=0.01)
+    jit_model, step = _mlp_step(optim.Adam, lr=0.01)
+    with pytest.warns(UserWarning, match=r"adam_update, step=\) was passed 2, then 3"):
+        jitted_losses = _train(tl.TinyJit(step), batches)
+    assert jitted_losses == _train(eager_step, batches)
+    for p, q in zip(eager_model.parameters(), jit_model.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_a_function_that_returns_a_number_is_a_type_error():
+    f = tl.TinyJit(lambda x: x.sum().item())
+    with pytest.raises(TypeError, match="returned float"):
+        f(tl.ones(2))
+
+
+def test_inference_under_no_grad_replays():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh())
+
+    @tl.TinyJit
+    def predict(x):
+        with tl.no_grad():
+            return model(x)
+
+    for _ in range(5):
+        x = tl.randn(2, 4)
+        np.testing.assert_allclose(predict(x).numpy(), model(x).detach().numpy(), rtol=1e-6)

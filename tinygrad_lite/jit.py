@@ -1,0 +1,278 @@
+"""`TinyJit`: record a function's backend calls once, then replay them without Python's
+bookkeeping.
+
+A training step spends most of its small-batch time outside numpy: module calls,
+`Function.apply`, tensors, the engine walking the graph (tools/bench.py; the closing notes
+profile it). All of it decides the same things on every step. `TinyJit` (tinygrad's name and
+idea) runs the function normally, then twice more while it records every call the function
+makes into the backend (`backend.active`), and turns that record into one generated Python
+function of backend calls (print it with `.source`). Later calls with inputs of the same
+shapes and dtypes run that function: the same matmuls, kernels and in-place optimizer
+updates, on the new inputs.
+
+What is replayed, and what is frozen:
+- Tensor arguments are the inputs; their arrays are replaced on every call.
+- Arrays that exist before the call and are the same objects in both recorded runs
+  (parameters, optimizer state) are read and written in place, as the function did.
+- Random ops (dropout) draw afresh on every call, from the same generator as eager code.
+- Everything else the function decides in Python is frozen at recording time: Python
+  numbers (a learning rate set by a scheduler between calls), `model.train()`/`eval()`,
+  branches on tensor values, `.item()` inside the function. As in tinygrad, keep those
+  outside the jitted function or pass them in as tensors.
+
+The two recorded runs are compared call by call. If the function does not make the same
+calls, passes a Python number that changed (Adam's step count), or passes an array made
+outside the backend (so not recorded), replay would be silently wrong: `TinyJit` warns,
+naming the call, and runs the function eagerly from then on.
+
+Example
+-------
+>>> @tl.TinyJit
+... def step(x, y):
+...     opt.zero_grad()
+...     loss = F.cross_entropy(model(x), y)
+...     loss.backward()
+...     opt.step()
+...     return loss
+>>> for x, y in loader:
+...     loss = step(x, y)     # calls 1-3 run eagerly (and record), later ones replay
+"""
+from __future__ import annotations
+
+import functools
+import gc
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import backend as be
+from .tensor import Tensor
+
+# values written into the generated source as they are; anything else is passed in by name
+_LITERALS = (bool, int, str, type(None))
+_RECORDED_RUNS = 2
+
+
+class _Recorder:
+    """Stands in for the active backend while a run is recorded: every method call goes
+    through to the backend and is logged as (name, args, kwargs, result)."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.calls: list[tuple] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._backend, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        def record(*args: Any, **kwargs: Any) -> Any:
+            out = attr(*args, **kwargs)
+            self.calls.append((name, args, kwargs, out))
+            return out
+
+        return record
+
+
+def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
+    """Run `fn` with every backend call logged; the active backend is restored after."""
+    backend = be.active
+    recorder = be.active = _Recorder(backend)
+    try:
+        return fn(*args, **kwargs), recorder.calls
+    finally:
+        be.active = backend
+
+
+def _flat_tensors(tree: Any) -> list[Tensor]:
+    """The tensors in nested tuples, lists and dicts, in order."""
+    if isinstance(tree, Tensor):
+        return [tree]
+    if isinstance(tree, (tuple, list)):
+        return [t for v in tree for t in _flat_tensors(v)]
+    if isinstance(tree, dict):
+        return [t for v in tree.values() for t in _flat_tensors(v)]
+    return []
+
+
+class _Refused(Exception):
+    """The two recorded runs differ where replay would freeze something."""
+
+
+class _Plan:
+    """The generated replay of two recorded runs that made the same calls.
+
+    Every value is named after the call that made it (`v7`), an input (`x0`), or, for what
+    both runs passed alike, written as a literal or kept as a constant (`k3`: a parameter's
+    array, a dtype). Anything else refuses, naming the call.
+    """
+
+    def __init__(self, runs: list[tuple], backend: Any) -> None:
+        (calls, inputs, returned, out), (calls_b, inputs_b, returned_b, out_b) = runs
+        self.returned = returned
+        self.constants: dict[str, Any] = {"b": backend}
+        # NOTE: ids are unique while the recorded calls hold every value alive; a value is
+        # named after the latest call that returned it (realize returns its argument)
+        names = ({id(t._data): f"x{i}" for i, t in enumerate(inputs)},
+                 {id(t._data): f"x{i}" for i, t in enumerate(inputs_b)})
+        if [c[0] for c in calls] != [c[0] for c in calls_b]:
+            raise _Refused("made different backend calls in two runs with inputs of the same "
+                           "shapes (a Python branch on tensor values?)")
+        lines = []
+        for k, ((op, args, kwargs, result), (_, args_b, kwargs_b, result_b)) in enumerate(
+                zip(calls, calls_b)):
+            where = f"call {k} (b.{op})"
+            if kwargs.keys() != kwargs_b.keys() or len(args) != len(args_b):
+                raise _Refused(f"{where} was passed other arguments in each run")
+            params = [self._name(a, a_b, names, where) for a, a_b in zip(args, args_b)]
+            params += [f"{key}="
+                       + self._name(kwargs[key], kwargs_b[key], names, f"{where[:-1]}, {key}=)")
+                       for key in kwargs]
+            lines.append(f"    v{k} = b.{op}({', '.join(params)})")
+            _name_result(names[0], result, f"v{k}")
+            _name_result(names[1], result_b, f"v{k}")
+        output = self._name(out, out_b, names, "the returned value")
+        # tensors alive after run 2 that hold a value it computed (the parameters' .grad):
+        # a replay points them at its own value, as the eager call would have
+        # (not the returned tensors, made anew by each replay, nor the inputs: a realize of
+        # an input returns it, but that tensor is the caller's)
+        own = {id(t) for t in _flat_tensors(returned_b) + inputs_b}
+        escaped = [(t, names[1][id(t._data)]) for t in gc.get_objects()
+                   if type(t) is Tensor and id(t._data) in names[1] and id(t) not in own]
+        kept = list(dict.fromkeys(v for _, v in escaped))
+        self.escaped = [(t, kept.index(v)) for t, v in escaped]
+        self.source = "\n".join([
+            f"def replay({', '.join(f'x{i}' for i in range(len(inputs)))}):", *lines,
+            f"    return {output}, ({''.join(v + ', ' for v in kept)})"])
+        namespace = dict(self.constants)
+        exec(compile(self.source, "<TinyJit>", "exec"), namespace)  # noqa: S102
+        self.replay = namespace["replay"]
+
+    def _name(self, a: Any, b: Any, names: tuple[dict, dict], where: str) -> str:
+        """`a` (run 1) and `b` (run 2), one argument, as an expression of the source."""
+        if id(a) in names[0] or id(b) in names[1]:
+            if names[0].get(id(a)) != names[1].get(id(b)):
+                raise _Refused(f"{where} reads a different value in each run")
+            return names[0][id(a)]
+        if type(a) in (tuple, list) and type(b) is type(a) and len(a) == len(b):
+            items = [self._name(u, v, names, where) for u, v in zip(a, b)]
+            if type(a) is list:
+                return f"[{', '.join(items)}]"
+            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+        if a is b or _same_value(a, b):
+            if type(a) in _LITERALS or type(a) is float and math.isfinite(a):
+                return repr(a)
+            key = next((k for k, v in self.constants.items() if v is a), None)
+            if key is None:
+                key = f"k{len(self.constants) - 1}"
+                self.constants[key] = a
+            return key
+        if isinstance(a, np.ndarray) and a.ndim == 0:
+            a, b = a.item(), b.item()  # NOTE: a Python scalar that changed: said as such
+        elif isinstance(a, np.ndarray) or type(a).__name__ == "Lazy":
+            raise _Refused(f"{where} reads an array made outside the backend, which replay "
+                           "would freeze (e.g. numpy data turned into a tensor inside the "
+                           "function: pass it in as an argument)")
+        raise _Refused(f"{where} was passed {a!r}, then {b!r}: replay would freeze a Python "
+                       "value that changes between calls (pass it in as a tensor)")
+
+    def __call__(self, inputs: list[Tensor]) -> Any:
+        out, kept = self.replay(*[t._data for t in inputs])
+        for t, k in self.escaped:
+            t._data = kept[k]
+        return _rewrap(self.returned, out)
+
+
+def _name_result(names: dict, value: Any, name: str) -> None:
+    """Let later calls refer to `value` (and to the arrays in a returned list) by `name`."""
+    if isinstance(value, (tuple, list)):
+        for i, v in enumerate(value):
+            _name_result(names, v, f"{name}[{i}]")
+    elif isinstance(value, np.ndarray | np.generic) or type(value).__name__ == "Lazy":
+        names[id(value)] = name  # NOTE: not None or Python numbers: those are shared objects
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether two recorded arguments are the same constant: equal Python values, or equal
+    0-d arrays (the `2.0` of `x * 2.0` becomes one, made afresh by every call)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.ndim == 0 and b.ndim == 0 and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _rewrap(tree: Any, values: Any) -> Any:
+    """The function's return structure with fresh tensors around the replayed arrays."""
+    if isinstance(tree, Tensor):
+        return Tensor._wrap(values)
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_rewrap(t, v) for t, v in zip(tree, values))
+    return tree
+
+
+class TinyJit:
+    """Record `fn`'s backend calls and replay them on later calls (see the module's text).
+
+    `fn` takes tensors (in any nesting of tuples, lists and dicts) and returns a tensor, a
+    tuple or list of tensors, or None. Each new signature (the inputs' shapes and dtypes,
+    and the backend) runs eagerly once, then is recorded twice, then replays. A function
+    that cannot be replayed warns once, with the reason, and runs eagerly from then on.
+    """
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+        self._runs: dict[tuple, list] = {}  # signature -> the runs recorded so far
+        self._plans: dict[tuple, _Plan | None] = {}  # None: refused, runs eagerly
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        inputs = _flat_tensors((args, kwargs))
+        key = (be.active.name,) + tuple((t.shape, t.dtype) for t in inputs)
+        if key in self._plans:
+            plan = self._plans[key]
+            return plan(inputs) if plan is not None else self.fn(*args, **kwargs)
+        if key not in self._runs:  # NOTE: the first call makes the state (optimizer buffers)
+            self._runs[key] = []
+            out = self.fn(*args, **kwargs)
+            _tree_data(out)  # NOTE: refuses a non-tensor result before anything is recorded
+            return out
+        backend = be.active
+        out, calls = _record(self.fn, args, kwargs)
+        runs = self._runs[key]
+        # NOTE: the arrays now: Tensor.numpy() may swap a scalar result for an array later
+        runs.append((calls, inputs, out, _tree_data(out)))
+        if len(runs) == _RECORDED_RUNS:
+            del self._runs[key]
+            try:
+                self._plans[key] = _Plan(runs, backend)
+            except _Refused as why:
+                self._plans[key] = None
+                warnings.warn(f"TinyJit: {getattr(self.fn, '__name__', 'the function')} "
+                              f"cannot be replayed: {why}; it runs eagerly from now on",
+                              stacklevel=2)
+        return out
+
+    @property
+    def source(self) -> str:
+        """The generated replay of the most recent signature ('' before one is recorded)."""
+        plans = [p for p in self._plans.values() if p is not None]
+        return plans[-1].source if plans else ""
+
+
+def _tree_data(tree: Any) -> Any:
+    """The returned structure with each tensor replaced by its array (what replay returns)."""
+    if isinstance(tree, Tensor):
+        return tree._data
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_tree_data(t) for t in tree)
+    if tree is None:
+        return None
+    raise TypeError(f"TinyJit: the function returned {type(tree).__name__}; a jitted "
+                    "function returns tensors (in tuples or lists) or None")
