@@ -74,7 +74,8 @@ def test_quick_run_prints_tables_and_writes_json_and_png(tmp_path):
         check=False, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = proc.stdout
-    assert "| case | pytorch | tl-numba | tl-numpy | numpy-mlp | mygrad | gemm-floor |" in table
+    assert ("| case | pytorch | tl-numba | tl-numpy | tl-jit | numpy-mlp | mygrad | gemm-floor |"
+            in table)
     assert "ratio to numpy-mlp / gemm-floor" in table
     assert "threads:" in table
 
@@ -189,6 +190,19 @@ def test_contender_eval_logits_match_numpy_mlp_with_dropout_configured(name, see
     assert logits.dtype == F32
     expected = bench.numpy_mlp(bench.numpy_lib(), case)()
     np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_jitted_contender_trains_and_predicts_like_the_eager_one(seed_case):
+    """TinyJit replays from the fourth call: five steps cover recording and replay."""
+    lib = _lib("tl-numba", modules=True)
+    eager, jitted = bench.module_mlp(lib, seed_case), bench.module_mlp(lib, seed_case, jit=True)
+    assert [jitted() for _ in range(5)] == pytest.approx([eager() for _ in range(5)], rel=1e-6)
+    case = bench.Case("64", seed_case.X, seed_case.y, weights=seed_case.weights,
+                      dropout=bench.SEED_DROPOUT, train=False)
+    forward = bench.module_mlp(lib, case, jit=True)
+    expected = bench.numpy_mlp(bench.numpy_lib(), case)()
+    for _ in range(5):
+        np.testing.assert_allclose(forward(), expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", MODULE_LIBS)

@@ -237,19 +237,25 @@ def build_mlp(lib: Lib, weights, dropout):
     return model
 
 
-def module_mlp(lib: Lib, case: Case):
-    """PyTorch or tinygrad_lite: a training step (returns the loss) or an eval forward."""
+def module_mlp(lib: Lib, case: Case, jit: bool = False):
+    """PyTorch or tinygrad_lite: a training step (returns the loss) or an eval forward.
+    With `jit`, the step (or forward) runs under tinygrad_lite's `TinyJit`: recorded on its
+    first calls, replayed after."""
     if lib.nn is None or lib.F is None or lib.optim is None:
         raise Unavailable(f"{lib.name}: nn, nn.functional or optim not importable")
+    compile_ = (lambda fn: fn) if not jit else getattr(lib.mod, "TinyJit", None)
+    if compile_ is None:
+        raise Unavailable(f"{lib.name} has no TinyJit")
     model = build_mlp(lib, case.weights, case.dropout)
     X = lib.tensor(case.X)
     if not case.train:
         model.eval()
 
-        def infer():
+        @compile_
+        def forward(x):
             with lib.no_grad():
-                return lib.to_numpy(model(X))
-        return infer
+                return model(x)
+        return lambda: lib.to_numpy(forward(X))
     n_out = case.weights[-1][0].shape[0]
     if case.loss == "ce":
         target, loss_fn = lib.tensor(case.y), lib.F.cross_entropy
@@ -257,13 +263,14 @@ def module_mlp(lib: Lib, case: Case):
         target, loss_fn = lib.tensor(one_hot(case.y, n_out)), lib.F.mse_loss
     opt = lib.optim.SGD(model.parameters(), lr=LR)
 
-    def step():
+    @compile_
+    def train_step(x, t):
         opt.zero_grad()
-        loss = loss_fn(model(X), target)
+        loss = loss_fn(model(x), t)
         loss.backward()
         opt.step()
-        return loss.item()
-    return step
+        return loss
+    return lambda: train_step(X, target).item()
 
 
 def numpy_mlp(lib: Lib, case: Case):
@@ -399,6 +406,7 @@ MLP_CONTENDERS = [
     Contender("pytorch", torch_lib, module_mlp),
     Contender("tl-numba", TL_NUMBA, module_mlp),
     Contender("tl-numpy", TL_NUMPY, module_mlp),
+    Contender("tl-jit", TL_NUMBA, functools.partial(module_mlp, jit=True)),
     Contender("numpy-mlp", numpy_lib, numpy_mlp),
     Contender("mygrad", mygrad_lib, mygrad_mlp),
 ]
