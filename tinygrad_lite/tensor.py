@@ -3826,7 +3826,8 @@ def from_numpy(a: np.ndarray) -> Tensor:
 
 def _filled(size: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
     dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
-    return Tensor(np.full(_size(size), value, dtype=dt), requires_grad=requires_grad)
+    # NOTE: made by the backend, as every array a computation reads (TinyJit records it)
+    return Tensor(be.active.full(_size(size), value, dt), requires_grad=requires_grad)
 
 
 def zeros(*size: Any, dtype: Any = None,
