@@ -237,15 +237,22 @@ def build_mlp(lib: Lib, weights, dropout):
     return model
 
 
+def _compiler(lib: Lib, jit: bool) -> Callable:
+    """tinygrad_lite's `TinyJit` with `jit`, else nothing: the decorator of the timed code."""
+    if not jit:
+        return lambda fn: fn
+    if getattr(lib.mod, "TinyJit", None) is None:
+        raise Unavailable(f"{lib.name} has no TinyJit")
+    return lib.mod.TinyJit
+
+
 def module_mlp(lib: Lib, case: Case, jit: bool = False):
     """PyTorch or tinygrad_lite: a training step (returns the loss) or an eval forward.
     With `jit`, the step (or forward) runs under tinygrad_lite's `TinyJit`: recorded on its
     first calls, replayed after."""
     if lib.nn is None or lib.F is None or lib.optim is None:
         raise Unavailable(f"{lib.name}: nn, nn.functional or optim not importable")
-    compile_ = (lambda fn: fn) if not jit else getattr(lib.mod, "TinyJit", None)
-    if compile_ is None:
-        raise Unavailable(f"{lib.name} has no TinyJit")
+    compile_ = _compiler(lib, jit)
     model = build_mlp(lib, case.weights, case.dropout)
     X = lib.tensor(case.X)
     if not case.train:
@@ -366,31 +373,33 @@ def gemm_floor(lib: Lib, case: Case):
     return run
 
 
-def op_graph(lib: Lib, case: Case):
+def op_graph(lib: Lib, case: Case, jit: bool = False):
     """Forward+backward of ``case.ops`` elementwise ops: repeats of add, mul, sub, relu,
     tanh on two leaves (the backward is seeded with ones, no reduction)."""
     if lib.tanh is None:
         raise Unavailable(f"{lib.name} has no tanh")
-    a, b = lib.leaf(case.X), lib.leaf(case.y)
+    leaves = lib.leaf(case.X), lib.leaf(case.y)
 
-    def run():
+    @_compiler(lib, jit)
+    def run(a, b):
         x = a
         for _ in range(case.ops // 5):
             x = lib.tanh(lib.relu((x + b) * a - b))
         lib.backward(x, (a, b))
-    return run
+    return lambda: run(*leaves)
 
 
-def op_chain(lib: Lib, case: Case):
+def op_chain(lib: Lib, case: Case, jit: bool = False):
     """A chain of ``case.ops`` ops, ``x = x * 1.0001 + 0.0001``, then backward."""
-    x0 = lib.leaf(case.X)
+    leaf = lib.leaf(case.X)
 
-    def run():
+    @_compiler(lib, jit)
+    def run(x0):
         x = x0
         for _ in range(case.ops // 2):
             x = x * 1.0001 + 0.0001
         lib.backward(x, (x0,))
-    return run
+    return lambda: run(leaf)
 
 
 @dataclass
@@ -435,9 +444,11 @@ def make_suites(batches, chain_ops: int) -> list[Suite]:
     tiny = Case("1", *make_data(1, TINY_SIZES[0], TINY_SIZES[-1]),
                 weights=make_weights(TINY_SIZES), dropout=(0.0,), loss="mse")
     graph = [Contender(name, lib, op_graph) for name, lib in GRAPH_LIBS]
+    graph.insert(3, Contender("tl-jit", TL_NUMBA, functools.partial(op_graph, jit=True)))
     # NOTE: MyGrad turns `x * 1.0001` into float64 (a Python float is a float64 constant
     # there), so its chain would not be the same work; micrograd runs it on one scalar.
     chain = [Contender(name, lib, op_chain) for name, lib in GRAPH_LIBS if name != "mygrad"]
+    chain.insert(3, Contender("tl-jit", TL_NUMBA, functools.partial(op_chain, jit=True)))
     chain.append(Contender("micrograd", micrograd_lib, op_chain))
     tiny_contenders = [c for c in MLP_CONTENDERS if c.name.startswith(("pytorch", "tl-"))]
     tiny_contenders.append(Contender("micrograd", micrograd_lib, micrograd_mlp))
