@@ -54,6 +54,7 @@ from .tensor import Tensor
 # values written into the generated source as they are; anything else is passed in by name
 _LITERALS = (bool, int, str, type(None))
 _RECORDED_RUNS = 2
+_WRITERS = ("sgd_update", "adam_update")  # the backend's methods that write their 1st argument
 
 
 class _Recorder:
@@ -121,6 +122,7 @@ class _Plan:
         if [c[0] for c in calls] != [c[0] for c in calls_b]:
             raise _Refused("made different backend calls in two runs with inputs of the same "
                            "shapes (a Python branch on tensor values?)")
+        _check_writes(calls)
         lines = []
         for k, ((op, args, kwargs, result), (_, args_b, kwargs_b, result_b)) in enumerate(
                 zip(calls, calls_b)):
@@ -184,6 +186,27 @@ class _Plan:
         for t, k in self.escaped:
             t._data = kept[k]
         return _rewrap(self.returned, out)
+
+
+def _check_writes(calls: list) -> None:
+    """Refuse a run that writes an array in place outside the backend: replay would skip it.
+
+    Code about to write an array in place announces it (`before_write`, for the numba
+    backend's pending reads); the write must then be one of the backend's own in-place
+    methods, which replay runs again.
+    """
+    announced = target = None
+    for k, (op, args, _, _) in enumerate(calls + [("end", (None,), {}, None)]):
+        if announced is not None and (op == "before_write" or op == "end"):
+            raise _Refused(
+                f"call {announced} (b.before_write) announces an in-place write that runs "
+                "outside the backend, which replay would skip (an optimizer other than SGD "
+                "and Adam/AdamW, `w -= lr * w.grad` or `zero_()` under no_grad, a batch "
+                "norm's running statistics)")
+        if op == "before_write":
+            announced, target = k, args[0]
+        elif op in _WRITERS and args[0] is target:
+            announced = None
 
 
 def _name_result(names: dict, value: Any, name: str) -> None:
