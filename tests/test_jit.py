@@ -201,3 +201,25 @@ def test_inference_under_no_grad_replays():
     for _ in range(5):
         x = tl.randn(2, 4)
         np.testing.assert_allclose(predict(x).numpy(), model(x).detach().numpy(), rtol=1e-6)
+
+
+def test_reset_records_again_after_a_frozen_learning_rate_changes():
+    batches = _batches(8)
+
+    def train(step, reset):
+        tl.manual_seed(5)
+        losses = []
+        for k, (x, y) in enumerate(batches):
+            if k == 5:  # NOTE: as a scheduler would, after replay has begun
+                step.opt.param_groups[0]["lr"] = 0.01
+                reset()
+            losses.append(step(x, y).item())
+        return losses
+
+    eager_model, eager_step = _mlp_step(lr=0.1)
+    jit_model, step = _mlp_step(lr=0.1)
+    jitted = tl.TinyJit(step)
+    jitted.opt = step.opt
+    assert train(jitted, jitted.reset) == train(eager_step, lambda: None)
+    for p, q in zip(eager_model.parameters(), jit_model.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())

@@ -18,7 +18,8 @@ What is replayed, and what is frozen:
 - Everything else the function decides in Python is frozen at recording time: Python
   numbers (a learning rate set by a scheduler between calls), `model.train()`/`eval()`,
   branches on tensor values, `.item()` inside the function. As in tinygrad, keep those
-  outside the jitted function or pass them in as tensors.
+  outside the jitted function or pass them in as tensors, or call `reset()` after
+  changing them. A change during the recorded calls is caught (below); one after is not.
 
 The two recorded runs are compared call by call. If the function does not make the same
 calls, passes a Python number that changed (Adam's step count), or passes an array made
@@ -49,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from . import backend as be
+from .autograd import is_grad_enabled
 from .tensor import Tensor
 
 # values written into the generated source as they are; anything else is passed in by name
@@ -245,8 +247,9 @@ class TinyJit:
 
     `fn` takes tensors (in any nesting of tuples, lists and dicts) and returns a tensor, a
     tuple or list of tensors, or None. Each new signature (the inputs' shapes and dtypes,
-    and the backend) runs eagerly once, then is recorded twice, then replays. A function
-    that cannot be replayed warns once, with the reason, and runs eagerly from then on.
+    the backend, grad mode) runs eagerly once, then is recorded twice, then replays. A
+    function that cannot be replayed warns once, with the reason, and runs eagerly from
+    then on. `reset()` forgets the recordings.
     """
 
     def __init__(self, fn: Callable) -> None:
@@ -257,7 +260,7 @@ class TinyJit:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         inputs = _flat_tensors((args, kwargs))
-        key = (be.active.name,) + tuple((t.shape, t.dtype) for t in inputs)
+        key = (be.active.name, is_grad_enabled()) + tuple((t.shape, t.dtype) for t in inputs)
         if key in self._plans:
             plan = self._plans[key]
             return plan(inputs) if plan is not None else self.fn(*args, **kwargs)
@@ -281,6 +284,12 @@ class TinyJit:
                               f"cannot be replayed: {why}; it runs eagerly from now on",
                               stacklevel=2)
         return out
+
+    def reset(self) -> None:
+        """Forget every recording: the next calls run eagerly and record afresh. Call it
+        after changing what replay froze (a learning rate, `model.eval()`)."""
+        self._runs.clear()
+        self._plans.clear()
 
     @property
     def source(self) -> str:
