@@ -79,10 +79,10 @@ def run_demo(out_dir: str | Path = "demo_out", epochs: int = EPOCHS, seed: int =
     paths["graph"].write_bytes(graph.pipe(format="svg"))
 
     print(f"Training for {epochs} epochs: Adam (lr 0.01), the whole data set as one batch, "
-          "dropout 0.1 and L2 1e-4:")
+          "dropout 0.1 and L2 1e-4; the step recorded once and replayed (TinyJit):")
     start = time.perf_counter()
     history = fit(model, loss_fn, optimizer, (X, y), epochs,
-                  val_data=(X_val, y_val), progress=progress)
+                  val_data=(X_val, y_val), progress=progress, jit=True)
     seconds = time.perf_counter() - start
     train_accuracy = evaluate(model, (X, y))["accuracy"]
     val_accuracy = evaluate(model, (X_val, y_val))["accuracy"]

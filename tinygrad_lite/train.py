@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .autograd import no_grad
+from .jit import TinyJit
 from .tensor import Tensor, tensor
 
 if TYPE_CHECKING:
@@ -186,10 +187,24 @@ def _mode_restored(model: "Module") -> Iterator[None]:
         model.train(was_training)
 
 
+def _train_step(model: "Module", loss_fn: Callable[[Tensor, Tensor], Tensor],
+                optimizer: "Optimizer") -> Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]:
+    """One training step on a batch, returning the output and the loss (before the step)."""
+    def step(xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor]:
+        out = model(xb)
+        loss = loss_fn(out, yb)
+        optimizer.zero_grad()
+        (loss + model.regularization_loss()).backward()
+        optimizer.step()
+        return out, loss
+    return step
+
+
 def _run_epoch(model: "Module", batches: Batches, loss_fn: Callable | None,
-               metrics: dict[str, Metric], optimizer: "Optimizer | None" = None,
+               metrics: dict[str, Metric], step: Callable | None = None,
                report: Callable[[dict[str, float]], None] | None = None) -> dict[str, float]:
-    """One pass over the batches: train on each when given an optimizer, else only measure.
+    """One pass over the batches: train on each with `step` (see `_train_step`) when given,
+    else only measure.
 
     Returns each quantity averaged over rows (batches weighted by their size), so a smaller
     last batch counts for what it is. `report` gets the running averages after each batch.
@@ -198,15 +213,14 @@ def _run_epoch(model: "Module", batches: Batches, loss_fn: Callable | None,
     sums = dict.fromkeys(names, 0.0)
     rows = 0
     for xb, yb in batches:
-        out = model(xb)
+        if step is not None:
+            out, loss = step(xb, yb)
+        else:
+            out = model(xb)
+            loss = None if loss_fn is None else loss_fn(out, yb)
         n = len(xb)
-        if loss_fn is not None:
-            loss = loss_fn(out, yb)
+        if loss is not None:
             sums["loss"] += loss.item() * n
-        if optimizer is not None:
-            optimizer.zero_grad()
-            (loss + model.regularization_loss()).backward()
-            optimizer.step()
         for name, metric in metrics.items():
             sums[name] += metric(out, yb) * n
         rows += n
@@ -248,7 +262,8 @@ def _measure(model: "Module", batches: Batches, loss_fn: Callable | None,
 def fit(model: "Module", loss_fn: Callable[[Tensor, Tensor], Tensor], optimizer: "Optimizer",
         train_data: Any, epochs: int, val_data: Any = None,
         metrics: Sequence[str | Metric] = ("accuracy",),
-        scheduler: "LRScheduler | None" = None, progress: bool = True) -> History:
+        scheduler: "LRScheduler | None" = None, progress: bool = True,
+        jit: bool = False) -> History:
     """Train `model` for `epochs` passes over `train_data` and return what was measured.
 
     Each mini-batch: `out = model(x)`, `loss = loss_fn(out, y) + model.regularization_loss()`,
@@ -266,6 +281,10 @@ def fit(model: "Module", loss_fn: Callable[[Tensor, Tensor], Tensor], optimizer:
     scheduler : a learning-rate scheduler, stepped once per epoch.
     progress : show a tqdm bar with the loss and metrics: one bar per epoch over its
         batches, or a single bar over the epochs when each epoch is one batch.
+    jit : run the training step under `TinyJit` (recorded on its first calls, then
+        replayed without Python's bookkeeping; the same numbers, faster at small batches).
+        A step it cannot replay warns and runs as usual. With a scheduler it records again
+        after each epoch, as the learning rate changed.
 
     Returns
     -------
@@ -276,6 +295,9 @@ def fit(model: "Module", loss_fn: Callable[[Tensor, Tensor], Tensor], optimizer:
     comes back with `interrupted=True`.
     """
     batches = _as_batches(train_data)
+    step = _train_step(model, loss_fn, optimizer)
+    if jit:
+        step = TinyJit(step)
     val_batches = None if val_data is None else _as_batches(val_data)
     functions = _metric_functions(metrics)
     history = History(["loss", *functions])
@@ -294,7 +316,7 @@ def fit(model: "Module", loss_fn: Callable[[Tensor, Tensor], Tensor], optimizer:
                         batch_bar.set_postfix(running, refresh=False)
                         batch_bar.update()
 
-                    numbers = _run_epoch(model, batches, loss_fn, functions, optimizer, report)
+                    numbers = _run_epoch(model, batches, loss_fn, functions, step, report)
                     if val_batches is not None:
                         measured = _measure(model, val_batches, loss_fn, functions)
                         numbers.update({f"val_{k}": v for k, v in measured.items()})
@@ -302,6 +324,8 @@ def fit(model: "Module", loss_fn: Callable[[Tensor, Tensor], Tensor], optimizer:
                 history.append(numbers)
                 if scheduler is not None:
                     scheduler.step()
+                    if jit:
+                        step.reset()  # NOTE: replay froze the learning rate
                 epoch_bar.set_postfix(numbers, refresh=False)
                 epoch_bar.update()
         except KeyboardInterrupt:
