@@ -251,3 +251,55 @@ def test_fit_with_jit_gives_the_same_history(scheduled):
     assert jitted.loss == eager.loss and jitted.val_accuracy == eager.val_accuracy
     for p, q in zip(eager_model.parameters(), jit_model.parameters()):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_number_arguments_and_requires_grad_are_part_of_the_signature():
+    calls = []
+
+    @tl.TinyJit
+    def f(x, w, scale):
+        calls.append((scale, x.requires_grad))
+        loss = (x * w * scale).sum()
+        loss.backward()
+        return loss
+
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    for scale, needs in [(2.0, False)] * 4 + [(3.0, False)] * 4 + [(3.0, True)] * 4:
+        w.grad = None
+        x = tl.tensor([3.0, 4.0], requires_grad=needs)
+        assert f(x, w, scale).item() == 11.0 * scale
+        np.testing.assert_array_equal(w.grad.numpy(), [3.0 * scale, 4.0 * scale])
+        if needs:  # NOTE: each call's own input gets its gradient
+            np.testing.assert_array_equal(x.grad.numpy(), [scale, 2.0 * scale])
+        else:
+            assert x.grad is None
+    assert calls == [(2.0, False)] * 3 + [(3.0, False)] * 3 + [(3.0, True)] * 3
+
+
+def test_zero_grad_outside_the_jitted_function():
+    """Gradients cleared by the caller are given afresh by each replay; left in place, the
+    eager call would add to them, so that call runs eagerly."""
+    batches = _batches(7)
+    models, losses = [], []
+    for jit in (False, True):
+        tl.manual_seed(0)
+        model = nn.Sequential(nn.Linear(12, 8), nn.Tanh(), nn.Linear(8, 4))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def forward_backward(x, y, model=model):
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            return loss
+        run = tl.TinyJit(forward_backward) if jit else forward_backward
+        seen = []
+        for k, (x, y) in enumerate(batches):
+            if k != 5:  # NOTE: call 5 accumulates into the gradients of call 4
+                opt.zero_grad()
+            seen.append(run(x, y).item())
+            opt.step()
+        models.append(model)
+        losses.append(seen)
+    assert losses[0] == losses[1]
+    for p, q in zip(models[0].parameters(), models[1].parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())

@@ -90,6 +90,24 @@ def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
         be.active = backend
 
 
+def _signature(tree: Any) -> Any:
+    """What a recording is valid for: each tensor's shape, dtype and requires_grad, each
+    Python number or string as it is, any other object by identity (the same module)."""
+    if isinstance(tree, Tensor):
+        return (tree.shape, tree.dtype, tree.requires_grad)
+    if isinstance(tree, (tuple, list)):
+        return tuple(_signature(v) for v in tree)
+    if isinstance(tree, dict):
+        return tuple((k, _signature(v)) for k, v in tree.items())
+    return tree if isinstance(tree, _LITERALS + (float,)) else id(tree)
+
+
+def _live_tensors() -> list[Tensor]:
+    """Every tensor (and Parameter) alive in the process: what a recorded run left behind."""
+    # NOTE: type(), not isinstance(): isinstance asks a dead weakref.proxy for its class
+    return [t for t in gc.get_objects() if issubclass(type(t), Tensor)]
+
+
 def _flat_tensors(tree: Any) -> list[Tensor]:
     """The tensors in nested tuples, lists and dicts, in order."""
     if isinstance(tree, Tensor):
@@ -114,7 +132,7 @@ class _Plan:
     """
 
     def __init__(self, runs: list[tuple], backend: Any) -> None:
-        (calls, inputs, returned, out), (calls_b, inputs_b, returned_b, out_b) = runs
+        (calls, inputs, returned, out, _), (calls_b, inputs_b, returned_b, out_b, had_grad) = runs
         self.returned = returned
         self.constants: dict[str, Any] = {"b": backend}
         # NOTE: ids are unique while the recorded calls hold every value alive; a value is
@@ -139,15 +157,24 @@ class _Plan:
             _name_result(names[0], result, f"v{k}")
             _name_result(names[1], result_b, f"v{k}")
         output = self._name(out, out_b, names, "the returned value")
-        # tensors alive after run 2 that hold a value it computed (the parameters' .grad):
-        # a replay points them at its own value, as the eager call would have
-        # (not the returned tensors, made anew by each replay, nor the inputs: a realize of
-        # an input returns it, but that tensor is the caller's)
+        # What run 2 left in tensors that are still alive, a replay leaves too: the `.grad`
+        # that backward gave (a fresh tensor each replay; at an input's position, to the
+        # caller's input of that call), and any other tensor holding a value it computed
+        # (pointed at the replay's value). Not the returned tensors: made anew each replay.
+        live = _live_tensors()
+        position = {id(t): i for i, t in enumerate(inputs_b)}
+        grads = [(position.get(id(t), t), names[1][id(t._grad._data)], id(t) not in had_grad)
+                 for t in live if t._grad is not None and id(t._grad._data) in names[1]]
         own = {id(t) for t in _flat_tensors(returned_b) + inputs_b}
-        escaped = [(t, names[1][id(t._data)]) for t in gc.get_objects()
-                   if type(t) is Tensor and id(t._data) in names[1] and id(t) not in own]
-        kept = list(dict.fromkeys(v for _, v in escaped))
+        own.update(id(t._grad) for t in live if t._grad is not None)
+        escaped = [(t, names[1][id(t._data)]) for t in live
+                   if id(t._data) in names[1] and id(t) not in own]
+        kept = list(dict.fromkeys([v for _, v in escaped] + [v for _, v, _ in grads]))
         self.escaped = [(t, kept.index(v)) for t, v in escaped]
+        self.grads = [(owner, kept.index(v)) for owner, v, _ in grads]
+        # NOTE: a .grad that was None when run 2 began was cleared by the caller: with one
+        # left in place the eager call would add to it, which replay cannot
+        self.cleared = [owner for owner, _, was_none in grads if was_none]
         self.source = "\n".join([
             f"def replay({', '.join(f'x{i}' for i in range(len(inputs)))}):", *lines,
             f"    return {output}, ({''.join(v + ', ' for v in kept)})"])
@@ -183,10 +210,18 @@ class _Plan:
         raise _Refused(f"{where} was passed {a!r}, then {b!r}: replay would freeze a Python "
                        "value that changes between calls (pass it in as a tensor)")
 
+    def fits(self, inputs: list[Tensor]) -> bool:
+        """Whether replay does what the eager call would: no `.grad` to add to is left where
+        the recorded call found none."""
+        return not any((inputs[o] if type(o) is int else o)._grad is not None
+                       for o in self.cleared)
+
     def __call__(self, inputs: list[Tensor]) -> Any:
         out, kept = self.replay(*[t._data for t in inputs])
         for t, k in self.escaped:
             t._data = kept[k]
+        for owner, k in self.grads:
+            (inputs[owner] if type(owner) is int else owner)._grad = Tensor._wrap(kept[k])
         return _rewrap(self.returned, out)
 
 
@@ -245,11 +280,12 @@ def _rewrap(tree: Any, values: Any) -> Any:
 class TinyJit:
     """Record `fn`'s backend calls and replay them on later calls (see the module's text).
 
-    `fn` takes tensors (in any nesting of tuples, lists and dicts) and returns a tensor, a
-    tuple or list of tensors, or None. Each new signature (the inputs' shapes and dtypes,
-    the backend, grad mode) runs eagerly once, then is recorded twice, then replays. A
-    function that cannot be replayed warns once, with the reason, and runs eagerly from
-    then on. `reset()` forgets the recordings.
+    `fn` takes tensors (in any nesting of tuples, lists and dicts; other arguments too) and
+    returns a tensor, a tuple or list of tensors, or None. Each new signature (the tensors'
+    shapes, dtypes and requires_grad, the values of number and string arguments, the
+    backend, grad mode) runs eagerly once, then is recorded twice, then replays. A function
+    that cannot be replayed warns once, with the reason, and runs eagerly from then on.
+    `reset()` forgets the recordings.
     """
 
     def __init__(self, fn: Callable) -> None:
@@ -260,20 +296,23 @@ class TinyJit:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         inputs = _flat_tensors((args, kwargs))
-        key = (be.active.name, is_grad_enabled()) + tuple((t.shape, t.dtype) for t in inputs)
+        key = (be.active.name, is_grad_enabled(), _signature((args, kwargs)))
         if key in self._plans:
             plan = self._plans[key]
-            return plan(inputs) if plan is not None else self.fn(*args, **kwargs)
+            if plan is not None and plan.fits(inputs):
+                return plan(inputs)
+            return self.fn(*args, **kwargs)
         if key not in self._runs:  # NOTE: the first call makes the state (optimizer buffers)
             self._runs[key] = []
             out = self.fn(*args, **kwargs)
             _tree_data(out)  # NOTE: refuses a non-tensor result before anything is recorded
             return out
         backend = be.active
+        had_grad = {id(t) for t in _live_tensors() if t._grad is not None}
         out, calls = _record(self.fn, args, kwargs)
         runs = self._runs[key]
         # NOTE: the arrays now: Tensor.numpy() may swap a scalar result for an array later
-        runs.append((calls, inputs, out, _tree_data(out)))
+        runs.append((calls, inputs, out, _tree_data(out), had_grad))
         if len(runs) == _RECORDED_RUNS:
             del self._runs[key]
             try:
