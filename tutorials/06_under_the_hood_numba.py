@@ -27,6 +27,8 @@
 #    machine, so they are printed, not promised.
 # 4. A training step of the MNIST network gives the same loss and the same updated weights
 #    on both backends.
+# 5. `TinyJit` records that step once and replays it: the start of the generated replay,
+#    the same losses as the eager step, and the time of each at batch 32.
 #
 # The first use of each kernel compiles it (a second or so); Numba caches the machine code
 # on disk (`~/.cache/tinygrad_lite/kernels`), so later runs start fast.
@@ -137,3 +139,53 @@ tl.set_backend("numpy")
 assert abs(results["numpy"][0] - results["numba"][0]) < 1e-5
 assert np.allclose(results["numpy"][1], results["numba"][1], atol=1e-6)
 print("same loss and same updated weights on both backends")
+
+
+# %% [markdown]
+# ## Recording the step once: TinyJit
+#
+# At small batches the arithmetic is quick and the Python around it is not: every step
+# calls the modules, builds the graph node by node and walks it backwards, deciding the same
+# things each time. `tl.TinyJit` runs the step eagerly once, records the backend calls of
+# the next two calls (and checks that both made the same ones), then replays that record as
+# one generated Python function. Dropout draws fresh masks on every replay, from the same
+# generator, so the losses are the eager losses exactly.
+
+# %%
+def make_step(model):
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, labels):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), labels)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return step
+
+
+def make_dropout_model():
+    tl.manual_seed(1)
+    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 128),
+                         nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
+
+
+tl.set_backend("numba")
+batches = [(tl.rand(32, 784), tl.randint(0, 10, (32,))) for _ in range(6)]
+eager_step = make_step(make_dropout_model())
+jitted_step = tl.TinyJit(make_step(make_dropout_model()))
+tl.manual_seed(2)
+eager_losses = [eager_step(x, y).item() for x, y in batches]
+tl.manual_seed(2)
+jitted_losses = [jitted_step(x, y).item() for x, y in batches]
+print("eager :", np.round(eager_losses, 6))
+print("jitted:", np.round(jitted_losses, 6))
+assert eager_losses == jitted_losses
+print("\n".join(jitted_step.source.splitlines()[:8]), "\n    ...")
+
+x, y = batches[0]
+eager_s = best_time(lambda: eager_step(x, y).item(), repeat=REPEAT * 5)
+jitted_s = best_time(lambda: jitted_step(x, y).item(), repeat=REPEAT * 5)
+print(f"batch 32: eager step {eager_s * 1e3:.2f} ms, replayed {jitted_s * 1e3:.2f} ms "
+      f"({jitted_s / eager_s:.2f}x)")
+tl.set_backend("numpy")
