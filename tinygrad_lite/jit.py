@@ -56,24 +56,31 @@ from .tensor import Tensor
 # values written into the generated source as they are; anything else is passed in by name
 _LITERALS = (bool, int, str, type(None))
 _RECORDED_RUNS = 2
-_WRITERS = ("sgd_update", "adam_update")  # the backend's methods that write their 1st argument
+_WRITERS = ("step_in_place",)  # the backend's methods that write their first argument
 
 
 class _Recorder:
     """Stands in for the active backend while a run is recorded: every method call goes
-    through to the backend and is logged as (name, args, kwargs, result)."""
+    through to the backend and is logged as (name, args, kwargs, result). A call made
+    inside another (an optimizer rule's `sgd_update`) is part of it, so it is not logged:
+    replaying the outer call makes it again."""
 
     def __init__(self, backend: Any) -> None:
         self._backend = backend
+        self._depth = 0
         self.calls: list[tuple] = []
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._backend, name)
-        if name.startswith("_") or not callable(attr):
+        if name.startswith("_") or not callable(attr) or self._depth:
             return attr
 
         def record(*args: Any, **kwargs: Any) -> Any:
-            out = attr(*args, **kwargs)
+            self._depth += 1
+            try:
+                out = attr(*args, **kwargs)
+            finally:
+                self._depth -= 1
             self.calls.append((name, args, kwargs, out))
             return out
 
@@ -230,16 +237,15 @@ def _check_writes(calls: list) -> None:
 
     Code about to write an array in place announces it (`before_write`, for the numba
     backend's pending reads); the write must then be one of the backend's own in-place
-    methods, which replay runs again.
+    methods (an optimizer's step), which replay runs again.
     """
     announced = target = None
     for k, (op, args, _, _) in enumerate(calls + [("end", (None,), {}, None)]):
         if announced is not None and (op == "before_write" or op == "end"):
             raise _Refused(
                 f"call {announced} (b.before_write) announces an in-place write that runs "
-                "outside the backend, which replay would skip (an optimizer other than SGD "
-                "and Adam/AdamW, `w -= lr * w.grad` or `zero_()` under no_grad, a batch "
-                "norm's running statistics)")
+                "outside the backend, which replay would skip (`w -= lr * w.grad` or "
+                "`zero_()` under no_grad, a batch norm's running statistics, LBFGS)")
         if op == "before_write":
             announced, target = k, args[0]
         elif op in _WRITERS and args[0] is target:

@@ -287,6 +287,16 @@ class NumpyBackend:
         """Called before `a` is overwritten in place (a lazy backend runs pending reads)."""
 
     @staticmethod
+    def step_in_place(p, g, rule, *args) -> None:
+        """An optimizer's `rule(p, g, *args)`, which moves `p` (and its state) in place.
+
+        Any rule is one backend call: a recorder of backend calls (TinyJit) replays the whole
+        update, state and step counts included. The rules of SGD and Adam call
+        `sgd_update` / `adam_update` in turn, which the numba backend fuses.
+        """
+        rule(p, g, *args)
+
+    @staticmethod
     def sgd_update(p, g, buf, **options) -> None:
         """One SGD step on `p` (and its momentum `buf`) in place; the rule is optim's."""
         _optim_rules()[0](p, g, buf, **options)

@@ -134,11 +134,16 @@ class Optimizer(abc.ABC):
                     continue
                 data = p.numpy()
                 be.active.before_write(data)  # pending lazy reads of p run first
-                g = p.grad.numpy()
-                self._update(data, -g if group.get("maximize") else g,
-                             self.state.setdefault(p, {}), group)
+                # NOTE: the rule runs as one backend call, so TinyJit records and replays it
+                be.active.step_in_place(data, p.grad.numpy(), self._rule,
+                                        self.state.setdefault(p, {}), group)
                 mark_modified(p)  # NOTE: a graph that saved p before this step is now stale
         return loss
+
+    def _rule(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
+              group: dict[str, Any]) -> None:
+        """`_update`, ascending for a group with `maximize=True`."""
+        self._update(p, -g if group.get("maximize") else g, state, group)
 
     @abc.abstractmethod
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
