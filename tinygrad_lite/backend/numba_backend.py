@@ -49,7 +49,7 @@ from .lazy import (
     run,
     track,
 )
-from .numpy_backend import NumpyBackend, bump
+from .numpy_backend import NumpyBackend
 
 _ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "sign",
                 "tanh", "maximum", "minimum", "where", "eq", "ne", "lt", "le", "gt", "ge",
@@ -277,20 +277,18 @@ class NumbaBackend(NumpyBackend):
                                          bool(first_step), bf is not None])
 
     def adam_update(self, p: np.ndarray, g: Any, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
-                    max_exp_avg_sq: np.ndarray | None, *, count: np.ndarray, lr: float,
-                    beta1: float, beta2: float, eps: float, weight_decay: float,
-                    decoupled: bool) -> None:
+                    max_exp_avg_sq: np.ndarray | None, *, step: int, lr: float, beta1: float,
+                    beta2: float, eps: float, weight_decay: float, decoupled: bool) -> None:
         """The numpy backend's Adam / AdamW rule in one pass (`optim_kernels.adam`; numpy's
         own below `small` elements)."""
         g = realize(g)
         flat = _flat(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq) if p.size >= self.small else None
         if flat is None:
             return NumpyBackend.adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq,
-                                            count=count, lr=lr, beta1=beta1, beta2=beta2,
+                                            step=step, lr=lr, beta1=beta1, beta2=beta2,
                                             eps=eps, weight_decay=weight_decay,
                                             decoupled=decoupled)
         t = p.dtype.type
-        step = bump(count)
         pf, gf, m, v, vmax = flat
         codegen.call(_optim_kernels().adam, [
             pf, gf, m, v, pf if vmax is None else vmax, t(lr / (1 - beta1 ** step)),

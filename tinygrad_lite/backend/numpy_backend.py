@@ -38,12 +38,6 @@ def _libm(fn) -> staticmethod:
     return staticmethod(apply)
 
 
-def bump(count: np.ndarray) -> int:
-    """Add one to a 0-d step counter in place; the new count."""
-    count += 1
-    return int(count)
-
-
 @functools.cache
 def _optim_rules() -> tuple:
     """optim's SGD and Adam rules, imported once on first use (optim imports this package,
@@ -302,11 +296,6 @@ class NumpyBackend:
         _optim_rules()[0](p, g, buf, **options)
 
     @staticmethod
-    def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, count, **options) -> None:
-        """One Adam / AdamW step on `p` and its moments in place; the rule is optim's.
-
-        `count` is the step counter of p's state (a 0-d array), bumped here: kept and counted
-        by the backend, it counts in a replayed step too (TinyJit), as a Python int would not.
-        """
-        _optim_rules()[1](p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step=bump(count),
-                          **options)
+    def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, **options) -> None:
+        """One Adam / AdamW step on `p` and its moments in place; the rule is optim's."""
+        _optim_rules()[1](p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, **options)

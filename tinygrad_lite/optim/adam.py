@@ -8,15 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as be
-from .optimizer import (
-    Optimizer,
-    _average,
-    _average_squares,
-    _buffer,
-    _decay_weights,
-    _next_step,
-    _step_count,
-)
+from .optimizer import Optimizer, _average, _average_squares, _buffer, _decay_weights, _next_step
 
 
 def _adam_update(p: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
@@ -91,12 +83,12 @@ class Adam(_BetasOptimizer):
                 group: dict[str, Any]) -> None:
         # NOTE: options spelled out, not a dict from _count_step: the summary's measured peak
         # of an Adam step (a golden file) counts every byte alive during it
-        count = _step_count(state)  # NOTE: first, so "step" leads the state as in PyTorch
+        step = _next_step(state)
         beta1, beta2 = group["betas"]
         be.active.adam_update(
             p, g, _buffer(state, "exp_avg", p), _buffer(state, "exp_avg_sq", p),
             _buffer(state, "max_exp_avg_sq", p) if group["amsgrad"] else None,
-            count=count, lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2),
+            step=step, lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2),
             eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
             decoupled=bool(group["decoupled_weight_decay"]))
 

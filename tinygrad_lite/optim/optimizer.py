@@ -15,7 +15,6 @@ import numpy as np
 
 from .. import backend as be
 from ..autograd import enable_grad, mark_modified
-from ..backend.numpy_backend import bump
 from ..tensor import Tensor
 
 
@@ -234,14 +233,11 @@ def _next_step(state: dict[str, Any]) -> int:
     The count is a 0-d float32 Tensor, as PyTorch keeps it (user code calls
     `state["step"].item()`), bumped in place so a step allocates nothing.
     """
-    return bump(_step_count(state))
-
-
-def _step_count(state: dict[str, Any]) -> np.ndarray:
-    """The array behind `state["step"]` (made at 0 on first use), for a backend to bump."""
     if "step" not in state:
         state["step"] = Tensor(np.zeros((), np.float32))
-    return state["step"].numpy()
+    count = state["step"].numpy()
+    count += 1
+    return int(count)
 
 
 def _buffer(state: dict[str, Any], name: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
