@@ -311,8 +311,9 @@ def _layout(nodes: list, refs: list, leaves: list, shape: tuple,
 
 
 def plan(root: Lazy, reduction: tuple | None) -> tuple | None:
-    """The kernel key, loop sizes and arguments that compute `root` (and reduce it), or None
-    when the reduction does not fuse (the caller then reduces with numpy)."""
+    """The kernel key, loop sizes, leaves and each leaf's argument shape (None: a scalar)
+    that compute `root` (and reduce it), or None when the reduction does not fuse (the
+    caller then reduces with numpy)."""
     nodes, refs, leaves, structure = _walk(root)
     memo = (structure, root.shape, reduction)
     layout = _layouts.get(memo, False)
@@ -323,33 +324,49 @@ def plan(root: Lazy, reduction: tuple | None) -> tuple | None:
     if layout is None:
         return None
     key, sizes, arg_shapes = layout
-    args = [x if s is None else x.reshape(s) for x, s in zip(leaves, arg_shapes)]
-    return key, sizes, args
+    return key, sizes, leaves, arg_shapes
 
 
-def run(root: Lazy, reduction: tuple | None) -> np.ndarray | None:
+# a list while TinyJit records: every kernel launch is appended, as a call it can replay
+launches: list | None = None
+
+
+def run(root: Lazy, reduction: tuple | None, keepdims: bool = True) -> np.ndarray | None:
     """Compute `root` with one kernel; with `reduction=(kind, axes)`, reduce it as well and
-    return the keepdims-shaped result (None when the reduction does not fuse, see `plan`)."""
+    return the result (None when the reduction does not fuse, see `plan`)."""
     planned = plan(root, reduction)
     if planned is None:
         return None
-    key, sizes, args = planned
-    mode, reduced = key[0], key[1]
-    shape, dtype = root.shape, root.dtype
+    key, sizes, leaves, arg_shapes = planned
+    # NOTE: everything but the leaves is fixed by the graph's structure and shapes
+    spec = (codegen.kernel(key), key[0], key[1], sizes, root.shape, root.dtype,
+            reduction[1] if reduction else (), keepdims, arg_shapes)
+    out, full = launch(spec, *leaves)
+    if full is not None:
+        root.value, root.srcs = full, ()
+        _epoch[0] += 1
+    if launches is not None:
+        launches.append(("launch", (spec, *leaves), {}, (out, full), root))
+    return out
+
+
+def launch(spec: tuple, *leaves: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Run one planned kernel (`spec`, from `run`) on `leaves`: its result, and for a sum
+    over the leading loops the unreduced values too (else None)."""
+    kernel, mode, reduced, sizes, shape, dtype, axes, keepdims, arg_shapes = spec
+    args = [x if s is None else x.reshape(s) for x, s in zip(leaves, arg_shapes)]
     extra = []
+    full = None
     if mode is None:
         out = np.empty(shape, dtype)
         view = out.reshape(sizes)
     else:
         kept = [n for n, red in zip(sizes, reduced) if not red] or [1]
         view = (np.zeros if mode[1] == "first" else np.empty)(kept, dtype)
-        axes = reduction[1]
-        out = view.reshape([1 if d in axes else n for d, n in enumerate(shape)])
+        out = view.reshape([1 if d in axes else n for d, n in enumerate(shape)] if keepdims
+                           else [n for d, n in enumerate(shape) if d not in axes])
         if mode[1] == "first":  # the kernel stores root's values too (see codegen)
             full = np.empty(shape, dtype)
             extra = [full.reshape(sizes)]
-    codegen.call(codegen.kernel(key), sizes + [view] + extra + args)
-    if extra:
-        root.value, root.srcs = full, ()
-        _epoch[0] += 1
-    return out
+    codegen.call(kernel, sizes + [view] + extra + args)
+    return out, full

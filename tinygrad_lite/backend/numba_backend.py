@@ -226,11 +226,9 @@ class NumbaBackend(NumpyBackend):
             ndim = x.ndim
             axes = tuple(range(ndim)) if axis is None else tuple(sorted(
                 a % ndim for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis)))
-            out = run(x, (kind, axes)) if axes else None
+            out = run(x, (kind, axes), keepdims) if axes else None
             if out is not None:
-                if keepdims:
-                    return out
-                return out.reshape([n for d, n in enumerate(x.shape) if d not in axes])
+                return out
         return getattr(NumpyBackend, kind)(realize(x), axis=axis, keepdims=keepdims)
 
     def logsumexp(self, x: Any, axis: Any, keepdims: bool = False) -> Any:
