@@ -12,7 +12,9 @@ from tinygrad_lite.nn import functional as F
 
 @pytest.fixture(params=["numpy", "numba-kernels"])
 def backend(request):
-    """Each test on the numpy backend and on numba with every elementwise op in a kernel."""
+    """Each test on the numpy backend and on numba with every elementwise op in a kernel,
+    as TinyJit records on numba (eager numba below 65,536 elements runs numpy's ops and
+    masks, so replay there is compared with a tolerance, without dropout, below)."""
     previous = tl.get_backend()
     tl.set_backend(request.param.split("-")[0])
     if request.param == "numba-kernels":
@@ -60,6 +62,34 @@ def test_replayed_training_matches_eager_training_exactly(backend):
     for p, q in zip(eager_model.parameters(), jit_model.parameters()):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
         np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())  # rebound by replay
+
+
+def test_default_numba_replay_fuses_every_size_and_matches_eager_closely():
+    """Eager numba runs numpy's ops on small arrays; the recording fuses them into kernels
+    (`launch` in the source), whose float32 rounding may differ in the last bits."""
+    previous = tl.get_backend()
+    tl.set_backend("numba")
+    batches = _batches(6)
+    results = []
+    for jit in (False, True):
+        tl.manual_seed(0)
+        model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 4))
+        opt = optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        run = tl.TinyJit(step) if jit else step
+        results.append(([run(x, y).item() for x, y in batches], model, run))
+    tl.set_backend(previous)
+    (eager, eager_model, _), (jitted, jit_model, run) = results
+    assert "launch(" in run.source
+    np.testing.assert_allclose(jitted, eager, rtol=1e-5)
+    for p, q in zip(eager_model.parameters(), jit_model.parameters()):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_replay_skips_the_python_function_and_records_each_new_shape_again():
@@ -145,7 +175,7 @@ def test_a_branch_on_tensor_values_is_refused():
                                        optim.NAdam, optim.RAdam, optim.ASGD, optim.Rprop,
                                        optim.Adafactor])
 @pytest.mark.parametrize("maximize", [False, True])
-def test_every_optimizer_replays_and_trains_exactly_as_eager(optimizer, maximize):
+def test_every_optimizer_replays_and_trains_exactly_as_eager(optimizer, maximize, backend):
     """Each rule runs as one backend call (step_in_place): replay updates the parameters,
     the state and the step counts as the eager step does."""
     options = {"lr": 0.01, "maximize": maximize}
@@ -215,7 +245,7 @@ def test_inference_under_no_grad_replays():
         np.testing.assert_allclose(predict(x).numpy(), model(x).detach().numpy(), rtol=1e-6)
 
 
-def test_reset_records_again_after_a_frozen_learning_rate_changes():
+def test_reset_records_again_after_a_frozen_learning_rate_changes(backend):
     batches = _batches(8)
 
     def train(step, reset):
@@ -238,7 +268,7 @@ def test_reset_records_again_after_a_frozen_learning_rate_changes():
 
 
 @pytest.mark.parametrize("scheduled", [False, True])
-def test_fit_with_jit_gives_the_same_history(scheduled):
+def test_fit_with_jit_gives_the_same_history(scheduled, backend):
     """fit's jitted step (dropout, L2 penalties, Adam, a smaller last batch, validation in
     eval mode between epochs, a scheduler) trains exactly as the eager one."""
     from tinygrad_lite.data import DataLoader, TensorDataset, spiral_data
@@ -288,7 +318,7 @@ def test_number_arguments_and_requires_grad_are_part_of_the_signature():
     assert calls == [(2.0, False)] * 3 + [(3.0, False)] * 3 + [(3.0, True)] * 3
 
 
-def test_zero_grad_outside_the_jitted_function():
+def test_zero_grad_outside_the_jitted_function(backend):
     """Gradients cleared by the caller are given afresh by each replay; left in place, the
     eager call would add to them, so that call runs eagerly."""
     batches = _batches(7)

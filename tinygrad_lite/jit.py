@@ -40,6 +40,7 @@ Example
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import math
@@ -51,6 +52,8 @@ import numpy as np
 
 from . import backend as be
 from .autograd import is_grad_enabled
+from .backend import lazy
+from .backend.lazy import Lazy
 from .tensor import Tensor
 
 # values written into the generated source as they are; anything else is passed in by name
@@ -61,40 +64,83 @@ _WRITERS = ("step_in_place",)  # the backend's methods that write their first ar
 
 class _Recorder:
     """Stands in for the active backend while a run is recorded: every method call goes
-    through to the backend and is logged as (name, args, kwargs, result). A call made
-    inside another (an optimizer rule's `sgd_update`) is part of it, so it is not logged:
-    replaying the outer call makes it again."""
+    through to the backend and is logged as (name, args, kwargs, result, None), and so is
+    every kernel the numba backend launches ("launch", (spec, *leaves), {}, (out, full),
+    the node it computed).
+
+    A call made inside another (an optimizer rule's `sgd_update`) is part of it, so it is
+    not logged: replaying the outer call makes it again. A pending node passed to a method
+    that does not build nodes is computed first, so replay has its value to pass.
+    """
 
     def __init__(self, backend: Any) -> None:
         self._backend = backend
         self._depth = 0
+        self._lazy = getattr(backend, "LAZY", frozenset())
         self.calls: list[tuple] = []
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._backend, name)
         if name.startswith("_") or not callable(attr) or self._depth:
             return attr
+        realize = self._backend.realize
 
         def record(*args: Any, **kwargs: Any) -> Any:
+            if name not in self._lazy:
+                args = _realized(args, realize)
             self._depth += 1
             try:
                 out = attr(*args, **kwargs)
             finally:
                 self._depth -= 1
-            self.calls.append((name, args, kwargs, out))
+            self.calls.append((name, args, kwargs, out, None))
             return out
 
         return record
 
 
+def _realized(args: tuple, realize: Callable) -> tuple:
+    """`args` with pending nodes computed (also inside lists and tuples)."""
+    if not any(type(a) is Lazy or type(a) in (tuple, list) for a in args):
+        return args
+    return tuple(realize(a) if type(a) is Lazy else
+                 type(a)(_realized(tuple(a), realize)) if type(a) in (tuple, list) else a
+                 for a in args)
+
+
 def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
-    """Run `fn` with every backend call logged; the active backend is restored after."""
+    """Run `fn` with every backend call and kernel launch logged (and, on the numba
+    backend, every elementwise op fused, whatever its size: replay launches the kernels
+    without building the graph again); the active backend is restored after."""
     backend = be.active
     recorder = be.active = _Recorder(backend)
+    lazy.launches = recorder.calls
     try:
-        return fn(*args, **kwargs), recorder.calls
+        with _recording_mode(backend):
+            out = fn(*args, **kwargs)
+            _compute_pending(recorder.calls)
+            return out, recorder.calls
     finally:
         be.active = backend
+        lazy.launches = None
+
+
+def _recording_mode(backend: Any) -> contextlib.AbstractContextManager:
+    """The backend's mode for recorded and replayed calls (numba: fuse at every size)."""
+    return getattr(backend, "jit_mode", contextlib.nullcontext)()
+
+
+def _compute_pending(calls: list) -> None:
+    """Compute the pending values this run left in tensors that are still alive (what it
+    returns, a `.grad`), in the order they were made: replay computes and hands them out."""
+    made = {id(c[3]): k for k, c in enumerate(calls) if type(c[3]) is Lazy}
+    left = {}
+    for t in _live_tensors():
+        for holder in (t, t._grad):
+            if holder is not None and id(holder._data) in made:
+                left[made[id(holder._data)]] = holder
+    for k in sorted(left):
+        left[k].numpy()
 
 
 def _signature(tree: Any) -> Any:
@@ -141,7 +187,7 @@ class _Plan:
     def __init__(self, runs: list[tuple], backend: Any) -> None:
         (calls, inputs, returned, out, _), (calls_b, inputs_b, returned_b, out_b, had_grad) = runs
         self.returned = returned
-        self.constants: dict[str, Any] = {"b": backend}
+        self.constants: dict[str, Any] = {"b": backend, "launch": lazy.launch}
         # NOTE: ids are unique while the recorded calls hold every value alive; a value is
         # named after the latest call that returned it (realize returns its argument)
         names = ({id(t._data): f"x{i}" for i, t in enumerate(inputs)},
@@ -151,18 +197,30 @@ class _Plan:
                            "shapes (a Python branch on tensor values?)")
         _check_writes(calls)
         lines = []
-        for k, ((op, args, kwargs, result), (_, args_b, kwargs_b, result_b)) in enumerate(
-                zip(calls, calls_b)):
-            where = f"call {k} (b.{op})"
+        for k, ((op, args, kwargs, result, root), (_, args_b, kwargs_b, result_b, root_b)) \
+                in enumerate(zip(calls, calls_b)):
+            target = "launch" if op == "launch" else f"b.{op}"
+            where = f"call {k} ({target})"
+            skip = _made_elsewhere(result, names[0])
+            if skip != _made_elsewhere(result_b, names[1]):
+                raise _Refused(f"{where} computed its value in one run only")
+            if skip:
+                continue
             if kwargs.keys() != kwargs_b.keys() or len(args) != len(args_b):
                 raise _Refused(f"{where} was passed other arguments in each run")
-            params = [self._name(a, a_b, names, where) for a, a_b in zip(args, args_b)]
+            params, first = [], 0
+            if op == "launch":  # NOTE: a kernel and its layout, by one name: `kernel3`
+                if not _same_value(args[0], args_b[0]):
+                    raise _Refused(f"{where} ran another kernel in each run")
+                params, first = [self._constant(args[0], "kernel")], 1
+            params += [self._name(a, a_b, names, where)
+                       for a, a_b in zip(args[first:], args_b[first:])]
             params += [f"{key}="
                        + self._name(kwargs[key], kwargs_b[key], names, f"{where[:-1]}, {key}=)")
                        for key in kwargs]
-            lines.append(f"    v{k} = b.{op}({', '.join(params)})")
-            _name_result(names[0], result, f"v{k}")
-            _name_result(names[1], result_b, f"v{k}")
+            lines.append(f"    v{k} = {target}({', '.join(params)})")
+            _name_result(names[0], result, f"v{k}", root)
+            _name_result(names[1], result_b, f"v{k}", root_b)
         output = self._name(out, out_b, names, "the returned value")
         # What run 2 left in tensors that are still alive, a replay leaves too: the `.grad`
         # that backward gave (a fresh tensor each replay; at an input's position, to the
@@ -203,11 +261,7 @@ class _Plan:
         if a is b or _same_value(a, b):
             if type(a) in _LITERALS or type(a) is float and math.isfinite(a):
                 return repr(a)
-            key = next((k for k, v in self.constants.items() if v is a), None)
-            if key is None:
-                key = f"k{len(self.constants) - 1}"
-                self.constants[key] = a
-            return key
+            return self._constant(a)
         if isinstance(a, np.ndarray) and a.ndim == 0:
             a, b = a.item(), b.item()  # NOTE: a Python scalar that changed: said as such
         elif isinstance(a, np.ndarray) or type(a).__name__ == "Lazy":
@@ -223,8 +277,17 @@ class _Plan:
         return not any((inputs[o] if type(o) is int else o)._grad is not None
                        for o in self.cleared)
 
+    def _constant(self, value: Any, prefix: str = "k") -> str:
+        """The name of `value` in the generated source (the same object, the same name)."""
+        key = next((k for k, v in self.constants.items() if v is value), None)
+        if key is None:
+            key = f"{prefix}{sum(k.rstrip('0123456789') == prefix for k in self.constants)}"
+            self.constants[key] = value
+        return key
+
     def __call__(self, inputs: list[Tensor]) -> Any:
-        out, kept = self.replay(*[t._data for t in inputs])
+        with _recording_mode(self.constants["b"]):
+            out, kept = self.replay(*[t._data for t in inputs])
         for t, k in self.escaped:
             t._data = kept[k]
         for owner, k in self.grads:
@@ -240,7 +303,7 @@ def _check_writes(calls: list) -> None:
     methods (an optimizer's step), which replay runs again.
     """
     announced = target = None
-    for k, (op, args, _, _) in enumerate(calls + [("end", (None,), {}, None)]):
+    for k, (op, args, *_) in enumerate(calls + [("end", (None,))]):
         if announced is not None and (op == "before_write" or op == "end"):
             raise _Refused(
                 f"call {announced} (b.before_write) announces an in-place write that runs "
@@ -252,13 +315,30 @@ def _check_writes(calls: list) -> None:
             announced = None
 
 
-def _name_result(names: dict, value: Any, name: str) -> None:
-    """Let later calls refer to `value` (and to the arrays in a returned list) by `name`."""
+def _made_elsewhere(result: Any, names: dict) -> bool:
+    """Whether replay can leave a recorded call out: it only built a pending node (the
+    kernel launched for it later is replayed instead), or what it returned is already
+    named (a pending node's value, an input that `realize` returned). A dropout mask's
+    node stays: making it draws the random numbers that its kernels read."""
+    if type(result) is Lazy:
+        return result.op != "keep"
+    return id(result) in names and result is not None
+
+
+def _name_result(names: dict, value: Any, name: str, node: Lazy | None = None) -> None:
+    """Let later calls refer to `value` (and to the arrays in a returned list) by `name`;
+    `node`, the pending node a launch computed, then stands for its value too."""
     if isinstance(value, (tuple, list)):
         for i, v in enumerate(value):
             _name_result(names, v, f"{name}[{i}]")
-    elif isinstance(value, np.ndarray | np.generic) or type(value).__name__ == "Lazy":
+    elif type(value) is Lazy:  # NOTE: a dropout mask: its kernels read its random seeds
+        names[id(value)] = name
+        for i, s in enumerate(value.srcs):
+            names[id(s)] = f"{name}.srcs[{i}]"
+    elif isinstance(value, np.ndarray | np.generic):
         names[id(value)] = name  # NOTE: not None or Python numbers: those are shared objects
+    if node is not None and id(node.value) in names:
+        names[id(node)] = names[id(node.value)]
 
 
 def _same_value(a: Any, b: Any) -> bool:

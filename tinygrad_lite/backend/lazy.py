@@ -118,9 +118,10 @@ def realize(a: Any) -> Any:
     return a.realize() if type(a) is Lazy else a
 
 
-def detach_readers(arr: np.ndarray) -> None:
+def detach_readers(arr: np.ndarray, compute: bool = False) -> None:
     """Before `arr` is written in place, give every pending node that reads its memory a
-    copy of what it reads, so it computes with the values it was built on.
+    copy of what it reads (or, with `compute`, compute it now), so it computes with the
+    values it was built on.
 
     Copying beats realizing the readers: they are often never needed (the forward graph of
     the last step while the optimizer updates the biases it read). An optimizer writes one
@@ -145,7 +146,10 @@ def detach_readers(arr: np.ndarray) -> None:
     for ref in _readers["index"].get(id(owner), ()):
         node = ref()
         if node is not None and node.value is None:
-            node.srcs = tuple([_copy(s, owner, copies) for s in node.srcs])
+            if compute:
+                node.realize()
+            else:
+                node.srcs = tuple([_copy(s, owner, copies) for s in node.srcs])
 
 
 def _owner(a: Any) -> Any:
@@ -232,13 +236,10 @@ def _visit(x: Any, walk: tuple) -> int:
     k = seen.get(id(x))
     if k is None:
         k = seen[id(x)] = ~len(leaves)
-        if type(x) is np.ndarray:
-            if x.ndim == 0:
-                x = x[()]
-            else:
-                structure.append((x.dtype, x.shape))
-                leaves.append(x)
-                return k
+        if type(x) is np.ndarray:  # NOTE: a 0-d one too: a broadcast element, kept by identity
+            structure.append((x.dtype, x.shape))  # for TinyJit, which replays it by name
+            leaves.append(x)
+            return k
         structure.append((x.dtype,))
         leaves.append(x)
     return k

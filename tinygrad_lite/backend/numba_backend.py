@@ -28,10 +28,11 @@ Example
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,19 +133,34 @@ class NumbaBackend(NumpyBackend):
     name = "numba"
     small = 65536
     max_nodes = 32
+    compute_readers = False
+    # the methods that take pending nodes as they are (the rest get computed values)
+    LAZY = frozenset(_ELEMENTWISE + ("sum", "max", "min", "cast", "realize", "dropout_mask"))
 
     def __init__(self) -> None:
         # NOTE: TINYGRAD_LITE_NUMBA_SMALL=0 sends every op through kernels (for the tests)
         self.small = int(os.environ.get("TINYGRAD_LITE_NUMBA_SMALL", type(self).small))
 
+    @contextlib.contextmanager
+    def jit_mode(self) -> Iterator[None]:
+        """How TinyJit records and replays: every elementwise op a pending node, whatever its
+        size (replay launches the kernels without building nodes, so fusing pays at any
+        size), and a pending read of an array about to be written computed at once (a copy
+        would be an array made outside any kernel, which replay could not name)."""
+        small, self.small, self.compute_readers = self.small, 0, True
+        try:
+            yield
+        finally:
+            self.small, self.compute_readers = small, False
+
     # --- conversion ---------------------------------------------------------------------------
     realize = staticmethod(realize)
 
-    @staticmethod
-    def before_write(a: np.ndarray) -> None:
-        """Called before `a` is overwritten in place: pending reads of it get a copy."""
+    def before_write(self, a: np.ndarray) -> None:
+        """Called before `a` is overwritten in place: pending reads of it get a copy (in
+        `jit_mode`, are computed)."""
         if any_pending():
-            detach_readers(a)
+            detach_readers(a, self.compute_readers)
 
     def cast(self, a: Any, dtype: Any) -> Any:
         dtype = np.dtype(dtype)
