@@ -110,7 +110,7 @@ def _realized(args: tuple, realize: Callable) -> tuple:
 
 def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
     """Run `fn` with every backend call and kernel launch logged (and, on the numba
-    backend, every elementwise op fused, whatever its size: replay launches the kernels
+    backend, elementwise ops fused from a thousand elements on: replay launches the kernels
     without building the graph again); the active backend is restored after."""
     backend = be.active
     recorder = be.active = _Recorder(backend)
@@ -126,7 +126,7 @@ def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
 
 
 def _recording_mode(backend: Any) -> contextlib.AbstractContextManager:
-    """The backend's mode for recorded and replayed calls (numba: fuse at every size)."""
+    """The backend's mode for recorded and replayed calls (numba: fuse smaller arrays)."""
     return getattr(backend, "jit_mode", contextlib.nullcontext)()
 
 

@@ -153,10 +153,10 @@ print("same loss and same updated weights on both backends")
 #
 # On the numpy backend the replay runs the very same numpy calls, so the losses are the
 # eager losses exactly. On the numba backend it goes further: while recording, every
-# elementwise chain is fused into a kernel whatever its size (eager numba leaves arrays below
-# 65,536 elements to numpy, where building the graph would cost more than the kernel saves),
-# and the replay launches those kernels directly. The printed replay shows them: one
-# `launch` per layer for bias, ReLU and dropout, one per layer of the backward.
+# elementwise chain from about a thousand elements on is fused into a kernel (eager numba
+# leaves arrays below 65,536 elements to numpy, where building the graph would cost more than
+# the kernel saves), and the replay launches those kernels directly. The printed replay shows
+# them: one `launch` per layer for bias, ReLU and dropout, one per layer of the backward.
 
 # %%
 def make_step(model):

@@ -128,12 +128,16 @@ class NumbaBackend(NumpyBackend):
         dropout masks and optimizer steps that small (0 sends everything to kernels; the
         environment variable TINYGRAD_LITE_NUMBA_SMALL sets it).
     max_nodes : a graph that would grow past this many nodes has its sources realized first.
+    jit_small : `small` while TinyJit records and replays (`jit_mode`), where a kernel costs
+        only its launch (~5 µs), not building the graph: fused from about a thousand
+        elements (a training step at batch 1 was faster with numpy's ops, at 32 with kernels).
     """
 
     name = "numba"
     small = 65536
     max_nodes = 32
     compute_readers = False
+    jit_small = 1024
     # the methods that take pending nodes as they are (the rest get computed values)
     LAZY = frozenset(_ELEMENTWISE + ("sum", "max", "min", "cast", "realize", "dropout_mask"))
 
@@ -143,11 +147,11 @@ class NumbaBackend(NumpyBackend):
 
     @contextlib.contextmanager
     def jit_mode(self) -> Iterator[None]:
-        """How TinyJit records and replays: every elementwise op a pending node, whatever its
-        size (replay launches the kernels without building nodes, so fusing pays at any
-        size), and a pending read of an array about to be written computed at once (a copy
-        would be an array made outside any kernel, which replay could not name)."""
-        small, self.small, self.compute_readers = self.small, 0, True
+        """How TinyJit records and replays: elementwise ops pending nodes from `jit_small`
+        elements on (replay launches the kernels without building nodes, so fusing pays on
+        much smaller arrays), and a pending read of an array about to be written computed at
+        once (a copy would be an array made outside any kernel, which replay could not name)."""
+        small, self.small, self.compute_readers = self.small, min(self.small, self.jit_small), True
         try:
             yield
         finally:
