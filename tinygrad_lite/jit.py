@@ -45,6 +45,7 @@ import functools
 import gc
 import math
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -93,7 +94,12 @@ class _Recorder:
                 out = attr(*args, **kwargs)
             finally:
                 self._depth -= 1
-            self.calls.append((name, args, kwargs, out, None))
+            if type(out) is Lazy and out.op != "keep":
+                # NOTE: a node that is only built is left out of replay: logged weakly, so
+                # the log does not keep it (and the arrays it reads) pending
+                self.calls.append((name, (), {}, weakref.ref(out), None))
+            else:
+                self.calls.append((name, args, kwargs, out, None))
             return out
 
         return record
@@ -133,7 +139,8 @@ def _recording_mode(backend: Any) -> contextlib.AbstractContextManager:
 def _compute_pending(calls: list) -> None:
     """Compute the pending values this run left in tensors that are still alive (what it
     returns, a `.grad`), in the order they were made: replay computes and hands them out."""
-    made = {id(c[3]): k for k, c in enumerate(calls) if type(c[3]) is Lazy}
+    made = {id(node): k for k, c in enumerate(calls)
+            if type(c[3]) is weakref.ref and (node := c[3]()) is not None}
     left = {}
     for t in _live_tensors():
         for holder in (t, t._grad):
@@ -316,13 +323,13 @@ def _check_writes(calls: list) -> None:
 
 
 def _made_elsewhere(result: Any, names: dict) -> bool:
-    """Whether replay can leave a recorded call out: it only built a pending node (the
-    kernel launched for it later is replayed instead), or what it returned is already
-    named (a pending node's value, an input that `realize` returned). A dropout mask's
-    node stays: making it draws the random numbers that its kernels read."""
-    if type(result) is Lazy:
-        return result.op != "keep"
-    return id(result) in names and result is not None
+    """Whether replay can leave a recorded call out: it only built a pending node (logged
+    weakly; the kernel launched for it later is replayed instead), or what it returned is
+    already named (a pending node's value, an input that `realize` returned). A dropout
+    mask's node stays: making it draws the random numbers that its kernels read."""
+    if type(result) is weakref.ref:
+        return True
+    return type(result) is not Lazy and result is not None and id(result) in names
 
 
 def _name_result(names: dict, value: Any, name: str, node: Lazy | None = None) -> None:
