@@ -154,7 +154,7 @@ def _signature(tree: Any) -> Any:
     """What a recording is valid for: each tensor's shape, dtype and requires_grad, each
     Python number or string as it is, any other object by identity (the same module)."""
     if isinstance(tree, Tensor):
-        return (tree.shape, tree.dtype, tree.requires_grad)
+        return (tree._data.shape, tree._data.dtype, tree._requires_grad)
     if isinstance(tree, (tuple, list)):
         return tuple(_signature(v) for v in tree)
     if isinstance(tree, dict):
@@ -388,8 +388,12 @@ class TinyJit:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        inputs = _flat_tensors((args, kwargs))
-        key = (be.active.name, is_grad_enabled(), _signature((args, kwargs)))
+        if not kwargs and all(type(a) is Tensor for a in args):  # NOTE: the common case, fast
+            inputs = list(args)
+            signature = tuple([(a._data.shape, a._data.dtype, a._requires_grad) for a in args])
+        else:
+            inputs, signature = _flat_tensors((args, kwargs)), _signature((args, kwargs))
+        key = (be.active.name, is_grad_enabled(), signature)
         if key in self._plans:
             plan = self._plans[key]
             if plan is not None and plan.fits(inputs):
