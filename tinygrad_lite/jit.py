@@ -8,7 +8,9 @@ idea) runs the function normally, then twice more while it records every call th
 makes into the backend (`backend.active`), and turns that record into one generated Python
 function of backend calls (print it with `.source`). Later calls with inputs of the same
 shapes and dtypes run that function: the same matmuls, kernels and in-place optimizer
-updates, on the new inputs.
+updates, on the new inputs. On the numba backend the recording fuses elementwise chains from
+about a thousand elements on, and the replay launches the compiled kernels directly
+(`launch(kernel3, ...)` in the source), without building the graph again.
 
 What is replayed, and what is frozen:
 - Tensor arguments are the inputs; their arrays are replaced on every call.
@@ -22,9 +24,10 @@ What is replayed, and what is frozen:
   changing them. A change during the recorded calls is caught (below); one after is not.
 
 The two recorded runs are compared call by call. If the function does not make the same
-calls, passes a Python number that changed (Adam's step count), or passes an array made
-outside the backend (so not recorded), replay would be silently wrong: `TinyJit` warns,
-naming the call, and runs the function eagerly from then on.
+calls, passes a Python number that changed (a counter kept in Python), reads an array made
+outside the backend (so not recorded), or writes one in place outside it (`w -= lr * w.grad`
+under no_grad), replay would be silently wrong: `TinyJit` warns, naming the call, and runs
+the function eagerly from then on.
 
 Example
 -------
@@ -229,30 +232,39 @@ class _Plan:
             _name_result(names[0], result, f"v{k}", root)
             _name_result(names[1], result_b, f"v{k}", root_b)
         output = self._name(out, out_b, names, "the returned value")
-        # What run 2 left in tensors that are still alive, a replay leaves too: the `.grad`
-        # that backward gave (a fresh tensor each replay; at an input's position, to the
-        # caller's input of that call), and any other tensor holding a value it computed
-        # (pointed at the replay's value). Not the returned tensors: made anew each replay.
-        live = _live_tensors()
-        position = {id(t): i for i, t in enumerate(inputs_b)}
-        grads = [(position.get(id(t), t), names[1][id(t._grad._data)], id(t) not in had_grad)
-                 for t in live if t._grad is not None and id(t._grad._data) in names[1]]
-        own = {id(t) for t in _flat_tensors(returned_b) + inputs_b}
-        own.update(id(t._grad) for t in live if t._grad is not None)
-        escaped = [(t, names[1][id(t._data)]) for t in live
-                   if id(t._data) in names[1] and id(t) not in own]
-        kept = list(dict.fromkeys([v for _, v in escaped] + [v for _, v, _ in grads]))
-        self.escaped = [(t, kept.index(v)) for t, v in escaped]
-        self.grads = [(owner, kept.index(v)) for owner, v, _ in grads]
-        # NOTE: a .grad that was None when run 2 began was cleared by the caller: with one
-        # left in place the eager call would add to it, which replay cannot
-        self.cleared = [owner for owner, _, was_none in grads if was_none]
+        kept = self._find_left_behind(names[1], inputs_b, returned_b, had_grad)
         self.source = "\n".join([
             f"def replay({', '.join(f'x{i}' for i in range(len(inputs)))}):", *lines,
             f"    return {output}, ({''.join(v + ', ' for v in kept)})"])
         namespace = dict(self.constants)
         exec(compile(self.source, "<TinyJit>", "exec"), namespace)  # noqa: S102
         self.replay = namespace["replay"]
+
+    def _find_left_behind(self, names: dict, inputs: list[Tensor], returned: Any,
+                          had_grad: set) -> list[str]:
+        """What run 2 left in tensors that are still alive, which a replay leaves too; the
+        names of those values (the replay returns them beside its result).
+
+        `grads`: the `.grad` that backward gave (a fresh tensor each replay; at an input's
+        position, to the caller's input of that call). `escaped`: any other tensor holding
+        a value the run computed (pointed at the replay's value). Not the returned tensors:
+        each replay makes them anew. `cleared`: the owners whose `.grad` was None when run 2
+        began, so cleared by the caller: with one left in place the eager call would add to
+        it, which replay cannot (`fits`).
+        """
+        live = _live_tensors()
+        position = {id(t): i for i, t in enumerate(inputs)}
+        grads = [(position.get(id(t), t), names[id(t._grad._data)], id(t) not in had_grad)
+                 for t in live if t._grad is not None and id(t._grad._data) in names]
+        own = {id(t) for t in _flat_tensors(returned) + inputs}
+        own.update(id(t._grad) for t in live if t._grad is not None)
+        escaped = [(t, names[id(t._data)]) for t in live
+                   if id(t._data) in names and id(t) not in own]
+        kept = list(dict.fromkeys([v for _, v in escaped] + [v for _, v, _ in grads]))
+        self.escaped = [(t, kept.index(v)) for t, v in escaped]
+        self.grads = [(owner, kept.index(v)) for owner, v, _ in grads]
+        self.cleared = [owner for owner, _, was_none in grads if was_none]
+        return kept
 
     def _name(self, a: Any, b: Any, names: tuple[dict, dict], where: str) -> str:
         """`a` (run 1) and `b` (run 2), one argument, as an expression of the source."""
@@ -271,7 +283,7 @@ class _Plan:
             return self._constant(a)
         if isinstance(a, np.ndarray) and a.ndim == 0:
             a, b = a.item(), b.item()  # NOTE: a Python scalar that changed: said as such
-        elif isinstance(a, np.ndarray) or type(a).__name__ == "Lazy":
+        elif isinstance(a, np.ndarray) or type(a) is Lazy:
             raise _Refused(f"{where} reads an array made outside the backend, which replay "
                            "would freeze (e.g. numpy data turned into a tensor inside the "
                            "function: pass it in as an argument)")
