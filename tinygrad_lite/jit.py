@@ -196,7 +196,7 @@ class _Plan:
 
     def __init__(self, runs: list[tuple], backend: Any) -> None:
         (calls, inputs, returned, out, _), (calls_b, inputs_b, returned_b, out_b, had_grad) = runs
-        self.returned = returned
+        self.returned = _structure(returned)  # NOTE: not the tensors: they hold a graph
         self.constants: dict[str, Any] = {"b": backend, "launch": lazy.launch}
         # NOTE: ids are unique while the recorded calls hold every value alive; a value is
         # named after the latest call that returned it (realize returns its argument)
@@ -373,13 +373,22 @@ def _same_value(a: Any, b: Any) -> bool:
         return False
 
 
-def _rewrap(tree: Any, values: Any) -> Any:
-    """The function's return structure with fresh tensors around the replayed arrays."""
+def _structure(tree: Any) -> Any:
+    """What a function returned, with the class `Tensor` in place of each tensor."""
     if isinstance(tree, Tensor):
-        return Tensor._wrap(values)
+        return Tensor
     if isinstance(tree, (tuple, list)):
-        return type(tree)(_rewrap(t, v) for t, v in zip(tree, values))
+        return type(tree)(_structure(t) for t in tree)
     return tree
+
+
+def _rewrap(structure: Any, values: Any) -> Any:
+    """The function's return `_structure` with fresh tensors around the replayed arrays."""
+    if structure is Tensor:
+        return Tensor._wrap(values)
+    if isinstance(structure, (tuple, list)):
+        return type(structure)(_rewrap(t, v) for t, v in zip(structure, values))
+    return structure
 
 
 class TinyJit:
@@ -390,7 +399,8 @@ class TinyJit:
     shapes, dtypes and requires_grad, the values of number and string arguments, the
     backend, grad mode) runs eagerly once, then is recorded twice, then replays. A function
     that cannot be replayed warns once, with the reason, and runs eagerly from then on.
-    `reset()` forgets the recordings.
+    `reset()` forgets the recordings. Record from one thread at a time: while a run is
+    recorded, the backend that every thread calls is the recorder.
     """
 
     def __init__(self, fn: Callable) -> None:
