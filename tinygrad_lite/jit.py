@@ -25,9 +25,11 @@ What is replayed, and what is frozen:
 
 The two recorded runs are compared call by call. If the function does not make the same
 calls, passes a Python number that changed (a counter kept in Python), reads an array made
-outside the backend (so not recorded), or writes one in place outside it (`w -= lr * w.grad`
-under no_grad), replay would be silently wrong: `TinyJit` warns, naming the call, and runs
-the function eagerly from then on.
+outside the backend (so not recorded), or writes one in place outside it (`t[i] = v` under
+no_grad), replay would be silently wrong: `TinyJit` warns, naming the call, and runs the
+function eagerly from then on. In-place tensor ops (`w -= lr * w.grad` under no_grad,
+`zero_()`, a batch norm's running statistics) and optimizer steps are backend calls, and
+replay.
 
 Example
 -------
@@ -63,7 +65,8 @@ from .tensor import Tensor
 # values written into the generated source as they are; anything else is passed in by name
 _LITERALS = (bool, int, str, type(None))
 _RECORDED_RUNS = 2
-_WRITERS = ("step_in_place",)  # the backend's methods that write their first argument
+# the backend's methods that write their first argument in place
+_WRITERS = ("step_in_place", "copy_into")
 
 
 class _Recorder:
@@ -326,8 +329,8 @@ def _check_writes(calls: list) -> None:
         if announced is not None and (op == "before_write" or op == "end"):
             raise _Refused(
                 f"call {announced} (b.before_write) announces an in-place write that runs "
-                "outside the backend, which replay would skip (`w -= lr * w.grad` or "
-                "`zero_()` under no_grad, a batch norm's running statistics, LBFGS)")
+                "outside the backend, which replay would skip (an assignment into a slice "
+                "under no_grad, `t[i] = v`; LBFGS)")
         if op == "before_write":
             announced, target = k, args[0]
         elif op in _WRITERS and args[0] is target:

@@ -2206,7 +2206,7 @@ class Tensor:
             self._before = None  # NOTE: the earlier value is gone: nothing to go back to
             src = value.numpy()
             be.active.before_write(self.numpy())  # NOTE: pending lazy reads of it run first
-            np.copyto(self.numpy(), src, casting="unsafe")
+            be.active.copy_into(self.numpy(), src)
         autograd.mark_modified(self)
         return self
 

@@ -281,6 +281,12 @@ class NumpyBackend:
         """Called before `a` is overwritten in place (a lazy backend runs pending reads)."""
 
     @staticmethod
+    def copy_into(dst, src) -> None:
+        """Write `src` into `dst` in place, cast to its dtype: an in-place tensor op outside
+        autograd (`w -= lr * w.grad` under no_grad, `zero_()`, a batch norm's statistics)."""
+        np.copyto(dst, src, casting="unsafe")
+
+    @staticmethod
     def step_in_place(p, g, rule, *args) -> None:
         """An optimizer's `rule(p, g, *args)`, which moves `p` (and its state) in place.
 
