@@ -370,3 +370,19 @@ def test_zero_grad_outside_the_jitted_function(backend):
     for p, q in zip(models[0].parameters(), models[1].parameters()):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
         np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+
+
+def test_a_jitted_method_replays_per_instance():
+    class Scaler:
+        def __init__(self, scale):
+            self.w = tl.tensor([scale])
+
+        @tl.TinyJit
+        def __call__(self, x):
+            return x * self.w
+
+    a, b = Scaler(2.0), Scaler(3.0)
+    x = tl.tensor([1.0, 2.0])
+    for _ in range(5):
+        np.testing.assert_array_equal(a(x).numpy(), [2.0, 4.0])
+        np.testing.assert_array_equal(b(x).numpy(), [3.0, 6.0])

@@ -446,6 +446,11 @@ class TinyJit:
                               stacklevel=2)
         return out
 
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        """As a method's decorator: bound to the instance, which the signature then holds (by
+        identity: each object records its own replay)."""
+        return self if obj is None else functools.partial(self, obj)
+
     def reset(self) -> None:
         """Forget every recording: the next calls run eagerly and record afresh. Call it
         after changing what replay froze (a learning rate, `model.eval()`)."""
