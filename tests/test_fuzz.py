@@ -17,6 +17,7 @@ import io
 import math
 import os
 import tracemalloc
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -857,3 +858,81 @@ def test_damaged_checkpoint_is_refused_with_a_value_error_or_loads_unchanged(dat
     event("refused" if out is None else "loaded")
     if out is not None:
         assert_same(out, CHECKPOINT_OBJ)
+
+
+# --- TinyJit: a replayed program computes what the eager one does -------------------------
+def _jit_runner(nodes: list) -> Callable[[list], tuple]:
+    """`run(leaf_values)`: the program's outputs and leaf gradients, through one TinyJit.
+
+    Its constants (masks, labels, index arrays, the weights of the summed outputs) are made
+    once, outside the jitted function, as a model's parameters would be; the leaves are its
+    inputs, with new values on every call."""
+    consts: dict = {}
+
+    def const(a: np.ndarray, dtype: Any = None) -> tl.Tensor:
+        key = (id(a), str(dtype))
+        if key not in consts:
+            consts[key] = (a, tl.tensor(a, dtype=dtype))  # NOTE: keeps `a`, so ids stay
+        return consts[key][1]
+
+    lib = Lib("tinygrad_lite", tl, TF, const, TL.leaf)
+    rng = np.random.default_rng(0)
+    weights = {}
+
+    def program(*leaves: tl.Tensor) -> tuple:
+        it = iter(leaves)
+        values, outputs = [], []
+        for node in nodes:
+            values.append(next(it) if isinstance(node, Leaf) else
+                          RUN[node.op](lib, *[values[i] for i in node.args], **node.params))
+            if isinstance(node, Step):
+                outputs.append(values[-1])
+        total = None
+        for k, out in enumerate(outputs):
+            if k not in weights:
+                w = rng.uniform(-1, 1, tuple(out.shape))
+                weights[k] = tl.tensor(w, dtype=out.dtype)
+            term = (out * weights[k]).sum()
+            total = term if total is None else total + term
+        total.backward()
+        return tuple(out.detach() for out in outputs)
+
+    def run(leaf_values: list, jitted: Callable) -> tuple:
+        leaves = [TL.leaf(v, n.dtype) for v, n in
+                  zip(leaf_values, [n for n in nodes if isinstance(n, Leaf)])]
+        outs = jitted(*leaves)
+        return ([o.numpy().copy() for o in outs],
+                [None if t.grad is None else t.grad.numpy().copy() for t in leaves])
+
+    return program, run
+
+
+@_settings(ci=40, long=1000)
+@given(data=st.data())
+def test_random_programs_replay_under_tinyjit_as_they_run_eagerly(data):
+    """Five calls with new leaf values: eager once, recorded twice, replayed twice. Each
+    replayed call equals the eager program on the same values (or TinyJit refused it, and
+    then every call is eager)."""
+    nodes = draw_program(data)
+    name = data.draw(st.sampled_from(["numpy", "numba"]), label="backend")
+    rng = np.random.default_rng(1)
+    shapes = [(n.values, n.dtype) for n in nodes if isinstance(n, Leaf)]
+    # NOTE: new values keep each one's sign and shrink it a little, so the program's
+    # domain (probabilities, shifted logs) holds as it did for the drawn values
+    calls = [[(v * rng.uniform(0.8, 1.0, v.shape)).astype(np.float32).astype(np.float64)
+              if k else v for v, _ in shapes] for k in range(5)]
+    attrs = {"small": 0} if name == "numba" else {}
+    with backend(name, **attrs), np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NOTE: a refusal is allowed; a wrong replay is not
+        program, run = _jit_runner(nodes)
+        jitted = tl.TinyJit(program)
+        for values in calls:
+            outs, grads = run(values, jitted)
+            want_outs, want_grads = run(values, program)
+            for a, b in zip(outs, want_outs):
+                np.testing.assert_array_equal(a, b)
+            for a, b in zip(grads, want_grads):
+                assert (a is None) == (b is None)
+                if a is not None:
+                    np.testing.assert_array_equal(a, b)
+    event(f"TinyJit {'replayed' if jitted.source else 'refused'} on {name}")
