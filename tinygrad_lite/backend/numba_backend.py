@@ -130,6 +130,8 @@ class NumbaBackend(NumpyBackend):
     jit_small : `small` while TinyJit records and replays (`jit_mode`), where a kernel costs
         only its launch (~5 µs), not building the graph: fused from about a thousand
         elements (a training step at batch 1 was faster with numpy's ops, at 32 with kernels).
+    compute_readers : True in `jit_mode`: `before_write` computes the pending nodes that
+        read the array instead of giving them a copy.
     """
 
     name = "numba"
