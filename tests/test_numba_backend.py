@@ -463,3 +463,11 @@ def test_unwritable_cache_folder_falls_back_to_memory_with_one_warning(tmp_path)
     report = _child(blocker / "cache")  # NOTE: works even as root, unlike chmod
     assert report["compiled"] == 1 and report["cache_folder"] is None
     assert len(report["warnings"]) == 1 and "kernel cache" in report["warnings"][0]
+
+
+def test_realize_computes_a_pending_chain_and_returns_the_tensor(nb):
+    a = tl.tensor(np.arange(6, dtype=F32).reshape(2, 3))
+    t = (a * 2).relu()
+    assert type(t._data) is not np.ndarray  # NOTE: still pending in the fusing backend
+    assert t.realize() is t and type(t._data) is np.ndarray
+    np.testing.assert_array_equal(t.numpy(), np.arange(6, dtype=F32).reshape(2, 3) * 2)

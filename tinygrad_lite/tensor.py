@@ -453,6 +453,12 @@ class Tensor:
         self._data = data
         return data
 
+    def realize(self) -> "Tensor":
+        """Compute a pending value now (a chain the numba backend is still fusing) and return
+        this tensor: tinygrad's name, for code that wants the work done at a known point."""
+        self.numpy()
+        return self
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         arr = self.numpy()
         return arr if dtype is None else arr.astype(dtype)
