@@ -386,3 +386,29 @@ def test_a_jitted_method_replays_per_instance():
     for _ in range(5):
         np.testing.assert_array_equal(a(x).numpy(), [2.0, 4.0])
         np.testing.assert_array_equal(b(x).numpy(), [3.0, 6.0])
+
+
+def test_a_gradient_penalty_with_create_graph_replays(backend):
+    """Double backward inside the jitted function: its Tensor-op backward is backend calls
+    too, so replay gives the eager loss and gradient."""
+    def make():
+        tl.manual_seed(0)
+        return tl.randn(3, requires_grad=True)
+
+    def step(w, x):
+        w.grad = None
+        y = (w * x).tanh().sum()
+        (g,) = tl.autograd.grad(y, w, create_graph=True)
+        loss = y + (g * g).sum()
+        loss.backward()
+        return loss
+
+    xs = [tl.randn(3) for _ in range(6)]
+    w_eager, w_jit = make(), make()
+    jitted = tl.TinyJit(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x in xs:
+            assert jitted(w_jit, x).item() == step(w_eager, x).item()
+            np.testing.assert_array_equal(w_jit.grad.numpy(), w_eager.grad.numpy())
+    assert jitted.source
