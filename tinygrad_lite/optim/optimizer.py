@@ -127,15 +127,16 @@ class Optimizer(abc.ABC):
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        backend, rule = be.active, self._rule  # NOTE: looked up once a step, not per tensor
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 data = p.numpy()
-                be.active.before_write(data)  # pending lazy reads of p run first
+                backend.before_write(data)  # pending lazy reads of p run first
                 # NOTE: the rule runs as one backend call, so TinyJit records and replays it
-                be.active.step_in_place(data, p.grad.numpy(), self._rule,
-                                        self.state.setdefault(p, {}), group)
+                backend.step_in_place(data, p.grad.numpy(), rule, self.state.setdefault(p, {}),
+                                      group)
                 mark_modified(p)  # NOTE: a graph that saved p before this step is now stale
         return loss
 
