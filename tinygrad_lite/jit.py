@@ -128,7 +128,7 @@ def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
     recorder = be.active = _Recorder(backend)
     lazy.launches = recorder.calls
     try:
-        with _recording_mode(backend):
+        with _mode_of(backend)():
             out = fn(*args, **kwargs)
             _compute_pending(recorder.calls)
             return out, recorder.calls
@@ -137,9 +137,9 @@ def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
         lazy.launches = None
 
 
-def _recording_mode(backend: Any) -> contextlib.AbstractContextManager:
+def _mode_of(backend: Any) -> Callable[[], contextlib.AbstractContextManager]:
     """The backend's mode for recorded and replayed calls (numba: fuse smaller arrays)."""
-    return getattr(backend, "jit_mode", contextlib.nullcontext)()
+    return getattr(backend, "jit_mode", contextlib.nullcontext)
 
 
 def _compute_pending(calls: list) -> None:
@@ -199,7 +199,9 @@ class _Plan:
 
     def __init__(self, runs: list[tuple], backend: Any) -> None:
         (calls, inputs, returned, out, _), (calls_b, inputs_b, returned_b, out_b, had_grad) = runs
-        self.returned = _structure(returned)  # NOTE: not the tensors: they hold a graph
+        # NOTE: the structure, not the tensors: they hold a graph
+        self.returned = _returned(returned, lambda t: Tensor)
+        self.mode = _mode_of(backend)
         self.constants: dict[str, Any] = {"b": backend, "launch": lazy.launch}
         # NOTE: ids are unique while the recorded calls hold every value alive; a value is
         # named after the latest call that returned it (realize returns its argument)
@@ -308,7 +310,7 @@ class _Plan:
         return key
 
     def __call__(self, inputs: list[Tensor]) -> Any:
-        with _recording_mode(self.constants["b"]):
+        with self.mode():
             out, kept = self.replay(*[t._data for t in inputs])
         for t, k in self.escaped:
             t._data = kept[k]
@@ -376,17 +378,9 @@ def _same_value(a: Any, b: Any) -> bool:
         return False
 
 
-def _structure(tree: Any) -> Any:
-    """What a function returned, with the class `Tensor` in place of each tensor."""
-    if isinstance(tree, Tensor):
-        return Tensor
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_structure(t) for t in tree)
-    return tree
-
-
 def _rewrap(structure: Any, values: Any) -> Any:
-    """The function's return `_structure` with fresh tensors around the replayed arrays."""
+    """The returned structure (`Tensor` marking each tensor) with fresh tensors around the
+    replayed arrays."""
     if structure is Tensor:
         return Tensor._wrap(values)
     if isinstance(structure, (tuple, list)):
@@ -464,13 +458,20 @@ class TinyJit:
         return plans[-1].source if plans else ""
 
 
-def _tree_data(tree: Any) -> Any:
-    """The returned structure with each tensor replaced by its array (what replay returns)."""
+def _returned(tree: Any, leaf: Callable[[Tensor], Any]) -> Any:
+    """What a function returned, with `leaf(t)` in place of each tensor t (its array, or
+    the class `Tensor` as a marker); anything but tensors in tuples or lists, or None, is
+    refused."""
     if isinstance(tree, Tensor):
-        return tree._data
+        return leaf(tree)
     if isinstance(tree, (tuple, list)):
-        return type(tree)(_tree_data(t) for t in tree)
+        return type(tree)(_returned(t, leaf) for t in tree)
     if tree is None:
         return None
     raise TypeError(f"TinyJit: the function returned {type(tree).__name__}; a jitted "
                     "function returns tensors (in tuples or lists) or None")
+
+
+def _tree_data(tree: Any) -> Any:
+    """The returned arrays, in the returned structure (what replay returns)."""
+    return _returned(tree, lambda t: t._data)
