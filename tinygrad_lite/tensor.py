@@ -326,6 +326,34 @@ def _rounded_quotient(x: "Tensor", y: "Tensor", floor: bool, op: str) -> "Tensor
     return ops.Piecewise.apply(x, y, value=out.numpy())
 
 
+def _zero_d_as_1d(*flatten: str) -> Callable:
+    """For the index and scan methods, which PyTorch runs on a 0-d tensor as on shape (1,)
+    and which then give a 0-d result back: the method runs on the (1,) view, with the 0-d
+    arguments named in `flatten` made (1,) too, and its result (or each of a pair) is made
+    0-d again."""
+    def wrap(method: Callable) -> Callable:
+        signature = inspect.signature(method)
+        name = method.__name__.lstrip("_")
+
+        @functools.wraps(method)
+        def run(self: "Tensor", *args: Any, **kwargs: Any) -> Any:
+            if self.ndim:
+                return method(self, *args, **kwargs)
+            bound = signature.bind(self.reshape(1), *args, **kwargs)
+            for arg in flatten:
+                value = bound.arguments.get(arg)
+                if getattr(value, "ndim", None) == 0:
+                    bound.arguments[arg] = value.reshape(1)
+            out = method(*bound.args, **bound.kwargs)
+            if isinstance(out, tuple):
+                return type(out)(t.reshape(()) for t in out)
+            if out.numel() != 1:
+                raise RuntimeError(f"{name}: a 0-d tensor takes one index, got {out.numel()}")
+            return out.reshape(())
+        return run
+    return wrap
+
+
 class Tensor:
     """An n-dimensional array that records the operations made on it.
 
@@ -1223,11 +1251,9 @@ class Tensor:
         axis = None if dim is None or not self.ndim else self._axis(dim, "prod")
         return ops.Prod.apply(self._integral_as_int64(), axis=axis, keepdim=keepdim)
 
+    @_zero_d_as_1d("x")
     def _scan(self, op: type, x: "Tensor", dim: int, name: str) -> "Tensor":
-        axis = self._axis(dim, name)
-        if not self.ndim:  # NOTE: a 0-d tensor scans as one element
-            return op.apply(x.reshape(1), axis=axis).reshape(())
-        return op.apply(x, axis=axis)
+        return op.apply(x, axis=self._axis(dim, name))
 
     def cumsum(self, dim: int, *, dtype: Any = None) -> "Tensor":
         """Running sums along `dim` (bools and ints give int64), computed in `dtype` if given."""
@@ -1723,15 +1749,11 @@ class Tensor:
     def narrow(self, dim: int, start: int, length: int) -> "Tensor":
         return self._along(dim, "narrow", slice(start, start + length))
 
+    @_zero_d_as_1d("index")
     def index_select(self, dim: int, index: Any) -> "Tensor":
         """The entries at `index` (a 1-D integer tensor, or 0-d: one entry, the dim kept)
         along `dim`; repeats accumulate."""
         index = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
-        if not self.ndim:  # NOTE: PyTorch reads a 0-d input as (1,) and gives a 0-d back
-            if index.size != 1:
-                raise RuntimeError(f"index_select: a 0-d tensor takes one index, got shape "
-                                   f"{index.shape}")
-            return self.reshape(1).index_select(dim, index).reshape(())
         return self._along(dim, "index_select", index.reshape(-1))
 
     def gather(self, dim: int, index: Any) -> "Tensor":
@@ -1839,10 +1861,8 @@ class Tensor:
         return self._put(_drop_leading_ones(values.to(self.dtype), len(target)).expand(target),
                          index, accumulate)
 
+    @_zero_d_as_1d("index", "src")
     def _scatter(self, dim: int, index: Any, src: Any, accumulate: bool, op: str) -> "Tensor":
-        if not self.ndim:  # NOTE: PyTorch reads 0-d tensors as (1,) and gives a 0-d back
-            src = _flat(src) if isinstance(src, Tensor) else src
-            return self.reshape(1)._scatter(dim, _flat(index), src, accumulate, op).reshape(())
         return self._put(*self._scatter_target(dim, index, src, op), accumulate)
 
     def _scatter_target(self, dim: int, index: Any, src: Any, op: str) -> tuple:
@@ -1895,10 +1915,9 @@ class Tensor:
         """A copy with src[i][j] added at [index[i][j]][j] for dim 0; repeats add up."""
         return self._scatter(dim, index, src, True, "scatter_add")
 
+    @_zero_d_as_1d("source")
     def index_add(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> "Tensor":
         """A copy with alpha * source's slices added at positions `index` along `dim`."""
-        if not self.ndim:  # NOTE: PyTorch reads 0-d tensors as (1,) and gives a 0-d back
-            return self.reshape(1).index_add(dim, index, _flat(source), alpha=alpha).reshape(())
         idx, source = self._index_source(dim, index, source, "index_add")
         return self._put(source * alpha if alpha != 1 else source,
                          (slice(None),) * self._axis(dim, "index_add") + (idx,), True)
@@ -2550,19 +2569,17 @@ class Tensor:
         return functional.prelu(self, weight)
 
     # --- running extremes, quantiles, statistics -------------------------------------------------
+    @_zero_d_as_1d()
     def _running_extreme(self, dim: int, larger: bool, op: str) -> "MinMax":
         """cummax / cummin: (values, indices) of the extreme so far along `dim`. Ties and NaN
         take the latest index, as in PyTorch; the gradient goes to the picked elements."""
         axis = self._axis(dim, op)
-        x = self if self.ndim else self.reshape(1)
-        data = x.numpy()
+        data = self.numpy()
         running = (np.maximum if larger else np.minimum).accumulate(data, axis=axis)
         steps = np.arange(data.shape[axis]).reshape((-1,) + (1,) * (data.ndim - axis - 1))
         hit = (data == running) | (data != data)  # NOTE: a NaN takes over and stays
         indices = np.maximum.accumulate(np.where(hit, steps, 0), axis=axis).astype(int64)
-        values = x.gather(axis, indices)
-        if not self.ndim:
-            return MinMax((values.reshape(()), Tensor._wrap(indices.reshape(()))))
+        values = self.gather(axis, indices)
         return MinMax((values, Tensor._wrap(indices)))
 
     def cummax(self, dim: int) -> "MinMax":
@@ -2786,10 +2803,9 @@ class Tensor:
                                f"{source.shape}), fewer than the {count} True in the mask")
         return self.expand(shape)._put(source.reshape(-1)[:count], np.nonzero(m), False)
 
+    @_zero_d_as_1d("source")
     def index_copy(self, dim: int, index: Any, source: Any) -> "Tensor":
         """A copy with source's slices written at positions `index` along `dim`."""
-        if not self.ndim:  # NOTE: a 0-d tensor counts as one element, as in PyTorch
-            return self.reshape(1).index_copy(dim, index, _flat(source)).reshape(())
         idx, source = self._index_source(dim, index, source, "index_copy")
         return self._put(source.to(self.dtype), (slice(None),) * self._axis(dim, "index_copy")
                          + (idx,), False)
@@ -2853,6 +2869,7 @@ class Tensor:
         return ops.ScatterExtreme.apply(self, src, out=out, index=index, hit=hit,
                                         include_self=include_self)
 
+    @_zero_d_as_1d("source")
     def index_reduce(self, dim: int, index: Any, source: Any, reduce: str, *,
                      include_self: bool = True) -> "Tensor":
         """A copy where source's slices are combined into the slices at positions `index`
@@ -2861,9 +2878,6 @@ class Tensor:
         if reduce not in ("prod", "mean", "amax", "amin"):
             raise RuntimeError(f"index_reduce: reduce must be one of prod, mean, amax, amin; "
                                f"got {reduce!r}")
-        if not self.ndim:
-            return self.reshape(1).index_reduce(dim, index, _flat(source), reduce,
-                                                include_self=include_self).reshape(())
         idx, source = self._index_source(dim, index, source, "index_reduce")
         d = self._axis(dim, "index_reduce")
         spread = np.broadcast_to(idx.reshape((-1,) + (1,) * (self.ndim - d - 1)), source.shape)
@@ -3374,12 +3388,6 @@ def _bessel_i1(x: np.ndarray) -> np.ndarray:
         term = term * half * half / (k * (k + 1))
         total += term
     return total
-
-
-def _flat(t: Any) -> Tensor:
-    """`t` as a tensor of at least one dim (a 0-d one becomes shape (1,))."""
-    t = t if isinstance(t, Tensor) else Tensor(t)
-    return t.reshape(-1) if not t.ndim else t
 
 
 def _in_place(name: str) -> Callable:
