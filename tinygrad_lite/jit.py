@@ -216,8 +216,8 @@ class _Plan:
                 in enumerate(zip(calls, calls_b)):
             target = "launch" if op == "launch" else f"b.{op}"
             where = f"call {k} ({target})"
-            skip = _made_elsewhere(result, names[0])
-            if skip != _made_elsewhere(result_b, names[1]):
+            skip = _made_elsewhere(op, args, result, names[0])
+            if skip != _made_elsewhere(op, args_b, result_b, names[1]):
                 raise _Refused(f"{where} computed its value in one run only")
             if skip:
                 continue
@@ -339,12 +339,14 @@ def _check_writes(calls: list) -> None:
             announced = None
 
 
-def _made_elsewhere(result: Any, names: dict) -> bool:
+def _made_elsewhere(op: str, args: tuple, result: Any, names: dict) -> bool:
     """Whether replay can leave a recorded call out: it only built a pending node (logged
-    weakly; the kernel launched for it later is replayed instead), or what it returned is
-    already named (a pending node's value, an input that `realize` returned). A dropout
-    mask's node stays: making it draws the random numbers that its kernels read."""
-    if type(result) is weakref.ref:
+    weakly; the kernel launched for it later is replayed instead), what it returned is
+    already named (a pending node's value, an input that `realize` returned), or it is
+    `realize` giving back the array it was passed (a parameter's, before the optimizer
+    writes it). A dropout mask's node stays: making it draws the random numbers that its
+    kernels read."""
+    if type(result) is weakref.ref or op == "realize" and result is args[0]:
         return True
     return type(result) is not Lazy and result is not None and id(result) in names
 
