@@ -127,6 +127,10 @@ def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
     backend = be.active
     recorder = be.active = _Recorder(backend)
     lazy.launches = recorder.calls
+    # NOTE: no garbage collection while recording: one that ran in one run only would free
+    # tensors (in reference cycles) that the other run leaves for `_compute_pending` to find
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         with _mode_of(backend)():
             out = fn(*args, **kwargs)
@@ -135,6 +139,8 @@ def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
     finally:
         be.active = backend
         lazy.launches = None
+        if collecting:
+            gc.enable()
 
 
 def _mode_of(backend: Any) -> Callable[[], contextlib.AbstractContextManager]:
