@@ -301,7 +301,8 @@ def _layout(nodes: list, refs: list, leaves: list, shape: tuple,
         if type(x) is np.ndarray:
             r = real(padded(x))
             leaf_keys.append((x.dtype.str, r))
-            arg_shapes.append(tuple([n if keep else 1 for n, keep in zip(sizes, r)]))
+            loops = tuple([n if keep else 1 for n, keep in zip(sizes, r)])
+            arg_shapes.append(None if loops == x.shape else loops)
         else:
             leaf_keys.append((x.dtype.str,))
             arg_shapes.append(None)
@@ -312,7 +313,7 @@ def _layout(nodes: list, refs: list, leaves: list, shape: tuple,
 
 
 def plan(root: Lazy, reduction: tuple | None) -> tuple | None:
-    """The kernel key, loop sizes, leaves and each leaf's argument shape (None: a scalar)
+    """The kernel key, loop sizes, leaves and each leaf's argument shape (None: as it is)
     that compute `root` (and reduce it), or None when the reduction does not fuse (the
     caller then reduces with numpy)."""
     nodes, refs, leaves, structure = _walk(root)
@@ -356,18 +357,17 @@ def launch(spec: tuple, *leaves: Any) -> tuple[np.ndarray, np.ndarray | None]:
     over the leading loops the unreduced values too (else None)."""
     kernel, mode, reduced, sizes, shape, dtype, axes, keepdims, arg_shapes = spec
     args = [x if s is None else x.reshape(s) for x, s in zip(leaves, arg_shapes)]
-    extra = []
-    full = None
     if mode is None:
         out = np.empty(shape, dtype)
-        view = out.reshape(sizes)
-    else:
-        kept = [n for n, red in zip(sizes, reduced) if not red] or [1]
-        view = (np.zeros if mode[1] == "first" else np.empty)(kept, dtype)
-        out = view.reshape([1 if d in axes else n for d, n in enumerate(shape)] if keepdims
-                           else [n for d, n in enumerate(shape) if d not in axes])
-        if mode[1] == "first":  # the kernel stores root's values too (see codegen)
-            full = np.empty(shape, dtype)
-            extra = [full.reshape(sizes)]
+        codegen.call(kernel, [*sizes, out.reshape(sizes), *args])
+        return out, None
+    kept = [n for n, red in zip(sizes, reduced) if not red] or [1]
+    view = (np.zeros if mode[1] == "first" else np.empty)(kept, dtype)
+    out = view.reshape([1 if d in axes else n for d, n in enumerate(shape)] if keepdims
+                       else [n for d, n in enumerate(shape) if d not in axes])
+    extra, full = [], None
+    if mode[1] == "first":  # the kernel stores root's values too (see codegen)
+        full = np.empty(shape, dtype)
+        extra = [full.reshape(sizes)]
     codegen.call(kernel, sizes + [view] + extra + args)
     return out, full
