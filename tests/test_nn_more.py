@@ -108,6 +108,30 @@ def test_new_activation_is_finite_without_numpy_warnings_for_inputs_of_1e4(name,
     assert np.isfinite(out.numpy()).all() and np.isfinite(x.grad.numpy()).all()
 
 
+# the log-probability functions of a classifier's or a VAE's loss, on logits a badly scaled
+# network produces; each is finite with its gradient even under errstate(all="raise")
+LOG_PROBABILITY = {
+    "softplus": F.softplus,
+    "logsigmoid": F.logsigmoid,
+    "logaddexp": lambda x: x.logaddexp(-x),
+    "bce_with_logits": lambda x: F.binary_cross_entropy_with_logits(x, (x > 0).to(x.dtype)),
+    "soft_margin": lambda x: F.soft_margin_loss(x, (x > 0).to(x.dtype) * 2 - 1),
+    "cross_entropy": lambda x: F.cross_entropy(x.reshape(1, -1), tl.tensor([3])),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(LOG_PROBABILITY))
+def test_log_probabilities_of_1e4_raise_nothing_not_even_underflow(backend, name, dtype):
+    """exp(-100) is a float32 denormal and exp(-1e4) is 0: the right answers, but numpy flags
+    the underflow. Neither the forward nor the backward pass may surface it."""
+    x = tl.tensor(EXTREMES.astype(dtype), requires_grad=True)
+    with np.errstate(all="raise"):
+        out = LOG_PROBABILITY[name](x)
+        out.sum().backward()
+    assert np.isfinite(out.numpy()).all() and np.isfinite(x.grad.numpy()).all()
+
+
 def test_smooth_activations_have_their_limits_at_plus_and_minus_1e4():
     x = tl.tensor([-1e4, 1e4], requires_grad=True)
     limits = {F.softplus: [0, 1e4], F.logsigmoid: [-1e4, 0], F.silu: [0, 1e4],

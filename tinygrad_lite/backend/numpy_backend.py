@@ -101,7 +101,12 @@ class NumpyBackend:
     le = staticmethod(np.less_equal)
     gt = staticmethod(np.greater)
     ge = staticmethod(np.greater_equal)
-    log1p = staticmethod(np.log1p)
+
+    @staticmethod
+    @np.errstate(under="ignore")  # NOTE: log1p(exp(-100)) of softplus: a denormal in and out
+    def log1p(x):
+        return np.log1p(x)
+
     expm1 = staticmethod(np.expm1)
     log2 = staticmethod(np.log2)
     log10 = staticmethod(np.log10)
@@ -120,9 +125,10 @@ class NumpyBackend:
     hypot = staticmethod(np.hypot)
 
     @staticmethod
-    @np.errstate(over="ignore")
+    @np.errstate(over="ignore", under="ignore")
     def logaddexp(x, y):
-        # NOTE: numpy's x - y overflows for 3e38 and -3e38; the result (the larger) is right
+        # NOTE: numpy's x - y overflows for 3e38 and -3e38, and exp(-|x - y|) underflows for
+        # 1e4 and -1e4; the result (the larger, or nearly) is right
         return np.logaddexp(x, y)
 
     floor = staticmethod(np.floor)
@@ -159,6 +165,7 @@ class NumpyBackend:
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
     @staticmethod
+    @np.errstate(under="ignore")  # NOTE: y * (1 - y) is denormal where y is, at |x| ~ 100
     def sigmoid_backward(y, g):
         return g * y * (1 - y)
 
