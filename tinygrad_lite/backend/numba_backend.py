@@ -56,7 +56,8 @@ _ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", 
                 "relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh_backward",
                 "dropout_apply")
 _COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
-_REDUCIBLE = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_REDUCIBLE = (*_FLOATS, np.dtype(np.int64))
 _SAMPLE = {float: 1.0, int: 1, bool: True}
 
 # (op, operand dtypes or Python scalar types) -> (dtype, ctype), or None for "numpy only"
@@ -284,11 +285,10 @@ class NumbaBackend(NumpyBackend):
             return NumpyBackend.sgd_update(p, g, buf, lr=lr, momentum=momentum,
                                            dampening=dampening, weight_decay=weight_decay,
                                            nesterov=nesterov, first_step=first_step)
-        t = p.dtype.type
         pf, gf, bf = flat
-        codegen.call(_optim_kernels().sgd, [pf, gf, pf if bf is None else bf, t(lr), t(momentum),
-                                         t(1 - dampening), t(weight_decay), bool(nesterov),
-                                         bool(first_step), bf is not None])
+        scalars = np.array([lr, momentum, 1 - dampening, weight_decay], p.dtype)
+        codegen.call(_optim_kernels().sgd, [pf, gf, pf if bf is None else bf, scalars,
+                                         bool(nesterov), bool(first_step), bf is not None])
 
     def adam_update(self, p: np.ndarray, g: Any, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
                     max_exp_avg_sq: np.ndarray | None, *, step: int, lr: float, beta1: float,
@@ -302,12 +302,11 @@ class NumbaBackend(NumpyBackend):
                                             step=step, lr=lr, beta1=beta1, beta2=beta2,
                                             eps=eps, weight_decay=weight_decay,
                                             decoupled=decoupled)
-        t = p.dtype.type
         pf, gf, m, v, vmax = flat
-        codegen.call(_optim_kernels().adam, [
-            pf, gf, m, v, pf if vmax is None else vmax, t(lr / (1 - beta1 ** step)),
-            t(math.sqrt(1 - beta2 ** step)), t(1 - beta1), t(beta2), t(1 - beta2), t(eps),
-            t(weight_decay), t(1 - lr * weight_decay), bool(decoupled), vmax is not None])
+        scalars = np.array([lr / (1 - beta1 ** step), math.sqrt(1 - beta2 ** step), 1 - beta1,
+                            beta2, 1 - beta2, eps, weight_decay, 1 - lr * weight_decay], p.dtype)
+        codegen.call(_optim_kernels().adam, [pf, gf, m, v, pf if vmax is None else vmax, scalars,
+                                          bool(decoupled), vmax is not None])
 
 
 class _JitMode:
@@ -335,14 +334,17 @@ def _optim_kernels() -> Any:
 
 def _flat(p: np.ndarray, g: np.ndarray, *state: np.ndarray | None) -> tuple | None:
     """1-D views for a fused update, or None when one cannot write through them in place."""
-    arrays = (p,) + tuple(s for s in state if s is not None)
-    if p.dtype not in _REDUCIBLE[:2] or g.shape != p.shape or g.dtype != p.dtype or any(
-            a.dtype != p.dtype or a.shape != p.shape or not a.flags.c_contiguous
-            or not a.flags.writeable for a in arrays):
+    dtype, shape = p.dtype, p.shape
+    if dtype not in _FLOATS or g.dtype != dtype or g.shape != shape:
         return None
-    # NOTE: g may be a broadcast view (the gradient of a sum): reshape copies it then
-    return (p.reshape(-1), g.reshape(-1)) + tuple(
-        None if s is None else s.reshape(-1) for s in state)
+    for a in (p, *state):
+        if a is not None:
+            flags = a.flags
+            if a.dtype != dtype or a.shape != shape or not (flags.c_contiguous
+                                                             and flags.writeable):
+                return None
+    # NOTE: g may be a broadcast view (the gradient of a sum): ravel copies it then
+    return (p.ravel(), g.ravel(), *[None if s is None else s.ravel() for s in state])
 
 
 def _lazy_method(op: str) -> Callable:
