@@ -71,12 +71,12 @@ class Linear(Module):
         """PyTorch's default: U(+-1/sqrt(in_features)) for the weight and the bias."""
         _reset_uniform_fan_in(self.weight, self.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim == 0 or input.shape[-1] != self.in_features:
             raise RuntimeError(f"Linear(in_features={self.in_features}, out_features="
                                f"{self.out_features}): expected input with last dimension "
-                               f"{self.in_features}, got shape {x.shape}")
-        return F.linear(x, self.weight, self.bias)
+                               f"{self.in_features}, got shape {input.shape}")
+        return F.linear(input, self.weight, self.bias)
 
     def _penalty(self) -> Tensor | None:
         terms = []
@@ -124,8 +124,8 @@ class Bilinear(Module):
             if p is not None:
                 init.uniform_(p, -bound, bound)
 
-    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
-        return F.bilinear(x1, x2, self.weight, self.bias)
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
@@ -158,8 +158,8 @@ class Dropout(_InPlace):
         F._check_dropout_p(p)
         self.p = p
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -169,44 +169,44 @@ class Dropout1d(Dropout):
     """Zero whole channels of (N, C, L) or (C, L) input with probability p while training,
     scaling the kept ones by 1/(1-p); identity in eval mode."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.dropout1d(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(Dropout):
     """Dropout for SELU networks: keeps zero mean and unit variance while training;
     identity in eval mode."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.alpha_dropout(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)
 
 
 class FeatureAlphaDropout(Dropout):
     """Alpha dropout of whole channels of (N, C, *) input; identity in eval mode."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.feature_alpha_dropout(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(Dropout):
     """Zero whole feature maps of (N, C, H, W) or (C, H, W) input with probability p while
     training, scaling the kept ones by 1/(1-p); identity in eval mode."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.dropout2d(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Dropout3d(Dropout):
     """Zero whole volumes of (N, C, D, H, W) or (C, D, H, W) input with probability p while
     training, scaling the kept ones by 1/(1-p); identity in eval mode."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.dropout3d(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout3d(input, self.p, self.training, self.inplace)
 
 
 class ReLU(_InPlace):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu(input, self.inplace)
 
 
 class LeakyReLU(_InPlace):
@@ -214,8 +214,8 @@ class LeakyReLU(_InPlace):
         super().__init__(inplace)
         self.negative_slope = negative_slope
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return self._with_inplace(f"negative_slope={self.negative_slope}")
@@ -230,26 +230,26 @@ class RReLU(_InPlace):
         super().__init__(inplace)
         self.lower, self.upper = lower, upper
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.rrelu(x, self.lower, self.upper, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return self._with_inplace(f"lower={self.lower}, upper={self.upper}")
 
 
 class Sigmoid(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.sigmoid(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.sigmoid(input)
 
 
 class Tanh(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.tanh(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanh(input)
 
 
 class ReLU6(_InPlace):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.relu6(x, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu6(input, self.inplace)
 
 
 class ELU(_InPlace):
@@ -259,8 +259,8 @@ class ELU(_InPlace):
         super().__init__(inplace)
         self.alpha = alpha
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.elu(x, self.alpha, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return self._with_inplace(f"alpha={self.alpha}")
@@ -269,13 +269,13 @@ class ELU(_InPlace):
 class CELU(ELU):
     """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.celu(x, self.alpha, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha, self.inplace)
 
 
 class SELU(_InPlace):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.selu(x, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.selu(input, self.inplace)
 
 
 class GELU(Module):
@@ -288,21 +288,21 @@ class GELU(Module):
                              f"{approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.gelu(x, self.approximate)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
 
 class SiLU(_InPlace):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.silu(x, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input, self.inplace)
 
 
 class Mish(_InPlace):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.mish(x, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.mish(input, self.inplace)
 
 
 class Softplus(Module):
@@ -312,16 +312,16 @@ class Softplus(Module):
         super().__init__()
         self.beta, self.threshold = beta, threshold
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.softplus(x, self.beta, self.threshold)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Softsign(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.softsign(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softsign(input)
 
 
 class Hardtanh(_InPlace):
@@ -335,8 +335,8 @@ class Hardtanh(_InPlace):
                              f"({max_val})")
         self.min_val, self.max_val = min_val, max_val
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.hardtanh(x, self.min_val, self.max_val, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
         return self._with_inplace(f"min_val={self.min_val}, max_val={self.max_val}")
@@ -348,18 +348,18 @@ class _HardInPlace(_InPlace):
 
 
 class Hardsigmoid(_HardInPlace):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.hardsigmoid(x, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(_HardInPlace):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.hardswish(x, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardswish(input, self.inplace)
 
 
 class LogSigmoid(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.logsigmoid(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.logsigmoid(input)
 
 
 class Threshold(_InPlace):
@@ -369,8 +369,8 @@ class Threshold(_InPlace):
         super().__init__(inplace)
         self.threshold, self.value = threshold, value
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.threshold(x, self.threshold, self.value, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
         return self._with_inplace(f"threshold={self.threshold}, value={self.value}")
@@ -388,32 +388,32 @@ class _AlongDim(Module):
 class Softmax(_AlongDim):
     """Softmax along `dim` (None picks PyTorch's deprecated implicit axis, with its warning)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.softmax(x, self.dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmax(input, self.dim)
 
 
 class LogSoftmax(_AlongDim):
     """log(softmax(x)) along `dim`, computed stably as x - logsumexp(x)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.log_softmax(x, self.dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.log_softmax(input, self.dim)
 
 
 class Softmin(_AlongDim):
     """softmax(-x) along `dim`."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.softmin(x, self.dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim)
 
 
 class Softmax2d(Module):
     """Softmax over the channels at each position of (N, C, H, W) or (C, H, W) input."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (3, 4):
-            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.ndim}D "
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
                              "instead")
-        return F.softmax(x, -3)
+        return F.softmax(input, -3)
 
 
 class GLU(_AlongDim):
@@ -422,8 +422,8 @@ class GLU(_AlongDim):
     def __init__(self, dim: int = -1) -> None:
         super().__init__(dim)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.glu(x, self.dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
 
 
 class Flatten(Module):
@@ -433,8 +433,8 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.flatten(self.start_dim, self.end_dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -452,8 +452,8 @@ class Identity(Module):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x
+    def forward(self, input: Tensor) -> Tensor:
+        return input
 
 
 class Unflatten(Module):
@@ -469,9 +469,9 @@ class Unflatten(Module):
         super().__init__()
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
-    def forward(self, x: Tensor) -> Tensor:
-        d = x._axis(self.dim, "Unflatten")
-        return x.reshape(x.shape[:d] + self.unflattened_size + x.shape[d + 1:])
+    def forward(self, input: Tensor) -> Tensor:
+        d = input._axis(self.dim, "Unflatten")
+        return input.reshape(input.shape[:d] + self.unflattened_size + input.shape[d + 1:])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
@@ -544,8 +544,8 @@ class Embedding(Module):
             with no_grad():
                 self.weight[self.padding_idx] = 0
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.embedding(x, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+    def forward(self, input: Tensor) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
@@ -663,7 +663,7 @@ class RMSNorm(Module):
         self.weight = (Parameter(ones(self.normalized_shape, dtype=dtype))
                        if elementwise_affine else None)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:  # NOTE: PyTorch names this one x
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
@@ -685,8 +685,8 @@ class GroupNorm(Module):
         self.eps, self.affine = eps, affine
         self.weight, self.bias = _scale_and_shift(num_channels, affine, bias, dtype)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
@@ -715,8 +715,8 @@ class LayerNorm(Module):
         self.weight, self.bias = _scale_and_shift(self.normalized_shape, elementwise_affine,
                                                   bias, dtype)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine="
@@ -774,14 +774,14 @@ class _BatchNorm(_NormBase):
 
     _ranks: tuple = ()
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in self._ranks:
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in self._ranks:
             ranks = " or ".join(f"{n}D" for n in self._ranks)
             raise ValueError(f"{type(self).__name__}: expected {ranks} input, got shape "
-                             f"{x.shape}")
-        if x.shape[1] != self.num_features:
+                             f"{input.shape}")
+        if input.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected "
-                             f"{self.num_features} channels in dim 1, got shape {x.shape}")
+                             f"{self.num_features} channels in dim 1, got shape {input.shape}")
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             with no_grad():
@@ -791,7 +791,7 @@ class _BatchNorm(_NormBase):
         # eval mode without running statistics normalizes by the batch, as in PyTorch
         use_batch = self.training or self.running_mean is None
         keep = not self.training or self.track_running_stats
-        return F.batch_norm(x, self.running_mean if keep else None,
+        return F.batch_norm(input, self.running_mean if keep else None,
                             self.running_var if keep else None, self.weight, self.bias,
                             use_batch, momentum, self.eps)
 
@@ -833,13 +833,13 @@ class _InstanceNorm(_NormBase):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias,
                          dtype=dtype)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__
-        batched, unbatched = F._batched(x, self._nd, name)
+        batched, unbatched = F._batched(input, self._nd, name)
         if batched.shape[1] != self.num_features and (self.affine or
                                                       self.track_running_stats):
             raise ValueError(f"{name}({self.num_features}): expected {self.num_features} "
-                             f"channels, got input of shape {x.shape}")
+                             f"channels, got input of shape {input.shape}")
         out = F.instance_norm(batched, self.running_mean, self.running_var, self.weight,
                               self.bias, self.training or not self.track_running_stats,
                               0.0 if self.momentum is None else self.momentum, self.eps)
@@ -911,13 +911,13 @@ class _ConvNd(Module):
         groups when transposed)."""
         _reset_uniform_fan_in(self.weight, self.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         conv = (F.conv1d, F.conv2d, F.conv3d)[self._nd - 1]
         if self.padding_mode == "zeros":
-            return conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+            return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
-        x = F._pad_spatial(x, self._pads, F._PADDING_MODES[self.padding_mode])
-        return conv(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        input = F._pad_spatial(input, self._pads, F._PADDING_MODES[self.padding_mode])
+        return conv(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         nd = self._nd
@@ -1019,12 +1019,12 @@ class _ConvTransposeNd(_ConvNd):
                          groups, bias, padding_mode, dtype=dtype)
         self.output_padding = F._ntuple(output_padding, self._nd, "output_padding", name)
 
-    def forward(self, x: Tensor, output_size: tuple | None = None) -> Tensor:
+    def forward(self, input: Tensor, output_size: tuple | None = None) -> Tensor:
         """`output_size` (spatial, or with the leading dims) picks the output padding that
         gives that size, among those a strided conv maps to the input's size."""
         conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._nd - 1]
-        return conv(x, self.weight, self.bias, self.stride, self.padding,
-                    self._output_padding(x, output_size), self.groups, self.dilation)
+        return conv(input, self.weight, self.bias, self.stride, self.padding,
+                    self._output_padding(input, output_size), self.groups, self.dilation)
 
     def _output_padding(self, x: Tensor, output_size: tuple | None) -> tuple:
         if output_size is None:
@@ -1111,9 +1111,9 @@ class _MaxPoolNd(Module):
         self.padding, self.dilation = _setting(padding), _setting(dilation)
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    def forward(self, x: Tensor) -> Any:
+    def forward(self, input: Tensor) -> Any:
         pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[self._nd - 1]
-        return pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
+        return pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
                     self.ceil_mode, self.return_indices)
 
     def extra_repr(self) -> str:
@@ -1216,8 +1216,8 @@ class AvgPool1d(Module):
         self.padding = F._ntuple(padding, 1, "padding", "AvgPool1d")
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
     def extra_repr(self) -> str:
@@ -1238,8 +1238,8 @@ class _AvgPoolNd(Module):
         self.padding, self.ceil_mode = _setting(padding), ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F._avg_pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+    def forward(self, input: Tensor) -> Tensor:
+        return F._avg_pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                            self.count_include_pad, self.divisor_override, self._nd)
 
     def extra_repr(self) -> str:
@@ -1287,8 +1287,8 @@ class _AdaptivePoolNd(Module):
 class AdaptiveAvgPool1d(_AdaptivePoolNd):
     """Average (N, C, L) or (C, L) input down to length `output_size`."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.adaptive_avg_pool1d(x, self.output_size)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(input, self.output_size)
 
 
 class AdaptiveAvgPool2d(_AdaptivePoolNd):
@@ -1301,16 +1301,16 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
     (2, 8, 1, 1)
     """
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(x, self.output_size)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)
 
 
 class AdaptiveAvgPool3d(_AdaptivePoolNd):
     """Average (N, C, D, H, W) or (C, D, H, W) input down to `output_size` (an int, or a
     triple in which None keeps that dim)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.adaptive_avg_pool3d(x, self.output_size)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(input, self.output_size)
 
 
 class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
@@ -1323,8 +1323,8 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """The maximum of each of `output_size` adaptive windows of (N, C, L) or (C, L) input;
     with `return_indices`, also each maximum's position."""
 
-    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
-        return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
@@ -1337,15 +1337,15 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     (2, 8, 1, 1)
     """
 
-    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
-        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     """The maximum of each adaptive window of (N, C, D, H, W) or (C, D, H, W) input."""
 
-    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
-        return F.adaptive_max_pool3d(x, self.output_size, self.return_indices)
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
 
 
 # --- more activations -----------------------------------------------------------------------
@@ -1370,8 +1370,8 @@ class PReLU(Module):
     def reset_parameters(self) -> None:
         init.constant_(self.weight, self.init)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.prelu(x, self.weight)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
@@ -1389,20 +1389,20 @@ class _Shrink(Module):
 class Softshrink(_Shrink):
     """x - lambd above lambd, x + lambd below -lambd, 0 between."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.softshrink(x, self.lambd)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
 
 
 class Hardshrink(_Shrink):
     """x where |x| > lambd, else 0."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.hardshrink(x, self.lambd)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
 
 
 class Tanhshrink(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.tanhshrink(x)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanhshrink(input)
 
 
 # --- padding --------------------------------------------------------------------------------
@@ -1417,8 +1417,8 @@ class _PadNd(Module):
         super().__init__()
         self.padding = F._ntuple(padding, 2 * self._nd, "padding", type(self).__name__)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.pad(x, self.padding, self._mode, self.value)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, self._mode, self.value)
 
     def extra_repr(self) -> str:
         return f"{self.padding}"
@@ -1587,8 +1587,8 @@ class Upsample(Module):
         self.mode, self.align_corners = mode, align_corners
         self.recompute_scale_factor = recompute_scale_factor
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+    def forward(self, input: Tensor) -> Tensor:
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
                              self.recompute_scale_factor)
 
     def extra_repr(self) -> str:
@@ -1620,8 +1620,8 @@ class PixelShuffle(Module):
         super().__init__()
         self.upscale_factor = upscale_factor
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.pixel_shuffle(x, self.upscale_factor)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_shuffle(input, self.upscale_factor)
 
     def extra_repr(self) -> str:
         return f"upscale_factor={self.upscale_factor}"
@@ -1634,8 +1634,8 @@ class PixelUnshuffle(Module):
         super().__init__()
         self.downscale_factor = downscale_factor
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.pixel_unshuffle(x, self.downscale_factor)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_unshuffle(input, self.downscale_factor)
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
@@ -1648,8 +1648,8 @@ class ChannelShuffle(Module):
         super().__init__()
         self.groups = groups
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.channel_shuffle(x, self.groups)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.channel_shuffle(input, self.groups)
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}"
@@ -1663,8 +1663,8 @@ class LocalResponseNorm(Module):
         super().__init__()
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
@@ -1679,8 +1679,8 @@ class Unfold(Module):
         self.kernel_size, self.dilation = kernel_size, dilation
         self.padding, self.stride = padding, stride
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
@@ -1696,8 +1696,8 @@ class Fold(Unfold):
         super().__init__(kernel_size, dilation, padding, stride)
         self.output_size = output_size
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.fold(x, self.output_size, self.kernel_size, self.dilation, self.padding,
+    def forward(self, input: Tensor) -> Tensor:
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
                       self.stride)
 
     def extra_repr(self) -> str:
@@ -1718,8 +1718,8 @@ class _LPPoolNd(Module):
                 f"stride={self.stride}, ceil_mode={self.ceil_mode}")
 
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F._lp_pool(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode,
+    def forward(self, input: Tensor) -> Tensor:
+        return F._lp_pool(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode,
                           self._nd)
 
 

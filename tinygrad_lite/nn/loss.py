@@ -223,8 +223,8 @@ class PoissonNLLLoss(_Loss):
         super().__init__(reduction=reduction)
         self.log_input, self.full, self.eps = log_input, full, eps
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.poisson_nll_loss(input, target, self.log_input, self.full, self.eps,
+    def forward(self, log_input: Tensor, target: Tensor) -> Tensor:  # PyTorch's names
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, self.eps,
                                   self.reduction)
 
 

@@ -896,10 +896,10 @@ class Sequential(_Container):
         super().insert(index, module)
         return self
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, input: Any) -> Any:
         for module in self:
-            x = module(x)
-        return x
+            input = module(input)
+        return input
 
 
 class ModuleList(_Container):
