@@ -259,3 +259,32 @@ def test_state_dict_round_trip_keeps_the_step_tensor_and_loads_an_old_int_step()
     w2.grad = tl.ones_like(w2)
     fresh.step()
     assert fresh.state[w2]["step"].item() == 8.0
+
+
+# --- forward's argument names -------------------------------------------------------------
+def _forward_arguments(cls) -> list[str]:
+    import inspect
+    return [n for n, p in inspect.signature(cls.forward).parameters.items()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)][1:]
+
+
+def test_every_modules_forward_names_its_arguments_as_pytorch_does():
+    """`module(input=x)` works where it works in torch (its own Linear samples do that)."""
+    torch = _torch()
+    differ = []
+    for name in dir(nn):
+        ours, theirs = getattr(nn, name), getattr(torch.nn, name, None)
+        if not (isinstance(ours, type) and issubclass(ours, nn.Module) and theirs):
+            continue
+        mine, torchs = _forward_arguments(ours), _forward_arguments(theirs)
+        if mine and torchs and mine[:len(torchs)] != torchs[:len(mine)]:
+            differ.append((name, mine, torchs))
+    assert not differ
+
+
+def test_linear_and_a_loss_take_their_inputs_by_keyword():
+    layer = nn.Linear(3, 2)
+    x = tl.randn(4, 3)
+    np.testing.assert_array_equal(layer(input=x).numpy(), layer(x).numpy())
+    t = tl.randn(4, 2)
+    assert nn.MSELoss()(input=layer(x), target=t).item() == nn.MSELoss()(layer(x), t).item()
