@@ -59,6 +59,8 @@ def test_replayed_training_matches_eager_training_exactly(backend):
     assert _train(jitted, batches) == _train(eager_step, batches)
     assert jitted.source.startswith("def replay(x0, x1):")
     assert "b.matmul(" in jitted.source and "b.step_in_place(" in jitted.source
+    # NOTE: W.T of each weight is made once, at recording: a view that sees every step
+    assert "b.matmul(x0, k" in jitted.source
     for p, q in zip(eager_model.parameters(), jit_model.parameters()):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
         np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())  # rebound by replay

@@ -67,6 +67,8 @@ _LITERALS = (bool, int, str, type(None))
 _RECORDED_RUNS = 2
 # the backend's methods that write their first argument in place
 _WRITERS = ("step_in_place", "copy_into")
+# backend methods that return a view of their array: of a constant (a weight), made once
+_VIEWS = ("transpose", "reshape")
 
 
 class _Recorder:
@@ -229,6 +231,12 @@ class _Plan:
                 continue
             if kwargs.keys() != kwargs_b.keys() or len(args) != len(args_b):
                 raise _Refused(f"{where} was passed other arguments in each run")
+            if op in _VIEWS and args[0] is args_b[0] and not _reads_a_value(args, names[0]) \
+                    and not kwargs and _same_value(args[1], args_b[1]):
+                # NOTE: `W.T` of a weight: the same memory every call, so made once, here
+                name = self._constant(result_b)
+                names[0][id(result)] = names[1][id(result_b)] = name
+                continue
             params, first = [], 0
             if op == "launch":  # NOTE: a kernel and its layout, by one name: `kernel3`
                 if not _same_value(args[0], args_b[0]):
@@ -355,6 +363,12 @@ def _made_elsewhere(op: str, args: tuple, result: Any, names: dict) -> bool:
     if type(result) is weakref.ref or op == "realize" and result is args[0]:
         return True
     return type(result) is not Lazy and result is not None and id(result) in names
+
+
+def _reads_a_value(args: Any, names: dict) -> bool:
+    """Whether `args` hold an array that a call of this run made, or an input."""
+    return any(id(a) in names or type(a) is Lazy
+               or type(a) in (tuple, list) and _reads_a_value(a, names) for a in args)
 
 
 def _name_result(names: dict, value: Any, name: str, node: Lazy | None = None) -> None:
