@@ -220,6 +220,26 @@ def test_the_seeds_update_written_with_in_place_tensor_ops_replays():
     assert "b.copy_into(" in step.source
 
 
+def test_views_of_a_weight_see_its_updates_and_a_reshape_that_copies_is_made_each_call(
+        backend):
+    """W.T is made once, at recording (a view of W); the reshape of a non-contiguous weight
+    copies, so replay makes it on every call: both follow W as the in-place update moves it."""
+    def make():
+        tl.manual_seed(0)
+        w = tl.randn(4, 3).T
+
+        def step(x):  # NOTE: w is the function's own state, as a model's weight is
+            out = (w.reshape(-1) * x).sum() + (w.T * 2).sum()
+            w.sub_(0.1 * out)
+            return out
+        return step
+
+    jitted, eager = tl.TinyJit(make()), make()
+    xs = [tl.randn(12) for _ in range(6)]
+    assert [jitted(x).item() for x in xs] == [eager(x).item() for x in xs]
+    assert "b.reshape(" in jitted.source and "b.transpose(" not in jitted.source
+
+
 def test_a_slice_assignment_under_no_grad_is_refused():
     """`t[i] = v` writes with numpy outside the backend: replay would skip it."""
     counts = tl.zeros(3)

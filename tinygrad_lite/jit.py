@@ -232,8 +232,10 @@ class _Plan:
             if kwargs.keys() != kwargs_b.keys() or len(args) != len(args_b):
                 raise _Refused(f"{where} was passed other arguments in each run")
             if op in _VIEWS and args[0] is args_b[0] and not _reads_a_value(args, names[0]) \
-                    and not kwargs and _same_value(args[1], args_b[1]):
-                # NOTE: `W.T` of a weight: the same memory every call, so made once, here
+                    and not kwargs and _same_value(args[1], args_b[1]) \
+                    and np.may_share_memory(result_b, args_b[0]):
+                # NOTE: `W.T` of a weight: the same memory every call, so made once, here (a
+                # reshape that had to copy is not: it would miss the optimizer's steps)
                 name = self._constant(result_b)
                 names[0][id(result)] = names[1][id(result_b)] = name
                 continue
