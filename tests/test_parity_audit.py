@@ -279,6 +279,31 @@ def test_index_select_with_zero_dim_index_keeps_the_dim():
     _same(got, t)
 
 
+@pytest.mark.parametrize("op", [
+    lambda x, L: x.scatter_reduce(0, L.tensor(0), L.tensor(5.0), "amax"),
+    lambda x, L: x.scatter_reduce(0, L.tensor(0), L.tensor(5.0), "mean", include_self=False),
+    lambda x, L: x.scatter_reduce(0, L.tensor(0), L.tensor(5.0), "prod"),
+    lambda x, L: x.index_add(0, L.tensor(0), x * 3),
+    lambda x, L: x.index_copy(0, L.tensor(0), x * 3),
+    lambda x, L: x.index_reduce(0, L.tensor(0), x * 3, "prod"),
+    lambda x, L: x.cummax(0)[0] + x.cumsum(0),
+], ids=["scatter_reduce_amax", "scatter_reduce_mean", "scatter_reduce_prod", "index_add",
+        "index_copy", "index_reduce", "cummax_cumsum"])
+def test_index_and_scan_ops_read_a_0d_tensor_and_index_as_one_element(op):
+    """PyTorch runs them on a 0-d tensor (and 0-d index) as on shape (1,), result 0-d."""
+    def f(L):
+        x = L.tensor(2.0, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # NOTE: torch calls index_reduce beta
+            out = op(x, L)
+        out.backward()
+        return out, x.grad
+    (t_out, t_grad), (out, grad) = _both(f)
+    assert out.shape == ()
+    _same(out, t_out)
+    _same(grad, t_grad)
+
+
 def test_softmax_and_log_softmax_take_dtype():
     def f(L):
         x = L.tensor([[1.0, 2.0], [3.0, 5.0]])

@@ -1915,7 +1915,7 @@ class Tensor:
         """A copy with src[i][j] added at [index[i][j]][j] for dim 0; repeats add up."""
         return self._scatter(dim, index, src, True, "scatter_add")
 
-    @_zero_d_as_1d("source")
+    @_zero_d_as_1d("index", "source")
     def index_add(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> "Tensor":
         """A copy with alpha * source's slices added at positions `index` along `dim`."""
         idx, source = self._index_source(dim, index, source, "index_add")
@@ -2803,7 +2803,7 @@ class Tensor:
                                f"{source.shape}), fewer than the {count} True in the mask")
         return self.expand(shape)._put(source.reshape(-1)[:count], np.nonzero(m), False)
 
-    @_zero_d_as_1d("source")
+    @_zero_d_as_1d("index", "source")
     def index_copy(self, dim: int, index: Any, source: Any) -> "Tensor":
         """A copy with source's slices written at positions `index` along `dim`."""
         idx, source = self._index_source(dim, index, source, "index_copy")
@@ -2827,6 +2827,7 @@ class Tensor:
                              f"run from {idx.min()} to {idx.max()}")
         return idx % max(n, 1), source
 
+    @_zero_d_as_1d("index", "src")
     def scatter_reduce(self, dim: int, index: Any, src: Any, reduce: str, *,
                        include_self: bool = True) -> "Tensor":
         """A copy where src[i][j] is combined into [index[i][j]][j] (dim 0) by `reduce`:
@@ -2869,7 +2870,7 @@ class Tensor:
         return ops.ScatterExtreme.apply(self, src, out=out, index=index, hit=hit,
                                         include_self=include_self)
 
-    @_zero_d_as_1d("source")
+    @_zero_d_as_1d("index", "source")
     def index_reduce(self, dim: int, index: Any, source: Any, reduce: str, *,
                      include_self: bool = True) -> "Tensor":
         """A copy where source's slices are combined into the slices at positions `index`
