@@ -304,6 +304,24 @@ def test_index_and_scan_ops_read_a_0d_tensor_and_index_as_one_element(op):
     _same(grad, t_grad)
 
 
+@pytest.mark.parametrize("shape, op", [
+    ((0, 3), lambda x: x.logsumexp(0)), ((2, 0), lambda x: x.logsumexp(1)),
+    ((0,), lambda x: x.logsumexp(0)), ((0,), lambda x: x.median()),
+    ((0, 3), lambda x: x.median()), ((0,), lambda x: x.nanmedian()),
+], ids=["logsumexp_rows", "logsumexp_cols", "logsumexp_1d", "median", "median_2d",
+        "nanmedian"])
+def test_reductions_over_nothing_give_pytorchs_identity(shape, op):
+    """logsumexp of no terms is log(0) = -inf, and the median of nothing NaN, as in torch."""
+    def f(L):
+        x = L.zeros(shape, requires_grad=True)
+        out = op(x)
+        out.sum().backward()
+        return out, x.grad
+    (t_out, t_grad), (out, grad) = _both(f)
+    assert out.shape == tuple(t_out.shape) and grad.shape == tuple(t_grad.shape)
+    np.testing.assert_array_equal(out.numpy(), t_out.detach().numpy())
+
+
 def test_softmax_and_log_softmax_take_dtype():
     def f(L):
         x = L.tensor([[1.0, 2.0], [3.0, 5.0]])

@@ -1350,9 +1350,11 @@ class Tensor:
         return self._median(dim, keepdim, True, "nanmedian")
 
     def _median(self, dim: int | None, keepdim: bool, skip_nan: bool, op: str) -> Any:
-        if self.numel() == 0:
+        if self.numel() == 0 and dim is None and self.dtype.kind == "f":
+            return self.sum() * np.nan  # NOTE: PyTorch's NaN, with a gradient of zeros
+        if self.numel() == 0 and (dim is None or self.shape[self._axis(dim, op)] == 0):
             raise RuntimeError(f"{op}: cannot take the median of an empty tensor of shape "
-                               f"{self.shape}")
+                               f"{self.shape}" + ("" if dim is None else f" along dim {dim}"))
         if dim is None:
             flat = self.reshape(-1)
             data = flat.numpy()

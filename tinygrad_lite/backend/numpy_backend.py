@@ -189,10 +189,11 @@ class NumpyBackend:
     argmin = staticmethod(np.argmin)
 
     @staticmethod
-    @np.errstate(under="ignore")
+    @np.errstate(under="ignore", divide="ignore")
     def logsumexp(x, axis, keepdims=False):
-        # NOTE: shifting by the max keeps exp from overflowing; an all -inf row stays -inf.
-        m = np.maximum.reduce(x, axis=axis, keepdims=True)
+        # NOTE: shifting by the max keeps exp from overflowing; an all -inf row stays -inf,
+        # and so does an empty one (log(0), as in PyTorch)
+        m = np.maximum.reduce(x, axis=axis, keepdims=True, initial=-np.inf)
         m = np.where(np.isfinite(m), m, 0)
         out = np.log(np.add.reduce(np.exp(x - m), axis=axis, keepdims=True)) + m
         return out if keepdims else np.squeeze(out, axis=axis)
