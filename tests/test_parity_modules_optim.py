@@ -288,3 +288,36 @@ def test_linear_and_a_loss_take_their_inputs_by_keyword():
     np.testing.assert_array_equal(layer(input=x).numpy(), layer(x).numpy())
     t = tl.randn(4, 2)
     assert nn.MSELoss()(input=layer(x), target=t).item() == nn.MSELoss()(layer(x), t).item()
+
+
+# --- an empty batch -----------------------------------------------------------------------
+EMPTY_BATCH = {
+    "Linear": (lambda nn: nn.Linear(4, 3), (0, 4)),
+    "Conv2d": (lambda nn: nn.Conv2d(2, 3, 3, padding=1), (0, 2, 5, 5)),
+    "GroupNorm": (lambda nn: nn.GroupNorm(2, 4), (0, 4, 3)),
+    "Flatten": (lambda nn: nn.Flatten(), (0, 2, 3)),
+    "AdaptiveMaxPool1d": (lambda nn: nn.AdaptiveMaxPool1d(2), (0, 2, 4)),
+    "LayerNorm": (lambda nn: nn.LayerNorm(4), (0, 4)),
+    "LSTM": (lambda nn: nn.LSTM(4, 3, batch_first=True), (0, 2, 4)),
+    "TransformerEncoderLayer": (lambda nn: nn.TransformerEncoderLayer(
+        4, 2, 8, dropout=0.0, batch_first=True), (0, 3, 4)),
+    "max_unpool2d": (lambda nn: lambda x: nn.functional.max_unpool2d(
+        *nn.functional.max_pool2d(x, 2, return_indices=True), 2), (0, 2, 4, 4)),
+    "grid_sample": (lambda nn: lambda x: nn.functional.grid_sample(
+        x, x.new_zeros((0, 3, 3, 2)), align_corners=False), (0, 2, 4, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_BATCH))
+def test_a_batch_of_zero_samples_gives_pytorchs_shapes(name):
+    """N = 0 reshapes with the merged sizes: a -1 next to a 0 would be ambiguous."""
+    torch = _torch()
+    make, shape = EMPTY_BATCH[name]
+    shapes = []
+    for lib in (torch, tl):
+        x = lib.zeros(shape, requires_grad=True)
+        out = make(lib.nn)(x)
+        out = out[0] if isinstance(out, tuple) else out
+        out.sum().backward()
+        shapes.append((tuple(out.shape), tuple(x.grad.shape)))
+    assert shapes[1] == shapes[0]

@@ -1458,8 +1458,9 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         start, end = (d % self.ndim for d in (start_dim, end_dim))
-        shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
-        return self.reshape(shape)
+        # NOTE: the merged size, not -1, which an empty batch would leave ambiguous
+        merged = math.prod(self.shape[start:end + 1])
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
     def squeeze(self, dim: Any = None) -> "Tensor":
         axes = _dims(dim, self.ndim, "squeeze")

@@ -1464,12 +1464,12 @@ def _max_unpool(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int]
     stride = kernel if stride is None else _ntuple(stride, nd, "stride", op)
     size = _unpool_size(x, kernel, stride, _ntuple(padding, nd, "padding", op), output_size, op)
     n, c = x.shape[:2]
-    flat = indices.numpy().reshape(n, c, -1)
+    flat = indices.numpy().reshape(n, c, math.prod(indices.shape[2:]))
     total = math.prod(size)
     if flat.size and (flat.min() < 0 or flat.max() >= total):
         raise RuntimeError(f"{op}: Found an invalid max index: {flat.max()} (output volumes "
                            f"are of size {'x'.join(map(str, size))})")
-    out = zeros(n, c, total, dtype=x.dtype).scatter(2, flat, x.reshape(n, c, -1))
+    out = zeros(n, c, total, dtype=x.dtype).scatter(2, flat, x.flatten(2))
     out = out.reshape((n, c) + size)
     return out.squeeze(0) if unbatched else out
 
@@ -1680,7 +1680,7 @@ def _adaptive_max_pool(input: Tensor, output_size: int | Sequence[int | None],  
         along = np.minimum(starts[:, None] + np.arange((ends - starts).max()), ends[:, None] - 1)
         index = (index[:, None, :, None] * n + along[None, :, None, :]).reshape(
             index.shape[0] * out, -1)
-    values, picks, shape = _window_max(x.reshape(x.shape[:2] + (-1,))[:, :, index], sizes,
+    values, picks, shape = _window_max(x.flatten(2)[:, :, index], sizes,
                                        unbatched)
     if not return_indices:
         return values
@@ -1966,7 +1966,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",  # noqa: A0
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     corners = _align_corners(align_corners, op)
     n, c, spatial = input.shape[0], input.shape[1], input.shape[2:]
-    points = grid.reshape(n, -1, nd)
+    points = grid.flatten(1, -2)  # (N, points, nd)
     # per spatial dim (first dim first): pixel positions of every output point, (N, P)
     coords = [_unnormalize(points[:, :, nd - 1 - d], size, corners)
               for d, size in enumerate(spatial)]
@@ -1991,7 +1991,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",  # noqa: A0
         corner_sets = [[(low.astype(np.intp) + bit, frac if bit else 1 - frac)
                         for low, frac, bit in zip(lows, fracs, bits)]
                        for bits in np.ndindex(*(2,) * nd)]
-    pixels = input.reshape(n, c, -1).transpose(1, 2)  # (N, H * W, C)
+    pixels = input.flatten(2).transpose(1, 2)  # (N, H * W, C)
     batch = np.arange(n)[:, None]
     out = None
     for corner in corner_sets:
@@ -2120,7 +2120,9 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
         raise RuntimeError(f"group_norm: expected input (N, C, *) with C divisible by "
                            f"num_groups={num_groups}, got shape {input.shape}")
     n, c = input.shape[:2]
-    centred, _, var = _standardize(input.reshape(n, num_groups, -1), (2,))
+    # NOTE: each group's size, not -1, which an empty batch (n = 0) would leave ambiguous
+    group = c // num_groups * math.prod(input.shape[2:])
+    centred, _, var = _standardize(input.reshape(n, num_groups, group), (2,))
     out = (centred / (var + eps).sqrt()).reshape(input.shape)
     return _affine(out, weight, bias, (1, c) + (1,) * (input.ndim - 2))
 
