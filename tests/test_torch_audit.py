@@ -25,7 +25,6 @@ KNOWN = {
     "matrix_exp": "ours is computed in float64 and rounded; torch's float32 is less exact",
     # edge cases left alone
     "tensordot": "contracting a size-1 dim against a size-2 one (torch broadcasts it)",
-    "nn.Linear": "forward's argument is x, not input (Linear(input=...))",
     "nn.TransformerEncoder": "the sample passes a torch layer to our constructor",
 }
 
