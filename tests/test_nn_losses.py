@@ -378,3 +378,27 @@ def test_cross_entropy_of_an_empty_batch_is_nan_for_mean_and_zero_for_sum(reduct
         loss.backward()
     np.testing.assert_equal(loss.item(), expected)
     assert not np.signbit(loss.item()) and x.grad.shape == (0, C)
+
+
+# --- per-element weights of the regression losses (PyTorch 2.13's `weight=`) --------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+def test_weighted_regression_losses_match_torch(name, reduction, dtype):
+    """The weight (and its gradient) too: it is an input of the same shape."""
+    x, t = _logits((N, C), dtype), _logits((N, C), dtype, seed=5)
+    w = _probs((N, C), dtype)
+    check_parity(lambda a, b, c: getattr(F, name)(a, b, reduction=reduction, weight=c),
+                 lambda a, b, c: getattr(__import__("torch").nn.functional, name)(
+                     a, b, reduction=reduction, weight=c), [x, t, w])
+
+
+def test_weighted_mse_and_l1_average_over_the_weights_and_huber_over_the_elements():
+    x, w = tl.tensor([[1.0, 2.0], [3.0, 4.0]]), tl.tensor([[1.0, 2.0], [3.0, 4.0]])
+    zero = tl.zeros(2, 2)
+    assert F.mse_loss(x, zero, weight=w).item() == 100 / 10  # 1 + 8 + 27 + 64 over 1+2+3+4
+    assert F.l1_loss(x, zero, weight=w).item() == 30 / 10
+    assert F.huber_loss(x, zero, weight=w).item() == 25 / 4  # 0.5 + 3 + 7.5 + 14 over 4
+    with pytest.raises(RuntimeError, match=r"mse_loss: weight of shape \(2,\) must have the "
+                                           r"input's shape \(2, 2\)"):
+        F.mse_loss(x, zero, weight=tl.ones(2))

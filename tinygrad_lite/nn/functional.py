@@ -893,17 +893,35 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A00
     return _reduce(_weighted((1 - y) * input + softplus, weight), reduction)
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """(input - target)^2, elementwise; a target of another shape broadcasts, with a warning."""
+def _reduce_weighted(loss: Tensor, weight: Tensor | None, reduction: str, op: str,
+                     over_weights: bool = True) -> Tensor:
+    """`_reduce` of a regression loss with PyTorch's optional per-element `weight` (input's
+    shape): the mean divides by the total weight (by the element count for huber_loss)."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if weight.shape != loss.shape:
+        raise RuntimeError(f"{op}: weight of shape {weight.shape} must have the input's shape "
+                           f"{loss.shape}")
+    weight = weight.to(loss.dtype)
+    return _reduce(loss * weight, reduction, weight.sum() if over_weights else None)
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+             weight: Tensor | None = None) -> Tensor:
+    """(input - target)^2, elementwise; a target of another shape broadcasts, with a warning.
+    `weight` (input's shape) weighs each element; the mean is then over the total weight."""
     _check_reduction(reduction, "mse_loss")
     diff = input - _warn_if_broadcast(input, target, "mse_loss")
-    return _reduce(diff * diff, reduction)
+    return _reduce_weighted(diff * diff, weight, reduction, "mse_loss")
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """|input - target|, elementwise; a target of another shape broadcasts, with a warning."""
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+            weight: Tensor | None = None) -> Tensor:
+    """|input - target|, elementwise; a target of another shape broadcasts, with a warning.
+    `weight` (input's shape) weighs each element; the mean is then over the total weight."""
     _check_reduction(reduction, "l1_loss")
-    return _reduce((input - _warn_if_broadcast(input, target, "l1_loss")).abs(), reduction)
+    diff = input - _warn_if_broadcast(input, target, "l1_loss")
+    return _reduce_weighted(diff.abs(), weight, reduction, "l1_loss")
 
 
 def _huber(diff: Tensor, delta: float) -> Tensor:
@@ -913,12 +931,15 @@ def _huber(diff: Tensor, delta: float) -> Tensor:
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
-               delta: float = 1.0) -> Tensor:
-    """Squared error for errors under `delta`, absolute error (times delta) beyond."""
+               delta: float = 1.0, weight: Tensor | None = None) -> Tensor:
+    """Squared error for errors under `delta`, absolute error (times delta) beyond. `weight`
+    (input's shape) weighs each element; unlike mse_loss's, PyTorch's mean then still
+    divides by the element count."""
     _check_reduction(reduction, "huber_loss")
     # NOTE: PyTorch's huber_loss keeps the input's dtype, unlike its smooth_l1_loss twin
     target = _warn_if_broadcast(input, target, "huber_loss").to(input.dtype)
-    return _reduce(_huber(input - target, delta), reduction)
+    return _reduce_weighted(_huber(input - target, delta), weight, reduction, "huber_loss",
+                            over_weights=False)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
