@@ -498,3 +498,13 @@ def test_dataloader_stacks_list_items_field_by_field_like_torch():
     items = [[np.ones(2) * i, i] for i in range(4)]
     x, y = next(iter(DataLoader(items, batch_size=4)))
     assert x.shape == (4, 2) and y.shape == (4,)
+
+
+def test_pytorchs_import_path_torch_utils_data_carries_over():
+    """`from torch.utils.data import DataLoader` becomes `from tinygrad_lite.utils.data ...`:
+    the same classes as tinygrad_lite.data, not copies."""
+    from tinygrad_lite.utils.data import DataLoader, TensorDataset, random_split
+
+    assert DataLoader is tl.data.DataLoader and TensorDataset is tl.data.TensorDataset
+    assert random_split is tl.utils.data.random_split is tl.data.random_split
+    assert sorted(tl.utils.data.__all__) == sorted(tl.data.__all__)

@@ -14,6 +14,7 @@ from . import (  # noqa: E402
     nn,
     optim,
     train,
+    utils,
     viz,
 )
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
