@@ -375,6 +375,45 @@ def test_repr_looks_like_pytorch():
     assert repr(tl.tensor([1, 2])) == "tensor([1, 2])"
 
 
+@pytest.fixture
+def print_options():
+    """Put PyTorch's default print options back after a test that changes them."""
+    yield
+    tl.set_printoptions(profile="default")
+
+
+def test_set_printoptions_sets_decimals_scientific_notation_and_summaries(print_options):
+    tl.set_printoptions(precision=2)
+    assert repr(tl.tensor([1.23456, -2.5])) == "tensor([ 1.23, -2.50])"
+    tl.set_printoptions(sci_mode=True)
+    assert repr(tl.tensor([1.5, 2.0])) == "tensor([1.50e+00, 2.00e+00])"
+    tl.set_printoptions(threshold=5, edgeitems=1, sci_mode=None)
+    assert repr(tl.arange(20.0)) == "tensor([ 0.,  ..., 19.])"
+    tl.set_printoptions(profile="default")
+    assert repr(tl.tensor([1.23456])) == "tensor([1.2346])"
+    with pytest.raises(ValueError, match="profile must be one of default, short, full"):
+        tl.set_printoptions(profile="long")
+
+
+@pytest.mark.parametrize("options", [{}, {"precision": 2}, {"sci_mode": True},
+                                     {"sci_mode": False}, {"threshold": 5, "edgeitems": 1},
+                                     {"profile": "short"}, {"profile": "full"}])
+def test_printed_tensors_match_pytorchs_under_each_print_option(options, print_options):
+    """Summarized prints too: their format suits the entries shown, as PyTorch's does."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    values = [np.array([1.23456, -2.5, 3.0]), np.array([1e-5, 2.0]), np.arange(2000) / 7,
+              rng.standard_normal((5, 300, 2)), np.arange(3000)]
+    torch.set_printoptions(**options)
+    tl.set_printoptions(**options)
+    try:
+        for v in values:
+            for dtype in ("float32", "int64"):
+                assert repr(tl.tensor(v.astype(dtype))) == repr(torch.tensor(v.astype(dtype)))
+    finally:
+        torch.set_printoptions(profile="default")
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: tl.ones(32, 784) @ tl.ones(256, 128),
      r"matmul: \(32, 784\) @ \(256, 128\): inner dimensions 784 and 256 differ"),

@@ -128,6 +128,7 @@ from .tensor import (
     randn,
     randn_like,
     set_default_dtype,
+    set_printoptions,
     stack,
     tensor,
     uint8,

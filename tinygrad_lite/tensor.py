@@ -10,6 +10,7 @@ import functools
 import inspect
 import math
 import string
+import sys
 import warnings
 from typing import Any, Callable, Iterator, Sequence
 
@@ -220,23 +221,61 @@ class device(str):  # noqa: N801  (PyTorch's name)
 _CPU = device("cpu")
 
 
+# PyTorch's print options (`set_printoptions`) and its named profiles
+_PRINT_PROFILES = {"default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+                   "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+                   "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3,
+                            "linewidth": 80}}
+_print_options: dict[str, Any] = {**_PRINT_PROFILES["default"], "sci_mode": None}
+
+
+def set_printoptions(precision: int | None = None, threshold: float | None = None,
+                     edgeitems: int | None = None, linewidth: int | None = None,
+                     profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """How tensors print, as `torch.set_printoptions`: decimals, the element count above
+    which only `edgeitems` per edge are shown, line width, a profile ('default', 'short',
+    'full') applied first, and scientific notation forced on or off (None: chosen per
+    tensor)."""
+    if profile is not None:
+        if profile not in _PRINT_PROFILES:
+            raise ValueError(f"set_printoptions: profile must be one of "
+                             f"{', '.join(_PRINT_PROFILES)}, got {profile!r}")
+        _print_options.update(_PRINT_PROFILES[profile])
+    given = {"precision": precision, "threshold": threshold, "edgeitems": edgeitems,
+             "linewidth": linewidth}
+    _print_options.update({k: v for k, v in given.items() if v is not None}, sci_mode=sci_mode)
+
+
 def _float_format(values: np.ndarray) -> Callable[[Any], str]:
     """PyTorch's way of printing floats, so printed tensors read the same: whole numbers as
-    `2.`, others with 4 decimals, and scientific notation when the magnitudes are far apart
-    (a ratio over 1000) or extreme; every entry padded to one width."""
+    `2.`, others with `precision` (4) decimals, and scientific notation when the magnitudes
+    are far apart (a ratio over 1000) or extreme; every entry padded to one width."""
     shown = values[np.isfinite(values) & (values != 0)].astype(np.float64)
     finite = np.abs(shown)
     whole = bool(np.all(finite == np.ceil(finite)))
     big, small = (finite.max(), finite.min()) if finite.size else (0.0, 0.0)
-    scientific = finite.size > 0 and (big / small > 1000 or big > 1e8 or (
-        not whole and small < 1e-4))
-    spec = "{:.4e}" if scientific else "{:.0f}." if whole else "{:.4f}"
+    scientific = _print_options["sci_mode"]
+    if scientific is None:
+        scientific = finite.size > 0 and (big / small > 1000 or big > 1e8 or (
+            not whole and small < 1e-4))
+    digits = _print_options["precision"]
+    spec = (f"{{:.{digits}e}}" if scientific else "{:.0f}." if whole
+            else f"{{:.{digits}f}}")
 
     def text(v: Any) -> str:
         return spec.format(v) if np.isfinite(v) else str(float(v))
 
     width = max((len(text(v)) for v in shown), default=0)  # NOTE: nan, inf, 0 do not count
     return lambda v: text(v).rjust(width)
+
+
+def _edges(values: np.ndarray, count: int) -> np.ndarray:
+    """The first and last `count` entries along every dim: what a summarized print shows."""
+    for axis, n in enumerate(values.shape):
+        if n > 2 * count:
+            values = np.concatenate([values.take(range(count), axis),
+                                     values.take(range(n - count, n), axis)], axis)
+    return values
 
 
 def _binary(op: Any, pair: Callable) -> tuple[Callable, Callable]:
@@ -526,10 +565,17 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        values = self.numpy()
-        formatter = {"float_kind": _float_format(values)} if values.dtype.kind == "f" else None
-        body = np.array2string(values, separator=", ", prefix="tensor(", max_line_width=80,
-                               formatter=formatter)
+        values, options = self.numpy(), _print_options
+        summarized = values.size > options["threshold"]
+        # NOTE: as PyTorch, the format suits the entries shown, not those the "..." hides
+        shown = _edges(values, options["edgeitems"]) if summarized else values
+        formatter = {"float_kind": _float_format(shown)} if values.dtype.kind == "f" else None
+        body = np.array2string(values, separator=", ", prefix="tensor(",
+                               max_line_width=options["linewidth"], formatter=formatter,
+                               threshold=min(options["threshold"], sys.maxsize),
+                               edgeitems=options["edgeitems"])
+        if summarized:
+            body = body.replace(", ...,", ",  ...,")  # NOTE: PyTorch's " ..." entry
         extras = []
         if self.dtype not in (float32, int64, bool_):
             extras.append(f"dtype={self.dtype}")
