@@ -233,3 +233,26 @@ def test_clone_is_differentiable_and_copies():
     assert not np.shares_memory(y.numpy(), x.numpy())
     (y * 3).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [3, 3])
+
+
+def test_augmented_assignments_write_the_tensor_in_place():
+    """`x //= 2` and the other augmented operators keep x (and its views) the same tensor."""
+    x = tl.tensor([5, 6, 7])
+    view = x[1:]
+    for op, expected in [("//=", [2, 3, 3]), ("%=", [0, 1, 1]), ("|=", [2, 3, 3]),
+                         ("<<=", [8, 12, 12]), (">>=", [4, 6, 6]), ("^=", [5, 7, 7]),
+                         ("&=", [4, 6, 6])]:
+        before = x
+        x = _augmented(x, op, {"//=": 2, "%=": 2, "|=": 2, "<<=": 2, ">>=": 1, "^=": 1,
+                               "&=": 6}[op])
+        assert x is before and x.tolist() == expected, op
+    assert view.tolist() == [6, 6]
+    y = tl.tensor([1.5, 2.0])
+    z = _augmented(y, "**=", 2)
+    assert z is y and y.tolist() == [2.25, 4.0]
+
+
+def _augmented(x, op, value):
+    namespace = {"x": x}
+    exec(f"x {op} {value}", namespace)  # noqa: S102  (the statement itself is under test)
+    return namespace["x"]

@@ -3472,6 +3472,11 @@ for _name in ("log1p", "expm1", "erf", "erfc", "log2", "log10", "exp2", "sin", "
               "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "i0", "put",
               "conj_physical", "igamma", "igammac"):
     setattr(Tensor, f"{_name}_", _in_place(_name))
+# the augmented assignments beyond += -= *= /= (x //= 2 writes x in place, as in PyTorch)
+for _name, _op in (("floordiv", "floor_divide"), ("mod", "remainder"), ("pow", "pow"),
+                   ("and", "bitwise_and"), ("or", "bitwise_or"), ("xor", "bitwise_xor"),
+                   ("lshift", "bitwise_left_shift"), ("rshift", "bitwise_right_shift")):
+    setattr(Tensor, f"__i{_name}__", getattr(Tensor, f"{_op}_"))
 
 
 def _numpy_names(method: Callable) -> Callable:
