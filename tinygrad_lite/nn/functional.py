@@ -1701,8 +1701,7 @@ def _adaptive_max_pool(input: Tensor, output_size: int | Sequence[int | None],  
         along = np.minimum(starts[:, None] + np.arange((ends - starts).max()), ends[:, None] - 1)
         index = (index[:, None, :, None] * n + along[None, :, None, :]).reshape(
             index.shape[0] * out, -1)
-    values, picks, shape = _window_max(x.flatten(2)[:, :, index], sizes,
-                                       unbatched)
+    values, picks, shape = _window_max(x.flatten(2)[:, :, index], sizes, unbatched)
     if not return_indices:
         return values
     flat = index[np.arange(index.shape[0]), picks.numpy()].reshape(shape).astype(np.int64)
