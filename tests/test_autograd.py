@@ -366,6 +366,21 @@ def test_attributes_and_conversions():
     assert np.asarray(total) == 21 and np.asarray(total, dtype=np.float64).dtype == np.float64
 
 
+def test_np_array_copies_and_np_asarray_shares_the_tensors_memory():
+    """numpy's protocol as with PyTorch's CPU tensors: writing into np.array(t) cannot change
+    t; np.asarray(t) is a view; a cast under copy=False is refused, as numpy refuses it."""
+    t = tl.tensor([1.0, 2.0])
+    np.array(t)[0] = 99.0
+    np.array(t, copy=True)[1] = 77.0
+    assert t.tolist() == [1.0, 2.0]
+    view = np.asarray(t)
+    view[0] = 5.0
+    assert t.tolist() == [5.0, 2.0]
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    with pytest.raises(ValueError, match="float32 to float64 needs a copy"):
+        np.array(t, dtype=np.float64, copy=False)
+
+
 def test_repr_looks_like_pytorch():
     assert repr(tl.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert repr(tl.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"

@@ -526,9 +526,16 @@ class Tensor:
         self.numpy()
         return self
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """numpy's protocol: `np.asarray(t)` shares the tensor's memory (as with PyTorch's
+        CPU tensors), `np.array(t)` (copy=True) is a copy that writes cannot leak from."""
         arr = self.numpy()
-        return arr if dtype is None else arr.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            if copy is False:
+                raise ValueError(f"__array__: {arr.dtype} to {np.dtype(dtype)} needs a copy, "
+                                 "and copy=False was asked")
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
 
     def item(self) -> Any:
         if self.numel() != 1:
