@@ -49,6 +49,15 @@ def test_factories_take_a_cpu_device_and_refuse_others(make):
         make("cuda")
 
 
+def test_cuda_is_refused_with_the_message_of_to_cuda():
+    """t.cuda() / model.cuda() exist, as in PyTorch, and say that only the CPU is here."""
+    with pytest.raises(RuntimeError, match="only the 'cpu' device is available, got 'cuda:1'"):
+        tl.ones(1).cuda(1)
+    with pytest.raises(RuntimeError, match="CPU only, got device 'cuda'"):
+        tl.nn.Linear(2, 2).cuda()
+    assert not tl.cuda.is_available()
+
+
 def test_new_factories_take_requires_grad():
     x = tl.ones(2, dtype=tl.float64)
     y = x.new_zeros(3, requires_grad=True)

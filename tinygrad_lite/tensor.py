@@ -711,6 +711,11 @@ class Tensor:
     def cpu(self) -> "Tensor":
         return self
 
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
+        """`to("cuda")`, which is refused with a message: there is no GPU here (as in a CPU
+        build of PyTorch); code that may run on either writes `to(device)`."""
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
     def contiguous(self, memory_format: Any = None) -> "Tensor":
         """This tensor if its memory is in row-major order, else a row-major copy."""
         return self if self.is_contiguous() else ops.Contiguous.apply(self)

@@ -466,6 +466,10 @@ class Module:
         """Return self: everything already lives on the CPU (for PyTorch code)."""
         return self
 
+    def cuda(self, device: Any = None) -> "Module":
+        """`to("cuda")`, which is refused with a message: there is no GPU here."""
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
     # --- hooks ------------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook: Callable, *,
                                   with_kwargs: bool = False) -> RemovableHandle:
