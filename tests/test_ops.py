@@ -256,3 +256,17 @@ def _augmented(x, op, value):
     namespace = {"x": x}
     exec(f"x {op} {value}", namespace)  # noqa: S102  (the statement itself is under test)
     return namespace["x"]
+
+
+def test_0d_tensors_and_empty_reductions_without_torch():
+    """PyTorch's answers, written out: a 0-d tensor is read as shape (1,) by the index ops,
+    logsumexp of no terms is -inf and the median of nothing NaN."""
+    x = tl.tensor(2.0, requires_grad=True)
+    out = x.scatter_reduce(0, tl.tensor(0), tl.tensor(5.0), "sum")
+    out.backward()
+    assert out.shape == () and out.item() == 7.0 and x.grad.item() == 1.0
+    assert x.index_add(0, tl.tensor(0), tl.tensor(3.0)).item() == 5.0
+    assert tl.zeros(0, 3).logsumexp(0).tolist() == [-np.inf] * 3
+    assert np.isnan(tl.zeros(0).median().item())
+    assert tl.zeros(0, 3).median(1).values.shape == (0,)
+    assert tl.zeros(0, 2, 3).flatten(1).shape == (0, 6)
