@@ -181,3 +181,29 @@ def test_recurrent_layers_refuse_unsupported_settings_and_wrong_inputs(make, x, 
 def test_wrong_hidden_state_shape_is_refused_with_the_expected_shape():
     with pytest.raises(RuntimeError, match=r"expected hidden state of shape \(2, 2, 4\)"):
         nn.RNN(3, 4, bidirectional=True)(tl.randn(5, 2, 3), tl.randn(1, 2, 4))
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("LSTM", {"bidirectional": True, "num_layers": 2, "proj_size": 3}),
+    ("GRU", {"bidirectional": True}), ("RNN", {"num_layers": 2})])
+@pytest.mark.parametrize("lengths, enforce_sorted", [([6, 4, 2], True), ([2, 6, 4], False)])
+def test_packed_sequences_match_torch_with_gradients(kind, options, lengths, enforce_sorted):
+    """Outputs, final states, and the gradients of the input and the weights."""
+    ours_layer = getattr(nn, kind)(4, 5, **options).double()
+    theirs_layer = getattr(torch.nn, kind)(4, 5, **options).double()
+    ours_layer.load_state_dict({k: tl.tensor(v.detach().numpy())
+                                for k, v in theirs_layer.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((6, 3, 4))
+    results = []
+    for lib, layer in ((tl, ours_layer), (torch, theirs_layer)):
+        inputs = lib.tensor(x, requires_grad=True)
+        packed = lib.nn.utils.rnn.pack_padded_sequence(inputs, lengths,
+                                                       enforce_sorted=enforce_sorted)
+        out, final = layer(packed)
+        finals = final if isinstance(final, tuple) else (final,)
+        (out.data.sum() + sum(f.sum() for f in finals)).backward()
+        results.append([out.data, out.batch_sizes, *finals, inputs.grad,
+                        *[p.grad for p in layer.parameters()]])
+    assert len(results[0]) == len(results[1])
+    for mine, theirs in zip(*results):
+        close(mine.numpy(), theirs.detach().numpy(), np.float64)

@@ -70,3 +70,44 @@ def test_weight_norm_matches_pytorch():
         (l_out ** 2).sum().backward()
         for (name, a), b in zip(theirs.named_parameters(), ours.parameters()):
             assert np.allclose(a.grad.numpy(), b.grad.numpy()), (make, name)
+
+
+# --- packed sequences -----------------------------------------------------------------------
+def test_pack_padded_sequence_lays_out_each_step_longest_first_and_pads_back():
+    rnn = nn.utils.rnn
+    x = tl.arange(1.0, 10.0).reshape(3, 3)  # (T=3, B=3): column b is sequence b
+    packed = rnn.pack_padded_sequence(x, [1, 3, 2], enforce_sorted=False)
+    assert packed.batch_sizes.tolist() == [3, 2, 1]
+    assert packed.sorted_indices.tolist() == [1, 2, 0]
+    assert packed.unsorted_indices.tolist() == [2, 0, 1]
+    assert packed.data.tolist() == [2.0, 3.0, 1.0, 5.0, 6.0, 8.0]  # step 0, 1, 2
+    padded, lengths = rnn.pad_packed_sequence(packed, batch_first=True, padding_value=-1.0)
+    assert lengths.tolist() == [1, 3, 2]
+    assert padded.tolist() == [[1.0, -1.0, -1.0], [2.0, 5.0, 8.0], [3.0, 6.0, -1.0]]
+    with pytest.raises(RuntimeError, match="must be sorted in decreasing order"):
+        rnn.pack_padded_sequence(x, [1, 3, 2])
+    sequences = [tl.ones(2, 4), tl.ones(3, 4)]
+    unpacked = rnn.unpack_sequence(rnn.pack_sequence(sequences, enforce_sorted=False))
+    assert [s.shape for s in unpacked] == [(2, 4), (3, 4)]
+
+
+@pytest.mark.parametrize("kind, options", [("LSTM", {"bidirectional": True, "num_layers": 2}),
+                                           ("GRU", {}), ("RNN", {"bidirectional": True})])
+def test_a_packed_batch_runs_each_sequence_as_if_alone(kind, options):
+    """Without torch: the layer on a packed batch gives, for each sequence, the output and
+    final state of running that sequence by itself (the backward direction starts at its own
+    last step)."""
+    tl.manual_seed(0)
+    layer = getattr(nn, kind)(3, 4, **options).double()
+    lengths = [2, 5, 3]
+    x = tl.randn(5, 3, 3, dtype=tl.float64)
+    out, final = layer(nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False))
+    padded, _ = nn.utils.rnn.pad_packed_sequence(out)
+    finals = final if isinstance(final, tuple) else (final,)
+    for i, n in enumerate(lengths):
+        alone, alone_final = layer(x[:n, i:i + 1])
+        alone_finals = alone_final if isinstance(alone_final, tuple) else (alone_final,)
+        np.testing.assert_allclose(padded[:n, i].numpy(), alone[:, 0].numpy(), atol=1e-12)
+        assert np.all(padded[n:, i].numpy() == 0)
+        for f, a in zip(finals, alone_finals):
+            np.testing.assert_allclose(f[:, i].numpy(), a[:, 0].numpy(), atol=1e-12)

@@ -12,10 +12,13 @@ import functools
 import math
 from typing import Any, Callable
 
-from ..tensor import Tensor, cat, empty, stack, zeros
+import numpy as np
+
+from ..tensor import Tensor, cat, empty, stack, where, zeros
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence, _packed_like, pad_packed_sequence
 
 State = tuple  # (h,) or (h, c), each (N, hidden_size); an LSTM's h is (N, proj_size) with one
 Weights = tuple  # (weight_ih, weight_hh, bias_ih, bias_hh, weight_hr), each possibly None
@@ -69,14 +72,19 @@ def _rnn_mode(nonlinearity: str) -> str:
 
 
 def _run_direction(step: Callable, xs: list[Tensor], state: State, weights: Weights,
-                   reverse: bool) -> tuple[list[Tensor], State]:
+                   reverse: bool, running: list[Tensor] | None) -> tuple[list[Tensor], State]:
     """Run one layer in one direction over the time steps `xs`: (h at every step, last state).
 
-    The outputs stay in time order whichever way the layer reads the sequence.
+    The outputs stay in time order whichever way the layer reads the sequence. With
+    `running` (packed input: per step, which sequences have not ended, (N, 1)) a sequence's
+    state stays as it is outside its steps: frozen after its end, and at the start state
+    until the backward direction reaches its last step.
     """
     outputs: list[Tensor] = [None] * len(xs)  # type: ignore[list-item]
     for t in (reversed(range(len(xs))) if reverse else range(len(xs))):
-        state = step(xs[t], state, weights)
+        new = step(xs[t], state, weights)
+        state = new if running is None else tuple(
+            where(running[t], n, old) for n, old in zip(new, state))
         outputs[t] = state[0]
     return outputs, state
 
@@ -272,18 +280,26 @@ class RNNBase(Module):
     def reset_parameters(self) -> None:
         _reset_uniform(self, self.hidden_size)
 
-    def _run(self, input: Tensor, hx: Any, n_states: int) -> tuple[Tensor, State]:  # noqa: A002
+    def _run(self, input: Any, hx: Any, n_states: int) -> tuple[Any, State]:  # noqa: A002
         """(output, final states stacked as (num_layers * directions, N, hidden_size));
-        with proj_size, h (and the output) have proj_size features instead."""
+        with proj_size, h (and the output) have proj_size features instead. A packed input
+        gives a packed output, each sequence run over its own steps only."""
         name = type(self).__name__
-        if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
+        running = None  # NOTE: packed input: per step, the sequences not yet ended
+        if isinstance(input, PackedSequence):
+            x, lengths = pad_packed_sequence(input)  # (L, N, *), in the batch's own order
+            ended = lengths.numpy()[None, :, None] <= np.arange(x.shape[0])[:, None, None]
+            running = list(Tensor(~ended).unbind(0))
+            batched = True
+        elif input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected input of shape (L, N, {self.input_size}), "
                              f"(N, L, {self.input_size}) with batch_first, or "
                              f"(L, {self.input_size}), got {input.shape}")
-        batched = input.ndim == 3
-        x = input if batched else input.unsqueeze(1)
-        if batched and self.batch_first:
-            x = x.transpose(0, 1)
+        else:
+            batched = input.ndim == 3
+            x = input if batched else input.unsqueeze(1)
+            if batched and self.batch_first:
+                x = x.transpose(0, 1)
         directions = 2 if self.bidirectional else 1
         cells = self.num_layers * directions
         sizes = (self.proj_size or self.hidden_size, self.hidden_size)[:n_states]  # h, c
@@ -299,14 +315,16 @@ class RNNBase(Module):
                 k = layer * directions + d
                 outputs, last = _run_direction(step, xs, tuple(s[k] for s in states),
                                                _weights(self, self._all_weights[k]),
-                                               reverse=d == 1)
+                                               reverse=d == 1, running=running)
                 per_direction.append(outputs)
                 finals.append(last)
             xs = [cat(hs, -1) if directions == 2 else hs[0] for hs in zip(*per_direction)]
         output = stack(xs)
+        final = tuple(stack(s) for s in zip(*finals))
+        if running is not None:
+            return _packed_like(output, input), final
         if batched and self.batch_first:
             output = output.transpose(0, 1)
-        final = tuple(stack(s) for s in zip(*finals))
         if not batched:
             output, final = output.squeeze(1), tuple(s.squeeze(1) for s in final)
         return output, final

@@ -1,5 +1,5 @@
 """Gradient clipping, flat parameter vectors and weight normalisation (`torch.nn.utils`'s
-most used helpers); `rnn.pad_sequence`.
+most used helpers); `rnn`: padded and packed variable-length sequences.
 
 Clipping changes `.grad` in place under no_grad, between `backward()` and `optimizer.step()`.
 """
