@@ -1408,11 +1408,12 @@ class Tensor:
         return self._median(dim, keepdim, True, "nanmedian")
 
     def _median(self, dim: int | None, keepdim: bool, skip_nan: bool, op: str) -> Any:
-        if self.numel() == 0 and dim is None and self.dtype.kind == "f":
-            return self.sum() * np.nan  # NOTE: PyTorch's NaN, with a gradient of zeros
-        if self.numel() == 0 and (dim is None or self.shape[self._axis(dim, op)] == 0):
-            raise RuntimeError(f"{op}: cannot take the median of an empty tensor of shape "
-                               f"{self.shape}" + ("" if dim is None else f" along dim {dim}"))
+        if self.numel() == 0:
+            if dim is None and self.dtype.kind == "f":
+                return self.sum() * np.nan  # NOTE: PyTorch's NaN, with a gradient of zeros
+            if dim is None or self.shape[self._axis(dim, op)] == 0:
+                raise RuntimeError(f"{op}: cannot take the median of an empty tensor of shape "
+                                   f"{self.shape}" + ("" if dim is None else f" along dim {dim}"))
         if dim is None:
             flat = self.reshape(-1)
             data = flat.numpy()
@@ -3309,11 +3310,6 @@ class Tensor:
     def resize_as_(self, tensor: "Tensor") -> "Tensor":
         return self.resize_(tensor.shape)
 
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-
 
 # --- special functions on float64 numpy arrays (numpy has none of them, and scipy is not a
 # dependency): the values behind lgamma, digamma, polygamma, erfinv and i0's derivative
@@ -3484,8 +3480,9 @@ for _name in ("log1p", "expm1", "erf", "erfc", "log2", "log10", "exp2", "sin", "
               "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "i0", "put",
               "conj_physical", "igamma", "igammac"):
     setattr(Tensor, f"{_name}_", _in_place(_name))
-# the augmented assignments beyond += -= *= /= (x //= 2 writes x in place, as in PyTorch)
-for _name, _op in (("floordiv", "floor_divide"), ("mod", "remainder"), ("pow", "pow"),
+# the augmented assignments: `x //= 2` writes x in place, as in PyTorch
+for _name, _op in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"),
+                   ("floordiv", "floor_divide"), ("mod", "remainder"), ("pow", "pow"),
                    ("and", "bitwise_and"), ("or", "bitwise_or"), ("xor", "bitwise_xor"),
                    ("lshift", "bitwise_left_shift"), ("rshift", "bitwise_right_shift")):
     setattr(Tensor, f"__i{_name}__", getattr(Tensor, f"{_op}_"))
