@@ -56,12 +56,11 @@ def pack_padded_sequence(input: Tensor, lengths: Sequence[int] | Tensor,  # noqa
     `lengths[i]` steps; with `enforce_sorted` the lengths must already decrease."""
     lengths = np.asarray(lengths.numpy() if isinstance(lengths, Tensor) else lengths,
                          dtype=np.int64).reshape(-1)
-    batch = input.shape[0 if batch_first else 1]
-    if lengths.size != batch or (lengths.size and (lengths.min() <= 0
-                                                    or lengths.max() > input.shape[
-                                                        1 if batch_first else 0])):
-        raise RuntimeError(f"pack_padded_sequence: expected {batch} lengths in [1, "
-                           f"{input.shape[1 if batch_first else 0]}], got {lengths.tolist()}")
+    steps = input.transpose(0, 1) if batch_first else input  # (T, B, *)
+    longest, batch = steps.shape[:2]
+    if lengths.size != batch or batch and not 1 <= lengths.min() <= lengths.max() <= longest:
+        raise RuntimeError(f"pack_padded_sequence: expected {batch} lengths in [1, {longest}], "
+                           f"got {lengths.tolist()}")
     order = None
     if enforce_sorted:
         if np.any(np.diff(lengths) > 0):
@@ -74,7 +73,7 @@ def pack_padded_sequence(input: Tensor, lengths: Sequence[int] | Tensor,  # noqa
     batch_sizes = tensor((lengths[None, :] > np.arange(lengths[0])[:, None]).sum(1))
     layout = PackedSequence(None, batch_sizes) if order is None else PackedSequence(
         None, batch_sizes, tensor(order), tensor(np.argsort(order, kind="stable")))
-    return _packed_like(input.transpose(0, 1) if batch_first else input, layout)
+    return _packed_like(steps, layout)
 
 
 def _packed_like(padded: Tensor, layout: PackedSequence) -> PackedSequence:
