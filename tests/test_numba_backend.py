@@ -247,6 +247,44 @@ def test_logsumexp_softmax_cross_entropy_through_tensors(nb):
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("n, c", [(1, 1), (1, 10), (37, 10), (5, 1000)])
+def test_cross_entropy_kernels_match_the_numpy_reference(nb, dtype, n, c):
+    """One pass per row each way (loss_kernels.py) gives numpy's log-probabilities, losses and
+    gradient, within 4 eps of the larger of the value and 1 (the sums add in another order)."""
+    rng = _rng()
+    x = (rng.standard_normal((n, c)) * 20).astype(dtype)
+    x[0, 0] = 1e4 if c > 1 else x[0, 0]          # one extreme logit: no overflow
+    labels = rng.integers(0, c, n)
+    expected = NumpyBackend.cross_entropy(x, labels)
+    with np.errstate(all="raise"):
+        got = nb.cross_entropy(x, labels)
+        for g in (np.array(0.5, dtype), rng.standard_normal(n).astype(dtype)):
+            grads = (nb.cross_entropy_backward(got[0], labels, g),
+                     NumpyBackend.cross_entropy_backward(expected[0], labels, g))
+            _assert_within_eps(*grads)
+    for a, b in zip(got, expected):
+        _assert_within_eps(a, b)
+    assert codegen.stats()["calls"] > 0
+
+
+def _assert_within_eps(a: np.ndarray, b: np.ndarray, eps: float = 4) -> None:
+    assert a.dtype == b.dtype and a.shape == b.shape
+    tol = eps * np.finfo(a.dtype).eps * np.maximum(np.abs(b), 1)
+    assert np.all(np.abs(a - b) <= tol), np.max(np.abs(a - b) / tol)
+
+
+def test_cross_entropy_kernel_propagates_nan_and_inf_like_numpy(nb):
+    x = np.array([[np.nan, 0, 1], [np.inf, 0, 1], [-np.inf, 0, 1], [-np.inf] * 3], F32)
+    labels = np.array([1, 1, 1, 0])
+    with np.errstate(invalid="ignore"):
+        expected = NumpyBackend.cross_entropy(x, labels)
+        got = nb.cross_entropy(x, labels)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a[~np.isnan(a)], b[~np.isnan(b)], rtol=1e-6)
+
+
 # --- the float32 transcendentals --------------------------------------------------------------
 def _ulps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Distance in float32 units in the last place (both nan or equal counts as 0)."""

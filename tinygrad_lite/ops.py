@@ -784,11 +784,8 @@ class CrossEntropy(Function):
     def forward(self, x, *, labels, reduction):
         """`labels` is the int64 array of one class per row."""
         b = B()
-        logp = _log_softmax(x, 1)
-        picks = (b.arange(x.shape[0]), labels)
-        self.save_for_backward(logp, picks, reduction)
-        picked = b.getitem(logp, picks)
-        losses = b.neg(picked)
+        logp, losses = b.cross_entropy(x, labels)
+        self.save_for_backward(logp, labels, reduction)
         if reduction == "none":
             return losses
         total = b.sum(losses)
@@ -800,19 +797,15 @@ class CrossEntropy(Function):
     def saved_in_graph(self, x):
         """`saved` with the log-probabilities remade from the logits tensor `x`, for a
         backward that is recorded (create_graph=True) and differentiated again."""
-        logp, picks, reduction = self.saved
-        return x.log_softmax(1), picks, reduction
+        logp, labels, reduction = self.saved
+        return x.log_softmax(1), labels, reduction
 
     def backward(self, g):
-        logp, picks, reduction = self.saved
+        logp, labels, reduction = self.saved
         b = B()
-        # NOTE: the pairs never repeat, so the one-hot is a plain assignment
-        onehot = b.index_add(logp.shape, logp.dtype, picks, 1, basic=True)
-        if reduction == "none":
-            g = b.reshape(g, (-1, 1))
-        elif reduction == "mean":
+        if reduction == "mean":
             g = b.div(g, max(logp.shape[0], 1))  # NOTE: no rows: an empty gradient either way
-        return b.mul(b.sub(b.exp(logp), onehot), g)
+        return b.cross_entropy_backward(logp, labels, g)
 
 
 # --- linear algebra -------------------------------------------------------------------------

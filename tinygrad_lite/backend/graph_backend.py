@@ -61,6 +61,7 @@ _FORMS: dict[str, Callable] = {
     "sigmoid_backward": lambda y, g: g * y * (1 - y),
     "tanh_backward": lambda y, g: g * (1 - y * y),
     "dropout_apply": lambda x, mask, scale: x * _array(mask) * scale,
+    "cross_entropy_backward": lambda logp, labels, g: _cross_entropy_backward(logp, labels, g),
     "index_add": lambda shape, dtype, index, g, basic: _index_add(shape, dtype, index, g, basic),
     "put_along_axis": lambda shape, dtype, indices, g, axis: _tl().zeros(
         shape, dtype=dtype).scatter(axis, _array(indices), g),
@@ -95,6 +96,12 @@ def _reversals(index: Any) -> tuple[Any, tuple]:
 def _getitem(a: Any, index: Any) -> Any:
     index, axes = _reversals(index)
     return (a.flip(axes) if axes else a)[index]
+
+
+def _cross_entropy_backward(logp: Any, labels: Any, g: Any) -> Any:
+    onehot = _tl().zeros(logp.shape, dtype=logp.dtype)
+    onehot[_tl().arange(len(labels)), _tl().tensor(_array(labels))] = 1
+    return (logp.exp() - onehot) * (g.reshape(-1, 1) if g.ndim else g)
 
 
 def _index_add(shape: tuple, dtype: Any, index: Any, g: Any, basic: bool) -> Any:

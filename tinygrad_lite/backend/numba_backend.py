@@ -273,6 +273,28 @@ class NumbaBackend(NumpyBackend):
         track(node)
         return node
 
+    # --- softmax cross-entropy ----------------------------------------------------------------
+    def cross_entropy(self, x: Any, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The numpy backend's `cross_entropy` in one kernel pass (`loss_kernels.forward`):
+        its ten numpy calls cost more than the loss itself at a classifier's sizes."""
+        x = np.ascontiguousarray(realize(x))  # NOTE: one compiled layout per dtype
+        if x.dtype not in _FLOATS or x.size == 0:
+            return NumpyBackend.cross_entropy(x, labels)
+        logp = np.empty_like(x)
+        losses = np.empty(x.shape[0], x.dtype)
+        codegen.call(_loss_kernels(x.dtype).forward, [x, labels, logp, losses])
+        return logp, losses
+
+    def cross_entropy_backward(self, logp: np.ndarray, labels: np.ndarray, g: Any) -> Any:
+        """(softmax - onehot) * g in one kernel pass (`loss_kernels.backward`)."""
+        g = realize(g)
+        if logp.dtype not in _FLOATS or g.dtype != logp.dtype or logp.size == 0:
+            return NumpyBackend.cross_entropy_backward(logp, labels, g)
+        grad = np.empty_like(logp)
+        codegen.call(_loss_kernels(logp.dtype).backward,
+                     [logp, labels, np.ascontiguousarray(g.reshape(-1)), grad])
+        return grad
+
     # --- optimizer steps ----------------------------------------------------------------------
     def sgd_update(self, p: np.ndarray, g: Any, buf: np.ndarray | None, *, lr: float,
                    momentum: float, dampening: float, weight_decay: float, nesterov: bool,
@@ -324,6 +346,15 @@ class _JitMode:
 
     def __exit__(self, *exc: Any) -> None:
         self.backend.small, self.backend.compute_readers = self.small, False
+
+
+@functools.cache
+def _loss_kernels(dtype: np.dtype) -> Any:
+    """loss_kernels.py, loaded through the kernel cache for float32 (vectorisable exp) or
+    float64 (libm's exp)."""
+    src = (Path(__file__).parent / "loss_kernels.py").read_text()
+    return codegen.load(src if dtype == np.float32 else src.replace("EXP = exp_f32",
+                                                                    "EXP = math.exp"))
 
 
 @functools.cache

@@ -198,6 +198,26 @@ class NumpyBackend:
         out = np.log(np.add.reduce(np.exp(x - m), axis=axis, keepdims=True)) + m
         return out if keepdims else np.squeeze(out, axis=axis)
 
+    # --- softmax cross-entropy: the classifier's loss, one call each way ---------------------
+    @staticmethod
+    @np.errstate(under="ignore")
+    def cross_entropy(x, labels):
+        """(log_softmax(x) over dim 1, each row's loss -logp[i, labels[i]]) for logits x
+        (N, C) and int64 labels (N,), already checked to lie in [0, C)."""
+        # NOTE: the max taken off first, so exp never overflows and the largest term is 1
+        shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
+        logp = shifted - np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))
+        return logp, -logp[np.arange(len(labels)), labels]
+
+    @staticmethod
+    @np.errstate(under="ignore")
+    def cross_entropy_backward(logp, labels, g):
+        """(softmax - onehot(labels)) * g: g is 0-d (a reduced loss) or one value per row."""
+        grad = np.exp(logp)
+        grad[np.arange(len(labels)), labels] -= 1
+        grad *= g.reshape(-1, 1) if g.ndim else g
+        return grad
+
     # --- linear algebra -------------------------------------------------------------------
     @staticmethod
     def matmul(a, b):
