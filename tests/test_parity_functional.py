@@ -257,6 +257,19 @@ def test_upsample_modules_match_pytorch(make):
     assert repr(make(nn)) == repr(make(torch.nn))
 
 
+@pytest.mark.filterwarnings("ignore:.*is deprecated")
+@pytest.mark.parametrize("call", [
+    lambda F_, a: F_.upsample(a, scale_factor=2),
+    lambda F_, a: F_.upsample(a, size=(3, 7), mode="bilinear"),
+    lambda F_, a: F_.upsample_nearest(a, size=5),
+    lambda F_, a: F_.upsample_bilinear(a, (5, 4)),
+    lambda F_, a: F_.upsample_bilinear(a, scale_factor=1.5),
+])
+def test_the_deprecated_upsample_functions_match_pytorch(call):
+    """upsample_bilinear aligns the corners, as PyTorch's does (interpolate does not)."""
+    _check(lambda L, a: call(L.nn.functional, a), RNG.standard_normal((2, 1, 3, 4)))
+
+
 # --- 7b. transposed convolution -----------------------------------------------------------------
 _TRANSPOSE_SETTINGS = [{}, {"stride": 2}, {"stride": 3, "padding": 2, "output_padding": 1},
                        {"stride": 2, "padding": 1, "dilation": 2, "output_padding": 1},

@@ -282,7 +282,7 @@ class NumbaBackend(NumpyBackend):
             return NumpyBackend.cross_entropy(x, labels)
         logp = np.empty_like(x)
         losses = np.empty(x.shape[0], x.dtype)
-        codegen.call(_loss_kernels(x.dtype).forward, [x, labels, logp, losses])
+        codegen.call(_loss_kernels(x.dtype).forward, [x, _int64(labels), logp, losses])
         return logp, losses
 
     def cross_entropy_backward(self, logp: np.ndarray, labels: np.ndarray, g: Any) -> Any:
@@ -292,7 +292,7 @@ class NumbaBackend(NumpyBackend):
             return NumpyBackend.cross_entropy_backward(logp, labels, g)
         grad = np.empty_like(logp)
         codegen.call(_loss_kernels(logp.dtype).backward,
-                     [logp, labels, np.ascontiguousarray(g.reshape(-1)), grad])
+                     [logp, _int64(labels), np.ascontiguousarray(g.reshape(-1)), grad])
         return grad
 
     # --- optimizer steps ----------------------------------------------------------------------
@@ -346,6 +346,11 @@ class _JitMode:
 
     def __exit__(self, *exc: Any) -> None:
         self.backend.small, self.backend.compute_readers = self.small, False
+
+
+def _int64(labels: np.ndarray) -> np.ndarray:
+    """Class labels of any integer dtype or layout as contiguous int64: one compiled kernel."""
+    return np.ascontiguousarray(labels, dtype=np.int64)
 
 
 @functools.cache

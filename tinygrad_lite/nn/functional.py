@@ -1826,6 +1826,26 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa:
     return out
 
 
+def upsample(input: Tensor, size: int | Sequence[int] | None = None,  # noqa: A002
+             scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """`interpolate` under its older name (deprecated in PyTorch, still in older code)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: int | Sequence[int] | None = None,  # noqa: A002
+                     scale_factor: float | Sequence[float] | None = None) -> Tensor:
+    """`interpolate(..., mode='nearest')` (deprecated in PyTorch)."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: int | Sequence[int] | None = None,  # noqa: A002
+                      scale_factor: float | Sequence[float] | None = None) -> Tensor:
+    """`interpolate(..., mode='bilinear', align_corners=True)`: PyTorch's older function
+    aligns the corners, unlike interpolate's default."""
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
 def _source_scale(n: int, out: int, factor: float | None, dtype: np.dtype) -> np.ndarray:
     """Input positions per output position: 1 / scale_factor if given, else n / out (in the
     precision PyTorch's kernels use, so floors land where PyTorch's do)."""
