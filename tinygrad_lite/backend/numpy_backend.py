@@ -149,13 +149,14 @@ class NumpyBackend:
     def relu_backward(y, g):
         """g where relu's output y is not 0 (positive, or nan: PyTorch passes the gradient of
         a nan input too), 0 where the unit was cut (the derivative at 0 is taken as 0)."""
-        alive = y != 0
         # NOTE: on a layer's activations a multiply is ~3x faster than np.where, but inf * 0
         # is nan where where() gives 0 (an inf gradient at a dead unit), so the multiply is
         # taken only when g is finite; on tiny arrays that check costs more than it saves
         if g.size >= 1024 and np.isfinite(g).all():
-            return g * alive
-        return np.where(alive, g, 0)  # NOTE: a Python 0 keeps g's dtype (NEP 50)
+            return g * (y != 0)
+        # NOTE: y itself as the condition (nonzero, nan included) saves the `y != 0` pass;
+        # a Python 0 keeps g's dtype (NEP 50)
+        return np.where(y, g, 0)
 
     @staticmethod
     @np.errstate(under="ignore")
