@@ -244,13 +244,14 @@ def test_tensordot_names_mismatched_dims():
 @pytest.mark.parametrize("call", [
     "x.sum(axis=1)", "x.sum(axis=0, keepdims=True)", "x.mean(axis=1, keepdim=True)",
     "x.max(axis=1).values", "x.argmax(axis=1)", "x.softmax(axis=0)", "x.std(axis=0)",
-    "x.cumsum(axis=1)", "x.logsumexp(axis=1, keepdims=True)",
+    "x.cumsum(axis=1)", "x.logsumexp(axis=1, keepdims=True)", "L.cat([x, x], axis=1)",
+    "L.stack([x, x], axis=1)", "L.concat([x, x], axis=1)", "L.concatenate([x, x], axis=0)",
 ])
 @needs_torch
 def test_numpy_axis_and_keepdims_are_accepted_like_torch(call):
     a = np.arange(12, dtype=np.float32).reshape(3, 4) / 3
-    got = eval(call, {"x": tl.tensor(a)})
-    want = eval(call, {"x": torch.tensor(a)})
+    got = eval(call, {"x": tl.tensor(a), "L": tl})
+    want = eval(call, {"x": torch.tensor(a), "L": torch})
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
 
 

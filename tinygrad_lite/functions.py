@@ -105,12 +105,7 @@ def _function_form(name: str) -> Callable:
 FUNCTIONS = {name: _function_form(name) for name in METHODS + LATER_METHODS}
 
 
-def concat(tensors: Any, dim: int = 0) -> Tensor:
-    """PyTorch's other name for `cat`."""
-    return cat(tensors, dim)
-
-
-concatenate = concat  # and numpy's
+concat = concatenate = cat  # PyTorch's other names for `cat` (the second is numpy's)
 
 
 # NOTE: shapes are plain tuples here; torch.Size is a tuple subclass, so code that builds one

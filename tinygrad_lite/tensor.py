@@ -3489,8 +3489,8 @@ for _name, _op in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "
 
 
 def _numpy_names(method: Callable) -> Callable:
-    """`method` that also takes numpy's `axis` / `keepdims` for `dim` / `keepdim`, as
-    PyTorch's methods do (`t.sum(axis=1)`)."""
+    """`method` (or function) that also takes numpy's `axis` / `keepdims` for `dim` /
+    `keepdim`, as PyTorch's do (`t.sum(axis=1)`, `torch.cat(ts, axis=1)`)."""
     @functools.wraps(method)
     def wrapper(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         if "axis" in kwargs:
@@ -3662,6 +3662,7 @@ def _same_dtype(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
     return [t.to(dt) for t in tensors]
 
 
+@_numpy_names
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = _same_dtype(tensors, "cat")
@@ -3676,6 +3677,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return ops.Cat.apply(*tensors, axis=axis)
 
 
+@_numpy_names
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dimension."""
     tensors = _same_dtype(tensors, "stack")
