@@ -182,6 +182,23 @@ def test_loss_on_logits_of_1e4_is_finite_warning_free_and_matches_torch(name, dt
     assert np.isfinite(out.numpy()).all() and np.isfinite(logits.grad.numpy()).all()
 
 
+def test_cross_entropy_at_float32s_range_gives_pytorchs_inf_without_a_warning(backend):
+    """A logit 6e38 below its row's max has logp -inf (its loss inf) as in PyTorch: the
+    overflow of x - max is the right answer; the gradient is softmax - onehot, finite."""
+    x = np.array([[3e38, -3e38, 0.0], [1.0, 2.0, 0.5]], np.float32)
+    labels = np.array([1, 0])
+    logits = tl.tensor(x, requires_grad=True)
+    with np.errstate(all="raise", under="ignore"):
+        loss = F.cross_entropy(logits, tl.tensor(labels), reduction="none")
+        loss.sum().backward()
+    assert loss.numpy()[0] == np.inf and np.isfinite(loss.numpy()[1])
+    np.testing.assert_array_equal(logits.grad.numpy()[0], [1, -1, 0])
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.cross_entropy(t, torch.tensor(labels), reduction="none").sum().backward()
+    np.testing.assert_allclose(logits.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bce_of_exact_zero_and_one_probabilities_clamps_log_at_minus_100(dtype):
     p = tl.tensor(np.array([0.0, 1.0, 0.0, 1.0], dtype), requires_grad=True)

@@ -201,10 +201,12 @@ class NumpyBackend:
 
     # --- softmax cross-entropy: the classifier's loss, one call each way ---------------------
     @staticmethod
-    @np.errstate(under="ignore")
+    @np.errstate(over="ignore", under="ignore")
     def cross_entropy(x, labels):
         """(log_softmax(x) over dim 1, each row's loss -logp[i, labels[i]]) for logits x
-        (N, C) and int64 labels (N,), already checked to lie in [0, C)."""
+        (N, C) and int64 labels (N,), already checked to lie in [0, C). A logit more than
+        float's range below its row's max (-3e38 beside 3e38) has logp -inf, as in PyTorch:
+        that overflow is the right answer, not an error."""
         # NOTE: the max taken off first, so exp never overflows and the largest term is 1
         shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
         logp = shifted - np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))
