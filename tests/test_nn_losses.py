@@ -199,6 +199,28 @@ def test_cross_entropy_at_float32s_range_gives_pytorchs_inf_without_a_warning(ba
     np.testing.assert_allclose(logits.grad.numpy(), t.grad.numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("name, value, grad", [
+    ("softmax", [1, 0, 0], [0, 0, 0]), ("log_softmax", [0, -np.inf, -3e38], [0, 0, 0]),
+    ("logsumexp", 3e38, [1, 0, 0])])
+def test_softmaxes_at_float32s_range_give_pytorchs_values_without_a_warning(backend, name,
+                                                                           value, grad):
+    """x - max(x) past float's range is -inf: exp 0, log-probability -inf (PyTorch's values;
+    the gradient of each output's first column, or of the logsumexp, is PyTorch's too)."""
+    x = tl.tensor(np.array([3e38, -3e38, 0.0], np.float32), requires_grad=True)
+    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
+        warnings.simplefilter("error")
+        out = getattr(x, name)(0)
+        (out if out.ndim == 0 else out[0]).backward()
+    np.testing.assert_allclose(out.numpy(), value, rtol=1e-6)
+    np.testing.assert_array_equal(x.grad.numpy(), grad)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x.detach().numpy(), requires_grad=True)
+    t_out = getattr(t, name)(0)
+    (t_out if t_out.ndim == 0 else t_out[0]).backward()
+    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bce_of_exact_zero_and_one_probabilities_clamps_log_at_minus_100(dtype):
     p = tl.tensor(np.array([0.0, 1.0, 0.0, 1.0], dtype), requires_grad=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import backend as be
 from .autograd import Function
 
@@ -722,6 +724,15 @@ class LogCumSumExp(Function):
         return b.sub(*parts)
 
 
+def _below(x, top):
+    """x - top, for a `top` at least x's max along a dim (the max, or the logsumexp): at
+    most 0, so its exp never overflows. A difference beyond float's range (-3e38 beside 3e38)
+    is -inf, whose exp is 0 and log-probability -inf, PyTorch's answers: that overflow is
+    not an error (nor a warning)."""
+    with np.errstate(over="ignore"):
+        return B().sub(x, top)
+
+
 class LogSumExp(Function):
     def forward(self, x, *, axis, keepdim):
         b = B()
@@ -732,7 +743,7 @@ class LogSumExp(Function):
     def backward(self, g):
         x, out, axis = self.saved
         b = B()
-        return b.mul(b.reshape(g, out.shape), b.exp(b.sub(x, out)))
+        return b.mul(b.reshape(g, out.shape), b.exp(_below(x, out)))
 
 
 def _log_softmax(x, axis):
@@ -740,7 +751,7 @@ def _log_softmax(x, axis):
     subtracting it rounds in float32 (log_softmax of [1e4, 1e4] came out -0.6934, not -0.6931).
     """
     b = B()
-    shifted = b.sub(x, b.max(x, axis=axis, keepdims=True))
+    shifted = _below(x, b.max(x, axis=axis, keepdims=True))
     # NOTE: shifted's largest entry is 0 already, so its logsumexp needs no second shift
     return b.sub(shifted, b.log(b.sum(b.exp(shifted), axis=axis, keepdims=True)))
 
@@ -750,7 +761,7 @@ class Softmax(Function):
         b = B()
         # NOTE: exp of the max-shifted x over its sum, as PyTorch: one exp where
         # exp(log_softmax(x)) takes two (the sum is >= 1, the max's own term)
-        e = b.exp(b.sub(x, b.max(x, axis=axis, keepdims=True)))
+        e = b.exp(_below(x, b.max(x, axis=axis, keepdims=True)))
         out = b.div(e, b.sum(e, axis=axis, keepdims=True))
         self.save_for_backward(out, axis)
         return out

@@ -190,10 +190,11 @@ class NumpyBackend:
     argmin = staticmethod(np.argmin)
 
     @staticmethod
-    @np.errstate(under="ignore", divide="ignore")
+    @np.errstate(over="ignore", under="ignore", divide="ignore")
     def logsumexp(x, axis, keepdims=False):
         # NOTE: shifting by the max keeps exp from overflowing; an all -inf row stays -inf,
-        # and so does an empty one (log(0), as in PyTorch)
+        # and so does an empty one (log(0), as in PyTorch); x - m past float's range is
+        # -inf, whose exp is the 0 it should be
         m = np.maximum.reduce(x, axis=axis, keepdims=True, initial=-np.inf)
         m = np.where(np.isfinite(m), m, 0)
         out = np.log(np.add.reduce(np.exp(x - m), axis=axis, keepdims=True)) + m
