@@ -467,9 +467,11 @@ def _seeds(tensors: Any, grads: Any, op: str) -> list[tuple["Tensor", Any]]:
     return seeds
 
 
-# NOTE: a gradient that underflows to a denormal or 0 (g * exp(-100)) is the right answer;
-# one errstate for the whole pass costs ~0.7 µs where one per op would cost that per node
-@np.errstate(under="ignore")
+# NOTE: a gradient that underflows to a denormal or 0 (g * exp(-100)) is the right answer,
+# and so is one that is infinite (log'(0) = 1/0, sqrt'(0)): PyTorch gives them without a
+# word. A nan (invalid) still warns. One errstate for the whole pass costs ~0.7 µs where one
+# per op would cost that per node
+@np.errstate(under="ignore", divide="ignore", over="ignore")
 def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
          captured: dict | None = None) -> None:
     """The backward pass from `seeds`: into the leaves' `.grad`, or, when `captured` is given,

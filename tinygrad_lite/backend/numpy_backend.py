@@ -38,6 +38,16 @@ def _libm(fn) -> staticmethod:
     return staticmethod(apply)
 
 
+def _logarithm(ufunc: np.ufunc) -> staticmethod:
+    """The logarithm `ufunc` with log(0) = -inf and denormal results (log1p(1e-40)) as
+    PyTorch gives them: without numpy's divide-by-zero and underflow warnings."""
+    @np.errstate(divide="ignore", under="ignore")
+    def apply(x):
+        return ufunc(x)
+
+    return staticmethod(apply)
+
+
 @functools.cache
 def _optim_rules() -> tuple:
     """optim's SGD and Adam rules, imported once on first use (optim imports this package,
@@ -87,7 +97,7 @@ class NumpyBackend:
     def exp(x):
         return np.exp(x)
 
-    log = staticmethod(np.log)
+    log = _logarithm(np.log)
     sqrt = staticmethod(np.sqrt)
     abs = staticmethod(np.abs)
     sign = staticmethod(np.sign)
@@ -102,14 +112,10 @@ class NumpyBackend:
     gt = staticmethod(np.greater)
     ge = staticmethod(np.greater_equal)
 
-    @staticmethod
-    @np.errstate(under="ignore")  # NOTE: log1p(exp(-100)) of softplus: a denormal in and out
-    def log1p(x):
-        return np.log1p(x)
-
+    log1p = _logarithm(np.log1p)  # NOTE: log1p(exp(-100)) of softplus: denormal in and out
     expm1 = staticmethod(np.expm1)
-    log2 = staticmethod(np.log2)
-    log10 = staticmethod(np.log10)
+    log2 = _logarithm(np.log2)
+    log10 = _logarithm(np.log10)
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
     tan = staticmethod(np.tan)
