@@ -114,6 +114,26 @@ def test_replay_skips_the_python_function_and_records_each_new_shape_again():
     assert len({id(out) for out in outs}) == len(outs)  # NOTE: a fresh tensor per call
 
 
+def test_changing_the_numba_backends_size_thresholds_records_a_new_plan():
+    """Which calls a run makes (a kernel, a pending dropout mask, or numpy's) depends on
+    `small` / `jit_small`: a plan recorded under one setting is not replayed under another
+    (it read a mask node's seeds that numpy's mask does not have)."""
+    previous = tl.get_backend()
+    tl.set_backend("numba")
+    backend = tl.backend.active
+    try:
+        model, step = _mlp_step(lr=0.1)
+        jitted = tl.TinyJit(step)
+        x, y = tl.randn(64, 12), tl.tensor(np.arange(64) % 4)
+        for small in (0, 1 << 20, 0):   # kernels (a pending keep-mask), then numpy's
+            backend.small = backend.jit_small = small
+            losses = [jitted(x, y).item() for _ in range(5)]
+            assert all(np.isfinite(losses))
+        assert len(jitted._plans) == 2
+    finally:
+        tl.set_backend(previous)
+
+
 def test_tuples_and_keyword_arguments_are_replayed():
     @tl.TinyJit
     def f(x, *, scale):

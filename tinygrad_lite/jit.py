@@ -436,7 +436,11 @@ class TinyJit:
             signature = tuple([(a._data.shape, a._data.dtype, a._requires_grad) for a in args])
         else:
             inputs, signature = _flat_tensors((args, kwargs)), _signature((args, kwargs))
-        key = (be.active.name, is_grad_enabled(), signature)
+        backend = be.active
+        # NOTE: the numba backend's size thresholds decide which calls a run makes (a kernel
+        # or numpy's), so each setting of them has its own plan
+        key = (backend.name, getattr(backend, "small", None), getattr(backend, "jit_small", None),
+               is_grad_enabled(), signature)
         if key in self._plans:
             plan = self._plans[key]
             if plan is not None and plan.fits(inputs):
@@ -447,7 +451,6 @@ class TinyJit:
             out = self.fn(*args, **kwargs)
             _tree_data(out)  # NOTE: refuses a non-tensor result before anything is recorded
             return out
-        backend = be.active
         had_grad = {id(t) for t in _live_tensors() if t._grad is not None}
         out, calls = _record(self.fn, args, kwargs)
         runs = self._runs[key]
