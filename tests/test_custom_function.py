@@ -196,3 +196,45 @@ def test_gradcheck_leaves_its_inputs_exactly_as_they_were():
     before = x.numpy().copy()
     assert tl.gradcheck(lambda t: (t * t).sin(), [x])
     np.testing.assert_array_equal(x.numpy(), before)
+
+
+class _TripledGradient(tl.autograd.Function):
+    """2x forward, 3x backward: a wrong gradient for gradcheck to catch."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 3
+
+
+def test_gradcheck_takes_torchs_calls():
+    """A tensor or a tuple of arguments (non-tensors passed through), several outputs (an
+    integer one skipped), PyTorch's keyword options, and its error class."""
+    x = tl.tensor([0.5, 2.0], dtype=tl.float64, requires_grad=True)
+    w = tl.tensor([[0.5, -1.0], [2.0, 0.1]], dtype=tl.float64, requires_grad=True)
+    assert tl.autograd.gradcheck(lambda t: t.exp(), x, eps=1e-6, atol=1e-5, rtol=1e-3,
+                                 nondet_tol=0.0, fast_mode=True, check_batched_grad=True,
+                                 check_grad_dtypes=True)
+    assert tl.gradcheck(lambda t, k: (t @ w) ** k, (x, 3))
+    assert tl.gradcheck(lambda t: (t * t, t.sum(), t.argmax()), (x,))
+    assert tl.gradcheck(lambda t, m: (t @ m).sin(), (x, w), check_forward_ad=True)
+    assert tl.autograd.gradgradcheck(lambda t: (t ** 3, t.exp()), x)
+    assert tl.autograd.gradgradcheck(lambda t: t ** 3, (x,),
+                                     grad_outputs=tl.tensor([1.0, -2.0], dtype=tl.float64))
+    with pytest.raises(RuntimeError, match=r"input 0 \(shape \(2,\)\): at index \(0,\)"):
+        tl.gradcheck(_TripledGradient.apply, x)
+    with pytest.raises(AssertionError):   # NOTE: also what a failed check is in a test
+        tl.gradcheck(_TripledGradient.apply, x)
+    assert tl.gradcheck(_TripledGradient.apply, x, raise_exception=False) is False
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        tl.gradcheck(lambda t: t, x, bogus=1)
+
+
+def test_gradcheck_forward_mode_compares_jvp_with_finite_differences():
+    """(jvp is built from vjp here, so a wrong backward fails the backward check first.)"""
+    x = tl.tensor([0.5, 2.0, -1.0], dtype=tl.float64, requires_grad=True)
+    assert tl.gradcheck(lambda t: (t * t).tanh().cumsum(0), x, check_forward_ad=True)
+    assert tl.gradcheck(lambda t, u: (t * u).sum(), (x, x.detach() * 2), check_forward_ad=True)

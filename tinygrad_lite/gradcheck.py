@@ -9,46 +9,87 @@ from . import autograd
 from .tensor import Tensor, cat
 
 
-class GradcheckError(AssertionError):
-    """A backward disagrees with finite differences."""
+class GradcheckError(RuntimeError, AssertionError):
+    """A backward disagrees with finite differences: a RuntimeError, as PyTorch's, and an
+    AssertionError, what a failed check is in a test."""
 
 
-def _scalar_of(fn: Callable, inputs: Sequence[Tensor], weights: np.ndarray) -> float:
+# PyTorch's keyword options and their defaults. nondet_tol, fast_mode and the like change
+# nothing here: backward is deterministic and both checks always run. The batched checks hold
+# by construction (`tl.func.vmap` runs the function once per element). check_forward_ad also
+# checks `tl.func.jvp` along a random direction; check_grad_dtypes each gradient's dtype.
+_TORCH_OPTIONS = {"nondet_tol": 0.0, "check_undefined_grad": True, "check_grad_dtypes": False,
+                  "check_batched_grad": False, "check_batched_forward_grad": False,
+                  "check_forward_ad": False, "check_backward_ad": True, "fast_mode": False,
+                  "masked": None, "gen_non_contig_grad_outputs": False,
+                  "check_fwd_over_rev": False, "check_rev_over_rev": True}
+
+
+def _prepared(fn: Callable, inputs: Any) -> tuple[Callable[..., Tensor], list]:
+    """PyTorch's forms made one: `inputs` a tensor or a sequence (a list), and `fn` with a
+    tuple or list of outputs made one flat tensor of its floating ones (the others, indices
+    and counts, have no gradient), as PyTorch's gradcheck checks them all."""
+    def single(*args: Any) -> Tensor:
+        out = fn(*args)
+        if isinstance(out, Tensor):
+            return out
+        return cat([o.reshape(-1) for o in out if o.dtype.kind == "f"])
+
+    return single, [inputs] if isinstance(inputs, Tensor) else list(inputs)
+
+
+def _options(options: dict[str, Any], op: str) -> dict[str, Any]:
+    unknown = set(options) - set(_TORCH_OPTIONS)
+    if unknown:
+        raise TypeError(f"{op}() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    return {**_TORCH_OPTIONS, **options}
+
+
+def _scalar_of(fn: Callable, inputs: Sequence[Any], weights: np.ndarray) -> float:
     out = fn(*inputs)
     return float(np.sum(out.numpy().astype(np.float64) * weights))
 
 
-def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
+def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
-              raise_exception: bool = True) -> bool:
+              raise_exception: bool = True, **options: Any) -> bool:
     """Compare the gradients of `fn` with central differences, in float64.
 
-    The output is reduced to a scalar with fixed random weights (so every output element
-    matters). Two checks run: every input element is perturbed in turn (the full Jacobian
-    product), and one random direction per input checks the vector-Jacobian product as HIPS
-    autograd does. On failure the error names the input and the first bad index.
+    `inputs` is a tensor or a sequence of arguments (tensors that require grad are checked,
+    anything else is passed as it is); `fn` returns a tensor, or a tuple of them (each
+    floating one is checked). The output is reduced to a scalar with fixed random weights
+    (so every output element matters). Two checks run: every input element is perturbed in
+    turn (the full Jacobian product), and one random direction per input checks the
+    vector-Jacobian product as HIPS autograd does. On failure the error (a GradcheckError)
+    names the input and the first bad index. PyTorch's keyword options are accepted.
 
     Examples
     --------
     >>> x = Tensor(np.random.randn(3), dtype=np.float64, requires_grad=True)
-    >>> gradcheck(lambda t: (t * t).sin() if False else t.exp(), [x])
+    >>> gradcheck(lambda t: t.exp(), x)
     True
     """
-    inputs = list(inputs)
+    opts = _options(options, "gradcheck")
+    fn, inputs = _prepared(fn, inputs)
+    checked = [isinstance(t, Tensor) and t.requires_grad for t in inputs]
     for i, t in enumerate(inputs):
-        if t.requires_grad and t.dtype != np.float64:
+        if checked[i] and t.dtype != np.float64:
             raise TypeError(f"gradcheck: input {i} is {t.dtype}; finite differences need "
                             "float64 inputs (use .double())")
     rng = np.random.default_rng(seed)
     out = fn(*inputs)
     weights = rng.standard_normal(out.shape)
-    for t in inputs:
-        t.grad = None
+    for t, is_checked in zip(inputs, checked):
+        if is_checked:
+            t.grad = None
     if out.requires_grad:  # NOTE: else the output is constant and every gradient is 0
         (out * Tensor(weights, dtype=out.dtype)).sum().backward()
     for i, t in enumerate(inputs):
-        if not t.requires_grad:
+        if not checked[i]:
             continue
+        if opts["check_grad_dtypes"] and t.grad is not None and t.grad.dtype != t.dtype:
+            return _fail(raise_exception, f"gradcheck: input {i} is {t.dtype} but its "
+                         f"gradient is {t.grad.dtype}")
         analytic = np.zeros(t.shape) if t.grad is None else t.grad.numpy().astype(np.float64)
         data = t.numpy()
         original = data.copy()  # NOTE: restored exactly, even when fn raises midway
@@ -80,20 +121,69 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
             return _fail(raise_exception, f"gradcheck: input {i} (shape {t.shape}): along a "
                          f"random direction backward gives {analytic_vjp:.8g} but finite "
                          f"differences give {numeric_vjp:.8g}")
+    if opts["check_forward_ad"]:
+        return _check_jvp(fn, inputs, checked, eps, atol, rtol, rng, raise_exception)
     return True
 
 
-def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
-                  atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
-                  raise_exception: bool = True) -> bool:
-    """Compare second derivatives with finite differences of the first, in float64: a
-    `gradcheck` of the function that returns fn's input gradients (for fixed random output
-    weights), computed with `create_graph=True` as PyTorch's gradgradcheck does."""
-    inputs = list(inputs)
-    weights = np.random.default_rng(seed + 1).standard_normal(fn(*inputs).shape)
-    wrt = [t for t in inputs if t.requires_grad]
+def _check_jvp(fn: Callable, inputs: list, checked: list[bool], eps: float, atol: float,
+               rtol: float, rng: np.random.Generator, raise_exception: bool) -> bool:
+    """Forward mode: `tl.func.jvp` along one random direction in every checked input at
+    once, against the central difference of fn along it."""
+    from .func import jvp  # noqa: PLC0415  (func builds on this package)
 
-    def first_derivatives(*args: Tensor) -> Tensor:
+    where = [i for i, c in enumerate(checked) if c]
+    directions = [rng.standard_normal(inputs[i].shape) for i in where]
+
+    def of_checked(*xs: Tensor) -> Tensor:
+        args = list(inputs)
+        for i, x in zip(where, xs):
+            args[i] = x
+        return fn(*args)
+
+    _, tangent = jvp(of_checked, tuple(inputs[i].detach() for i in where),
+                     tuple(Tensor(d, dtype=np.float64) for d in directions))
+    datas = [inputs[i].numpy() for i in where]
+    originals = [d.copy() for d in datas]
+    try:
+        outs = []
+        for sign in (1, -1):
+            for data, original, d in zip(datas, originals, directions):
+                np.copyto(data, original + sign * eps * d)
+            outs.append(fn(*inputs).numpy().astype(np.float64))
+    finally:
+        for data, original in zip(datas, originals):
+            np.copyto(data, original)
+    numeric = (outs[0] - outs[1]) / (2 * eps)
+    analytic = tangent.numpy().astype(np.float64)
+    bad = ~np.isclose(analytic, numeric, atol=atol, rtol=rtol)
+    if bad.any():
+        k = tuple(int(j) for j in np.argwhere(bad)[0])
+        return _fail(raise_exception, f"gradcheck: forward mode (jvp) along a random direction "
+                     f"gives {analytic[k]:.8g} at output index {k} but finite differences "
+                     f"give {numeric[k]:.8g}")
+    return True
+
+
+def gradgradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
+                  raise_exception: bool = True, *, grad_outputs: Any = None,
+                  **options: Any) -> bool:
+    """Compare second derivatives with finite differences of the first, in float64: a
+    `gradcheck` of the function that returns fn's input gradients (for the output weights
+    `grad_outputs`, random when not given), computed with `create_graph=True` as PyTorch's
+    gradgradcheck does."""
+    _options(options, "gradgradcheck")
+    fn, inputs = _prepared(fn, inputs)
+    if grad_outputs is None:
+        weights = np.random.default_rng(seed + 1).standard_normal(fn(*inputs).shape)
+    else:
+        given = [grad_outputs] if isinstance(grad_outputs, Tensor) else grad_outputs
+        weights = np.concatenate([np.asarray(g.numpy(), np.float64).reshape(-1)
+                                  for g in given]).reshape(fn(*inputs).shape)
+    wrt = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+
+    def first_derivatives(*args: Any) -> Tensor:
         out = fn(*args)
         grads = autograd.grad((out * Tensor(weights, dtype=out.dtype)).sum(), wrt,
                               create_graph=True, materialize_grads=True)
