@@ -282,6 +282,29 @@ def test_every_modules_forward_names_its_arguments_as_pytorch_does():
     assert not differ
 
 
+def test_every_module_that_takes_device_in_torch_takes_it_here():
+    """`nn.Linear(784, 256, device=device)`, PyTorch's factory pattern, runs: 'cpu' (or
+    None) is accepted, as is a `tl.device`; any other device is refused, naming the layer."""
+    import inspect
+    torch = _torch()
+    missing = []
+    for name in dir(nn):
+        ours, theirs = getattr(nn, name), getattr(torch.nn, name, None)
+        if not (isinstance(ours, type) and issubclass(ours, nn.Module) and theirs):
+            continue
+        if "device" in inspect.signature(theirs.__init__).parameters and name != "RNNCellBase" \
+                and "device" not in inspect.signature(ours.__init__).parameters:
+            missing.append(name)
+    assert not missing
+    for make in (lambda **d: nn.Linear(3, 2, **d), lambda **d: nn.Conv2d(1, 2, 3, **d),
+                 lambda **d: nn.LSTM(3, 4, 2, **d), lambda **d: nn.LazyLinear(2, **d),
+                 lambda **d: nn.TransformerEncoderLayer(4, 2, 8, **d)):
+        make(device="cpu"), make(device=tl.device("cpu")), make(device=None)
+        with pytest.raises(RuntimeError, match="only the 'cpu' device"):
+            make(device="cuda")
+    assert nn.Linear(3, 2, device="cpu", dtype=tl.float64).weight.dtype == tl.float64
+
+
 def test_linear_and_a_loss_take_their_inputs_by_keyword():
     layer = nn.Linear(3, 2)
     x = tl.randn(4, 3)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd import is_grad_enabled
-from ..tensor import Tensor, cat, empty, zeros
+from ..tensor import Tensor, _on_cpu, cat, empty, zeros
 from . import functional as F
 from . import init
 from .layers import Dropout, LayerNorm, Linear
@@ -62,7 +62,8 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False,
                  kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
-                 *, dtype: Any = None) -> None:
+                 *, device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
@@ -214,7 +215,9 @@ class _TransformerLayer(Module):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, *, dtype: Any = None) -> None:
+                 norm_first: bool = False, bias: bool = True, *,
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         attention = dict(dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype)
         self.self_attn = MultiheadAttention(d_model, nhead, **attention)
@@ -430,7 +433,9 @@ class Transformer(Module):
                  activation: str | Callable[[Tensor], Tensor] = "relu",
                  custom_encoder: Module | None = None, custom_decoder: Module | None = None,
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, *, dtype: Any = None) -> None:
+                 norm_first: bool = False, bias: bool = True, *,
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         settings = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
                         layer_norm_eps=layer_norm_eps, batch_first=batch_first,

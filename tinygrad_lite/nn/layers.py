@@ -5,7 +5,7 @@ import math
 from typing import Any
 
 from ..autograd import no_grad
-from ..tensor import Tensor, empty, ones, tensor, zeros
+from ..tensor import Tensor, _on_cpu, empty, ones, tensor, zeros
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -33,7 +33,8 @@ class Linear(Module):
     weight_l1, weight_l2, bias_l1, bias_l2 : float
         Penalty strengths; `model.regularization_loss()` adds
         l1 * sum|W| + l2 * sum W^2 (and the same for b) over every Linear in the model.
-    dtype : dtype, optional
+    device, dtype : optional
+        'cpu' (every layer takes `device=` as in PyTorch; another device is refused), and
         float32 (the default) or float64.
 
     Attributes
@@ -53,7 +54,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
                  weight_l1: float = 0.0, weight_l2: float = 0.0, bias_l1: float = 0.0,
-                 bias_l2: float = 0.0, dtype: Any = None) -> None:
+                 bias_l2: float = 0.0, device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         strengths = {"weight_l1": weight_l1, "weight_l2": weight_l2, "bias_l1": bias_l1,
                      "bias_l2": bias_l2}
@@ -110,7 +112,8 @@ class Bilinear(Module):
     """
 
     def __init__(self, in1_features: int, in2_features: int, out_features: int,
-                 bias: bool = True, *, dtype: Any = None) -> None:
+                 bias: bool = True, *, device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
@@ -500,7 +503,8 @@ class Embedding(Module):
                  padding_idx: int | None = None, max_norm: float | None = None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                  sparse: bool = False, _weight: Tensor | None = None, _freeze: bool = False,
-                 *, dtype: Any = None) -> None:
+                 *, device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = (None if padding_idx is None
@@ -579,7 +583,8 @@ class EmbeddingBag(Module):
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
                  sparse: bool = False, _weight: Tensor | None = None,
                  include_last_offset: bool = False, padding_idx: int | None = None, *,
-                 dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
@@ -656,7 +661,9 @@ class RMSNorm(Module):
     """
 
     def __init__(self, normalized_shape: int | tuple, eps: float | None = None,
-                 elementwise_affine: bool = True, *, dtype: Any = None) -> None:
+                 elementwise_affine: bool = True, *,
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         self.normalized_shape = F._shape_tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
@@ -676,7 +683,9 @@ class GroupNorm(Module):
     shift each channel by a learned weight (ones) and bias (zeros) when `affine`."""
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, bias: bool = True, *, dtype: Any = None) -> None:
+                 affine: bool = True, bias: bool = True, *,
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         if num_groups < 1 or num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible "
@@ -708,7 +717,8 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape: int | tuple, eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True, *,
-                 dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         self.normalized_shape = F._shape_tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
@@ -730,7 +740,8 @@ class _NormBase(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *,
-                 bias: bool = True, dtype: Any = None) -> None:
+                 bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -829,7 +840,8 @@ class _InstanceNorm(_NormBase):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = False, track_running_stats: bool = False, *,
-                 bias: bool = True, dtype: Any = None) -> None:
+                 bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias,
                          dtype=dtype)
 
@@ -879,7 +891,8 @@ class _ConvNd(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
                  stride: int | tuple = 1, padding: str | int | tuple = 0,
                  dilation: int | tuple = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", *, dtype: Any = None) -> None:
+                 padding_mode: str = "zeros", *, device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         name, nd = type(self).__name__, self._nd
         if groups < 1 or in_channels % groups or out_channels % groups:
@@ -1008,13 +1021,14 @@ class _ConvTransposeNd(_ConvNd):
                  stride: int | tuple = 1, padding: int | tuple = 0,
                  output_padding: int | tuple = 0, groups: int = 1, bias: bool = True,
                  dilation: int | tuple = 1, padding_mode: str = "zeros", *,
-                 dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None) -> None:
         name = type(self).__name__
         if padding_mode != "zeros":
             raise ValueError(f"{name}: only 'zeros' padding mode is supported, got "
                              f"{padding_mode!r}")
         if isinstance(padding, str):
             raise ValueError(f"{name}: padding must be an int or a tuple, got {padding!r}")
+        _on_cpu(device, type(self).__name__)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype=dtype)
         self.output_padding = F._ntuple(output_padding, self._nd, "output_padding", name)
@@ -1361,7 +1375,8 @@ class PReLU(Module):
     """
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, *,
-                 dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
         self.weight = Parameter(empty(num_parameters, dtype=dtype))

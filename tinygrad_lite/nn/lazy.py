@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import no_grad
-from ..tensor import Tensor, empty
+from ..tensor import Tensor, _on_cpu, empty
 from .layers import (
     BatchNorm1d,
     BatchNorm2d,
@@ -86,7 +86,9 @@ class LazyLinear(_LazyModule, Linear):
     cls_to_become = Linear
     _size = "in_features"
 
-    def __init__(self, out_features: int, bias: bool = True, *, dtype: Any = None) -> None:
+    def __init__(self, out_features: int, bias: bool = True, *, device: Any = None,
+                 dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__(0, out_features, bias, dtype=dtype)
 
     def _size_of(self, input: Tensor) -> int:  # noqa: A002
@@ -134,7 +136,8 @@ class _LazyConv(_LazyConvNd):
     def __init__(self, out_channels: int, kernel_size: int | tuple, stride: int | tuple = 1,
                  padding: str | int | tuple = 0, dilation: int | tuple = 1, groups: int = 1,
                  bias: bool = True, padding_mode: str = "zeros", *,
-                 dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype=dtype)
 
@@ -143,7 +146,8 @@ class _LazyConvTranspose(_LazyConvNd):
     def __init__(self, out_channels: int, kernel_size: int | tuple, stride: int | tuple = 1,
                  padding: int | tuple = 0, output_padding: int | tuple = 0, groups: int = 1,
                  bias: bool = True, dilation: int | tuple = 1, padding_mode: str = "zeros", *,
-                 dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups,
                          bias, dilation, padding_mode, dtype=dtype)
 
@@ -156,7 +160,9 @@ class _LazyNorm(_LazyModule):
     _size = "num_features"
 
     def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, *, dtype: Any = None) -> None:
+                 track_running_stats: bool = True, *,
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__(0, eps, momentum, affine, track_running_stats, dtype=dtype)
 
     def _built(self, size: int) -> Module:

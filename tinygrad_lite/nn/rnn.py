@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Tensor, cat, empty, stack, where, zeros
+from ..tensor import Tensor, _on_cpu, cat, empty, stack, where, zeros
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -198,7 +198,8 @@ class RNNCell(RNNCellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", *, dtype: Any = None) -> None:
+                 nonlinearity: str = "tanh", *, device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__(_rnn_mode(nonlinearity), input_size, hidden_size, bias, dtype)
         self.nonlinearity = nonlinearity
 
@@ -217,7 +218,8 @@ class LSTMCell(RNNCellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
-                 dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__("LSTM", input_size, hidden_size, bias, dtype)
 
     def forward(self, input: Tensor,  # noqa: A002
@@ -236,7 +238,8 @@ class GRUCell(RNNCellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
-                 dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__("GRU", input_size, hidden_size, bias, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
@@ -253,7 +256,9 @@ class RNNBase(Module):
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, dtype: Any = None) -> None:
+                 bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__()
         name = type(self).__name__
         if proj_size and mode != "LSTM":
@@ -371,7 +376,8 @@ class RNN(RNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, *,
-                 dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__(_rnn_mode(nonlinearity), input_size, hidden_size, num_layers, bias,
                          batch_first, dropout, bidirectional, dtype=dtype)
         self.nonlinearity = nonlinearity
@@ -398,9 +404,11 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, *, dtype: Any = None) -> None:
+                 bidirectional: bool = False, proj_size: int = 0, *,
+                 device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, proj_size, dtype)
+                         dropout, bidirectional, proj_size, dtype=dtype)
 
     def forward(self, input: Tensor,  # noqa: A002
                 hx: tuple[Tensor, Tensor] | None = None
@@ -423,7 +431,8 @@ class GRU(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, *, dtype: Any = None) -> None:
+                 bidirectional: bool = False, *, device: Any = None, dtype: Any = None) -> None:
+        _on_cpu(device, type(self).__name__)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, dtype=dtype)
 
