@@ -127,3 +127,29 @@ def test_init_does_not_record_a_graph():
     p = nn.Parameter(tl.zeros(3, 3))
     init.normal_(p)
     assert p._ctx is None and p.grad is None
+
+
+@pytest.mark.parametrize("name, args", [
+    ("uniform_", ()), ("normal_", ()), ("kaiming_uniform_", ()), ("kaiming_normal_", ()),
+    ("xavier_uniform_", ()), ("xavier_normal_", ()), ("trunc_normal_", ()),
+    ("orthogonal_", ()), ("sparse_", (0.5,))])
+def test_init_draws_from_the_generator_it_is_given(name, args):
+    """`generator=` as in PyTorch: two generators seeded alike give the same weights, and the
+    default generator is left alone."""
+    tl.manual_seed(0)
+    before = tl.get_rng_state()
+    fill = getattr(init, name)
+    a = fill(tl.empty(4, 6), *args, generator=tl.Generator().manual_seed(7))
+    b = fill(tl.empty(4, 6), *args, generator=tl.Generator().manual_seed(7))
+    c = fill(tl.empty(4, 6), *args, generator=tl.Generator().manual_seed(8))
+    assert tl.equal(a, b) and not tl.equal(a, c)
+    assert tl.equal(tl.get_rng_state(), before)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("uniform_", ()), ("normal_", ()), ("bernoulli_", (0.3,)), ("exponential_", ()),
+    ("random_", (0, 10)), ("cauchy_", ()), ("log_normal_", ()), ("geometric_", (0.5,))])
+def test_tensor_random_fills_take_a_generator(name, args):
+    draw = [getattr(tl.empty(50), name)(*args, generator=tl.Generator().manual_seed(s))
+            for s in (1, 1, 2)]
+    assert tl.equal(draw[0], draw[1]) and not tl.equal(draw[0], draw[2])

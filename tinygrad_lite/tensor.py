@@ -2409,28 +2409,30 @@ class Tensor:
     def _fill_random(self, samples: np.ndarray, op: str) -> "Tensor":
         return self._assign(Tensor(samples, self.dtype), op)
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
-        return self._fill_random(_rng().uniform(a, b, self.shape), "uniform_")
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> "Tensor":
+        return self._fill_random(_rng(generator).uniform(a, b, self.shape), "uniform_")
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
-        return self._fill_random(_rng().normal(mean, std, self.shape), "normal_")
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *,
+                generator: Any = None) -> "Tensor":
+        return self._fill_random(_rng(generator).normal(mean, std, self.shape), "normal_")
 
-    def bernoulli_(self, p: Any = 0.5) -> "Tensor":
+    def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> "Tensor":
         """1 with probability `p` (a number, or a tensor broadcast to this one), else 0."""
         prob = p.numpy() if isinstance(p, Tensor) else np.asarray(p)
         if prob.size and (prob.min() < 0 or prob.max() > 1):
             raise RuntimeError(f"bernoulli_: p must lie in [0, 1], got values from "
                                f"{prob.min()} to {prob.max()}")
-        return self._fill_random(_rng().random(self.shape) < prob, "bernoulli_")
+        return self._fill_random(_rng(generator).random(self.shape) < prob, "bernoulli_")
 
-    def exponential_(self, lambd: float = 1.0) -> "Tensor":
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> "Tensor":
         """Samples of the exponential distribution with rate `lambd` (mean 1 / lambd)."""
         if lambd <= 0:
             raise RuntimeError(f"exponential_: lambd must be > 0, got {lambd}")
-        return self._fill_random(_rng().exponential(1 / lambd, self.shape),
+        return self._fill_random(_rng(generator).exponential(1 / lambd, self.shape),
                                  "exponential_")
 
-    def random_(self, from_: int | None = None, to: int | None = None) -> "Tensor":
+    def random_(self, from_: int | None = None, to: int | None = None, *,
+                generator: Any = None) -> "Tensor":
         """Whole numbers drawn uniformly from [from_, to); `random_(to)` starts at 0. Without
         bounds: every whole number the dtype holds exactly, [0, 2**mantissa] for floats, as
         in PyTorch."""
@@ -2442,7 +2444,7 @@ class Tensor:
                 high = 2 if self.dtype.kind == "b" else int(np.iinfo(self.dtype).max) + 1
         if low >= high:
             raise RuntimeError(f"random_: from ({low}) must be less than to ({high})")
-        draws = _rng().integers(low, high - 1, self.shape, endpoint=True)
+        draws = _rng(generator).integers(low, high - 1, self.shape, endpoint=True)
         return self._fill_random(draws, "random_")
 
     # --- PyTorch's remaining spellings and small queries ---------------------------------------
@@ -3192,19 +3194,23 @@ class Tensor:
     unsafe_split_with_sizes = split_with_sizes
 
     # --- random fills and Python callables --------------------------------------------------
-    def cauchy_(self, median: float = 0.0, sigma: float = 1.0) -> "Tensor":
+    def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *,
+                generator: Any = None) -> "Tensor":
         """Samples of the Cauchy distribution (location `median`, scale `sigma`)."""
-        return self._fill_random(median + sigma * _rng().standard_cauchy(self.shape), "cauchy_")
+        return self._fill_random(median + sigma * _rng(generator).standard_cauchy(self.shape),
+                                 "cauchy_")
 
-    def log_normal_(self, mean: float = 1.0, std: float = 2.0) -> "Tensor":
+    def log_normal_(self, mean: float = 1.0, std: float = 2.0, *,
+                    generator: Any = None) -> "Tensor":
         """exp of normal samples with this mean and std."""
-        return self._fill_random(_rng().lognormal(mean, std, self.shape), "log_normal_")
+        return self._fill_random(_rng(generator).lognormal(mean, std, self.shape),
+                                 "log_normal_")
 
-    def geometric_(self, p: float) -> "Tensor":
+    def geometric_(self, p: float, *, generator: Any = None) -> "Tensor":
         """The number of trials up to the first success (probability `p` each): 1, 2, ..."""
         if not 0 < p <= 1:
             raise RuntimeError(f"geometric_: p must lie in (0, 1], got {p}")
-        return self._fill_random(_rng().geometric(p, self.shape), "geometric_")
+        return self._fill_random(_rng(generator).geometric(p, self.shape), "geometric_")
 
     def apply_(self, callable: Callable) -> "Tensor":  # noqa: A002
         """Replace each element x by callable(x) (a Python function; no gradient)."""

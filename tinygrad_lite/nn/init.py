@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from ..autograd import no_grad
-from ..rng import generator
+from ..rng import Generator
+from ..rng import generator as _numpy_generator
 from ..tensor import Tensor
 
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
@@ -59,15 +60,17 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 
 @no_grad()
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Fill with samples from U(a, b)."""
-    return tensor.uniform_(a, b)
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
+             generator: Generator | None = None) -> Tensor:
+    """Fill with samples from U(a, b) (drawn from `generator`, else the default one)."""
+    return tensor.uniform_(a, b, generator=generator)
 
 
 @no_grad()
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: Generator | None = None) -> Tensor:
     """Fill with samples from N(mean, std^2)."""
-    return tensor.normal_(mean, std)
+    return tensor.normal_(mean, std, generator=generator)
 
 
 @no_grad()
@@ -84,19 +87,22 @@ def ones_(tensor: Tensor) -> Tensor:
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+                     nonlinearity: str = "leaky_relu",
+                     generator: Generator | None = None) -> Tensor:
     """He init, uniform: U(-b, b) with b = sqrt(3) * gain / sqrt(fan) (the std of He init).
 
     `a` is the negative slope of a leaky ReLU; the defaults give std sqrt(2 / fan_in).
     """
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std)
+    return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+                    nonlinearity: str = "leaky_relu",
+                    generator: Generator | None = None) -> Tensor:
     """He init, normal: N(0, std^2) with std = gain / sqrt(fan), sqrt(2 / fan_in) for ReLU."""
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)))
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)),
+                   generator)
 
 
 def _xavier_std(tensor: Tensor, gain: float) -> float:
@@ -104,25 +110,27 @@ def _xavier_std(tensor: Tensor, gain: float) -> float:
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
+                    generator: Generator | None = None) -> Tensor:
     """Glorot init, uniform: U(-b, b) with b = sqrt(3) * gain * sqrt(2 / (fan_in + fan_out))."""
     bound = math.sqrt(3.0) * _xavier_std(tensor, gain)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0,
+                   generator: Generator | None = None) -> Tensor:
     """Glorot init, normal: std = gain * sqrt(2 / (fan_in + fan_out))."""
-    return normal_(tensor, 0.0, _xavier_std(tensor, gain))
+    return normal_(tensor, 0.0, _xavier_std(tensor, gain), generator)
 
 
 @no_grad()
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0) -> Tensor:
+                  b: float = 2.0, generator: Generator | None = None) -> Tensor:
     """Fill with samples from N(mean, std^2) restricted to [a, b] (absolute bounds, as in
     PyTorch): draws outside are drawn again until every one lies inside."""
     if not a < b:
         raise ValueError(f"trunc_normal_: a ({a}) must be below b ({b})")
-    rng = generator()
+    rng = _numpy_generator(generator)
     samples = rng.normal(mean, std, tensor.shape)
     outside = (samples < a) | (samples > b)
     while outside.any():
@@ -132,7 +140,8 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 
 @no_grad()
-def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1.0,
+                generator: Generator | None = None) -> Tensor:
     """Fill with a (semi-)orthogonal matrix (dims after the first flattened) times `gain`:
     the Q of a normal matrix's QR, its columns' signs fixed by R's diagonal so that Q is
     uniformly distributed (Mezzadri's correction, as PyTorch does)."""
@@ -143,7 +152,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = generator().normal(0.0, 1.0, (rows, cols))
+    flat = _numpy_generator(generator).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -181,15 +190,17 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
 
 
 @no_grad()
-def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
+            generator: Generator | None = None) -> Tensor:
     """Fill a 2-D tensor from N(0, std^2), then zero ceil(sparsity * rows) randomly chosen
     entries of every column (Martens' sparse init, as in PyTorch)."""
     if tensor.ndim != 2:
         raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape "
                          f"{tensor.shape}")
     rows, cols = tensor.shape
-    values = generator().normal(0.0, std, (rows, cols))
+    rng = _numpy_generator(generator)
+    values = rng.normal(0.0, std, (rows, cols))
     zeros_per_column = math.ceil(sparsity * rows)
     for c in range(cols):
-        values[generator().permutation(rows)[:zeros_per_column], c] = 0
+        values[rng.permutation(rows)[:zeros_per_column], c] = 0
     return tensor.copy_(Tensor(values))
