@@ -305,6 +305,59 @@ def test_every_module_that_takes_device_in_torch_takes_it_here():
     assert nn.Linear(3, 2, device="cpu", dtype=tl.float64).weight.dtype == tl.float64
 
 
+# PyTorch's legacy arguments, deliberately not taken (deprecated for years, or vmap-only)
+_LEGACY = {"size_average", "reduce", "only_inputs", "is_grads_batched", "grad_variables",
+           "_preallocate_and_copy", "out", "_stacklevel"}
+
+
+def test_the_python_apis_take_every_argument_torchs_take():
+    """nn.functional, nn.init, nn.utils, optim, lr_scheduler, utils.data, autograd, func,
+    linalg: each function and class here takes every argument name its torch twin takes."""
+    import inspect
+    torch = _torch()
+    pairs = [(torch.nn.functional, nn.functional), (torch.nn.init, nn.init),
+             (torch.nn.utils, nn.utils), (torch.optim, tl.optim),
+             (torch.optim.lr_scheduler, tl.optim.lr_scheduler),
+             (torch.utils.data, tl.utils.data), (torch.autograd, tl.autograd),
+             (torch.func, tl.func), (torch.linalg, tl.linalg)]
+    missing = []
+    for theirs, ours in pairs:
+        for name in dir(theirs):
+            t, o = getattr(theirs, name), getattr(ours, name, None)
+            if name.startswith("_") or o is None or not callable(t):
+                continue
+            try:
+                tp = inspect.signature(t.__init__ if isinstance(t, type) else t).parameters
+                op = inspect.signature(o.__init__ if isinstance(o, type) else o).parameters
+            except (TypeError, ValueError):
+                continue
+            if any(p.kind == p.VAR_KEYWORD for p in op.values()):
+                continue
+            lost = set(tp) - set(op) - _LEGACY - {"self", "args", "kwargs"}
+            if lost:
+                missing.append((theirs.__name__, name, sorted(lost)))
+    assert not missing
+
+
+def test_torchs_process_and_format_options_change_nothing_here(tmp_path):
+    """DataLoader's worker options, save's pickle options and clip_grad_value_'s foreach are
+    accepted and the result is what it is without them."""
+    import pickle
+    data = tl.utils.data.TensorDataset(tl.arange(10))
+    plain = [b[0].tolist() for b in tl.utils.data.DataLoader(data, batch_size=4)]
+    loader = tl.utils.data.DataLoader(data, batch_size=4, num_workers=2,
+                                      multiprocessing_context="spawn", pin_memory_device="",
+                                      in_order=True, persistent_workers=True)
+    assert [b[0].tolist() for b in loader] == plain
+    tl.save({"w": tl.ones(3)}, tmp_path / "a.npz", pickle, 4,
+            _use_new_zipfile_serialization=False)
+    assert tl.load(tmp_path / "a.npz")["w"].tolist() == [1, 1, 1]
+    w = nn.Parameter(tl.ones(3))
+    w.grad = tl.tensor([-5.0, 0.5, 5.0])
+    nn.utils.clip_grad_value_([w], 1.0, foreach=True)
+    assert w.grad.tolist() == [-1.0, 0.5, 1.0]
+
+
 def test_linear_and_a_loss_take_their_inputs_by_keyword():
     layer = nn.Linear(3, 2)
     x = tl.randn(4, 3)

@@ -597,9 +597,10 @@ class DataLoader:
     collate_fn : makes a batch from a list of items (default: `default_collate`, which
         stacks them field by field; with batch_size=None it gets one item at a time).
     generator : a tl.Generator or numpy Generator to shuffle with (overrides `seed`).
-    num_workers, pin_memory, timeout, worker_init_fn, persistent_workers, prefetch_factor :
-        accepted so PyTorch code runs unchanged; batches are always made in this process
-        (numpy gathers a batch in microseconds).
+    num_workers, pin_memory, timeout, worker_init_fn, multiprocessing_context,
+    prefetch_factor, persistent_workers, pin_memory_device, in_order :
+        accepted so PyTorch code runs unchanged; batches are always made in this process,
+        in order (numpy gathers a batch in microseconds).
 
     Example
     -------
@@ -612,7 +613,9 @@ class DataLoader:
                  collate_fn: Any = None, num_workers: int = 0,
                  pin_memory: bool = False, *, sampler: Any = None, batch_sampler: Any = None,
                  generator: Any = None, timeout: float = 0, worker_init_fn: Any = None,
-                 persistent_workers: bool = False, prefetch_factor: int | None = None) -> None:
+                 multiprocessing_context: Any = None, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True) -> None:
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError("batch_sampler option is mutually exclusive with batch_size, "

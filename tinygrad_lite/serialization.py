@@ -89,8 +89,11 @@ _ARRAY_KINDS = ("tensor", "ndarray", "scalar")
 
 
 # --- save -------------------------------------------------------------------------------------
-def save(obj: Any, path: str | os.PathLike | BinaryIO) -> None:
-    """Write `obj` to `path` as one .npz file, without pickle.
+def save(obj: Any, path: str | os.PathLike | BinaryIO, pickle_module: Any = None,
+         pickle_protocol: int = 2, _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
+    """Write `obj` to `path` as one .npz file, without pickle (PyTorch's pickle and format
+    options are accepted so its calls run unchanged; nothing is pickled).
 
     Parameters
     ----------

@@ -80,8 +80,10 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     return total
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
-    """Clamp every gradient entry to [-clip_value, clip_value], in place."""
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
+                     foreach: bool | None = None) -> None:
+    """Clamp every gradient entry to [-clip_value, clip_value], in place (`foreach`, PyTorch's
+    kernel choice, is accepted and changes nothing)."""
     with no_grad():
         for p in _as_list(parameters):
             if p.grad is not None:
