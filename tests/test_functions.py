@@ -295,3 +295,13 @@ def test_cuda_answers_like_torch_without_a_gpu_so_device_lines_run():
     tl.cuda.manual_seed_all(0)
     model = tl.nn.Linear(2, 1).to(device)
     assert model(tl.ones(3, 2).to(device)).shape == (3, 1)
+
+
+@needs_torch
+def test_norm_casts_to_the_dtype_it_is_given_like_torch():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3) / 3
+    for args in ((), (1, 0), (2, 1, True)):
+        got = tl.tensor(a).norm(*args, dtype=tl.float64)
+        want = torch.tensor(a).norm(*args, dtype=torch.float64)
+        assert got.dtype == tl.float64
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)

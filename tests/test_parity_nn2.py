@@ -272,6 +272,33 @@ def test_forward_hooks_with_kwargs_match_torch():
     assert _scaled(tl) == _scaled(_torch())
 
 
+def _hook_order(L) -> tuple[list, int]:
+    """prepend=True hooks run first; an always_call forward hook runs when forward raises
+    (with output None); modules(remove_duplicate=False) lists a shared module twice."""
+    log = []
+    m = L.nn.Linear(2, 2)
+    m.register_forward_hook(lambda mod, a, o: log.append("a"))
+    first = m.register_forward_hook(lambda mod, a, o: log.append("b"), prepend=True)
+    m.register_forward_pre_hook(lambda mod, a: log.append("pre1"))
+    m.register_forward_pre_hook(lambda mod, a: log.append("pre0"), prepend=True)
+    m.register_forward_hook(lambda mod, a, o: log.append(("always", o is None)),
+                            always_call=True)
+    m.register_full_backward_hook(lambda mod, gi, go: log.append("back1"))
+    m.register_full_backward_hook(lambda mod, gi, go: log.append("back0"), prepend=True)
+    m(L.ones(1, 2, requires_grad=True)).sum().backward()
+    first.remove()
+    m(L.ones(1, 2))
+    with pytest.raises(RuntimeError):
+        m(L.ones(1, 3))
+    return log, len(list(L.nn.Sequential(m, m).modules(remove_duplicate=False)))
+
+
+def test_hook_prepend_always_call_and_duplicate_modules_match_torch():
+    ours = _hook_order(tl)
+    assert ours[0][:4] == ["pre0", "pre1", "b", "a"] and ours[0][-1] == ("always", True)
+    assert ours == _hook_order(_torch())
+
+
 def test_load_state_dict_assign_puts_the_given_tensors_in_place():
     model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
     sd = {k: v.double() + 1 for k, v in model.state_dict().items()}

@@ -1327,10 +1327,14 @@ class Tensor:
         """log(cumsum(exp(x))) along `dim`, without overflow."""
         return self._scan(ops.LogCumSumExp, self._floating(), dim, "logcumsumexp")
 
-    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False,
+             dtype: Any = None) -> "Tensor":
         """The vector p-norm over `dim` (every element when None): p is 'fro' (= 2), a number,
         inf or -inf; or 'nuc', the nuclear norm of the matrices in two dims (the last two
-        of a 2-D input). As in PyTorch the gradient at a zero norm is 0, not nan."""
+        of a 2-D input). As in PyTorch the gradient at a zero norm is 0, not nan. With
+        `dtype`, the input is cast to it first."""
+        if dtype is not None:
+            return self.to(dtype).norm(p, dim, keepdim)
         if p == "fro":
             p = 2
         if p == "nuc":

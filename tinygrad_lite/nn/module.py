@@ -10,6 +10,7 @@ touching its code.
 from __future__ import annotations
 
 import os
+import warnings
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -83,6 +84,17 @@ def _addindent(text: str, spaces: int) -> str:
     return "\n".join(lines[:1] + [" " * spaces + line for line in lines[1:]])
 
 
+def _handle(hooks: dict, hook: Callable, prepend: bool) -> RemovableHandle:
+    """Register `hook` in `hooks` (last, or first with PyTorch's `prepend=True`)."""
+    handle = RemovableHandle(hooks, hook)
+    if prepend:  # NOTE: in place: the handle removes its hook from this very dict
+        rest = [(k, v) for k, v in hooks.items() if k != handle.id]
+        hooks.clear()
+        hooks[handle.id] = hook
+        hooks.update(rest)
+    return handle
+
+
 class Module:
     """Base class of every layer and model: subclass it, assign layers, define `forward`.
 
@@ -112,6 +124,7 @@ class Module:
         # NOTE: the ids of the hooks registered with_kwargs=True, as PyTorch keeps them
         object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
         object.__setattr__(self, "_forward_hooks_with_kwargs", set())
+        object.__setattr__(self, "_forward_hooks_always_called", set())
         object.__setattr__(self, "_backward_pre_hooks", {})
         object.__setattr__(self, "_backward_hooks", {})
 
@@ -139,8 +152,10 @@ class Module:
             args = wiring.args
         try:
             out = self.forward(*args, **kwargs)
-        except (RuntimeError, ValueError, TypeError, IndexError) as e:
-            _name_the_layer(e, self)
+        except Exception as e:
+            if isinstance(e, (RuntimeError, ValueError, TypeError, IndexError)):
+                _name_the_layer(e, self)
+            self._run_always_called_hooks(args, kwargs)
             raise
         if self._forward_hooks:
             for key, hook in list(self._forward_hooks.items()):
@@ -149,6 +164,20 @@ class Module:
                 if result is not None:
                     out = result
         return out if wiring is None else wiring.wrap_outputs(out)
+
+    def _run_always_called_hooks(self, args: tuple, kwargs: dict) -> None:
+        """The forward hooks registered with `always_call=True`, after forward raised: with
+        None for the output, as in PyTorch; an error of theirs is a warning, not a second
+        error hiding the first."""
+        for key, hook in list(self._forward_hooks.items()):
+            if key not in self._forward_hooks_always_called:
+                continue
+            try:
+                (hook(self, args, kwargs, None) if key in self._forward_hooks_with_kwargs
+                 else hook(self, args, None))
+            except Exception as e:  # noqa: BLE001  (forward's own error is re-raised)
+                warnings.warn(f"a forward hook with always_call=True raised {e!r}, silenced "
+                              "as forward itself raised", stacklevel=3)
 
     # --- attribute routing ------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -320,8 +349,8 @@ class Module:
             if child is not None:
                 yield from child.named_modules(memo, _join(prefix, name), remove_duplicate)
 
-    def modules(self) -> Iterator["Module"]:
-        for _, m in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator["Module"]:
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
@@ -471,39 +500,46 @@ class Module:
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     # --- hooks ------------------------------------------------------------------------------
-    def register_forward_pre_hook(self, hook: Callable, *,
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
         """`hook(module, args)` runs before forward; returning a value replaces the args.
 
         With `with_kwargs=True` it is `hook(module, args, kwargs)`, and returns None or a
-        tuple (new_args, new_kwargs), as in PyTorch.
+        tuple (new_args, new_kwargs), as in PyTorch. `prepend=True` runs it before the hooks
+        already registered (with every register_* method here).
         """
-        handle = RemovableHandle(self._forward_pre_hooks, hook)
+        handle = _handle(self._forward_pre_hooks, hook, prepend)
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs.add(handle.id)
         return handle
 
-    def register_forward_hook(self, hook: Callable, *,
-                              with_kwargs: bool = False) -> RemovableHandle:
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
         """`hook(module, args, output)` runs after forward; returning a value replaces it.
 
-        With `with_kwargs=True` it is `hook(module, args, kwargs, output)`.
+        With `with_kwargs=True` it is `hook(module, args, kwargs, output)`. With
+        `always_call=True` it also runs when forward raises, with output None.
         """
-        handle = RemovableHandle(self._forward_hooks, hook)
+        handle = _handle(self._forward_hooks, hook, prepend)
         if with_kwargs:
             self._forward_hooks_with_kwargs.add(handle.id)
+        if always_call:
+            self._forward_hooks_always_called.add(handle.id)
         return handle
 
-    def register_full_backward_pre_hook(self, hook: Callable) -> RemovableHandle:
+    def register_full_backward_pre_hook(self, hook: Callable,
+                                        prepend: bool = False) -> RemovableHandle:
         """`hook(module, grad_output)` runs in backward once the gradients w.r.t. this call's
         outputs are known; returning a tuple replaces them (and so everything upstream;
         with several outputs, only the last one to get its gradient takes the replacement).
 
         Only calls made after registering, with grad mode on, are hooked.
         """
-        return RemovableHandle(self._backward_pre_hooks, hook)
+        return _handle(self._backward_pre_hooks, hook, prepend)
 
-    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+    def register_full_backward_hook(self, hook: Callable,
+                                    prepend: bool = False) -> RemovableHandle:
         """`hook(module, grad_input, grad_output)` runs in backward once the gradients
         w.r.t. this call's positional inputs are known; returning a tuple replaces grad_input.
 
@@ -519,7 +555,7 @@ class Module:
         ...     lambda m, gin, gout: print(gout[0].abs().max()))
         >>> h.remove()
         """
-        return RemovableHandle(self._backward_hooks, hook)
+        return _handle(self._backward_hooks, hook, prepend)
 
     # --- state ----------------------------------------------------------------------------
     def _state(self) -> Iterator[tuple[str, Tensor]]:
