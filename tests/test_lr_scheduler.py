@@ -253,3 +253,35 @@ def test_resumed_schedules_match_pytorch(name, kw):
     torch = pytest.importorskip("torch")
     np.testing.assert_allclose(_resumed_lrs(tl, name, kw), _resumed_lrs(torch, name, kw),
                                rtol=1e-12)
+
+
+def _warm_restarts_by_epoch(L, T_mult: int) -> list[float]:
+    """SGDR stepped with fractional epochs after every batch (PyTorch's documented use),
+    then plainly, then jumped to epoch 26; and ReduceLROnPlateau given an epoch."""
+    p = L.nn.Parameter(L.ones(1))
+    opt = L.optim.SGD([p], lr=1.0)
+    sched = L.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=T_mult,
+                                                             eta_min=0.01)
+    lrs = []
+    for epoch in range(12):
+        for i in range(4):
+            opt.step()
+            sched.step(epoch + i / 4)
+            lrs.append(opt.param_groups[0]["lr"])
+    for epoch in (None, None, 26, None):
+        sched.step(epoch)
+        lrs.append(opt.param_groups[0]["lr"])
+    lrs.append(sched.last_epoch)
+    plateau = L.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0)
+    plateau.step(1.0, 5)
+    plateau.step(2.0)
+    return lrs + [plateau.last_epoch, opt.param_groups[0]["lr"]]
+
+
+@pytest.mark.parametrize("T_mult", [1, 2])
+def test_warm_restarts_take_a_fractional_epoch_as_pytorch_does(T_mult):
+    lrs = _warm_restarts_by_epoch(tl, T_mult)
+    period = 3 * T_mult  # NOTE: epoch 3.25 lies 0.25 into the second period
+    assert lrs[13] == pytest.approx(0.01 + 0.99 * (1 + math.cos(math.pi * 0.25 / period)) / 2)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(lrs, _warm_restarts_by_epoch(torch, T_mult), rtol=1e-12)

@@ -414,12 +414,29 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     _initial_lrs = get_lr  # a closed form in T_cur
 
-    def step(self) -> None:
-        self.T_cur += 1
-        if self.T_cur >= self.T_i:
-            self.T_cur -= self.T_i
-            self.T_i *= self.T_mult
-        super().step()
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one epoch, or go to `epoch`, which may be fractional (PyTorch's
+        `scheduler.step(epoch + i / iters)` after every batch): T_cur and the period T_i
+        are then found from it."""
+        if epoch is None:
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+            super().step()
+            return
+        if epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected a non-negative epoch, "
+                             f"got {epoch}")
+        self.T_i, self.T_cur = self.T_0, epoch
+        if epoch >= self.T_0 and self.T_mult == 1:
+            self.T_cur = epoch % self.T_0
+        elif epoch >= self.T_0:  # NOTE: n whole periods T_0 * T_mult**k (k < n) lie behind
+            n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+            self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+            self.T_i = self.T_0 * self.T_mult ** n
+        self.last_epoch = math.floor(epoch)
+        self._set_lrs(self.get_lr())
 
 
 def _anneal(strategy: str, start: float, end: float, pct: float) -> float:
@@ -828,11 +845,12 @@ class ReduceLROnPlateau(LRScheduler):
         return value > (best * (threshold + 1.0) if self.threshold_mode == "rel"
                         else best + threshold)
 
-    def step(self, metrics: Any) -> None:  # type: ignore[override]
+    def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record this epoch's metric (a number or a one-element Tensor) and reduce the
-        rates if it has not improved for more than `patience` epochs."""
+        rates if it has not improved for more than `patience` epochs. `epoch`, PyTorch's
+        deprecated argument, sets the epoch count instead of adding one to it."""
         current = float(metrics)
-        self.last_epoch += 1
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current):
             self.best = current
             self.num_bad_epochs = 0
