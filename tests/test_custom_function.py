@@ -223,7 +223,8 @@ def test_gradcheck_takes_torchs_calls():
     assert tl.gradcheck(lambda t, m: (t @ m).sin(), (x, w), check_forward_ad=True)
     assert tl.autograd.gradgradcheck(lambda t: (t ** 3, t.exp()), x)
     assert tl.autograd.gradgradcheck(lambda t: t ** 3, (x,),
-                                     grad_outputs=tl.tensor([1.0, -2.0], dtype=tl.float64))
+                                     tl.tensor([1.0, -2.0], dtype=tl.float64))  # grad_outputs
+    assert tl.gradcheck(func=lambda t: t.sin(), inputs=(x,))
     with pytest.raises(RuntimeError, match=r"input 0 \(shape \(2,\)\): at index \(0,\)"):
         tl.gradcheck(_TripledGradient.apply, x)
     with pytest.raises(AssertionError):   # NOTE: also what a failed check is in a test

@@ -50,13 +50,13 @@ def _scalar_of(fn: Callable, inputs: Sequence[Any], weights: np.ndarray) -> floa
     return float(np.sum(out.numpy().astype(np.float64) * weights))
 
 
-def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
-              raise_exception: bool = True, **options: Any) -> bool:
-    """Compare the gradients of `fn` with central differences, in float64.
+def gradcheck(func: Callable[..., Any], inputs: Tensor | Sequence[Any], *, eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
+              seed: int = 0, **options: Any) -> bool:
+    """Compare the gradients of `func` with central differences, in float64.
 
     `inputs` is a tensor or a sequence of arguments (tensors that require grad are checked,
-    anything else is passed as it is); `fn` returns a tensor, or a tuple of them (each
+    anything else is passed as it is); `func` returns a tensor, or a tuple of them (each
     floating one is checked). The output is reduced to a scalar with fixed random weights
     (so every output element matters). Two checks run: every input element is perturbed in
     turn (the full Jacobian product), and one random direction per input checks the
@@ -70,7 +70,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], eps: float
     True
     """
     opts = _options(options, "gradcheck")
-    fn, inputs = _prepared(fn, inputs)
+    fn, inputs = _prepared(func, inputs)
     checked = [isinstance(t, Tensor) and t.requires_grad for t in inputs]
     for i, t in enumerate(inputs):
         if checked[i] and t.dtype != np.float64:
@@ -165,16 +165,16 @@ def _check_jvp(fn: Callable, inputs: list, checked: list[bool], eps: float, atol
     return True
 
 
-def gradgradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], eps: float = 1e-6,
-                  atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
-                  raise_exception: bool = True, *, grad_outputs: Any = None,
+def gradgradcheck(func: Callable[..., Any], inputs: Tensor | Sequence[Any],
+                  grad_outputs: Any = None, *, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0,
                   **options: Any) -> bool:
     """Compare second derivatives with finite differences of the first, in float64: a
-    `gradcheck` of the function that returns fn's input gradients (for the output weights
+    `gradcheck` of the function that returns func's input gradients (for the output weights
     `grad_outputs`, random when not given), computed with `create_graph=True` as PyTorch's
     gradgradcheck does."""
     _options(options, "gradgradcheck")
-    fn, inputs = _prepared(fn, inputs)
+    fn, inputs = _prepared(func, inputs)
     if grad_outputs is None:
         weights = np.random.default_rng(seed + 1).standard_normal(fn(*inputs).shape)
     else:
@@ -189,7 +189,8 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], eps: f
                               create_graph=True, materialize_grads=True)
         return cat([g.reshape(-1) for g in grads])
 
-    return gradcheck(first_derivatives, inputs, eps, atol, rtol, seed, raise_exception)
+    return gradcheck(first_derivatives, inputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, seed=seed)
 
 
 def _fail(raise_exception: bool, message: str) -> Any:

@@ -106,7 +106,7 @@ w.grad, b.grad = None, None
 # %% [markdown]
 # ## gradcheck: finite differences as the ground truth
 #
-# `tl.gradcheck(fn, inputs)` nudges every input element by ±eps and compares the change of
+# `tl.gradcheck(func, inputs)` nudges every input element by ±eps and compares the change of
 # the output with what backward says. It needs float64: in float32 the rounding error of
 # the difference quotient would drown the comparison.
 
