@@ -305,3 +305,22 @@ def test_norm_casts_to_the_dtype_it_is_given_like_torch():
         want = torch.tensor(a).norm(*args, dtype=torch.float64)
         assert got.dtype == tl.float64
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("call", [
+    "x.numpy(force=True)", "x.prod(dtype=L.float64)", "x.prod(1, dtype=L.float64)",
+    "x.nansum(dtype=L.float64)", "x.nanmean(1, dtype=L.float64)",
+    "L.zeros_like(input=x)", "L.ones_like(input=x, dtype=L.float64)",
+    "L.full_like(input=x, fill_value=2.0)", "L.matmul(input=x, other=x.T)",
+    "x.swapdims(dim0=0, dim1=1)", "x.mm(mat2=x.T)", "x[0].outer(vec2=x[1])",
+    "x[0].ger(vec2=x[1])", "L.randint(3, (2,), requires_grad=False) * 0",
+])
+def test_torchs_keyword_names_are_accepted(call):
+    a = np.arange(12, dtype=np.float32).reshape(3, 4) / 3
+    got = eval(call, {"x": tl.tensor(a), "L": tl})
+    want = eval(call, {"x": torch.tensor(a), "L": torch})
+    got, want = np.asarray(got.numpy() if hasattr(got, "numpy") else got), np.asarray(
+        want.numpy() if hasattr(want, "numpy") else want)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -512,8 +512,9 @@ class Tensor:
     def __iter__(self) -> Iterator["Tensor"]:
         return (self[i] for i in range(len(self)))
 
-    def numpy(self) -> np.ndarray:
-        """The values as a numpy array (shared, not copied)."""
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The values as a numpy array (shared, not copied). `force` is PyTorch's (which
+        otherwise refuses a tensor that requires grad); here every tensor gives its array."""
         data = be.active.realize(self._data)
         if type(data) is not np.ndarray:  # NOTE: a full reduction gives a numpy scalar
             data = np.asarray(data)
@@ -1302,8 +1303,12 @@ class Tensor:
         """Bools and ints widen to int64 for products and running sums, as in PyTorch."""
         return self.to(int64) if self.dtype.kind in "biu" else self
 
-    def prod(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
-        """The product of all elements, or along one `dim`; exact gradients where x has zeros."""
+    def prod(self, dim: int | None = None, keepdim: bool = False, *,
+             dtype: Any = None) -> "Tensor":
+        """The product of all elements, or along one `dim`; exact gradients where x has zeros.
+        With `dtype`, the input is cast to it first."""
+        if dtype is not None:
+            return self.to(dtype).prod(dim, keepdim)
         if dim is not None and not isinstance(dim, (int, np.integer)):
             raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
         axis = None if dim is None or not self.ndim else self._axis(dim, "prod")
@@ -1370,13 +1375,16 @@ class Tensor:
         safe = where(positive, total, 1)
         return where(positive, safe.sqrt() if p == 2 else safe ** (1 / p), 0)
 
-    def nansum(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        """The sum with NaNs counted as 0 (they get no gradient)."""
+    def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+        """The sum with NaNs counted as 0 (they get no gradient); cast to `dtype` first."""
+        if dtype is not None:
+            return self.to(dtype).nansum(dim, keepdim)
         return where(self != self, self._const(0), self).sum(dim, keepdim)
 
-    def nanmean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        """The mean of the elements that are not NaN."""
-        x = self._floating()
+    def nanmean(self, dim: Any = None, keepdim: bool = False, *,
+                dtype: Any = None) -> "Tensor":
+        """The mean of the elements that are not NaN (cast to `dtype` first)."""
+        x = self._floating() if dtype is None else self.to(dtype)
         present = x == x
         return where(present, x, x._const(0)).sum(dim, keepdim) / present.sum(dim, keepdim)
 
@@ -1696,7 +1704,8 @@ class Tensor:
     def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
         return self.transpose(axis0, axis1)
 
-    swapdims = swapaxes
+    def swapdims(self, dim0: int, dim1: int) -> "Tensor":
+        return self.transpose(dim0, dim1)
 
     def unflatten(self, dim: int, sizes: Any) -> "Tensor":
         """Split dim `dim` into several of `sizes` (one may be -1)."""
@@ -1723,9 +1732,9 @@ class Tensor:
                                "other shapes")
         return matmul(self, other)
 
-    def mm(self, other: "Tensor") -> "Tensor":
+    def mm(self, mat2: "Tensor") -> "Tensor":
         """The product of two matrices (2-D only, unlike `@`)."""
-        return self._product(other, (2, 2), "mm")
+        return self._product(mat2, (2, 2), "mm")
 
     def dot(self, other: "Tensor") -> "Tensor":
         """The inner product of two 1-D tensors."""
@@ -1733,12 +1742,12 @@ class Tensor:
 
     vdot = dot  # NOTE: nothing to conjugate without complex dtypes
 
-    def outer(self, other: "Tensor") -> "Tensor":
+    def outer(self, vec2: "Tensor") -> "Tensor":
         """a[i] * b[j] for two 1-D tensors."""
-        if self.ndim != 1 or other.ndim != 1:
+        if self.ndim != 1 or vec2.ndim != 1:
             raise RuntimeError(f"outer: both operands must be 1-D, got {self.shape} and "
-                               f"{other.shape}")
-        return self.unsqueeze(1) * other.unsqueeze(0)
+                               f"{vec2.shape}")
+        return self.unsqueeze(1) * vec2.unsqueeze(0)
 
     def kron(self, other: Any) -> "Tensor":
         """The Kronecker product: blocks self[i, j, ...] * other (dims matched from the
@@ -3621,10 +3630,10 @@ def _numpy_order(value: Tensor, target: tuple, move: tuple) -> Tensor:
 
 
 # --- functions on several tensors -----------------------------------------------------------
-def matmul(a: Any, b: Any) -> Tensor:
+def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002
     """Matrix product with numpy's rules for 1-D and batched operands."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
+    a = input if isinstance(input, Tensor) else Tensor(input)
+    b = other if isinstance(other, Tensor) else Tensor(other)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"matmul: both operands need at least 1 dim, got {a.shape} @ "
                            f"{b.shape}")
@@ -3946,22 +3955,25 @@ def full(size: Any, fill_value: Any, dtype: Any = None,
                    requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None,
+def zeros_like(input: Tensor,  # noqa: A002
+               dtype: Any = None,
                device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "zeros_like")
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return zeros(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None,
+def ones_like(input: Tensor,  # noqa: A002
+              dtype: Any = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "ones_like")
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return ones(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None,
+def full_like(input: Tensor,  # noqa: A002
+              fill_value: Any, dtype: Any = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "full_like")
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
@@ -4026,9 +4038,13 @@ def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
 
 
 def randint(low: int, high: int | None = None, size: Any = (), *,
-            generator: Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
-    """Integers in [low, high); `randint(high, size)` starts at 0, as in PyTorch."""
+            generator: Generator | None = None, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
+    """Integers in [low, high); `randint(high, size)` starts at 0, as in PyTorch (which
+    refuses requires_grad=True for integers, as this does)."""
     _on_cpu(device, "randint")
+    if requires_grad:
+        raise RuntimeError("randint: only floating point tensors can require gradients")
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     elif high is None:
@@ -4037,31 +4053,35 @@ def randint(low: int, high: int | None = None, size: Any = (), *,
     return Tensor(_rng(generator).integers(low, high, size), dtype=dtype or int64)
 
 
-def randn_like(t: Tensor, dtype: Any = None,
+def randn_like(input: Tensor,  # noqa: A002
+               dtype: Any = None,
                device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "randn_like")
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None,
+def rand_like(input: Tensor,  # noqa: A002
+              dtype: Any = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "rand_like")
-    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def empty_like(t: Tensor, dtype: Any = None,
+def empty_like(input: Tensor,  # noqa: A002
+               dtype: Any = None,
                device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "empty_like")
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return zeros(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def randint_like(t: Tensor, low: int = 0, high: int | None = None, dtype: Any = None,
+def randint_like(input: Tensor,  # noqa: A002
+                 low: int = 0, high: int | None = None, dtype: Any = None,
                  device: Any = None) -> Tensor:
-    """Integers in [low, high) in t's shape and dtype; `randint_like(t, high)` starts at 0."""
+    """Integers in [low, high) in input's shape and dtype; `randint_like(t, high)` starts at 0."""
     _on_cpu(device, "randint_like")
     if high is None:
         low, high = 0, low
-    return Tensor(_rng().integers(low, high, t.shape), dtype=dtype or t.dtype)
+    return Tensor(_rng().integers(low, high, input.shape), dtype=dtype or input.dtype)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
