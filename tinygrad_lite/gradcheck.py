@@ -109,9 +109,8 @@ def gradcheck(func: Callable[..., Any], inputs: Tensor | Sequence[Any], *, eps: 
             minus = _scalar_of(fn, inputs, weights)
         finally:
             np.copyto(data, original)
-        bad = ~np.isclose(analytic, numeric, atol=atol, rtol=rtol)
-        if bad.any():
-            where_bad = tuple(int(k) for k in np.argwhere(bad)[0])
+        where_bad = _first_mismatch(analytic, numeric, atol, rtol)
+        if where_bad is not None:
             return _fail(raise_exception, f"gradcheck: input {i} (shape {t.shape}): at index "
                          f"{where_bad} backward gives {analytic[where_bad]:.8g} but finite "
                          f"differences give {numeric[where_bad]:.8g}")
@@ -156,13 +155,19 @@ def _check_jvp(fn: Callable, inputs: list, checked: list[bool], eps: float, atol
             np.copyto(data, original)
     numeric = (outs[0] - outs[1]) / (2 * eps)
     analytic = tangent.numpy().astype(np.float64)
-    bad = ~np.isclose(analytic, numeric, atol=atol, rtol=rtol)
-    if bad.any():
-        k = tuple(int(j) for j in np.argwhere(bad)[0])
+    k = _first_mismatch(analytic, numeric, atol, rtol)
+    if k is not None:
         return _fail(raise_exception, f"gradcheck: forward mode (jvp) along a random direction "
                      f"gives {analytic[k]:.8g} at output index {k} but finite differences "
                      f"give {numeric[k]:.8g}")
     return True
+
+
+def _first_mismatch(analytic: np.ndarray, numeric: np.ndarray, atol: float,
+                    rtol: float) -> tuple[int, ...] | None:
+    """The index of the first element where the two disagree beyond the tolerances."""
+    bad = np.argwhere(~np.isclose(analytic, numeric, atol=atol, rtol=rtol))
+    return tuple(int(k) for k in bad[0]) if len(bad) else None
 
 
 def gradgradcheck(func: Callable[..., Any], inputs: Tensor | Sequence[Any],
