@@ -1161,9 +1161,8 @@ class Tensor:
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
         """The sum; bools and ints up to int32 add up as int64, as in PyTorch (`dtype` casts
         first)."""
-        if dtype is not None:
-            return self.to(dtype).sum(dim, keepdim)
-        x = self.to(int64) if self.dtype.kind in "bu" or self.dtype == int32 else self
+        x = (self.to(dtype) if dtype is not None else
+             self.to(int64) if self.dtype.kind in "bu" or self.dtype == int32 else self)
         return ops.Sum.apply(x, axis=_dims(_all_if_empty(dim), self.ndim, "sum"),
                              keepdim=keepdim)
 
@@ -1299,20 +1298,21 @@ class Tensor:
         return axes[0] if axes else 0
 
     # --- products, scans, norms -----------------------------------------------------------------
-    def _integral_as_int64(self) -> "Tensor":
-        """Bools and ints widen to int64 for products and running sums, as in PyTorch."""
+    def _integral_as_int64(self, dtype: Any = None) -> "Tensor":
+        """What products and running sums work on: this tensor cast to `dtype` when one is
+        given (PyTorch's dtype=), else with bools and ints widened to int64, as in PyTorch."""
+        if dtype is not None:
+            return self.to(dtype)
         return self.to(int64) if self.dtype.kind in "biu" else self
 
     def prod(self, dim: int | None = None, keepdim: bool = False, *,
              dtype: Any = None) -> "Tensor":
         """The product of all elements, or along one `dim`; exact gradients where x has zeros.
         With `dtype`, the input is cast to it first."""
-        if dtype is not None:
-            return self.to(dtype).prod(dim, keepdim)
         if dim is not None and not isinstance(dim, (int, np.integer)):
             raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
         axis = None if dim is None or not self.ndim else self._axis(dim, "prod")
-        return ops.Prod.apply(self._integral_as_int64(), axis=axis, keepdim=keepdim)
+        return ops.Prod.apply(self._integral_as_int64(dtype), axis=axis, keepdim=keepdim)
 
     @_zero_d_as_1d("x")
     def _scan(self, op: type, x: "Tensor", dim: int, name: str) -> "Tensor":
@@ -1320,12 +1320,12 @@ class Tensor:
 
     def cumsum(self, dim: int, *, dtype: Any = None) -> "Tensor":
         """Running sums along `dim` (bools and ints give int64), computed in `dtype` if given."""
-        x = self._integral_as_int64() if dtype is None else self.to(dtype)
+        x = self._integral_as_int64(dtype)
         return self._scan(ops.CumSum, x, dim, "cumsum")
 
     def cumprod(self, dim: int, *, dtype: Any = None) -> "Tensor":
         """Running products along `dim`; the gradient is exact also where x has zeros."""
-        x = self._integral_as_int64() if dtype is None else self.to(dtype)
+        x = self._integral_as_int64(dtype)
         return self._scan(ops.CumProd, x, dim, "cumprod")
 
     def logcumsumexp(self, dim: int) -> "Tensor":
@@ -1377,9 +1377,7 @@ class Tensor:
 
     def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
         """The sum with NaNs counted as 0 (they get no gradient); cast to `dtype` first."""
-        if dtype is not None:
-            return self.to(dtype).nansum(dim, keepdim)
-        return where(self != self, self._const(0), self).sum(dim, keepdim)
+        return where(self != self, self._const(0), self).sum(dim, keepdim, dtype=dtype)
 
     def nanmean(self, dim: Any = None, keepdim: bool = False, *,
                 dtype: Any = None) -> "Tensor":
