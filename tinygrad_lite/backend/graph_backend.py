@@ -99,8 +99,8 @@ def _getitem(a: Any, index: Any) -> Any:
 
 
 def _cross_entropy_backward(logp: Any, labels: Any, g: Any) -> Any:
-    onehot = _tl().zeros(logp.shape, dtype=logp.dtype)
-    onehot[_tl().arange(len(labels)), _tl().tensor(_array(labels))] = 1
+    tl = _tl()
+    onehot = tl.nn.functional.one_hot(tl.tensor(_array(labels)), logp.shape[1]).to(logp.dtype)
     return (logp.exp() - onehot) * (g.reshape(-1, 1) if g.ndim else g)
 
 
