@@ -273,17 +273,18 @@ class _Custom(Function):
             return np.zeros(0)
         return np.concatenate([outs[k].numpy().reshape(-1) for k in differentiable])
 
-    def backward(self, grad: Any) -> tuple:
+    def backward(self, grad: Any, record: bool = False) -> tuple:
+        """The user's backward on tensors: under no_grad, or, with `record` (a backward
+        with create_graph=True), with grad mode on, so its gradients are differentiable."""
         slots, layout, outs = self.saved
+        flat = _as_tensor(grad)
         if layout is None:
-            grads_out = [_wrap(grad)]
+            grads_out = [flat]
         else:  # NOTE: outputs without a gradient get zeros, as PyTorch materialises them
-            flat = be.active.realize(grad)
             grads_out = [_wrap(np.zeros(o.shape, o.dtype)) for o in outs]
             for k, start, stop in layout:
-                grads_out[k] = _wrap(flat[start:stop].reshape(outs[k].shape)
-                                     .astype(outs[k].dtype, copy=False))
-        with no_grad():
+                grads_out[k] = flat[start:stop].reshape(outs[k].shape).to(outs[k].dtype)
+        with (enable_grad() if record else no_grad()):
             grads = self.fn.backward(self.user_ctx, *grads_out)
         grads = grads if isinstance(grads, tuple) else (grads,)
         if len(grads) != len(self.user_ctx.needs_input_grad):
@@ -291,8 +292,16 @@ class _Custom(Function):
                                f"for {len(self.user_ctx.needs_input_grad)} forward arguments "
                                "(return None for an argument without one)")
         return tuple(None if grads[i] is None else
-                     grads[i]._data if isinstance(grads[i], Tensor) else np.asarray(grads[i])
-                     for i in slots)
+                     (grads[i] if record else grads[i]._data) if isinstance(grads[i], Tensor)
+                     else np.asarray(grads[i]) for i in slots)
+
+    def saved_only_inputs(self) -> bool:
+        """Whether every float tensor the user's forward saved is one of its inputs: then its
+        backward, run on them with grad mode on, records how the gradient depends on them
+        (an output or intermediate, made under no_grad, would be a wrong constant)."""
+        inputs = {id(p) for p in self.parents}
+        return all(id(t) in inputs for t in self.user_ctx.saved_tensors
+                   if isinstance(t, Tensor) and t.dtype.kind == "f")
 
     @property
     def name(self) -> str:
@@ -607,9 +616,13 @@ def _recorded_backward(ctx: Function, out: "Tensor", g: Any) -> Any:
     treating it as a constant would give a wrong second derivative, so such ops refuse,
     unless they rebuild what they saved from their input tensors (`saved_in_graph`).
     """
+    if isinstance(ctx, _Custom) and ctx.saved_only_inputs():
+        return ctx.backward(g, record=True)
     if isinstance(ctx, _Custom) or getattr(ctx, "once_differentiable", False):
         raise NotImplementedError(f"backward with create_graph=True: {ctx.name}'s gradient "
-                                  "cannot be differentiated again")
+                                  "cannot be differentiated again (a custom Function that "
+                                  "saved an output or an intermediate, or a once-"
+                                  "differentiable op)")
     owners = {id(p._data): p for p in ctx.parents}
     owners[id(out._data)] = out
 
