@@ -65,7 +65,7 @@ _TRANSCENDENTAL = {  # float32 -> vectorisable helpers; float64 -> libm, exactly
 _BOOL_TEMPLATES = {"add": "{a} or {b}", "mul": "{a} and {b}", "maximum": "{a} or {b}",
                    "minimum": "{a} and {b}"}
 # the operands an op takes as they are, not cast to its ctype
-_UNCAST = {"relu_backward": (0,), "where": (0,), "cast": (0,), "keep": (0, 1, 2)}
+_UNCAST = {"relu_backward": (0,), "where": (0,), "keep": (0, 1, 2)}
 
 
 def _np_name(dt: np.dtype) -> str:
@@ -85,12 +85,22 @@ def supported(op: str, ctype: np.dtype, dtypes: tuple) -> bool:
     return op != "pow" or ctype.kind == "f"  # NOTE: int ** negative int raises in numpy
 
 
+def _converted(name: str, src: np.dtype, dst: np.dtype) -> str:
+    """`name`, of dtype `src`, as a `dst`. From a bool, a select: `np.float32(keep)` kept the
+    dropout kernels from vectorising fully (2048x256: 0.31 ms, 0.28 ms as a select)."""
+    if dst.kind == "b":
+        return f"{name} != 0"
+    if src.kind == "b":
+        return f"({_np_name(dst)}(1) if {name} else {_np_name(dst)}(0))"
+    return f"{_np_name(dst)}({name})"
+
+
 def _expr(op: str, args: list, ctype: np.dtype, dtype: np.dtype, lin: str) -> str:
     t = _np_name(ctype)
     if op == "cast":
-        return f"{args[0]} != 0" if dtype.kind == "b" else f"{_np_name(dtype)}({args[0]})"
+        return args[0]  # NOTE: converted as an operand (`_converted`)
     if op == "keep":
-        return f"keep_bit({args[0]}, {args[1]}, {args[2]}, {lin})"
+        return f"keep_bit({args[0]}, {args[1]}, {args[2]}, np.uint32({lin}))"
     if op in _TRANSCENDENTAL:
         return f"{_TRANSCENDENTAL[op][ctype != _F32]}({args[0]})"
     template = _BOOL_TEMPLATES.get(op, _TEMPLATES.get(op)) if ctype.kind == "b" \
@@ -138,8 +148,10 @@ def source(key: tuple) -> str:
         args = []
         for pos, r in enumerate(refs):
             name, src_dt = (f"v{r}", node_dtypes[r]) if r >= 0 else (names[~r], dtypes[~r])
-            if src_dt != ct and pos not in _UNCAST.get(op, ()):
-                name = f"{_np_name(ct)}({name})"
+            if op == "cast":
+                name = _converted(name, src_dt, dt)
+            elif src_dt != ct and pos not in _UNCAST.get(op, ()):
+                name = _converted(name, src_dt, ct)
             args.append(name)
         lin = linear(real) if op == "keep" else ""
         body.append(f"v{k} = {_expr(op, args, ct, dt, lin)}")

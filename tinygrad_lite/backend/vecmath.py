@@ -139,7 +139,9 @@ def keep_bit(k0, k1, threshold, i):
 
     Two rounds of `lowbias32` on the index, each keyed with 32 seed bits; the top 24 bits are
     a uniform integer compared with p * 2**24. Recomputing element i gives the same answer, so
-    a mask never has to be stored to be reused.
+    a mask never has to be stored to be reused. `i` comes as a uint32 (the kernel casts its
+    flat index): cast inside, the int64 index kept LLVM to half-width vectors (2048x256
+    forward kernel: 0.50 ms, 0.31 ms with the cast outside).
     """
-    h = _lowbias32(np.uint32(_lowbias32(np.uint32(np.uint32(i) ^ k0)) ^ k1))
+    h = _lowbias32(np.uint32(_lowbias32(np.uint32(i ^ k0)) ^ k1))
     return (h >> np.uint32(8)) >= threshold
