@@ -19,6 +19,20 @@ def test_a_cast_to_an_integer_or_bool_dtype_leaves_the_graph():
     assert x.float().requires_grad  # float to float stays differentiable
 
 
+def test_casts_past_a_dtype_s_range_give_pytorch_s_values_without_numpy_s_warnings(backend):
+    """torch.tensor([1e-45, 1e40]) is [1.4e-45, inf] and 1e5 as float16 inf, silently; numpy
+    warns (raises, under errstate) on each of these casts."""
+    big = np.full(5000, 1e5)  # NOTE: above the numba backend's size for eager numpy
+    with np.errstate(all="raise"):
+        made = tl.tensor([1e-45, 1e40, -1e40, 1e-50])
+        np.testing.assert_array_equal(made.numpy(), np.array([1e-45, np.inf, -np.inf, 0],
+                                                             np.float32))
+        for data in ([1e5, 1e-10, np.nan], big):
+            x = tl.tensor(data, dtype=tl.float64)
+            assert np.isposinf(x.half().numpy()[0]) and x.float().numpy()[0] == 1e5
+            assert x.long().dtype == tl.int64
+
+
 def test_to_reads_device_dtype_and_other_tensor_like_pytorch():
     t = tl.tensor([1, 2, 3])
     assert t.to("cpu", tl.float64).dtype == tl.float64

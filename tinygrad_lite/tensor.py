@@ -68,14 +68,15 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         elif scalars is not None and dtype is None:
             arr = arr.astype(scalars)
         elif arr.dtype == np.float64 and dtype is None:  # NOTE: with a dtype, cast once
-            arr = arr.astype(get_default_dtype())
+            dtype = get_default_dtype()
         elif arr.dtype.kind == "i":
             arr = arr.astype(int64)
         elif arr.dtype.kind not in "biuf":
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                             f"(numpy dtype {arr.dtype}); use numbers or bools")
     if dtype is not None:
-        arr = arr.astype(np.dtype(dtype), copy=False)
+        with np.errstate(over="ignore", under="ignore"):  # NOTE: 1e40 is inf, 1e-45 denormal
+            arr = arr.astype(np.dtype(dtype), copy=False)
     return arr
 
 

@@ -169,7 +169,7 @@ class NumbaBackend(NumpyBackend):
             return a
         if type(a) is Lazy or a.size >= self.small:
             return self._node("cast", (a,), dtype)
-        return a.astype(dtype)
+        return NumpyBackend.cast(a, dtype)
 
     # --- elementwise ----------------------------------------------------------------------------
     def _node(self, op: str, srcs: tuple, cast_to: np.dtype | None = None) -> Any:
