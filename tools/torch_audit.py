@@ -393,7 +393,11 @@ def audit_optimizer(info: Any, steps: int = 6) -> list[str]:
         except Exception as e:  # noqa: BLE001
             found.append(f"{where}: raises {type(e).__name__}: {str(e)[:150]}")
             continue
-        problem = compare([p.detach() for p in theirs_params], ours_params)
+        # NOTE: LBFGS's curvature pairs (1/ro up to 6e7 near the optimum) amplify a last-bit
+        # difference in a dot product (MKL's summation order, OpenBLAS's) to ~3e-6 over its
+        # 45 evaluations; both land within 1e-5 of the optimum
+        problem = compare([p.detach() for p in theirs_params], ours_params,
+                          rtol=1e-5 if name == "LBFGS" else None)
         if problem:
             found.append(f"{where}: {problem}")
     return found
