@@ -221,3 +221,26 @@ def test_shifts_var_mean_std_mean_bincount_and_div_rounding_in_place():
     y = tl.tensor([7.0, -7.0])
     y.div_(2, rounding_mode="floor")
     assert y.tolist() == [3, -4]
+
+
+def test_gradients_at_the_edges_of_pow_acosh_and_copysign_are_pytorchs(backend):
+    """PyTorch 2.13's values: d/dy x**y is -inf at x = 0, y < 0 and nan for a negative base;
+    acosh's slope is real below -1; copysign's `other` gets a zero gradient, not None."""
+    x = tl.tensor([0.0, 0.0, 2.0, -2.0], requires_grad=True)
+    y = tl.tensor([-0.3, 0.5, 0.5, 0.5], requires_grad=True)
+    with np.errstate(divide="ignore"):  # NOTE: 0 ** -0.3 = inf, numpy's "divide by zero"
+        (x ** y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [-np.inf, 0, 0.98025, np.nan], rtol=1e-5)
+    e = tl.tensor([-2.0, -1.0, 0.0, 1.0, 3.0], requires_grad=True)
+    (0.0 ** e).sum().backward()
+    np.testing.assert_array_equal(e.grad.numpy(), [-np.inf, -np.inf, 0, 0, 0])
+    a = tl.tensor([-3.0, -2.0, -1.0, 2.0], dtype=tl.float64, requires_grad=True)
+    a.acosh().sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [8 ** -0.5, 3 ** -0.5, np.inf, 3 ** -0.5])
+    m = tl.tensor([[-2.0, 0.0, 3.0]], requires_grad=True)
+    s = tl.tensor([[1.0], [-0.0]], requires_grad=True)
+    gm, gs = tl.autograd.grad(m.copysign(s).sum(), [m, s])
+    np.testing.assert_array_equal(gm.numpy(), [[0, 0, 0]])  # NOTE: +1 and -1 rows cancel
+    np.testing.assert_array_equal(gs.numpy(), [[0], [0]])
+    m.copysign(s)[1].sum().backward()
+    np.testing.assert_array_equal(m.grad.numpy(), [[1, 0, -1]])

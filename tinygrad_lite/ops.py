@@ -78,9 +78,12 @@ class Pow(Function):
             # NOTE: d/dx x**0 is 0 even at x = 0, where y * x**(y-1) is 0 * inf = nan
             gx = b.where(b.eq(y, 0), b.full((), 0, gx.dtype), gx)
         if self.needs_input_grad[1]:
-            # NOTE: d/dy x**y = x**y * log(x); where x == 0 the product's limit is 0, not nan
-            safe_log = b.log(b.where(b.gt(x, 0), x, 1))
-            gy = b.mul(g, b.mul(out, safe_log))
+            # NOTE: d/dy x**y = x**y * log(x), PyTorch's rule: 0 where x == 0 and y >= 0 (the
+            # limit), -inf where x == 0 and y < 0 (inf * -inf), nan for a negative x
+            with np.errstate(invalid="ignore", divide="ignore"):
+                slope = b.mul(out, b.log(x))
+            limit = b.mul(b.eq(x, 0), b.ge(y, 0))
+            gy = b.mul(g, b.where(limit, b.full((), 0, slope.dtype), slope))
         return gx, gy
 
 
@@ -152,6 +155,23 @@ class Hypot(Function):
         b = B()
         gx = b.mul(g, b.div(x, out)) if self.needs_input_grad[0] else None
         gy = b.mul(g, b.div(y, out)) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Copysign(Function):
+    """|x| with y's sign bit (-0.0 counts as negative). y gets a zero gradient, as in PyTorch:
+    its sign is a step. x's slope is ±1, also at ±inf (PyTorch's result / x gives nan)."""
+
+    def forward(self, x, y):
+        out = B().copysign(x, y)
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, g):
+        x, out = self.saved
+        b = B()
+        gx = b.mul(g, b.mul(b.sign(x), b.sign(out))) if self.needs_input_grad[0] else None
+        gy = b.full(g.shape, 0, g.dtype) if self.needs_input_grad[1] else None
         return gx, gy
 
 
@@ -457,8 +477,10 @@ class Acosh(_Pointwise):
 
     @staticmethod
     def grad(b, g, x):
-        # NOTE: sqrt(x^2 - 1) as a product of roots: no overflow, no cancellation near 1
-        return b.div(g, b.mul(b.sqrt(b.sub(x, 1)), b.sqrt(b.add(x, 1))))
+        # NOTE: sqrt(x^2 - 1) as sqrt(|x| - 1) * sqrt(|x| + 1): no overflow, no cancellation
+        # near ±1; real below -1 as PyTorch's rsqrt(x^2 - 1) is (x = -2: 0.577), +0 at -1
+        a = b.abs(x)
+        return b.div(g, b.mul(b.sqrt(b.sub(a, 1)), b.sqrt(b.add(a, 1))))
 
 
 class Atanh(_Pointwise):

@@ -1013,9 +1013,7 @@ class Tensor:
     def copysign(self, other: Any) -> "Tensor":
         """|self| with the sign of `other` (-0.0 counts as negative); `other` gets no
         gradient, as in PyTorch (its sign is a step)."""
-        x, y = self._float_pair(other)
-        magnitude = x.abs()
-        return where(np.signbit(y.numpy()), -magnitude, magnitude)
+        return ops.Copysign.apply(*self._float_pair(other))
 
     signbit = _numpy_test("signbit", "True where the sign bit is set: x < 0, and also -0.0 "
                                      "(no gradient).")

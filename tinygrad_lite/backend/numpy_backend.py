@@ -145,6 +145,7 @@ class NumpyBackend:
     atanh = staticmethod(np.arctanh)
     atan2 = staticmethod(np.arctan2)
     hypot = staticmethod(np.hypot)
+    copysign = staticmethod(np.copysign)
 
     @staticmethod
     @np.errstate(over="ignore", under="ignore")
