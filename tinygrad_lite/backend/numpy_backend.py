@@ -49,7 +49,7 @@ def _logarithm(ufunc: np.ufunc) -> staticmethod:
 
 
 @np.errstate(divide="ignore")
-def _log10(x: Any) -> Any:
+def _log10(x):
     """log10, exact at powers of ten as PyTorch's: numpy's AVX-512 float32 loop is 1 ulp off
     there (log10(100) = 2.0000002), so float32 and float16 go through float64."""
     x = np.asarray(x)
