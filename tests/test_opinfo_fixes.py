@@ -217,7 +217,7 @@ def test_pad_with_negative_and_large_amounts_as_pytorch(mode, amounts, want):
 
 
 def test_circular_pad_refuses_wrapping_twice():
-    with pytest.raises(ValueError, match="circular padding of"):
+    with pytest.raises(RuntimeError, match="circular padding of"):
         F.pad(tl.ones(1, 1, 5), (6, 0), "circular")
 
 

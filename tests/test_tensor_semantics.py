@@ -244,3 +244,23 @@ def test_gradients_at_the_edges_of_pow_acosh_and_copysign_are_pytorchs(backend):
     np.testing.assert_array_equal(gs.numpy(), [[0], [0]])
     m.copysign(s)[1].sum().backward()
     np.testing.assert_array_equal(m.grad.numpy(), [[1, 0, -1]])
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda x: x.gather(0, tl.zeros(4, 5, dtype=tl.int64)), RuntimeError),  # wider than x
+    (lambda x: x.gather(0, tl.tensor([[-1]])), RuntimeError),  # no negative indices
+    (lambda x: x.gather(0, tl.full((2, 2), 5)), RuntimeError),
+    (lambda x: x.flip((0, 0)), RuntimeError), (lambda x: x.sum((1, -1)), RuntimeError),
+    (lambda x: x.clamp(), RuntimeError),
+    (lambda x: x.div(2, rounding_mode="typo"), RuntimeError),
+    (lambda x: tl.meshgrid(x[0], indexing="bad"), RuntimeError),
+    (lambda x: tl.nn.functional.pad(x, (1, 1), mode="typo"), NotImplementedError),
+    (lambda x: tl.nn.functional.cross_entropy(x, tl.zeros(3, 1)), RuntimeError),
+    (lambda x: tl.nn.functional.one_hot(tl.tensor([0, 4]), 4), RuntimeError),
+], ids=["gather-shape", "gather-negative", "gather-bound", "flip", "sum", "clamp", "div",
+        "meshgrid", "pad", "cross_entropy", "one_hot"])
+def test_bad_arguments_raise_pytorchs_class_of_error(call, error):
+    """PyTorch 2.13 raises these classes (RuntimeError from its C++ checks), so code that
+    catches them, and tests ported from other projects, behave the same here."""
+    with pytest.raises(error):
+        call(tl.ones(3, 4))

@@ -146,7 +146,7 @@ def _dims(dim: Any, ndim: int, op: str) -> tuple | None:
                              f"(expected {-n} to {n - 1})")
         out.append(d % n)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {dim} repeats a dimension")
+        raise RuntimeError(f"{op}: dim {dim} repeats a dimension")
     return tuple(sorted(out)) if ndim else None
 
 
@@ -821,7 +821,7 @@ class Tensor:
         if rounding_mode is None:
             return self / other
         if rounding_mode not in ("floor", "trunc"):
-            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+            raise RuntimeError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
                              f"{rounding_mode!r}")
         return _rounded_quotient(*self._pair(other), rounding_mode == "floor", "div")
 
@@ -934,7 +934,7 @@ class Tensor:
 
     def clamp(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
         if min is None and max is None:
-            raise ValueError("clamp: give at least one of min and max")
+            raise RuntimeError("clamp: give at least one of min and max")
         if isinstance(min, Tensor) or isinstance(max, Tensor):  # NOTE: elementwise bounds
             # the gradient goes to x where min <= x <= max (maximum would split ties), and NaN
             # stays NaN
@@ -1841,6 +1841,15 @@ class Tensor:
             raise RuntimeError(f"gather: index must be an integer tensor with {self.ndim} "
                                f"dims like the input {self.shape}, got {idx.dtype} of shape "
                                f"{idx.shape}")
+        larger = [k for k in range(self.ndim) if k != d and idx.shape[k] > self.shape[k]]
+        if larger:
+            raise RuntimeError(f"gather: index of shape {idx.shape} is larger than the input "
+                               f"{self.shape} at dim {larger[0]} (only dim {d} may be larger)")
+        n = self.shape[d]
+        bad = idx[(idx < 0) | (idx >= n)]
+        if bad.size:  # NOTE: no negative indices, as in PyTorch
+            raise RuntimeError(f"gather: index {bad.flat[0]} is out of bounds for dim {d} "
+                               f"of size {n} (indices must be in [0, {n}))")
         grids = list(np.indices(idx.shape, sparse=True))  # NOTE: broadcasting aranges
         grids[d] = idx
         return self[tuple(grids)]
@@ -3813,7 +3822,7 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
     tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
     if any(t.ndim > 1 for t in tensors):
         raise RuntimeError(f"meshgrid: expected 0-D or 1-D tensors, got shapes "

@@ -339,7 +339,7 @@ def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
     values = _labels(labels, "one_hot")
     if num_classes < 0:
         num_classes = int(values.max()) + 1 if values.size else 0
-    _check_range(values, num_classes, "one_hot")
+    _check_range(values, num_classes, "one_hot", RuntimeError)
     return (labels.unsqueeze(-1) == arange(num_classes)).long()
 
 
@@ -362,10 +362,11 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
     (2, 5)
     """
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: expected pairs of amounts for at most {input.ndim} dims, "
-                         f"got {tuple(pad)}")
+        raise RuntimeError(f"pad: expected pairs of amounts for at most {input.ndim} dims, "
+                           f"got {tuple(pad)}")
     if mode not in _PAD_MODES:
-        raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
+        # NOTE: PyTorch's class for an unknown mode
+        raise NotImplementedError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
     if mode != "constant" and value is not None:
         raise ValueError(f"pad: value is only used by mode 'constant', not {mode!r}")
     out = input
@@ -399,8 +400,8 @@ def _pad_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
     """Where each position of the padded dim reads from in the input (size n)."""
     limit = n - 1 if mode == "reflect" else n
     if mode != "replicate" and max(before, after) > limit:
-        raise ValueError(f"pad: {mode} padding of ({before}, {after}) does not fit a "
-                         f"dimension of size {n} (at most {limit} each side)")
+        raise RuntimeError(f"pad: {mode} padding of ({before}, {after}) does not fit a "
+                           f"dimension of size {n} (at most {limit} each side)")
     idx = np.arange(-before, n + after)
     if mode == "replicate":
         return np.clip(idx, 0, n - 1)
@@ -684,15 +685,17 @@ def _reduce(loss: Tensor, reduction: str, denominator: Tensor | int | None = Non
 def _labels(target: Tensor, op: str) -> np.ndarray:
     """The class labels as a numpy array, refusing float labels with a hint."""
     if target.dtype.kind not in "iu":
-        raise TypeError(f"{op}: class labels must be an integer tensor, got {target.dtype}; "
+        raise RuntimeError(f"{op}: class labels must be an integer tensor, got {target.dtype}; "
                         "convert them with .long()")
     return target.numpy()
 
 
-def _check_range(values: np.ndarray, classes: int, op: str) -> None:
+def _check_range(values: np.ndarray, classes: int, op: str,
+                 error: type[Exception] = IndexError) -> None:
+    """Refuse labels outside [0, classes), with PyTorch's class of error for `op`."""
     bad = values[(values < 0) | (values >= classes)]
     if bad.size:
-        raise IndexError(f"{op}: label {bad.flat[0]} is out of range for {classes} classes "
+        raise error(f"{op}: label {bad.flat[0]} is out of range for {classes} classes "
                          f"(labels must be in [0, {classes})); make the last layer output one "
                          f"score per class, or map the labels to 0..{classes - 1}")
 
@@ -836,7 +839,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     classes = input.shape[class_dim]
     if target.dtype.kind == "f":
         if target.shape != input.shape:
-            raise TypeError(f"{op}: class labels must be an integer tensor, got "
+            raise RuntimeError(f"{op}: class labels must be an integer tensor, got "
                             f"{target.dtype} of shape {target.shape}; convert them with "
                             f".long() (float targets are class probabilities and need the "
                             f"input's shape {input.shape})")
@@ -868,7 +871,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
     y = _same_shape(input, target, op)
     p = input.numpy()
     if ((p < 0) | (p > 1)).any():
-        raise ValueError(f"{op}: input must be probabilities in [0, 1], got values from "
+        raise RuntimeError(f"{op}: input must be probabilities in [0, 1], got values from "
                          f"{p.min():.4g} to {p.max():.4g}; for raw logits use "
                          "binary_cross_entropy_with_logits")
     return _reduce(_weighted(ops.BinaryCrossEntropy.apply(input, y), weight), reduction)
