@@ -257,10 +257,27 @@ def test_gradients_at_the_edges_of_pow_acosh_and_copysign_are_pytorchs(backend):
     (lambda x: tl.nn.functional.pad(x, (1, 1), mode="typo"), NotImplementedError),
     (lambda x: tl.nn.functional.cross_entropy(x, tl.zeros(3, 1)), RuntimeError),
     (lambda x: tl.nn.functional.one_hot(tl.tensor([0, 4]), 4), RuntimeError),
+    (lambda x: tl.linspace(5, 10, 3, dtype=tl.bool), NotImplementedError),
+    (lambda x: tl.arange(3, dtype=tl.bool), NotImplementedError),
 ], ids=["gather-shape", "gather-negative", "gather-bound", "flip", "sum", "clamp", "div",
-        "meshgrid", "pad", "cross_entropy", "one_hot"])
+        "meshgrid", "pad", "cross_entropy", "one_hot", "linspace", "arange"])
 def test_bad_arguments_raise_pytorchs_class_of_error(call, error):
     """PyTorch 2.13 raises these classes (RuntimeError from its C++ checks), so code that
     catches them, and tests ported from other projects, behave the same here."""
     with pytest.raises(error):
         call(tl.ones(3, 4))
+
+
+def test_view_as_a_dtype_reads_the_same_memory_without_a_gradient():
+    x = tl.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+    bits = x.view(tl.int32)
+    assert bits.shape == (2, 2) and not bits.requires_grad
+    assert bits[0, 0].item() == 0x3F800000  # NOTE: 1.0f
+    assert x.view(tl.int16).shape == (2, 4) and x.view(tl.float64).shape == (2, 1)
+    y = tl.zeros(4)
+    y.view(tl.int32)[0] = 0x3F800000
+    assert y[0].item() == 1.0  # NOTE: one memory, as in PyTorch
+    with pytest.raises(RuntimeError, match="contiguous"):
+        x.T.view(tl.float16)
+    with pytest.raises(RuntimeError, match="0-d"):
+        tl.tensor(1.0).view(tl.int16)

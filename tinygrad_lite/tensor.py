@@ -1509,7 +1509,22 @@ class Tensor:
 
     def view(self, *shape: Any) -> "Tensor":
         """`reshape` that never copies: as in PyTorch, an error where the memory layout does
-        not allow the new shape (a transposed tensor flattened, say)."""
+        not allow the new shape (a transposed tensor flattened, say).
+
+        `view(dtype)` reads the same memory as another dtype (`x.view(tl.int32)`: a float's
+        bits), without a gradient as in PyTorch; a dtype of another item size rescales the
+        last dim, which must then be contiguous."""
+        if len(shape) == 1 and (isinstance(shape[0], np.dtype) or isinstance(shape[0], type)
+                                and issubclass(shape[0], np.generic)):
+            data, dtype = self.numpy(), np.dtype(shape[0])
+            why = "a 0-d tensor has no last dim to rescale"
+            if data.ndim or dtype.itemsize == data.itemsize:
+                try:
+                    return Tensor._wrap(data.view(dtype))
+                except ValueError as e:  # NOTE: numpy's reason: the last dim is strided
+                    why = str(e)
+            raise RuntimeError(f"view: a {self.dtype} tensor of shape {self.shape} cannot be "
+                               f"read as {dtype}: {why}")
         out = self.reshape(*shape)
         if not self.is_contiguous() and not np.shares_memory(out.numpy(), self.numpy()):
             raise RuntimeError(f"view: the shape {out.shape} does not fit the memory layout "
@@ -3985,6 +4000,7 @@ def full_like(input: Tensor,  # noqa: A002
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "arange")
+    _no_bool_range(dtype, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -3997,6 +4013,13 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
         start, end, step)
     return Tensor(_as_array(arr.tolist() if dtype is None else arr, dtype),
                   requires_grad=requires_grad)
+
+
+def _no_bool_range(dtype: Any, op: str) -> None:
+    """PyTorch has no bool ranges, and says so with a NotImplementedError (a RuntimeError)."""
+    if dtype is not None and np.dtype(dtype) == np.bool_:
+        raise NotImplementedError(f"{op}: no range of bool values; make it in an integer "
+                                  "dtype and compare, e.g. arange(n) % 2 == 0")
 
 
 def _integer_range(start: Any, end: Any, step: Any, dtype: np.dtype) -> np.ndarray:
@@ -4016,6 +4039,7 @@ def _integer_range(start: Any, end: Any, step: Any, dtype: np.dtype) -> np.ndarr
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "linspace")
+    _no_bool_range(dtype, "linspace")
     return Tensor(np.linspace(start, end, steps), dtype=dtype or get_default_dtype(),
                   requires_grad=requires_grad)
 
