@@ -416,6 +416,22 @@ def test_scaled_dot_product_attention_matches_torch(mask, causal, scale, dtype):
             q, k, v, theirs_mask, is_causal=causal, scale=scale), [q, k, v])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_grouped_query_attention_shares_each_key_head_with_a_group_as_torch(dtype):
+    q, k, v = (_randn(2, 6, 5, 4, dtype=dtype), _randn(2, 2, 6, 4, dtype=dtype, seed=1),
+               _randn(2, 2, 6, 3, dtype=dtype, seed=2))
+    check_parity(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                                       enable_gqa=True),
+        lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(
+            q, k, v, is_causal=True, enable_gqa=True), [q, k, v])
+    leaves = [tl.tensor(a[:1, :, :3], dtype=tl.float64, requires_grad=True) for a in (q, k, v)]
+    assert tl.gradcheck(lambda *t: F.scaled_dot_product_attention(*t, enable_gqa=True), leaves)
+    with pytest.raises(RuntimeError, match="6 query heads"):
+        F.scaled_dot_product_attention(tl.tensor(q), tl.ones(2, 4, 6, 4), tl.ones(2, 4, 6, 3),
+                                       enable_gqa=True)
+
+
 def test_scaled_dot_product_attention_dropout_drops_weights_only_with_dropout_p():
     tl.manual_seed(3)
     q = tl.randn(1, 4, 8)

@@ -2578,8 +2578,8 @@ native_channel_shuffle = channel_shuffle
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Tensor | None = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False,
-                                 scale: float | None = None) -> Tensor:
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
     """softmax(q k^T * scale + mask) v over (..., L, E) queries and (..., S, E) keys.
 
     Parameters
@@ -2590,6 +2590,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         Query i attends to keys 0..i only (the top-left triangle, as in PyTorch).
     scale : float, optional
         Defaults to 1 / sqrt(E).
+    enable_gqa : bool
+        Grouped-query attention: keys and values with fewer heads (dim -3) than the queries,
+        each shared by a group of query heads.
 
     Examples
     --------
@@ -2599,6 +2602,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     """
     if is_causal and attn_mask is not None:
         raise RuntimeError("scaled_dot_product_attention: pass attn_mask or is_causal, not both")
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        heads, kv_heads = query.shape[-3], key.shape[-3]
+        if heads % kv_heads or value.shape[-3] != kv_heads:
+            raise RuntimeError(f"scaled_dot_product_attention: {heads} query heads cannot be "
+                               f"grouped over key and value heads {kv_heads} and "
+                               f"{value.shape[-3]} (they must be equal and divide {heads})")
+        key = key.repeat_interleave(heads // kv_heads, dim=-3)
+        value = value.repeat_interleave(heads // kv_heads, dim=-3)
     length, size = query.shape[-2], key.shape[-2]
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = (query @ key.transpose(-2, -1)) * scale
