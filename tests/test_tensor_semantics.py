@@ -281,3 +281,12 @@ def test_view_as_a_dtype_reads_the_same_memory_without_a_gradient():
         x.T.view(tl.float16)
     with pytest.raises(RuntimeError, match="0-d"):
         tl.tensor(1.0).view(tl.int16)
+
+
+def test_take_along_dim_counts_negative_indices_from_the_end_where_gather_refuses_them():
+    x = tl.arange(25.0).reshape(5, 5)
+    idx = tl.tensor([[-1], [0], [1], [2], [3]])
+    np.testing.assert_array_equal(tl.take_along_dim(x, idx, 1).numpy().ravel(),
+                                  [4, 5, 11, 17, 23])  # NOTE: PyTorch 2.13's values
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        x.gather(1, idx)

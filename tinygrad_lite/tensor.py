@@ -2590,7 +2590,9 @@ class Tensor:
             raise RuntimeError(f"take_along_dim: input {self.shape} and indices {idx.shape} do "
                                f"not broadcast outside dim {dim}") from None
         x = self.expand(common[:d] + self.shape[d:d + 1] + common[d + 1:])
-        i = np.broadcast_to(idx.numpy(), common[:d] + idx.shape[d:d + 1] + common[d + 1:])
+        raw = idx.numpy()
+        raw = np.where(raw < 0, raw + self.shape[d], raw)  # NOTE: -1 is the last, unlike gather
+        i = np.broadcast_to(raw, common[:d] + idx.shape[d:d + 1] + common[d + 1:])
         return x.gather(d, i)
 
     def sum_to_size(self, *size: Any) -> "Tensor":
