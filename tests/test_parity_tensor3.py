@@ -409,7 +409,7 @@ def test_scatter_reduce_ties_share_the_gradient_as_torch():
             np.testing.assert_allclose(grads[0][1], grads[1][1])
 
 
-def test_scatter_reduce_integer_mean_rounds_down_and_prod_zero_refuses_backward():
+def test_scatter_reduce_integer_mean_rounds_down_and_prod_differentiates_through_zero():
     out = tl.tensor([-5, 3]).scatter_reduce(0, tl.tensor([0, 0, 1]), tl.tensor([1, -3, 4]),
                                             "mean")
     assert out.tolist() == [-3, 3]
@@ -418,8 +418,10 @@ def test_scatter_reduce_integer_mean_rounds_down_and_prod_zero_refuses_backward(
     x = tl.tensor([2.0, 0.0], requires_grad=True)
     y = x.scatter_reduce(0, tl.tensor([1]), tl.tensor([3.0]), "prod")
     assert y.tolist() == [2.0, 0.0]
-    with pytest.raises(RuntimeError, match="prod"):
-        y.sum().backward()
+    y.sum().backward()
+    t = torch.tensor([2.0, 0.0], requires_grad=True)
+    t.scatter_reduce(0, torch.tensor([1]), torch.tensor([3.0]), "prod").sum().backward()
+    assert x.grad.tolist() == t.grad.tolist() == [1.0, 3.0]
 
 
 def test_scatter_family_errors_name_the_op_and_shapes():

@@ -290,3 +290,22 @@ def test_take_along_dim_counts_negative_indices_from_the_end_where_gather_refuse
                                   [4, 5, 11, 17, 23])  # NOTE: PyTorch 2.13's values
     with pytest.raises(RuntimeError, match="out of bounds"):
         x.gather(1, idx)
+
+
+def test_scatter_prod_gradient_where_a_factor_is_zero_is_the_product_of_the_others():
+    """PyTorch 2.13's values: the one zero factor gets the product of the others; every factor
+    of a product with two zeros, and the others beside one zero, get 0."""
+    for src_values, src_grad, x_grad in (([0.0, 5.0, 4.0], [10, 0, 3], [0, 4]),
+                                         ([0.0, 0.0, 4.0], [0, 0, 3], [0, 4])):
+        x = tl.tensor([2.0, 3.0], requires_grad=True)
+        src = tl.tensor(src_values, requires_grad=True)
+        out = x.scatter_reduce(0, tl.tensor([0, 0, 1]), src, "prod")
+        out.sum().backward()
+        np.testing.assert_array_equal(out.numpy(), [0, 12])
+        np.testing.assert_array_equal(src.grad.numpy(), src_grad)
+        np.testing.assert_array_equal(x.grad.numpy(), x_grad)
+    x = tl.tensor([0.0, 3.0], requires_grad=True)
+    src = tl.tensor([5.0, 2.0, 4.0], requires_grad=True)
+    x.index_reduce(0, tl.tensor([0, 0, 1]), src, "prod", include_self=False).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 0])  # NOTE: not factors here
+    np.testing.assert_array_equal(src.grad.numpy(), [2, 5, 1])

@@ -1152,19 +1152,20 @@ class ScatterExtreme(Function):
 
 class ScatterProd(Function):
     """scatter_reduce's prod (`out`, computed by the caller): d out / d x = out / x. Where a
-    reduced factor is 0 (`has_zero`, found by the caller) that quotient is undefined, and
-    backward refuses rather than give NaN."""
+    factor is 0 that quotient is undefined; the caller then passes `others`, the product of
+    the other factors of each own factor and each src element (which, computed outside the
+    graph, refuses a second derivative)."""
 
-    def forward(self, x, src, *, out, index, hit, include_self, has_zero):
-        self.save_for_backward(x, src, out, index, hit, include_self, has_zero)
+    def forward(self, x, src, *, out, index, hit, include_self, others):
+        self.save_for_backward(x, src, out, index, hit, include_self, others)
         return out
 
     def backward(self, g):
-        x, src, out, index, hit, include_self, has_zero = self.saved
-        if has_zero:
-            raise RuntimeError("scatter_reduce: the gradient of reduce='prod' where a reduced "
-                               "element is 0 is not supported")
+        x, src, out, index, hit, include_self, others = self.saved
         b = B()
+        if others is not None:
+            own = b.mul(g, others[0]) if include_self else b.full((), 0, g.dtype)
+            return b.where(hit, own, g), b.mul(b.getitem(g, index), others[1])
         scaled = b.mul(g, out)
         own = b.div(scaled, b.where(hit, x, 1)) if include_self else b.full((), 0, g.dtype)
         return b.where(hit, own, g), b.div(b.getitem(scaled, index), src)

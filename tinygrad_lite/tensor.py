@@ -2932,8 +2932,8 @@ class Tensor:
                        include_self: bool = True) -> "Tensor":
         """A copy where src[i][j] is combined into [index[i][j]][j] (dim 0) by `reduce`:
         'sum', 'prod', 'mean', 'amax' or 'amin'; without `include_self` the tensor's own value
-        at a place that receives something is left out. Differentiable (prod where no reduced
-        element is 0); amax / amin share the gradient among ties, as PyTorch does."""
+        at a place that receives something is left out. Differentiable (prod also where a
+        factor is 0); amax / amin share the gradient among ties, as PyTorch does."""
         reductions = ("sum", "prod", "mean", "amax", "amin")
         if reduce not in reductions:
             raise RuntimeError(f"scatter_reduce: reduce must be one of {', '.join(reductions)};"
@@ -2957,10 +2957,11 @@ class Tensor:
             if not include_self:
                 out[hit] = 1
             np.multiply.at(out, index, src.numpy())
-            has_zero = bool((src.numpy() == 0).any() or (include_self and (
-                self.numpy()[hit] == 0).any()))
             return ops.ScatterProd.apply(self, src, out=out, index=index, hit=hit,
-                                         include_self=include_self, has_zero=has_zero)
+                                         include_self=include_self,
+                                         others=_products_of_the_others(
+                                             self.numpy(), src.numpy(), index,
+                                             hit & include_self))
         if not include_self:  # NOTE: start from the identity of the reduction
             kind = self.dtype.kind
             low, high = ((-np.inf, np.inf) if kind == "f" else (False, True) if kind == "b"
@@ -4015,6 +4016,28 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
         start, end, step)
     return Tensor(_as_array(arr.tolist() if dtype is None else arr, dtype),
                   requires_grad=requires_grad)
+
+
+def _products_of_the_others(x: np.ndarray, src: np.ndarray, index: tuple,
+                            own: np.ndarray) -> tuple | None:
+    """For a scatter product with a zero factor: the product of the other factors of each of
+    x's own factors (where `own`) and of each src element, the gradient out / factor cannot
+    give there. None when no factor is 0."""
+    x_zero, src_zero = own & (x == 0), src == 0
+    if not (x_zero.any() or src_zero.any()):
+        return None
+    zeros = x_zero.astype(int64)
+    np.add.at(zeros, index, src_zero)
+    nonzero = np.where(own & ~x_zero, x, 1).astype(x.dtype)
+    np.multiply.at(nonzero, index, np.where(src_zero, 1, src))
+
+    def others(f: np.ndarray, z: np.ndarray, p: np.ndarray) -> np.ndarray:
+        # NOTE: a zero factor sees the others' product if it is the only zero, else 0; any
+        # other factor sees p / f if there is no zero, else 0
+        return np.where(f == 0, np.where(z == 1, p, 0),
+                        np.where(z == 0, p / np.where(f == 0, 1, f), 0)).astype(x.dtype)
+
+    return others(x, zeros, nonzero), others(src, zeros[index], nonzero[index])
 
 
 def _no_bool_range(dtype: Any, op: str) -> None:
