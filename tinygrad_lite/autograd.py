@@ -602,7 +602,16 @@ def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:
         g = B.mul(g, 1)  # NOTE: a fresh copy, so no two .grad tensors alias
         owner = _owner(g)
     handed_out.add(owner)
-    t._grad = _as_tensor(g if t._grad is None else B.add(t._grad._data, g))
+    old = t._grad
+    if old is None:
+        t._grad = _as_tensor(g)
+    elif (not old._requires_grad and not isinstance(g, Tensor)
+          and old.numpy().flags.writeable):
+        # NOTE: in place, as PyTorch accumulates: a reference to .grad sees the new sum
+        np.add(old._data, B.realize(g), out=old._data, casting="unsafe")
+        old._version += 1
+    else:
+        t._grad = _as_tensor(B.add(old._data, g))
     if t._hooks is not None and POST_ACCUMULATE in t._hooks:
         for hook in list(t._hooks[POST_ACCUMULATE].values()):
             hook(t)
