@@ -207,3 +207,12 @@ def test_packed_sequences_match_torch_with_gradients(kind, options, lengths, enf
     assert len(results[0]) == len(results[1])
     for mine, theirs in zip(*results):
         close(mine.numpy(), theirs.detach().numpy(), np.float64)
+
+
+@pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_a_cell_without_bias_has_bias_attributes_holding_none(cell):
+    """As PyTorch's cells: `cell.bias_ih is None`, and no bias in the parameters."""
+    c = getattr(nn, cell)(3, 4, bias=False)
+    assert c.bias_ih is None and c.bias_hh is None
+    assert [name for name, _ in c.named_parameters()] == ["weight_ih", "weight_hh"]
+    assert list(c.state_dict()) == ["weight_ih", "weight_hh"]

@@ -150,6 +150,9 @@ class RNNCellBase(Module):
         self._mode = mode
         self._names = _new_weights(self, "", input_size, hidden_size, _STEPS[mode][1], bias,
                                    dtype)
+        if not bias:  # NOTE: as PyTorch's cells: the names exist, holding None
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
