@@ -141,8 +141,8 @@ def test_conv_layer_constructor_refuses_bad_groups_padding_and_padding_mode():
         nn.Conv2d(3, 8, 3, padding_mode="mirror")
     with pytest.raises(ValueError, match="padding must be an int, a tuple, 'valid' or 'same'"):
         nn.Conv1d(3, 8, 3, padding="full")
-    with pytest.raises(RuntimeError, match="padding='same' is not supported for strided"):
-        nn.Conv1d(3, 8, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
+        nn.Conv1d(3, 8, 3, stride=2, padding="same")  # NOTE: F.conv1d's is a RuntimeError
 
 
 # ------------------------------------------------------------------------------ conv layers

@@ -909,7 +909,10 @@ class _ConvNd(Module):
                         else F._ntuple(padding, nd, "padding", name))
         self.padding_mode = padding_mode
         self.output_padding = (0,) * nd
-        # NOTE: checks 'same' with a stride, and bad strings, now rather than at the first call
+        if padding == "same" and any(s != 1 for s in self.stride):  # NOTE: torch's ValueError
+            raise ValueError(f"{name}: padding='same' is not supported for strided "
+                             f"convolutions (stride {self.stride})")
+        # NOTE: checks bad strings now rather than at the first call
         self._pads = F._conv_padding(self.padding, self.kernel_size, self.stride,
                                      self.dilation, name)
         channels = ((in_channels, out_channels // groups) if self._transposed

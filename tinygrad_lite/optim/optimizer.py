@@ -8,6 +8,7 @@ Updates work on the arrays directly, so they never record a graph.
 from __future__ import annotations
 
 import abc
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -80,12 +81,13 @@ class Optimizer(abc.ABC):
                                  f"{p.grad_fn.name}); optimize the leaf it was computed from, "
                                  "or .detach().requires_grad_() it first")
         seen = {id(p) for group in self.param_groups for p in group["params"]}
-        for p in params:
-            if id(p) in seen:
-                raise ValueError(f"{type(self).__name__}: a parameter of shape {p.shape} is "
-                                 "given twice (some parameters appear more than once, in one "
-                                 "group or in several); pass each parameter once")
-            seen.add(id(p))
+        if any(id(p) in seen for p in params):
+            raise ValueError(f"{type(self).__name__}: some parameters appear in more than one "
+                             "parameter group; pass each parameter once")
+        if len({id(p) for p in params}) != len(params):  # NOTE: PyTorch 2.13 warns, steps twice
+            warnings.warn(f"{type(self).__name__}: a parameter group holds a parameter twice; "
+                          "it is stepped once per appearance (PyTorch will make this an "
+                          "error); pass each parameter once", UserWarning, stacklevel=3)
         group = {**param_group, "params": params}
         for name, default in self.defaults.items():
             group.setdefault(name, default)
