@@ -309,3 +309,24 @@ def test_scatter_prod_gradient_where_a_factor_is_zero_is_the_product_of_the_othe
     x.index_reduce(0, tl.tensor([0, 0, 1]), src, "prod", include_self=False).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0, 0])  # NOTE: not factors here
     np.testing.assert_array_equal(src.grad.numpy(), [2, 5, 1])
+
+
+def test_a_second_backward_adds_into_the_same_grad_tensor(backend):
+    """As PyTorch's AccumulateGrad: a reference to `.grad` taken earlier sees the sum."""
+    w = tl.ones(300, 300, requires_grad=True)  # NOTE: the numba backend's kernel sizes too
+    (w * 2).sum().backward()
+    first = w.grad
+    (w * 3).sum().backward()
+    assert first is w.grad
+    np.testing.assert_array_equal(first.numpy(), np.full((300, 300), 5, np.float32))
+
+
+def test_half_mean_and_var_count_past_float16s_range():
+    """PyTorch accumulates a float16 mean in float32: 70000 ones have mean 1, not nan."""
+    x = tl.ones(70000, dtype=tl.float16, requires_grad=True)
+    m = x.mean()
+    assert m.dtype == tl.float16 and m.item() == 1.0 and x.var().item() == 0.0
+    m.backward()
+    assert x.grad.dtype == tl.float16
+    # NOTE: 1.43e-5 is subnormal in float16, good to ~0.4%
+    np.testing.assert_allclose(x.grad.numpy()[:3].astype(np.float64), 1 / 70000, rtol=1e-2)

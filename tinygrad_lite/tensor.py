@@ -1169,6 +1169,8 @@ class Tensor:
         if dtype is None:
             self._require_floating("mean")
         x = self if dtype is None else self.to(dtype)
+        if x._data.dtype == float16:  # NOTE: PyTorch's half mean counts in float32 (N > 65504)
+            return x.float().mean(dim, keepdim).half()
         axis = _dims(_all_if_empty(dim), self.ndim, "mean")
         count = x.numel() if axis is None else math.prod([x.shape[a] for a in axis])
         return ops.Sum.apply(x, axis=axis, keepdim=keepdim) / count
@@ -1182,6 +1184,8 @@ class Tensor:
         """
         dim, correction = _correction(dim, unbiased, correction)
         x = self._require_floating("var")
+        if x._data.dtype == float16:  # NOTE: in float32, as mean
+            return x.float().var(dim, keepdim=keepdim, correction=correction).half()
         axis = _dims(_all_if_empty(dim), self.ndim, "var")
         count = x.numel() if axis is None else math.prod([x.shape[a] for a in axis])
         mean = ops.Sum.apply(x, axis=axis, keepdim=True) / count
