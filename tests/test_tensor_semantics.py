@@ -316,9 +316,11 @@ def test_a_second_backward_adds_into_the_same_grad_tensor(backend):
     w = tl.ones(300, 300, requires_grad=True)  # NOTE: the numba backend's kernel sizes too
     (w * 2).sum().backward()
     first = w.grad
+    doubled = first * 2  # NOTE: the numba backend's pending read of the old sum
     (w * 3).sum().backward()
     assert first is w.grad
     np.testing.assert_array_equal(first.numpy(), np.full((300, 300), 5, np.float32))
+    np.testing.assert_array_equal(doubled.numpy(), np.full((300, 300), 4, np.float32))
 
 
 def test_half_mean_and_var_count_past_float16s_range():

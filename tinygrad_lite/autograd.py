@@ -608,6 +608,7 @@ def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:
     elif (not old._requires_grad and not isinstance(g, Tensor)
           and old.numpy().flags.writeable):
         # NOTE: in place, as PyTorch accumulates: a reference to .grad sees the new sum
+        B.before_write(old._data)  # NOTE: pending reads of the old sum run first
         np.add(old._data, B.realize(g), out=old._data, casting="unsafe")
         old._version += 1
     else:
