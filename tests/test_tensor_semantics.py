@@ -332,3 +332,10 @@ def test_half_mean_and_var_count_past_float16s_range():
     assert x.grad.dtype == tl.float16
     # NOTE: 1.43e-5 is subnormal in float16, good to ~0.4%
     np.testing.assert_allclose(x.grad.numpy()[:3].astype(np.float64), 1 / 70000, rtol=1e-2)
+
+
+def test_ragged_nested_lists_raise_pytorchs_classes_naming_the_dim():
+    with pytest.raises(TypeError, match="a number and a sequence side by side at dim 1"):
+        tl.tensor([[1], [1], 1])
+    with pytest.raises(ValueError, match=r"lengths \[1, 2\] side by side at dim 1"):
+        tl.tensor([[1, 2], [1]])

@@ -53,6 +53,24 @@ def set_default_dtype(d: Any) -> None:
     _default_float = dtype
 
 
+def _ragged(data: Any) -> Exception:
+    """Where nested lists stop being rectangular, as PyTorch's error class says it: TypeError
+    for a number beside a sequence, ValueError for sequences of different lengths."""
+    level, dim = [data], 0
+    while level:
+        nested = [isinstance(x, (list, tuple, np.ndarray, Tensor)) for x in level]
+        if any(nested) and not all(nested):
+            return TypeError(f"tensor: a number and a sequence side by side at dim {dim}")
+        if not any(nested):
+            break
+        lengths = sorted({len(x) for x in level})
+        if len(lengths) > 1:
+            return ValueError(f"tensor: sequences of lengths {lengths} side by side at dim "
+                              f"{dim}; every row must have the same length")
+        level, dim = [y for x in level for y in x], dim + 1
+    return ValueError("tensor: the nested data is not rectangular")
+
+
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """numpy array for `data`: Python floats take the default float dtype (float32 unless
     `set_default_dtype` changed it), ints int64, as in PyTorch."""
@@ -61,7 +79,10 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     elif isinstance(data, np.ndarray):
         arr = data
     else:
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except ValueError:  # NOTE: numpy's "inhomogeneous shape"
+            raise _ragged(data) from None
         scalars = _numpy_scalar_dtype(data) if type(data) in (list, tuple) else None
         if isinstance(data, np.generic) and arr.dtype.kind in "biuf":
             pass  # NOTE: a numpy scalar keeps its dtype (np.int32(1) gives int32), as in PyTorch
