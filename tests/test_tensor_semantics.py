@@ -323,8 +323,9 @@ def test_a_second_backward_adds_into_the_same_grad_tensor(backend):
     np.testing.assert_array_equal(doubled.numpy(), np.full((300, 300), 4, np.float32))
 
 
-def test_half_mean_and_var_count_past_float16s_range():
-    """PyTorch accumulates a float16 mean in float32: 70000 ones have mean 1, not nan."""
+def test_half_mean_var_and_max_count_past_float16s_range():
+    """PyTorch counts in float32 for float16: 70000 ones have mean 1, not nan, and their
+    tied maxima a gradient of 1/70000 each, not 0."""
     x = tl.ones(70000, dtype=tl.float16, requires_grad=True)
     m = x.mean()
     assert m.dtype == tl.float16 and m.item() == 1.0 and x.var().item() == 0.0
@@ -332,6 +333,10 @@ def test_half_mean_and_var_count_past_float16s_range():
     assert x.grad.dtype == tl.float16
     # NOTE: 1.43e-5 is subnormal in float16, good to ~0.4%
     np.testing.assert_allclose(x.grad.numpy()[:3].astype(np.float64), 1 / 70000, rtol=1e-2)
+    y = tl.ones(70000, dtype=tl.float16, requires_grad=True)
+    y.max().backward()  # NOTE: 70000 tied maxima share the gradient
+    assert y.grad.dtype == tl.float16
+    np.testing.assert_allclose(y.grad.numpy()[:3].astype(np.float64), 1 / 70000, rtol=1e-2)
 
 
 def test_ragged_nested_lists_raise_pytorchs_classes_naming_the_dim():
