@@ -1815,8 +1815,12 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa:
                          "positive")
     if mode == "area":
         return _adaptive_avg_pool(input, sizes, nd)
-    out = input
-    for axis, n, size_out, factor in zip(range(2, input.ndim), spatial, sizes, scales):
+    # NOTE: PyTorch resizes a uint8 image to uint8 one dim at a time, the last first, rounding
+    # after each pass (its fixed-point weights can still land 1 away)
+    image = needed is not None and input.dtype == np.uint8
+    out = input.float() if image else input
+    passes = list(zip(range(2, input.ndim), spatial, sizes, scales))
+    for axis, n, size_out, factor in reversed(passes) if image else passes:
         if needed is None:
             out = out.index_select(axis, _nearest_source(n, size_out, factor, mode))
         elif antialias:
@@ -1826,7 +1830,9 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa:
         else:
             out = _interpolate_along(out, axis, n, size_out, factor, bool(align_corners),
                                      mode == "bicubic")
-    return out
+        if image:
+            out = out.round().clamp(0, 255)
+    return out.to(np.uint8) if image else out
 
 
 def upsample(input: Tensor, size: int | Sequence[int] | None = None,  # noqa: A002
