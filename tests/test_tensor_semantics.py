@@ -344,3 +344,22 @@ def test_ragged_nested_lists_raise_pytorchs_classes_naming_the_dim():
         tl.tensor([[1], [1], 1])
     with pytest.raises(ValueError, match=r"lengths \[1, 2\] side by side at dim 1"):
         tl.tensor([[1, 2], [1]])
+
+
+def test_functions_write_into_out_as_pytorchs_do():
+    """`torch.add(x, y, out=r)` (PyTorch's first tutorial): the result lands in `out`, which is
+    resized if needed and returned; with an argument that requires grad it is refused."""
+    x, r = tl.ones(2), tl.zeros(2)
+    assert tl.add(x, x, out=r) is r and r.tolist() == [2.0, 2.0]
+    c = tl.zeros(1)
+    assert tl.matmul(tl.ones(3, 2), tl.ones(2, 3), out=c) is c and c.shape == (3, 3)
+    assert tl.rand(2, 2, out=c) is c and c.shape == (2, 2)
+    assert tl.cat([x, x], out=c).tolist() == [1.0] * 4
+    ints = tl.zeros(2, dtype=tl.int64)
+    tl.zeros(2, out=ints)
+    assert ints.dtype == tl.int64  # NOTE: out keeps its dtype
+    values, indices = tl.zeros(3), tl.zeros(3, dtype=tl.int64)
+    pair = tl.max(tl.tensor([[1.0, 5.0], [7.0, 2.0], [0.0, 3.0]]), 1, out=(values, indices))
+    assert pair.values is values and indices.tolist() == [1, 0, 1]
+    with pytest.raises(RuntimeError, match="out=.*requires grad"):
+        tl.mul(tl.ones(2, requires_grad=True), 2, out=tl.zeros(2))

@@ -22,6 +22,7 @@ from .tensor import (
     _CATEGORY,
     Tensor,
     _as_array,
+    _into,
     _on_cpu,
     _result_dtype,
     _scalar_dtype,
@@ -93,9 +94,10 @@ LATER_METHODS = (
 
 
 def _function_form(name: str) -> Callable:
-    def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def function(input: Any, *args: Any, out: Any = None, **kwargs: Any) -> Any:  # noqa: A002
         t = input if isinstance(input, Tensor) else tensor(input)
-        return getattr(t, name)(*args, **kwargs)
+        result = getattr(t, name)(*args, **kwargs)
+        return result if out is None else _into(out, result, name)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"`tl.{name}(t, ...)` is `t.{name}(...)`, as `torch.{name}` is."

@@ -3570,6 +3570,34 @@ def _numpy_names(method: Callable) -> Callable:
     return wrapper
 
 
+def _into(out: Any, result: Any, op: str) -> Any:
+    """`op(..., out=out)`: `result` written into `out` (resized to its shape if that
+    differs, as PyTorch does), and `out` returned; a tuple of results goes into a tuple of
+    outs. PyTorch records no gradient through `out=`, so it refuses one where an argument
+    requires grad, and so does this."""
+    if isinstance(result, tuple):
+        outs = [_into(o, r, op) for o, r in zip(out, result)]
+        return type(result)(*outs) if hasattr(result, "_fields") else type(result)(outs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}: out must be a tensor, got {type(out).__name__}")
+    if autograd.is_grad_enabled() and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad")
+    if out.shape != result.shape:
+        out.resize_(result.shape)
+    return out.copy_(result)
+
+
+def _takes_out(fn: Callable) -> Callable:
+    """`fn` that also takes PyTorch's `out=` (see `_into`)."""
+    @functools.wraps(fn)
+    def with_out(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+        result = fn(*args, **kwargs)
+        return result if out is None else _into(out, result, fn.__name__)
+
+    return with_out
+
+
 for _name, _method in list(vars(Tensor).items()):
     if (not _name.startswith("_") and inspect.isfunction(_method)
             and "dim" in inspect.signature(_method).parameters):
@@ -3679,6 +3707,7 @@ def _numpy_order(value: Tensor, target: tuple, move: tuple) -> Tensor:
 
 
 # --- functions on several tensors -----------------------------------------------------------
+@_takes_out
 def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002
     """Matrix product with numpy's rules for 1-D and batched operands."""
     a = input if isinstance(input, Tensor) else Tensor(input)
@@ -3730,6 +3759,7 @@ def _same_dtype(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
     return [t.to(dt) for t in tensors]
 
 
+@_takes_out
 @_numpy_names
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
@@ -3745,6 +3775,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return ops.Cat.apply(*tensors, axis=axis)
 
 
+@_takes_out
 @_numpy_names
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dimension."""
@@ -3978,23 +4009,27 @@ def _filled(size: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
     return Tensor(be.active.full(_size(size), value, dt), requires_grad=requires_grad)
 
 
+@_takes_out
 def zeros(*size: Any, dtype: Any = None,
           device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "zeros")
     return _filled(size, 0, dtype, requires_grad)
 
 
+@_takes_out
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "ones")
     return _filled(size, 1, dtype, requires_grad)
 
 
+@_takes_out
 def empty(*size: Any, dtype: Any = None,
           device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "empty")
     return _filled(size, 0, dtype, requires_grad)
 
 
+@_takes_out
 def full(size: Any, fill_value: Any, dtype: Any = None,
          device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "full")
@@ -4025,6 +4060,7 @@ def full_like(input: Tensor,  # noqa: A002
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
+@_takes_out
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "arange")
@@ -4086,6 +4122,7 @@ def _integer_range(start: Any, end: Any, step: Any, dtype: np.dtype) -> np.ndarr
     return (first + np.arange(max(count, 0), dtype=int64) * stride).astype(dtype)
 
 
+@_takes_out
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "linspace")
@@ -4094,12 +4131,14 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None,
                   requires_grad=requires_grad)
 
 
+@_takes_out
 def eye(n: int, m: int | None = None, dtype: Any = None,
         device: Any = None, requires_grad: bool = False) -> Tensor:
     _on_cpu(device, "eye")
     return Tensor(np.eye(n, m), dtype=dtype or get_default_dtype(), requires_grad=requires_grad)
 
 
+@_takes_out
 def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
           device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from `generator`, or the one that `manual_seed` seeds."""
@@ -4109,6 +4148,7 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
                   requires_grad=requires_grad)
 
 
+@_takes_out
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
          device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
@@ -4117,6 +4157,7 @@ def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
     return Tensor(_rng(generator).random(_size(size), dtype=dt), requires_grad=requires_grad)
 
 
+@_takes_out
 def randint(low: int, high: int | None = None, size: Any = (), *,
             generator: Generator | None = None, dtype: Any = None, device: Any = None,
             requires_grad: bool = False) -> Tensor:
