@@ -1816,7 +1816,7 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,  # noqa:
     if mode == "area":
         return _adaptive_avg_pool(input, sizes, nd)
     # NOTE: PyTorch resizes a uint8 image to uint8 one dim at a time, the last first, rounding
-    # after each pass (its fixed-point weights can still land 1 away)
+    # after each pass (its fixed-point weights can still land 1 or 2 away)
     image = needed is not None and input.dtype == np.uint8
     out = input.float() if image else input
     passes = list(zip(range(2, input.ndim), spatial, sizes, scales))
