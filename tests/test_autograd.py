@@ -392,7 +392,7 @@ def test_repr_looks_like_pytorch():
     assert repr(tl.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert repr(tl.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
     y = tl.tensor([1.0], requires_grad=True) * 2
-    assert repr(y) == "tensor([2.], grad_fn=<MulBackward>)"
+    assert repr(y) == "tensor([2.], grad_fn=<MulBackward0>)"
     assert "dtype=float64" in repr(tl.tensor([1.0], dtype=tl.float64))
     assert repr(tl.tensor([1, 2])) == "tensor([1, 2])"
 

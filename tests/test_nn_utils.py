@@ -44,7 +44,7 @@ def test_clipping_in_two_steps_equals_clip_grad_norm():
     grads = [np.array([3.0, 4.0]), np.array([12.0])]
     params = [tl.zeros(len(g), requires_grad=True) for g in grads]
     for p, g in zip(params, grads):
-        p.grad = tl.tensor(g)
+        p.grad = tl.tensor(g).float()  # NOTE: of the parameter's dtype, as PyTorch checks
     total = nn.utils.get_total_norm([p.grad for p in params])
     assert np.isclose(total.item(), 13.0)
     assert np.isclose(nn.utils.get_total_norm([p.grad for p in params], "inf").item(), 12.0)

@@ -469,8 +469,10 @@ def test_dtype_aliases_size_and_device_match_torchs_names():
     device = tl.device("cpu")
     assert device == "cpu" == tl.zeros(1).device and device.type == "cpu"
     assert tl.zeros(2).to(device).shape == (2,)
-    with pytest.raises(RuntimeError, match="device: only the 'cpu' device is available"):
-        tl.device("cuda")
+    cuda = tl.device("cuda:1")  # NOTE: named without a GPU, as in PyTorch; not usable
+    assert (cuda.type, cuda.index, tl.device("cuda").index) == ("cuda", 1, None)
+    with pytest.raises(RuntimeError, match="only the 'cpu' device is available, got 'cuda:1'"):
+        tl.zeros(2).to(cuda)
 
 
 @pytest.fixture

@@ -363,3 +363,43 @@ def test_functions_write_into_out_as_pytorchs_do():
     assert pair.values is values and indices.tolist() == [1, 0, 1]
     with pytest.raises(RuntimeError, match="out=.*requires grad"):
         tl.mul(tl.ones(2, requires_grad=True), 2, out=tl.zeros(2))
+
+
+def test_what_pytorchs_tutorials_print_and_probe_matches():
+    """PyTorch 2.13's outputs for lines of its beginner tutorials."""
+    a = tl.ones(2, requires_grad=True)
+    d = a * 2 + 1
+    assert repr(d) == "tensor([3., 3.], grad_fn=<AddBackward0>)"
+    assert repr(d.grad_fn).startswith("<AddBackward0 object at 0x")
+    (mul, _), (constant, _) = d.grad_fn.next_functions
+    assert mul.name == "Mul" and constant is None
+    (leaf, _), _ = mul.next_functions
+    assert type(leaf).__name__ == "AccumulateGrad" and leaf.variable is a
+    assert leaf.next_functions == ()
+    assert repr(tl.tensor([True, True])) == "tensor([True, True])"
+    assert repr(tl.tensor([[True, False]])) == "tensor([[ True, False]])"
+    assert repr(tl.tensor([], dtype=tl.int64)) == "tensor([], dtype=int64)"
+    assert repr(tl.zeros(0, 3)) == "tensor([], size=(0, 3))"
+    m = tl.nn.Linear(2, 2)
+    assert repr(m.load_state_dict(m.state_dict())) == "<All keys matched successfully>"
+    assert not tl.accelerator.is_available() and tl.accelerator.current_accelerator() is None
+    tl.set_default_device("cpu")
+    assert tl.get_default_device() == "cpu"
+    with pytest.raises(RuntimeError, match="only the 'cpu' device"):
+        tl.set_default_device("cuda")
+    import tinygrad_lite.functional as functional  # NOTE: `import torch.functional as F`
+    assert functional.einsum is tl.einsum and functional.meshgrid is tl.meshgrid
+
+
+def test_assigning_grad_checks_type_shape_and_dtype_as_pytorch():
+    a = tl.ones(2, requires_grad=True)
+    with pytest.raises(TypeError, match="Tensor or None"):
+        a.grad = 0.0
+    with pytest.raises(RuntimeError, match="does not match"):
+        a.grad = tl.ones(3)
+    with pytest.raises(RuntimeError, match="does not match"):
+        a.grad = tl.ones(2, dtype=tl.float64)
+    a.grad = tl.full((2,), 5.0)
+    assert a.grad.tolist() == [5.0, 5.0]
+    a.grad = None
+    assert a.grad is None

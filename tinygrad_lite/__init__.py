@@ -3,6 +3,7 @@ import builtins as _builtins
 
 # NOTE: these build on tensor and ops, so they come after them
 from . import (  # noqa: E402
+    accelerator,
     autograd,
     autograd_functional,
     backend,
@@ -107,6 +108,7 @@ from .tensor import (
     from_numpy,
     full,
     full_like,
+    get_default_device,
     get_default_dtype,
     hstack,
     int8,
@@ -127,6 +129,7 @@ from .tensor import (
     randint_like,
     randn,
     randn_like,
+    set_default_device,
     set_default_dtype,
     set_printoptions,
     stack,
@@ -165,6 +168,7 @@ globals().update({_name: getattr(nn.functional, _name) for _name in (
     "dropout", "feature_alpha_dropout", "group_norm", "layer_norm", "max_pool1d", "max_pool2d",
     "max_pool3d", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "rms_norm",
     "rrelu", "selu", "threshold")})
+from . import functional  # noqa: E402  (re-exports names defined above: last)
 
 # NOTE: `from tinygrad_lite import *` must not replace Python's own sum, max, float, ...
 __all__ = sorted(name for name in dir() if not name.startswith("_")

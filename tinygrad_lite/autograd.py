@@ -169,6 +169,16 @@ class Function(abc.ABC):
         """The op's name, used by the graph drawing and by error messages."""
         return type(self).__name__
 
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward0 object at {id(self):#x}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's view of the graph: a (node, 0) pair per input, the node being the one
+        that made it, an `AccumulateGrad` for a leaf that requires grad, or None."""
+        return tuple((p._ctx if p._ctx is not None else AccumulateGrad(p)
+                      if p._requires_grad else None, 0) for p in self.parents or ())
+
     @property
     def freed(self) -> bool:
         """True once a backward has passed this node and dropped what it saved."""
@@ -196,6 +206,20 @@ class Function(abc.ABC):
             out._requires_grad = True
             out._ctx = ctx
         return out
+
+
+class AccumulateGrad:
+    """The node PyTorch shows for a leaf in `next_functions`: where its gradient adds up."""
+
+    __slots__ = ("variable",)
+    name = "AccumulateGrad"
+    next_functions = ()
+
+    def __init__(self, variable: "Tensor") -> None:
+        self.variable = variable
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
 
 # --- PyTorch-style Functions (torch.autograd.Function's API) -----------------------------------

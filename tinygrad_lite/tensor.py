@@ -53,6 +53,16 @@ def set_default_dtype(d: Any) -> None:
     _default_float = dtype
 
 
+def get_default_device() -> "device":
+    """The device new tensors are made on: always the CPU here."""
+    return _CPU
+
+
+def set_default_device(device: Any) -> None:  # noqa: A002  (PyTorch's name)
+    """PyTorch's switch for where new tensors go: 'cpu' or None run, another is refused."""
+    _on_cpu(device, "set_default_device")
+
+
 def _ragged(data: Any) -> Exception:
     """Where nested lists stop being rectangular, as PyTorch's error class says it: TypeError
     for a number beside a sequence, ValueError for sequences of different lengths."""
@@ -225,19 +235,23 @@ def _size(size: tuple) -> tuple:
 
 class device(str):  # noqa: N801  (PyTorch's name)
     """`tl.device("cpu")`: every tensor lives on the CPU, so this is the string "cpu" (equal
-    to `t.device`) with PyTorch's `.type` and `.index`."""
+    to `t.device`) with PyTorch's `.type` and `.index`. Another device can be named, as in
+    PyTorch without a GPU (`device("cuda").index`), but a tensor or layer refuses to go there."""
 
     def __new__(cls, type: str = "cpu", index: int | None = None) -> "device":  # noqa: A002
-        _on_cpu(type, "device")
-        return super().__new__(cls, "cpu")
+        kind, _, number = str(type).partition(":")
+        index = None if kind == "cpu" else int(number) if number else index
+        self = super().__new__(cls, kind if index is None else f"{kind}:{index}")
+        self._kind, self._index = kind, index
+        return self
 
     @property
     def type(self) -> str:  # noqa: A003
-        return "cpu"
+        return self._kind
 
     @property
-    def index(self) -> None:
-        return None
+    def index(self) -> int | None:
+        return self._index
 
 
 _CPU = device("cpu")
@@ -496,6 +510,15 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: "Tensor | None") -> None:
+        """A tensor of this tensor's shape and dtype, or None, as PyTorch checks it."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape or value.dtype != self.dtype:
+                raise RuntimeError(f"grad: assigned grad of shape {value.shape} and dtype "
+                                   f"{value.dtype} does not match the tensor's {self.shape} "
+                                   f"{self.dtype}")
         self._grad = value
 
     @property
@@ -599,18 +622,21 @@ class Tensor:
         summarized = values.size > options["threshold"]
         # NOTE: as PyTorch, the format suits the entries shown, not those the "..." hides
         shown = _edges(values, options["edgeitems"]) if summarized else values
-        formatter = {"float_kind": _float_format(shown)} if values.dtype.kind == "f" else None
+        formatter = ({"float_kind": _float_format(shown)} if values.dtype.kind == "f" else
+                     # NOTE: as PyTorch, " True" is padded only beside a False
+                     {"bool": f"{{!s:>{5 if not shown.all() else 4}}}".format}
+                     if values.dtype.kind == "b" and values.size else None)
         body = np.array2string(values, separator=", ", prefix="tensor(",
                                max_line_width=options["linewidth"], formatter=formatter,
                                threshold=min(options["threshold"], sys.maxsize),
                                edgeitems=options["edgeitems"])
         if summarized:
             body = body.replace(", ...,", ",  ...,")  # NOTE: PyTorch's " ..." entry
-        extras = []
-        if self.dtype not in (float32, int64, bool_):
-            extras.append(f"dtype={self.dtype}")
+        extras = [f"size={self.shape}"] if not values.size and values.ndim > 1 else []
+        if self.dtype not in (float32, int64, bool_) or not values.size and self.dtype != float32:
+            extras.append(f"dtype={self.dtype}")  # NOTE: an empty tensor shows no values' type
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name}Backward>")
+            extras.append(f"grad_fn=<{self._ctx.name}Backward0>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"

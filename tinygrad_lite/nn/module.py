@@ -73,6 +73,13 @@ class IncompatibleKeys(NamedTuple):
     missing_keys: list
     unexpected_keys: list
 
+    def __repr__(self) -> str:
+        """PyTorch's text, which the tutorials print after loading a checkpoint."""
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (f"IncompatibleKeys(missing_keys={self.missing_keys}, "
+                f"unexpected_keys={self.unexpected_keys})")
+
 
 _LOAD_HINT = ("Nothing was loaded. Build the model with the checkpoint's layers and sizes, or "
               "pass strict=False to skip missing and unexpected keys.")
