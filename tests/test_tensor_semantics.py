@@ -376,6 +376,9 @@ def test_what_pytorchs_tutorials_print_and_probe_matches():
     (leaf, _), _ = mul.next_functions
     assert type(leaf).__name__ == "AccumulateGrad" and leaf.variable is a
     assert leaf.next_functions == ()
+    assert (2 * d).grad_fn.next_functions[0][0] is d.grad_fn  # NOTE: the tensor first
+    wide = tl.linspace(0.0, 6.0, steps=25, requires_grad=True)
+    assert repr(wide).endswith("6.0000],\n       requires_grad=True)")  # NOTE: its own line
     assert repr(tl.tensor([True, True])) == "tensor([True, True])"
     assert repr(tl.tensor([[True, False]])) == "tensor([[ True, False]])"
     assert repr(tl.tensor([], dtype=tl.int64)) == "tensor([], dtype=int64)"

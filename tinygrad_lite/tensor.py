@@ -639,7 +639,14 @@ class Tensor:
             extras.append(f"grad_fn=<{self._ctx.name}Backward0>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extras) + ")"
+        # NOTE: PyTorch's layout: a suffix that would pass the line width starts a new line
+        text, width = "tensor(" + body, len("tensor(") + 2 + len(body) - body.rfind("\n")
+        for extra in extras:
+            if width + len(extra) + 2 > options["linewidth"]:
+                text, width = text + ",\n" + " " * 7 + extra, 7 + len(extra)
+            else:
+                text, width = text + ", " + extra, width + len(extra) + 2
+        return text + ")"
 
     # --- autograd -------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
@@ -823,9 +830,10 @@ class Tensor:
             a, b = a.to(get_default_dtype()), b.to(get_default_dtype())
         return a, b
 
-    __add__, __radd__ = _binary(ops.Add, _pair)
+    # NOTE: `2 * t` records mul(t, 2), the tensor first, as PyTorch's graph shows it
+    __add__ = __radd__ = _binary(ops.Add, _pair)[0]
     __sub__, __rsub__ = _binary(ops.Sub, _sub_pair)
-    __mul__, __rmul__ = _binary(ops.Mul, _pair)
+    __mul__ = __rmul__ = _binary(ops.Mul, _pair)[0]
     __truediv__, __rtruediv__ = _binary(ops.Div, _float_pair)
     __rpow__ = _binary(ops.Pow, _pair)[1]
 
