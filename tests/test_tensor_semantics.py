@@ -406,3 +406,42 @@ def test_assigning_grad_checks_type_shape_and_dtype_as_pytorch():
     assert a.grad.tolist() == [5.0, 5.0]
     a.grad = None
     assert a.grad is None
+
+
+def test_the_profiler_times_each_op_and_its_backward_then_unwraps():
+    """PyTorch's `with torch.autograd.profiler.profile() as prf:` ... `prf.key_averages()
+    .table(sort_by='self_cpu_time_total')` (its autograd tutorial)."""
+    apply, backward = tl.autograd.Function.__dict__["apply"], tl.ops.Mul.__dict__["backward"]
+    x, y, z = tl.randn(3, requires_grad=True), tl.randn(3), tl.randn(3)
+    with tl.autograd.profiler.profile(use_cuda=False) as prf:
+        for _ in range(10):
+            z = (z / x) * y
+        with tl.profiler.record_function("backward pass"):
+            z.sum().backward()
+    rows = {row.key: row for row in prf.key_averages()}
+    assert rows["Mul"].count == rows["Div"].count == rows["MulBackward0"].count == 10
+    block = rows["backward pass"]
+    assert block.count == 1 and block.cpu_time_total >= rows["SumBackward0"].cpu_time_total
+    assert block.self_cpu_time_total < block.cpu_time_total  # NOTE: the ops inside are not self
+    table = prf.key_averages().table(sort_by="self_cpu_time_total", row_limit=3)
+    assert "Self CPU %" in table and "# of Calls" in table and "Self CPU time total" in table
+    assert len([line for line in table.splitlines() if line.endswith("  ")]) == 4 + 3  # rows
+    assert tl.autograd.Function.__dict__["apply"] is apply  # NOTE: unwrapped on exit
+    assert tl.ops.Mul.__dict__["backward"] is backward
+
+    class Square(tl.autograd.Function):  # NOTE: PyTorch-style, static methods
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t * t
+
+        @staticmethod
+        def backward(ctx, g):
+            (t,) = ctx.saved_tensors
+            return 2 * t * g
+
+    w = tl.ones(3, requires_grad=True)
+    with tl.profiler.profile() as prf:
+        Square.apply(w).sum().backward()
+    assert w.grad.tolist() == [2.0] * 3
+    assert "SquareBackward0" in {row.key for row in prf.key_averages()}

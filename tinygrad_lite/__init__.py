@@ -168,7 +168,9 @@ globals().update({_name: getattr(nn.functional, _name) for _name in (
     "dropout", "feature_alpha_dropout", "group_norm", "layer_norm", "max_pool1d", "max_pool2d",
     "max_pool3d", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "rms_norm",
     "rrelu", "selu", "threshold")})
-from . import functional  # noqa: E402  (re-exports names defined above: last)
+from . import functional, profiler  # noqa: E402  (functional re-exports names defined above)
+
+autograd.profiler = profiler  # NOTE: PyTorch has it at torch.autograd.profiler too
 
 # NOTE: `from tinygrad_lite import *` must not replace Python's own sum, max, float, ...
 __all__ = sorted(name for name in dir() if not name.startswith("_")
