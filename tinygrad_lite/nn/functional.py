@@ -2230,12 +2230,22 @@ def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool,  # 
     scale the rest by 1/(1-p); input (N, C, *spatial) or unbatched (C, *spatial)."""
     op = f"dropout{nd}d"
     _check_dropout_p(p)
+    groups = input.shape[:-nd]
     if input.ndim not in (nd + 1, nd + 2):
-        raise RuntimeError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) "
-                           f"input, got shape {input.shape}")
+        if nd == 1:
+            raise RuntimeError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D "
+                               f"(batched) input, got shape {input.shape}")
+        # NOTE: PyTorch 2.13 warns and goes on: elementwise up to 2-D, else per (N, C)
+        warnings.warn(f"{op}: Received a {input.ndim}-D input to {op}, which is deprecated "
+                      "and will result in an error in a future release. To retain the "
+                      "behavior and silence this warning, please use dropout instead.",
+                      UserWarning, stacklevel=3)
+        if input.ndim <= 2:
+            return dropout(input, p, training, inplace)
+        groups = input.shape[:2]
     if not training or p == 0:
         return input
-    keep = generator().random(input.shape[:-nd] + (1,) * nd) >= p
+    keep = generator().random(groups + (1,) * (input.ndim - len(groups))) >= p
     scale = Tensor(keep.astype(input.dtype) * (1 / (1 - p) if p < 1 else 0.0))
     return _maybe_in_place(input, lambda x: x * scale, inplace, op)
 
