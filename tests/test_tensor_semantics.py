@@ -445,3 +445,18 @@ def test_the_profiler_times_each_op_and_its_backward_then_unwraps():
         Square.apply(w).sum().backward()
     assert w.grad.tolist() == [2.0] * 3
     assert "SquareBackward0" in {row.key for row in prf.key_averages()}
+
+
+def test_what_pytorchs_examples_call_on_a_cpu_machine():
+    """Lines of pytorch/examples: device probes, cuDNN switches, the legacy typed
+    constructors and `flatten_parameters()` (PyTorch's values on a CPU-only machine)."""
+    assert not tl.backends.mps.is_available() and not tl.xpu.is_available()
+    tl.backends.cudnn.deterministic = True  # NOTE: kept, changes nothing here
+    floats = tl.FloatTensor(np.ones((2, 2), np.int32))
+    assert floats.dtype == tl.float32 and floats.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    assert tl.LongTensor([0, 1]).dtype == tl.int64 and tl.DoubleTensor([1]).dtype == tl.float64
+    assert tl.FloatTensor(2, 3).shape == (2, 3) and tl.BoolTensor([1, 0]).tolist() == [True,
+                                                                                      False]
+    rnn = tl.nn.LSTM(3, 4)
+    assert rnn.flatten_parameters() is None
+    assert rnn(tl.ones(5, 1, 3))[0].shape == (5, 1, 4)

@@ -7,6 +7,7 @@ from . import (  # noqa: E402
     autograd,
     autograd_functional,
     backend,
+    backends,
     cuda,
     data,
     debug,
@@ -83,6 +84,15 @@ from .rng import (
 from .serialization import load, load_model, save  # noqa: E402
 from .summary import ModelSummary, summary  # noqa: E402
 from .tensor import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
     Tensor,
     arange,
     as_tensor,
@@ -171,6 +181,7 @@ globals().update({_name: getattr(nn.functional, _name) for _name in (
 from . import functional, profiler  # noqa: E402  (functional re-exports names defined above)
 
 autograd.profiler = profiler  # NOTE: PyTorch has it at torch.autograd.profiler too
+xpu = cuda  # NOTE: PyTorch's Intel GPU namespace answers as cuda's does: no device
 
 # NOTE: `from tinygrad_lite import *` must not replace Python's own sum, max, float, ...
 __all__ = sorted(name for name in dir() if not name.startswith("_")

@@ -4135,6 +4135,26 @@ def _products_of_the_others(x: np.ndarray, src: np.ndarray, index: tuple,
     return others(x, zeros, nonzero), others(src, zeros[index], nonzero[index])
 
 
+def _typed(dtype: np.dtype, name: str) -> Callable[..., Tensor]:
+    """PyTorch's legacy constructor `name` (`FloatTensor`): from data, or sizes (zeros)."""
+    def make(*data_or_size: Any) -> Tensor:
+        if len(data_or_size) == 1 and not isinstance(data_or_size[0], (int, np.integer)):
+            return tensor(data_or_size[0], dtype=dtype)
+        return zeros(*data_or_size, dtype=dtype)
+
+    make.__name__ = make.__qualname__ = name
+    return make
+
+
+FloatTensor, DoubleTensor, HalfTensor = (_typed(float32, "FloatTensor"),
+                                         _typed(float64, "DoubleTensor"),
+                                         _typed(float16, "HalfTensor"))
+LongTensor, IntTensor, ShortTensor = (_typed(int64, "LongTensor"), _typed(int32, "IntTensor"),
+                                      _typed(int16, "ShortTensor"))
+ByteTensor, CharTensor, BoolTensor = (_typed(uint8, "ByteTensor"), _typed(int8, "CharTensor"),
+                                      _typed(bool_, "BoolTensor"))
+
+
 def _no_bool_range(dtype: Any, op: str) -> None:
     """PyTorch has no bool ranges, and says so with a NotImplementedError (a RuntimeError)."""
     if dtype is not None and np.dtype(dtype) == np.bool_:

@@ -337,6 +337,9 @@ class RNNBase(Module):
             output, final = output.squeeze(1), tuple(s.squeeze(1) for s in final)
         return output, final
 
+    def flatten_parameters(self) -> None:
+        """PyTorch packs the weights for cuDNN here; on the CPU there is nothing to do."""
+
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         for setting, default in (("proj_size", 0), ("num_layers", 1), ("bias", True),
