@@ -460,3 +460,9 @@ def test_what_pytorchs_examples_call_on_a_cpu_machine():
     rnn = tl.nn.LSTM(3, 4)
     assert rnn.flatten_parameters() is None
     assert rnn(tl.ones(5, 1, 3))[0].shape == (5, 1, 4)
+    layer = tl.nn.Linear(3, 2, True, "cpu", tl.float64)  # NOTE: PyTorch's positional order
+    assert layer.weight.dtype == tl.float64
+    with pytest.warns(FutureWarning, match="xavier_uniform_"):
+        tl.nn.init.xavier_uniform(layer.weight)  # NOTE: the old name, deprecated
+    with pytest.warns(FutureWarning):
+        assert tl.nn.init.constant(layer.bias, 0.5).tolist() == [0.5, 0.5]

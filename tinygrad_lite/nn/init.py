@@ -9,6 +9,9 @@ forward and backward with std gain * sqrt(2 / (fan_in + fan_out)).
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -204,3 +207,22 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
     for c in range(cols):
         values[rng.permutation(rows)[:zeros_per_column], c] = 0
     return tensor.copy_(Tensor(values))
+
+
+def _deprecated(fill: Callable) -> Callable:
+    """PyTorch's old name without the `_` (`nn.init.xavier_uniform`): warns, then fills."""
+    old = fill.__name__[:-1]
+
+    def deprecated(*args: Any, **kwargs: Any) -> Tensor:
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init."
+                      f"{fill.__name__}`.", FutureWarning, stacklevel=2)
+        return fill(*args, **kwargs)
+
+    deprecated.__name__ = deprecated.__qualname__ = old
+    return deprecated
+
+
+uniform, normal, constant, eye, dirac, sparse, orthogonal = map(
+    _deprecated, (uniform_, normal_, constant_, eye_, dirac_, sparse_, orthogonal_))
+xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal = map(
+    _deprecated, (xavier_uniform_, xavier_normal_, kaiming_uniform_, kaiming_normal_))

@@ -52,9 +52,9 @@ class Linear(Module):
     200960
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 weight_l1: float = 0.0, weight_l2: float = 0.0, bias_l1: float = 0.0,
-                 bias_l2: float = 0.0, device: Any = None, dtype: Any = None) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None, *, weight_l1: float = 0.0,
+                 weight_l2: float = 0.0, bias_l1: float = 0.0, bias_l2: float = 0.0) -> None:
         _on_cpu(device, type(self).__name__)
         super().__init__()
         strengths = {"weight_l1": weight_l1, "weight_l2": weight_l2, "bias_l1": bias_l1,
