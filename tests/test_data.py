@@ -508,3 +508,40 @@ def test_pytorchs_import_path_torch_utils_data_carries_over():
     assert DataLoader is tl.data.DataLoader and TensorDataset is tl.data.TensorDataset
     assert random_split is tl.utils.data.random_split is tl.data.random_split
     assert sorted(tl.utils.data.__all__) == sorted(tl.data.__all__)
+
+
+def test_an_iterable_dataset_streams_through_the_dataloader_in_order():
+    """PyTorch's IterableDataset: the loader batches what `__iter__` yields, keeps the last
+    partial batch unless drop_last, chains with `+`, and refuses shuffle or a sampler."""
+    from tinygrad_lite.utils.data import DataLoader, IterableDataset
+
+    class Stream(IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            for i in range(self.n):
+                yield np.float32(i), i % 2
+
+        def __len__(self):
+            return self.n
+
+    batches = [(x.tolist(), y.tolist()) for x, y in DataLoader(Stream(7), batch_size=3)]
+    assert batches == [([0.0, 1.0, 2.0], [0, 1, 0]), ([3.0, 4.0, 5.0], [1, 0, 1]),
+                       ([6.0], [0])]  # NOTE: PyTorch 2.13's batches
+    assert len(DataLoader(Stream(7), batch_size=3)) == 3
+    assert len(DataLoader(Stream(7), batch_size=3, drop_last=True)) == 2
+    chained = [x.tolist() for x, _ in DataLoader(Stream(3) + Stream(2), batch_size=4)]
+    assert chained == [[0.0, 1.0, 2.0, 0.0], [1.0]]
+    with pytest.raises(ValueError, match="expected unspecified shuffle"):
+        DataLoader(Stream(3), shuffle=True)
+
+
+def test_pytorchs_submodule_paths_of_utils_data_import():
+    """`from torch.utils.data.sampler import SubsetRandomSampler` and its siblings, in older
+    code (pytorch/examples' hogwild MNIST): the same objects as `tl.utils.data`'s."""
+    from tinygrad_lite.utils.data import dataloader, dataset, sampler
+
+    assert sampler.SubsetRandomSampler is data.SubsetRandomSampler
+    assert dataset.IterableDataset is data.IterableDataset and dataset.Subset is data.Subset
+    assert dataloader.DataLoader is data.DataLoader

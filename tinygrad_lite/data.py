@@ -24,10 +24,10 @@ from .rng import generator as _shared_generator  # NOTE: random_split's `generat
 from .tensor import Tensor, tensor
 
 __all__ = [
-    "MNIST_MD5", "MNIST_URL", "BatchSampler", "ConcatDataset", "DataLoader", "Dataset",
-    "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
-    "TensorDataset", "WeightedRandomSampler", "default_collate", "default_convert",
-    "load_digits", "load_mnist", "random_split", "sine_data", "spiral_data",
+    "MNIST_MD5", "MNIST_URL", "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader",
+    "Dataset", "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
+    "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler", "default_collate",
+    "default_convert", "load_digits", "load_mnist", "random_split", "sine_data", "spiral_data",
     "train_test_split", "vertical_data",
 ]
 
@@ -320,6 +320,31 @@ class Dataset:
 
     def __add__(self, other: Any) -> "ConcatDataset":
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of items, as in PyTorch: `__iter__` yields them (a generator, a file read
+    line by line); the DataLoader batches them in order. `a + b` chains two streams."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other: Any) -> "ChainDataset":
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets, one after another."""
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = list(datasets)
+
+    def __iter__(self) -> Iterator[Any]:
+        for dataset in self.datasets:
+            yield from dataset
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
 
 
 class Subset(Dataset):
@@ -628,6 +653,14 @@ class DataLoader:
                              "exclusive with drop_last")
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
+        self._stream = isinstance(dataset, IterableDataset)
+        if self._stream:
+            for name, value in (("shuffle", shuffle), ("sampler", sampler),
+                                ("batch_sampler", batch_sampler)):
+                if value:
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                     f"{name} option, but got {name}={value!r}")
+            sampler = iter(())  # NOTE: a stream has no indices; __iter__ reads it in order
         if generator is None and seed is not None:
             generator = np.random.default_rng(seed)
         if sampler is None:
@@ -641,9 +674,15 @@ class DataLoader:
             default_collate if batch_sampler is not None else default_convert)
 
     def __len__(self) -> int:
+        if self._stream:  # NOTE: the stream's own length, in batches, as PyTorch counts it
+            n, size = len(self.dataset), self.batch_size or 1
+            return n // size if self.drop_last else -(-n // size)
         return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
 
     def __iter__(self) -> Iterator[Any]:
+        if self._stream:
+            yield from self._batches_of_stream()
+            return
         if self.batch_sampler is None:
             for index in self.sampler:
                 yield self.collate_fn(self.dataset[index])
@@ -654,3 +693,19 @@ class DataLoader:
                 yield self.dataset[np.asarray(indices, dtype=np.int64)]
             else:
                 yield self.collate_fn([self.dataset[i] for i in indices])
+
+    def _batches_of_stream(self) -> Iterator[Any]:
+        """An IterableDataset's items in order, `batch_size` at a time (one by one with
+        batch_size=None)."""
+        if self.batch_size is None:
+            for item in self.dataset:
+                yield self.collate_fn(item)
+            return
+        batch: list = []
+        for item in self.dataset:
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
