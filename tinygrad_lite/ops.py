@@ -604,12 +604,12 @@ class _Extreme(Function):
     def backward(self, g):
         x, out, axis = self.saved
         b = B()
-        hit = b.eq(x, out)
         # NOTE: a float16 count of 70000 ties would be inf: counted in float32, as PyTorch's
         wide = np.float32 if g.dtype == np.float16 else g.dtype
-        count = b.sum(b.cast(hit, wide), axis=axis, keepdims=True)
-        share = b.cast(b.div(b.reshape(g, out.shape), count), g.dtype)
-        return b.mul(b.cast(hit, g.dtype), share)
+        hit = b.cast(b.eq(x, out), wide)
+        count = b.sum(hit, axis=axis, keepdims=True)
+        shared = b.mul(hit, b.div(b.reshape(g, out.shape), count))
+        return shared if wide == g.dtype else b.cast(shared, g.dtype)
 
 
 def _squeezed(shape: tuple, axis: tuple | None) -> tuple:
