@@ -81,8 +81,8 @@ class NumpyBackend:
 
     @staticmethod
     def cast(a, dtype):
-        dtype = np.dtype(dtype)
-        if a.dtype.kind == "f" and (dtype.kind != "f" or dtype.itemsize < a.dtype.itemsize):
+        if a.dtype.kind == "f" and ((dtype := np.dtype(dtype)).kind != "f"
+                                    or dtype.itemsize < a.dtype.itemsize):
             # NOTE: PyTorch casts 1e5 to a float16 inf, 1e-45 to a float32 0 and nan to an
             # integer without a word; numpy's warnings would say nothing the values don't
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):
