@@ -845,10 +845,10 @@ class Tensor:
         return ops.Pow.apply(*self._pair(exponent))
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return matmul(self, other)
+        return _matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return matmul(other if isinstance(other, Tensor) else Tensor(other), self)
+        return _matmul(other if isinstance(other, Tensor) else Tensor(other), self)
 
     def __neg__(self) -> "Tensor":
         return ops.Neg.apply(self)
@@ -1801,7 +1801,7 @@ class Tensor:
             raise RuntimeError(f"{op}: expected operands of {ranks[0]} and {ranks[1]} dims, "
                                f"got {self.shape} and {other.shape}; use @ (matmul) for "
                                "other shapes")
-        return matmul(self, other)
+        return _matmul(self, other)
 
     def mm(self, mat2: "Tensor") -> "Tensor":
         """The product of two matrices (2-D only, unlike `@`)."""
@@ -2266,7 +2266,7 @@ class Tensor:
         if self.ndim != 3 or mat2.ndim != 3 or self.shape[0] != mat2.shape[0]:
             raise RuntimeError(f"bmm: expected two 3-D tensors with the same batch size, got "
                                f"{self.shape} and {mat2.shape}")
-        return matmul(self, mat2)
+        return _matmul(self, mat2)
 
     def _add_product(self, a: "Tensor", b: "Tensor", beta: Any, alpha: Any, ndim: int,
                      op: str) -> "Tensor":
@@ -3764,6 +3764,9 @@ def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002
         raise RuntimeError(f"matmul: {a.shape} @ {b.shape}: batch dimensions "
                            f"{a.shape[:-2]} and {b.shape[:-2]} do not broadcast") from None
     return ops.MatMul.apply(a, b)
+
+
+_matmul = matmul.__wrapped__  # NOTE: `@` and .matmul() skip out='s wrapper: a call less
 
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
