@@ -653,34 +653,32 @@ class DataLoader:
                              "exclusive with drop_last")
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
-        self._stream = isinstance(dataset, IterableDataset)
-        if self._stream:
-            for name, value in (("shuffle", shuffle), ("sampler", sampler),
-                                ("batch_sampler", batch_sampler)):
-                if value:
-                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
-                                     f"{name} option, but got {name}={value!r}")
-            sampler = iter(())  # NOTE: a stream has no indices; __iter__ reads it in order
+        stream = isinstance(dataset, IterableDataset)  # NOTE: no indices: read in order
+        for name, value in (("shuffle", shuffle), ("sampler", sampler),
+                            ("batch_sampler", batch_sampler)):
+            if stream and value:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"{name} option, but got {name}={value!r}")
         if generator is None and seed is not None:
             generator = np.random.default_rng(seed)
-        if sampler is None:
+        if sampler is None and not stream:
             sampler = (RandomSampler(dataset, generator=generator) if shuffle
                        else SequentialSampler(dataset))
-        if batch_sampler is None and batch_size is not None:
+        if batch_sampler is None and batch_size is not None and not stream:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
         self.sampler, self.batch_sampler, self.generator = sampler, batch_sampler, generator
-        self.collate_fn = collate_fn or (
-            default_collate if batch_sampler is not None else default_convert)
+        batching = batch_size is not None or batch_sampler is not None
+        self.collate_fn = collate_fn or (default_collate if batching else default_convert)
 
     def __len__(self) -> int:
-        if self._stream:  # NOTE: the stream's own length, in batches, as PyTorch counts it
+        if isinstance(self.dataset, IterableDataset):  # NOTE: in batches, as PyTorch counts
             n, size = len(self.dataset), self.batch_size or 1
             return n // size if self.drop_last else -(-n // size)
         return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
 
     def __iter__(self) -> Iterator[Any]:
-        if self._stream:
+        if isinstance(self.dataset, IterableDataset):
             yield from self._batches_of_stream()
             return
         if self.batch_sampler is None:
