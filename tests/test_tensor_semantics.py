@@ -379,6 +379,11 @@ def test_what_pytorchs_tutorials_print_and_probe_matches():
     assert (2 * d).grad_fn.next_functions[0][0] is d.grad_fn  # NOTE: the tensor first
     wide = tl.linspace(0.0, 6.0, steps=25, requires_grad=True)
     assert repr(wide).endswith("6.0000],\n       requires_grad=True)")  # NOTE: its own line
+    rows = (tl.arange(16.0).reshape(2, 8) / 3).requires_grad_() * 2
+    assert repr(rows) == (  # NOTE: 8 a row as PyTorch counts the width, suffix below
+        "tensor([[ 0.0000,  0.6667,  1.3333,  2.0000,  2.6667,  3.3333,  4.0000,  4.6667],\n"
+        "        [ 5.3333,  6.0000,  6.6667,  7.3333,  8.0000,  8.6667,  9.3333, 10.0000]],\n"
+        "       grad_fn=<MulBackward0>)")
     assert repr(tl.tensor([True, True])) == "tensor([True, True])"
     assert repr(tl.tensor([[True, False]])) == "tensor([[ True, False]])"
     assert repr(tl.tensor([], dtype=tl.int64)) == "tensor([], dtype=int64)"

@@ -627,7 +627,7 @@ class Tensor:
                      {"bool": f"{{!s:>{5 if not shown.all() else 4}}}".format}
                      if values.dtype.kind == "b" and values.size else None)
         body = np.array2string(values, separator=", ", prefix="tensor(",
-                               max_line_width=options["linewidth"], formatter=formatter,
+                               max_line_width=options["linewidth"] + 1, formatter=formatter,
                                threshold=min(options["threshold"], sys.maxsize),
                                edgeitems=options["edgeitems"])
         if summarized:
@@ -640,7 +640,8 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         # NOTE: PyTorch's layout: a suffix that would pass the line width starts a new line
-        text, width = "tensor(" + body, len("tensor(") + 2 + len(body) - body.rfind("\n")
+        text = "tensor(" + body
+        width = len(text) - text.rfind("\n") + 1  # NOTE: PyTorch's count, quirks included
         for extra in extras:
             if width + len(extra) + 2 > options["linewidth"]:
                 text, width = text + ",\n" + " " * 7 + extra, 7 + len(extra)
