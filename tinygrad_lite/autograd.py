@@ -144,7 +144,11 @@ class Function(abc.ABC):
     `forward` runs (all False without grad mode), so forward can save only what it needs.
     """
 
-    __slots__ = ("parents", "saved", "needs_input_grad", "tick", "seq", "created_at")
+    __slots__ = ("parents", "saved", "needs_input_grad", "tick", "seq", "created_at",
+                 "output_written")
+    # NOTE: True where backward reads the forward's output, as PyTorch's node for the op does
+    # (exp, relu, softmax, ...): writing that output in place is then an error at backward
+    from_output = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A subclass written PyTorch's way (`@staticmethod forward(ctx, ...)` on tensors)
@@ -690,9 +694,17 @@ def _resolve_modified(ctx: Function) -> tuple:
 
     An in-place op under grad mode keeps the value it replaced (`Tensor._before`), so the
     gradient goes to that value's history, as in PyTorch (`c = a + b; d = c * 2; c += 1`).
-    It is an error, as in PyTorch, when the node saved that value for its gradient, or when
-    the input's memory was overwritten (an in-place op without grad mode).
+    It is an error, as in PyTorch, when the node saved that value for its gradient, when
+    the input's memory was overwritten (an in-place op without grad mode), or when the node's
+    own output, which its gradient reads, was written (`Function.from_output`).
     """
+    written = getattr(ctx, "output_written", None)
+    if written is not None:
+        raise RuntimeError(
+            f"backward: the output of {ctx.name} (shape {written}) was modified in place "
+            "after it was made, and its gradient is computed from that output. Use an "
+            "out-of-place op "
+            "(y = y + 1, not y.add_(1)) or .clone() it first")
     saved = getattr(ctx, "saved", ())
     parents = []
     for p in ctx.parents:

@@ -145,6 +145,8 @@ class Atan2(Function):
 class Hypot(Function):
     """sqrt(x^2 + y^2) without overflowing the squares."""
 
+    from_output = True
+
     def forward(self, x, y):
         out = B().hypot(x, y)
         self.save_for_backward(x, y, out)
@@ -314,7 +316,6 @@ class _Pointwise(Function):
     `saved` is the input x, or the output where `from_output` (tan' = 1 + tan^2)."""
 
     fn: str
-    from_output = False
 
     def forward(self, x):
         out = getattr(B(), self.fn)(x)
@@ -518,6 +519,7 @@ class _Activation(Function):
 
     fn: str
     grad: str
+    from_output = True
 
     def forward(self, x):
         out = getattr(B(), self.fn)(x)
@@ -592,6 +594,8 @@ class Sum(Function):
 
 class _Extreme(Function):
     """amax / amin: the gradient is shared evenly among the tied extreme elements."""
+
+    from_output = True
 
     pick: str
 
@@ -703,6 +707,8 @@ class CumProd(Function):
     against g from there on. Every later zero leaves another zero factor behind: 0.
     """
 
+    from_output = True
+
     def forward(self, x, *, axis):
         out = B().cumprod(x, axis)
         self.save_for_backward(x, out, axis)
@@ -759,6 +765,8 @@ def _below(x, top):
 
 
 class LogSumExp(Function):
+    from_output = True
+
     def forward(self, x, *, axis, keepdim):
         b = B()
         out = b.logsumexp(x, axis=axis, keepdims=True)
@@ -782,6 +790,8 @@ def _log_softmax(x, axis):
 
 
 class Softmax(Function):
+    from_output = True
+
     def forward(self, x, *, axis):
         b = B()
         # NOTE: exp of the max-shifted x over its sum, as PyTorch: one exp where
@@ -798,6 +808,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    from_output = True
+
     def forward(self, x, *, axis):
         out = _log_softmax(x, axis)
         self.save_for_backward(out, axis)
@@ -910,6 +922,8 @@ class Inverse(Function):
     """The matrix inverse (of each matrix in a batch). d(A^-1) = -A^-1 dA A^-1, so the
     gradient is -A^-T g A^-T."""
 
+    from_output = True
+
     def forward(self, x):
         out = B().inv(x)
         self.save_for_backward(out)
@@ -923,6 +937,8 @@ class Inverse(Function):
 
 class Det(Function):
     """The determinant (of each matrix in a batch); its gradient is g * det(A) * A^-T."""
+
+    from_output = True
 
     def forward(self, x):
         out = B().det(x)

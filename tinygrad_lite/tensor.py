@@ -2363,6 +2363,8 @@ class Tensor:
         if value.shape != self.shape:
             raise RuntimeError(f"{op}: the result has shape {value.shape}, which does not fit "
                                f"in place into a tensor of shape {self.shape}")
+        if self._ctx is not None and self._ctx.from_output:
+            self._ctx.output_written = self.shape  # NOTE: its backward refuses, as PyTorch's
         if autograd.is_grad_enabled() and (self.requires_grad or value.requires_grad):
             value = value.to(self.dtype)  # NOTE: an in-place op never changes the dtype
             if self.requires_grad and self._ctx is None:
