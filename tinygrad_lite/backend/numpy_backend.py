@@ -96,7 +96,10 @@ class NumpyBackend:
     div = staticmethod(np.true_divide)
 
     @staticmethod
+    @np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore")
     def pow(x, y):
+        """x ** y; 0 ** -1 = inf, (-8) ** 0.5 = nan and overflow to inf are IEEE's answers,
+        given silently as PyTorch gives them."""
         if np.result_type(x, y).kind not in "biu":
             return np.power(x, y)
         # NOTE: numpy refuses integers to negative powers; PyTorch truncates 1 / x**|y| (0
