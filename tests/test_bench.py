@@ -249,3 +249,14 @@ def test_gemm_floor_and_weight_grad_special_case_agree_with_matmul():
     X, y = bench.make_data(4, 784, 10)
     case = bench.Case("4", X, y, weights=bench.make_weights(bench.SEED_SIZES))
     assert bench.gemm_floor(bench.numpy_lib(), case)() is None
+
+
+def test_timing_when_no_contender_runs_reports_each_failure():
+    def broken():
+        raise ImportError("not installed here")
+    entries = [("a", broken, bench._nothing), ("b", broken, bench._nothing)]
+    timings = bench.time_interleaved(entries, rounds=3, warmup_s=0.0, settle_s=0.0,
+                                     min_sample_s=0.0)
+    assert {name: (t.status, t.median_s) for name, t in timings.items()} == {
+        "a": ("failed", None), "b": ("failed", None)}
+    assert "not installed here" in timings["a"].detail

@@ -517,7 +517,7 @@ def time_interleaved(entries, rounds: int, warmup_s: float, settle_s: float,
             continue
         live.append((name, fn, activate, max(1, math.ceil(min_sample_s / per_call))))
         timings[name] = Timing("ok", calls_per_sample=live[-1][3])
-    for r in range(rounds):
+    for r in range(rounds if live else 0):  # NOTE: nothing ran: every entry says why
         for name, fn, activate, calls in live[r % len(live):] + live[:r % len(live)]:
             if timings[name].status != "ok":
                 continue
