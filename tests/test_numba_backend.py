@@ -76,6 +76,19 @@ def test_non_contiguous_inputs_transposed_and_sliced(nb):
     _check(lambda B, a, b: B.mul(B.add(a.T, b), 0.5), a, b, nb=nb)
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_an_outer_product_matmul_runs_as_a_kernel_equal_to_numpy(nb, dtype):
+    # NOTE: a batch-1 weight gradient, g.T @ x: a transposed column times a row
+    r = _rng()
+    g = r.standard_normal((1, 256)).astype(dtype)
+    x = r.standard_normal((3, 784)).astype(dtype)[1:2, ::-1]
+    calls = numba_backend.stats()["calls"]
+    got = nb.matmul(g.T, x)
+    assert type(got) is np.ndarray and numba_backend.stats()["calls"] == calls + 1
+    np.testing.assert_array_equal(got, np.matmul(g.T, x))
+    assert got.dtype == dtype and got.flags.c_contiguous
+
+
 def test_int_and_bool_dtypes_follow_numpy_promotion(nb):
     r = _rng()
     i = r.integers(-5, 5, (16, 9))

