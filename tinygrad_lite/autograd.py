@@ -703,8 +703,7 @@ def _resolve_modified(ctx: Function) -> tuple:
         raise RuntimeError(
             f"backward: the output of {ctx.name} (shape {written}) was modified in place "
             "after it was made, and its gradient is computed from that output. Use an "
-            "out-of-place op "
-            "(y = y + 1, not y.add_(1)) or .clone() it first")
+            "out-of-place op (y = y + 1, not y.add_(1)) or .clone() it first")
     saved = getattr(ctx, "saved", ())
     parents = []
     for p in ctx.parents:

@@ -595,9 +595,8 @@ class Sum(Function):
 class _Extreme(Function):
     """amax / amin: the gradient is shared evenly among the tied extreme elements."""
 
-    from_output = True
-
     pick: str
+    from_output = True
 
     def forward(self, x, *, axis, keepdim):
         b = B()
