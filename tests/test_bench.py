@@ -260,3 +260,10 @@ def test_timing_when_no_contender_runs_reports_each_failure():
     assert {name: (t.status, t.median_s) for name, t in timings.items()} == {
         "a": ("failed", None), "b": ("failed", None)}
     assert "not installed here" in timings["a"].detail
+
+
+def test_bench_numba_names_its_sections_when_asked_for_an_unknown_one():
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench_numba.py"),
+                           "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "unknown section(s): --help; choose from chain small parallel mlp start" in done.stderr

@@ -244,6 +244,10 @@ SECTIONS = {"chain": chain, "small": small, "parallel": parallel, "mlp": mlp, "s
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(SECTIONS)
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        sys.exit(f"{__doc__}\nunknown section(s): {' '.join(unknown)}; choose from "
+                 f"{' '.join(SECTIONS)}")
     print(f"numpy {np.__version__}, BLAS: {blas_info()}, cpus: {os.cpu_count()}, "
           f"load: {os.getloadavg()[0]:.1f}")
     for name in names:
