@@ -266,6 +266,41 @@ def test_writing_an_output_that_its_own_backward_reads_is_refused_like_torch(op,
         z.sum().backward()
 
 
+@pytest.mark.parametrize("case", ["saved input", "saved output", "saved leaf"])
+def test_a_write_through_detach_reaches_the_graph_like_torch(case):
+    # NOTE: detach() shares memory, so writing it spoils what a node saved: PyTorch's shared
+    # version counter raises; silently using the new values would give a wrong gradient
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    if case == "saved input":
+        a = x * 1
+        y = (a * a).sum()
+        a.detach().mul_(2)
+    elif case == "saved output":
+        a = x.exp()
+        y = a.sum()
+        a.detach().add_(1)
+    else:
+        y = (x * x).sum()
+        x.detach().mul_(2)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_detach_without_a_write_or_of_an_unsaved_value_keeps_backward_working():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3     # saves only the constant
+    y.detach().zero_()
+    kept = x.exp()
+    log = [kept.detach() + 1]  # read, not written
+    (y.sum() + kept.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 + np.exp([1.0, 2.0]), rtol=1e-6)
+    assert log[0].shape == (2,)
+    graph = weakref.ref(kept)
+    del kept
+    gc.collect()
+    assert graph() is None  # NOTE: a kept detach() holds no reference to its graph
+
+
 @pytest.mark.parametrize("make", [lambda x: x * 2, lambda x: x / 3, lambda x: x ** 2,
                                   lambda x: x.sin(), lambda x: x.abs(), lambda x: x.log()])
 def test_writing_an_output_whose_backward_reads_only_the_inputs_is_allowed(make):

@@ -12,6 +12,7 @@ import math
 import string
 import sys
 import warnings
+import weakref
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -446,7 +447,7 @@ class Tensor:
     # `_hooks` is None, or the hooks backward runs on this tensor's gradient (register_hook,
     # and retain_grad's, which runs last)
     __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "_version", "_hooks",
-                 "_before", "_view", "__weakref__")
+                 "_before", "_view", "_detached_from", "__weakref__")
     __array_priority__ = 1000  # numpy defers `array * tensor` to Tensor.__rmul__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
@@ -657,8 +658,11 @@ class Tensor:
         autograd.backward(self, [gradient], retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> "Tensor":
-        """The same values, cut from the graph (memory is shared)."""
-        return Tensor._wrap(self._data)
+        """The same values, cut from the graph (memory is shared, and so is a write to it:
+        a node that saved this tensor refuses backward after one, as in PyTorch)."""
+        t = Tensor._wrap(self._data)
+        t._detached_from = weakref.ref(self)  # NOTE: weak: a kept loss.detach() frees the graph
+        return t
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and self.dtype.kind != "f":
@@ -2363,8 +2367,7 @@ class Tensor:
         if value.shape != self.shape:
             raise RuntimeError(f"{op}: the result has shape {value.shape}, which does not fit "
                                f"in place into a tensor of shape {self.shape}")
-        if self._ctx is not None and self._ctx.from_output:
-            self._ctx.output_written = self.shape  # NOTE: its backward refuses, as PyTorch's
+        self._spoil_saved_output()
         if autograd.is_grad_enabled() and (self.requires_grad or value.requires_grad):
             value = value.to(self.dtype)  # NOTE: an in-place op never changes the dtype
             if self.requires_grad and self._ctx is None:
@@ -2390,8 +2393,19 @@ class Tensor:
             src = value.numpy()
             be.active.before_write(self.numpy())  # NOTE: pending lazy reads of it run first
             be.active.copy_into(self.numpy(), src)
+            source = getattr(self, "_detached_from", None)
+            source = source and source()
+            if source is not None:  # NOTE: `y.detach().add_(1)` wrote y's memory too
+                source._spoil_saved_output()
+                autograd.mark_modified(source)
         autograd.mark_modified(self)
         return self
+
+    def _spoil_saved_output(self) -> None:
+        """Before this tensor's value changes: if its node's gradient reads it (exp, relu,
+        ...: `Function.from_output`), that backward refuses from now on, as PyTorch's."""
+        if self._ctx is not None and self._ctx.from_output:
+            self._ctx.output_written = self.shape
 
     def _prior(self) -> "Tensor":
         """A handle on this tensor's current value, for an in-place op to build on."""
