@@ -158,9 +158,9 @@ CATALOGUE = [
      "retain_grad: this tensor does not require grad, so backward() never reaches it; make an "
      "input requires_grad=True first"),
     ("in-place change of a saved tensor", _modify_saved_then_backward, RuntimeError,
-     "backward: an input of Mul (shape (3,)) was modified in place after it was used, so the "
-     "value saved for its gradient is gone. Use an out-of-place op (x = x * 2, not "
-     "x.mul_(2)) or .clone() it first"),
+     "backward: a value of shape (3,) that Mul saved for its gradient was modified in place "
+     "after it was used (through its tensor, a slice or view of it, or a detach()). Use an "
+     "out-of-place op (x = x * 2, not x.mul_(2)) or .clone() it first"),
     ("in-place on a leaf in grad mode", lambda: tl.ones(3, requires_grad=True).add_(1),
      RuntimeError,
      "add_: a leaf tensor that requires grad cannot be changed in place while grad mode is on; "

@@ -17,6 +17,7 @@ import itertools
 import os
 import threading
 import traceback
+import weakref
 from heapq import heappop, heappush
 from typing import Any, Callable
 
@@ -351,9 +352,12 @@ def _shape_error(op: str, inputs: tuple, e: ValueError) -> str:
 
 # --- in-place detection -------------------------------------------------------------------
 class _Modified:
-    """A clock of in-place writes: a tensor's `_version` is the tick of its last write."""
+    """A clock of in-place writes: a tensor's `_version` is the tick of its last write, and
+    `memory` maps each overwritten buffer (by id) to a weak reference to it and the tick of
+    its last write."""
 
     tick = 0
+    memory: dict = {}
 
 
 _modified = _Modified()
@@ -363,6 +367,39 @@ def mark_modified(t: "Tensor") -> None:
     """Record that `t` was written in place, so a node that used it earlier can tell."""
     _modified.tick += 1
     t._version = _modified.tick
+
+
+def _buffer(a: Any) -> Any:
+    """The array that owns `a`'s memory (a numpy view's base is the owner itself)."""
+    base = getattr(a, "base", None)
+    return base if isinstance(base, np.ndarray) else a
+
+
+def mark_written(t: "Tensor") -> None:
+    """Record that `t`'s memory was overwritten in place (outside grad mode, an optimizer
+    step): a node that saved any view of that memory (a slice, `view()`, `detach()`) refuses
+    backward, as PyTorch's version counter, shared by views, makes it. Writes through
+    `.data` stay hidden, as in PyTorch."""
+    mark_modified(t)
+    if getattr(t, "_untracked", False):
+        return
+    owner = _buffer(t.numpy())
+    key = id(owner)
+    forget = lambda _: _modified.memory.pop(key, None)  # noqa: E731  (the owner is freed)
+    _modified.memory[key] = (weakref.ref(owner, forget), _modified.tick)
+
+
+def _overwritten_since(saved: Any, tick: int) -> Any:
+    """The first array in `saved` whose memory was overwritten after `tick`, else None."""
+    for value in saved:
+        value = getattr(value, "value", value)  # NOTE: a computed lazy node: its array
+        if type(value) is not np.ndarray:
+            continue
+        owner = _buffer(value)
+        entry = _modified.memory.get(id(owner))
+        if entry is not None and entry[1] > tick and entry[0]() is owner:
+            return value
+    return None
 
 
 # --- shapes ---------------------------------------------------------------------------------
@@ -618,8 +655,7 @@ def _run_hooks(t: "Tensor", g: Any, handed_out: set, retain: bool) -> Any:
 
 def _owner(a: Any) -> int:
     """The id of the buffer behind an array, to tell whether two gradients share memory."""
-    base = getattr(a, "base", None)
-    return id(a if base is None else base)
+    return id(_buffer(a))
 
 
 def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:
@@ -704,12 +740,21 @@ def _resolve_modified(ctx: Function) -> tuple:
             f"backward: the output of {ctx.name} (shape {written}) was modified in place "
             "after it was made, and its gradient is computed from that output. Use an "
             "out-of-place op (y = y + 1, not y.add_(1)) or .clone() it first")
-    saved = getattr(ctx, "saved", ())
+    saved = getattr(ctx, "saved", None) or ()
+    spoiled = _overwritten_since(saved, ctx.tick)
+    if spoiled is not None:
+        raise RuntimeError(
+            f"backward: a value of shape {spoiled.shape} that {ctx.name} saved for its "
+            "gradient was modified in place after it was used (through its tensor, a slice "
+            "or view of it, or a detach()). Use an out-of-place op (x = x * 2, not "
+            "x.mul_(2)) or .clone() it first")
     parents = []
     for p in ctx.parents:
         was = p
         while was is not None and was._version > ctx.tick:
             was = getattr(was, "_before", None)
+        if was is None and (p._ctx is None or p._ctx.seq > ctx.seq):  # NOTE: seq counts down
+            was = p  # NOTE: its memory was written, but not what this node saved (above)
         # NOTE: a value that backward reads is refused even when kept, as PyTorch refuses it
         if was is None or (was is not p and any(s is was._data for s in saved)):
             raise RuntimeError(

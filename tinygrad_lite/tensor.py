@@ -12,7 +12,6 @@ import math
 import string
 import sys
 import warnings
-import weakref
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -447,7 +446,7 @@ class Tensor:
     # `_hooks` is None, or the hooks backward runs on this tensor's gradient (register_hook,
     # and retain_grad's, which runs last)
     __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "_version", "_hooks",
-                 "_before", "_view", "_detached_from", "__weakref__")
+                 "_before", "_view", "_untracked", "__weakref__")
     __array_priority__ = 1000  # numpy defers `array * tensor` to Tensor.__rmul__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
@@ -491,8 +490,11 @@ class Tensor:
 
     @property
     def data(self) -> "Tensor":
-        """A tensor sharing this one's memory but cut from the graph (PyTorch's `.data`)."""
-        return Tensor._wrap(self._data)
+        """A tensor sharing this one's memory but cut from the graph (PyTorch's `.data`):
+        unlike `detach()`, its in-place writes are hidden from autograd, as in PyTorch."""
+        t = Tensor._wrap(self._data)
+        t._untracked = True
+        return t
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -660,9 +662,7 @@ class Tensor:
     def detach(self) -> "Tensor":
         """The same values, cut from the graph (memory is shared, and so is a write to it:
         a node that saved this tensor refuses backward after one, as in PyTorch)."""
-        t = Tensor._wrap(self._data)
-        t._detached_from = weakref.ref(self)  # NOTE: weak: a kept loss.detach() frees the graph
-        return t
+        return Tensor._wrap(self._data)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and self.dtype.kind != "f":
@@ -2352,7 +2352,7 @@ class Tensor:
         value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
         be.active.before_write(arr)  # NOTE: pending lazy reads of it run first
         arr[index] = _drop_leading_ones(value, np.ndim(arr[index]))
-        autograd.mark_modified(self)
+        autograd.mark_written(self)
 
     # --- in place (they bump the version counter that backward checks) ----------------------
     def _assign(self, value: "Tensor", op: str, prior: "Tensor | None" = None) -> "Tensor":
@@ -2362,7 +2362,7 @@ class Tensor:
         Under grad mode a non-leaf takes over `value`'s data and node, as PyTorch's in-place
         ops do; the value it had stays reachable as `_before`, so a node that used it earlier
         still gets its gradient right (autograd's `_resolve_modified`). Otherwise the memory
-        is overwritten, and a node that used it earlier refuses to run backward.
+        is overwritten, and a node that saved it (through any view) refuses to run backward.
         """
         if value.shape != self.shape:
             raise RuntimeError(f"{op}: the result has shape {value.shape}, which does not fit "
@@ -2388,17 +2388,13 @@ class Tensor:
             self._before = before
             self._data, self._ctx = value._data, value._ctx
             self._requires_grad = True
+            autograd.mark_modified(self)
         else:
             self._before = None  # NOTE: the earlier value is gone: nothing to go back to
             src = value.numpy()
             be.active.before_write(self.numpy())  # NOTE: pending lazy reads of it run first
             be.active.copy_into(self.numpy(), src)
-            source = getattr(self, "_detached_from", None)
-            source = source and source()
-            if source is not None:  # NOTE: `y.detach().add_(1)` wrote y's memory too
-                source._spoil_saved_output()
-                autograd.mark_modified(source)
-        autograd.mark_modified(self)
+            autograd.mark_written(self)
         return self
 
     def _spoil_saved_output(self) -> None:

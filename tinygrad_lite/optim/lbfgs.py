@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as be
-from ..autograd import enable_grad, mark_modified, no_grad
+from ..autograd import enable_grad, mark_written, no_grad
 from .optimizer import Optimizer
 
 
@@ -169,7 +169,7 @@ class LBFGS(Optimizer):
             data = p.numpy()
             be.active.before_write(data)  # pending lazy reads of p run first
             data[...] = values(offset, data)
-            mark_modified(p)
+            mark_written(p)
             offset += data.size
 
     def _add_grad(self, step_size: Any, update: np.ndarray) -> None:

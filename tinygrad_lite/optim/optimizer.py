@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as be
-from ..autograd import enable_grad, mark_modified
+from ..autograd import enable_grad, mark_written
 from ..tensor import Tensor
 
 
@@ -139,7 +139,7 @@ class Optimizer(abc.ABC):
                 # NOTE: the rule runs as one backend call, so TinyJit records and replays it
                 backend.step_in_place(data, p.grad.numpy(), rule, self.state.setdefault(p, {}),
                                       group)
-                mark_modified(p)  # NOTE: a graph that saved p before this step is now stale
+                mark_written(p)  # NOTE: a graph that saved p before this step is now stale
         return loss
 
     def _rule(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
