@@ -307,6 +307,38 @@ def test_memory_writes_that_no_saved_value_sees_keep_backward_working_like_torch
     assert logged[0].shape == (2,)
 
 
+@pytest.mark.parametrize("write, values, grad", [
+    # NOTE: PyTorch 2.13's values; the loss is (y * y).sum() after the write
+    (lambda y: y.view(2, 2).add_(1), [2, 3, 4, 5], [4, 6, 8, 10]),
+    (lambda y: y.view(2, 2)[0].mul_(3), [3, 6, 3, 4], [18, 36, 6, 8]),
+    (lambda y: y.reshape(1, 2, 2).permute(2, 0, 1).add_(1), [2, 3, 4, 5], [4, 6, 8, 10]),
+    (lambda y: y.unsqueeze(0).squeeze(0).flatten()[1:3].mul_(10), [1, 20, 30, 4],
+     [2, 400, 600, 8]),
+    (lambda y: tl.nn.functional.relu(y.view(2, 2) - 2, inplace=True), [1, 2, 3, 4],
+     [2, 4, 6, 8]),
+])
+def test_an_in_place_op_on_a_view_in_grad_mode_writes_through_to_its_base(write, values,
+                                                                         grad, backend):
+    x = tl.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = x * 1
+    write(y)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.numpy(), values)
+    np.testing.assert_allclose(x.grad.numpy(), grad)
+
+
+def test_a_reshape_that_copied_is_not_a_view_and_an_expanded_tensor_refuses_writes():
+    x = tl.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = (x * 1).reshape(2, 2).t()
+    y.reshape(4).add_(100)  # NOTE: a transposed tensor reshapes by copying, as in PyTorch
+    np.testing.assert_array_equal(y.numpy(), [[1, 3], [2, 4]])
+    with pytest.raises(RuntimeError, match="add_: more than one element .* single memory"):
+        (x * 1)[:1].expand(3).add_(1)
+    with pytest.raises(RuntimeError, match="a leaf tensor that requires grad"):
+        x.view(2, 2).add_(1)
+    np.testing.assert_array_equal(x.numpy(), [1, 2, 3, 4])
+
+
 @pytest.mark.parametrize("make", [lambda x: x * 2, lambda x: x / 3, lambda x: x ** 2,
                                   lambda x: x.sin(), lambda x: x.abs(), lambda x: x.log()])
 def test_writing_an_output_whose_backward_reads_only_the_inputs_is_allowed(make):

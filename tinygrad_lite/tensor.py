@@ -440,9 +440,9 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    # NOTE: `_before` (the value an in-place op replaced) is set only by `_assign`, and `_view`
-    # ((base, index) of a slice taken in the graph) only by `__getitem__`; neither is read on
-    # the hot path, so `_wrap` leaves them unset
+    # NOTE: `_before` (the value an in-place op replaced) is set only by `_assign`, `_view`
+    # ((base, how, arg) of a view taken in the graph) only by `_viewed`, and `_untracked` only
+    # by `.data`; none is read on the hot path, so `_wrap` leaves them unset
     # `_hooks` is None, or the hooks backward runs on this tensor's gradient (register_hook,
     # and retain_grad's, which runs last)
     __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "_version", "_hooks",
@@ -1569,7 +1569,7 @@ class Tensor:
                                f"({self.numel()} elements) into {requested}")
         if shape == self.shape:
             return self
-        return ops.Reshape.apply(self, shape=shape)
+        return self._viewed(ops.Reshape.apply(self, shape=shape), "reshape", None)
 
     def view(self, *shape: Any) -> "Tensor":
         """`reshape` that never copies: as in PyTorch, an error where the memory layout does
@@ -1628,18 +1628,22 @@ class Tensor:
         if sorted(axes) != list(range(self.ndim)):
             raise RuntimeError(f"permute: dims {dims} are not a permutation of the "
                                f"{self.ndim} dims of a tensor of shape {self.shape}")
-        return ops.Permute.apply(self, axes=axes)
+        return self._permuted(axes)
+
+    def _permuted(self, axes: tuple) -> "Tensor":
+        inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
+        return self._viewed(ops.Permute.apply(self, axes=axes), "permute", inverse)
 
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
         axes = list(range(self.ndim))
         d0, d1 = self._axis(dim0, "transpose"), self._axis(dim1, "transpose")
         if axes:  # NOTE: a 0-d tensor transposes to itself, as in PyTorch
             axes[d0], axes[d1] = axes[d1], axes[d0]
-        return ops.Permute.apply(self, axes=tuple(axes))
+        return self._permuted(tuple(axes))
 
     @property
     def T(self) -> "Tensor":
-        return ops.Permute.apply(self, axes=tuple(reversed(range(self.ndim))))
+        return self._permuted(tuple(reversed(range(self.ndim))))
 
     def t(self) -> "Tensor":
         return self.T
@@ -2326,8 +2330,8 @@ class Tensor:
         if move is not None:
             k, p = move
             out = out.movedim(tuple(range(k)), tuple(range(p, p + k)))
-        if basic and out._ctx is not None:
-            out._view = (self, index)  # NOTE: an in-place op on `out` writes through (_assign)
+        if basic:
+            self._viewed(out, "index", index)
         return out
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -2355,6 +2359,16 @@ class Tensor:
         autograd.mark_written(self)
 
     # --- in place (they bump the version counter that backward checks) ----------------------
+    def _viewed(self, out: "Tensor", how: str, arg: Any) -> "Tensor":
+        """`out`, a view of this tensor's memory made in the graph (a basic slice, a reshape
+        that did not copy, a permute), remembered so that an in-place op on `out` under
+        grad mode writes through to this tensor (`_assign`), as PyTorch's views do. Outside
+        grad mode the shared memory does it."""
+        if out._ctx is not None and (how == "index" or np.may_share_memory(out._data,
+                                                                          self._data)):
+            out._view = (self, how, arg)
+        return out
+
     def _assign(self, value: "Tensor", op: str, prior: "Tensor | None" = None) -> "Tensor":
         """Make `value` this tensor's value. `prior` is the `_prior()` handle that `value` was
         computed from, if any.
@@ -2367,6 +2381,12 @@ class Tensor:
         if value.shape != self.shape:
             raise RuntimeError(f"{op}: the result has shape {value.shape}, which does not fit "
                                f"in place into a tensor of shape {self.shape}")
+        data = self._data
+        if isinstance(data, np.ndarray) and any(
+                step == 0 and n > 1 for step, n in zip(data.strides, data.shape)):
+            raise RuntimeError(f"{op}: more than one element of this tensor of shape "
+                               f"{self.shape} refers to a single memory location (an "
+                               "expand()); write into a .clone() of it, as PyTorch asks")
         self._spoil_saved_output()
         if autograd.is_grad_enabled() and (self.requires_grad or value.requires_grad):
             value = value.to(self.dtype)  # NOTE: an in-place op never changes the dtype
@@ -2382,9 +2402,13 @@ class Tensor:
                 # the graph behind stays, with a zero gradient, as in PyTorch
                 value = where(np.zeros(self.shape, dtype=bool), before, value)
             view = getattr(self, "_view", None)
-            if view is not None:  # NOTE: a slice of a graph tensor: the write reaches the
-                base, index = view  # base too, as PyTorch's views share memory
-                base[index] = value
+            if view is not None:  # NOTE: a view of a graph tensor: the write reaches the
+                base, how, arg = view  # base too, as PyTorch's views share memory
+                if how == "index":
+                    base[arg] = value
+                else:
+                    base._assign(value.reshape(base.shape) if how == "reshape"
+                                 else value.permute(arg), op)
             self._before = before
             self._data, self._ctx = value._data, value._ctx
             self._requires_grad = True
