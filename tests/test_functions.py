@@ -236,6 +236,14 @@ def test_tensordot_matches_numpy_fd_and_torch(dims, shapes):
              torch_fn=lambda a, b: torch.tensordot(a, b, dims))
 
 
+def test_tensordot_broadcasts_a_contracted_dim_of_size_1_as_torch():
+    # NOTE: torch.tensordot(a, b, ([1], [1])) of (2, 1) and (4, 3) sums a's one column
+    # against all 3 of b's (torch 2.13), where numpy refuses
+    check_op([(2, 1), (4, 3)], lambda a, b: tl.tensordot(a, b, ([1], [1])),
+             lambda a, b: np.tensordot(np.repeat(a, 3, axis=1), b, axes=([1], [1])),
+             torch_fn=lambda a, b: torch.tensordot(a, b, ([1], [1])))
+
+
 def test_tensordot_names_mismatched_dims():
     with pytest.raises(RuntimeError, match=r"tensordot: dims \[1\] of \(2, 3\) and dims \[0\]"):
         tl.tensordot(tl.ones(2, 3), tl.ones(4, 2), dims=1)

@@ -233,10 +233,13 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     else:
         in_a, in_b = ([d] if isinstance(d, int) else list(d) for d in dims)
     in_a, in_b = [d % max(a.ndim, 1) for d in in_a], [d % max(b.ndim, 1) for d in in_b]
-    sizes = [a.shape[d] for d in in_a]
-    if sizes != [b.shape[d] for d in in_b]:
+    # NOTE: a contracted dim of size 1 broadcasts against the other's, as in PyTorch
+    sizes = [a.shape[i] if b.shape[j] == 1 else b.shape[j] for i, j in zip(in_a, in_b)]
+    if any({a.shape[i], b.shape[j]} - {1, n} for i, j, n in zip(in_a, in_b, sizes)):
         raise RuntimeError(f"tensordot: dims {in_a} of {a.shape} and dims {in_b} of {b.shape} "
-                           "must have the same sizes to be contracted")
+                           "must have the same sizes (or 1) to be contracted")
+    a = a.expand(*[sizes[in_a.index(d)] if d in in_a else n for d, n in enumerate(a.shape)])
+    b = b.expand(*[sizes[in_b.index(d)] if d in in_b else n for d, n in enumerate(b.shape)])
     free_a = [d for d in range(a.ndim) if d not in in_a]
     free_b = [d for d in range(b.ndim) if d not in in_b]
     k = math.prod(sizes)
