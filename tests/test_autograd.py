@@ -327,6 +327,54 @@ def test_an_in_place_op_on_a_view_in_grad_mode_writes_through_to_its_base(write,
     np.testing.assert_allclose(x.grad.numpy(), grad)
 
 
+def _siblings(y):
+    first, both = y[0:2], y.view(2, 2)
+    first.mul_(3)
+    return both, (both * both).sum() + (first * 1).sum()
+
+
+def _base_then_view(y):
+    view = y.view(2, 2)
+    y.add_(1)
+    return view, (view * view).sum()
+
+
+def _view_of_view_then_base(y):
+    view = y.view(2, 2).t()
+    y.mul_(2)
+    return view, (view * view).sum()
+
+
+def _base_twice(y):
+    view = y[1:3]
+    y.add_(1)
+    y.mul_(2)
+    return view, (view * view).sum()
+
+
+def _slice_then_base(y):
+    view = y[0:2]
+    view.mul_(3)
+    return y, (y * y).sum() + (view * 1).sum()
+
+
+@pytest.mark.parametrize("scene, values, grad", [
+    # NOTE: PyTorch 2.13's values and gradients
+    (_siblings, [[3, 6], [3, 4]], [21, 39, 6, 8]),
+    (_base_then_view, [[2, 3], [4, 5]], [4, 6, 8, 10]),
+    (_view_of_view_then_base, [[2, 6], [4, 8]], [8, 16, 24, 32]),
+    (_base_twice, [6, 8], [0, 24, 32, 0]),
+    (_slice_then_base, [3, 6, 3, 4], [21, 39, 6, 8]),  # NOTE: backward crashed here before
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_views_see_in_place_writes_to_their_base_and_siblings_like_torch(scene, values, grad,
+                                                                         backend):
+    x = tl.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    seen, loss = scene(x * 1)
+    loss.backward()
+    np.testing.assert_allclose(seen.numpy(), values)
+    np.testing.assert_allclose(x.grad.numpy(), grad)
+
+
 def test_a_reshape_that_copied_is_not_a_view_and_an_expanded_tensor_refuses_writes():
     x = tl.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
     y = (x * 1).reshape(2, 2).t()

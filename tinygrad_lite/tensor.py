@@ -12,6 +12,7 @@ import math
 import string
 import sys
 import warnings
+import weakref
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -429,6 +430,11 @@ def _zero_d_as_1d(*flatten: str) -> Callable:
     return wrap
 
 
+
+# NOTE: the views whose in-place op is writing through to their base right now: the base's
+# `_refresh_views` leaves them to `_assign`, which gives them their new value itself
+_WRITING_THROUGH: set[int] = set()
+
 class Tensor:
     """An n-dimensional array that records the operations made on it.
 
@@ -446,7 +452,7 @@ class Tensor:
     # `_hooks` is None, or the hooks backward runs on this tensor's gradient (register_hook,
     # and retain_grad's, which runs last)
     __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "_version", "_hooks",
-                 "_before", "_view", "_untracked", "__weakref__")
+                 "_before", "_view", "_views", "_untracked", "__weakref__")
     __array_priority__ = 1000  # numpy defers `array * tensor` to Tensor.__rmul__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
@@ -2367,7 +2373,32 @@ class Tensor:
         if out._ctx is not None and (how == "index" or np.may_share_memory(out._data,
                                                                           self._data)):
             out._view = (self, how, arg)
+            views = getattr(self, "_views", None)
+            if views is None:
+                views = self._views = weakref.WeakSet()
+            views.add(out)
         return out
+
+    def _refresh_views(self) -> None:
+        """After an in-place op under grad mode gave this tensor a new value: the views taken
+        of it earlier show the new value too (and the new graph), as PyTorch's views of
+        changed memory do; nodes that used a view's old value keep it (`_before`)."""
+        for view in list(getattr(self, "_views", None) or ()):
+            if view._view[0] is not self or id(view) in _WRITING_THROUGH:
+                continue
+            fresh = view._fresh_view()
+            view._before = view._handle(view._data)
+            view._data, view._ctx = fresh._data, fresh._ctx
+            autograd.mark_modified(view)
+            view._refresh_views()
+
+    def _fresh_view(self) -> "Tensor":
+        """This view taken again from its base's current value (a new node)."""
+        base, how, arg = self._view
+        if how == "index":
+            return base[arg]
+        return base.reshape(self.shape) if how == "reshape" else base.permute(
+            np.argsort(arg).tolist())
 
     def _assign(self, value: "Tensor", op: str, prior: "Tensor | None" = None) -> "Tensor":
         """Make `value` this tensor's value. `prior` is the `_prior()` handle that `value` was
@@ -2404,15 +2435,23 @@ class Tensor:
             view = getattr(self, "_view", None)
             if view is not None:  # NOTE: a view of a graph tensor: the write reaches the
                 base, how, arg = view  # base too, as PyTorch's views share memory
-                if how == "index":
-                    base[arg] = value
-                else:
-                    base._assign(value.reshape(base.shape) if how == "reshape"
-                                 else value.permute(arg), op)
+                _WRITING_THROUGH.add(id(self))
+                try:
+                    if how == "index":
+                        base[arg] = value
+                    else:
+                        base._assign(value.reshape(base.shape) if how == "reshape"
+                                     else value.permute(arg), op)
+                finally:
+                    _WRITING_THROUGH.discard(id(self))
+                # NOTE: then a view of the new base, not `value` itself, which the base's node
+                # now holds: two tensors on one node would meet twice in backward
+                value = self._fresh_view()
             self._before = before
             self._data, self._ctx = value._data, value._ctx
             self._requires_grad = True
             autograd.mark_modified(self)
+            self._refresh_views()
         else:
             self._before = None  # NOTE: the earlier value is gone: nothing to go back to
             src = value.numpy()
