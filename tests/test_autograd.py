@@ -1,7 +1,9 @@
 """The engine: accumulation, freeing, errors, grad mode, invariants, and big graphs."""
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
 import re
 import threading
 import weakref
@@ -744,3 +746,15 @@ def test_post_accumulate_grad_hooks_run_after_grad_is_set():
     assert w.tolist() == [0.0, 0.0] and w.grad is None
     with pytest.raises(RuntimeError, match="only a leaf"):
         (w * 2).register_post_accumulate_grad_hook(step)
+
+
+def test_a_tensor_with_views_still_pickles_and_copies_without_them():
+    # NOTE: the weak set of views is per-process bookkeeping; pickle (multiprocessing) and
+    # deepcopy (model copies) keep everything else
+    layer = tl.nn.Linear(3, 2)
+    (tl.ones(4, 3) @ layer.weight.T).sum().backward()
+    for clone in (pickle.loads(pickle.dumps(layer)), copy.deepcopy(layer)):
+        assert type(clone.weight) is type(layer.weight) and clone.weight.requires_grad
+        np.testing.assert_array_equal(clone.weight.numpy(), layer.weight.numpy())
+        np.testing.assert_array_equal(clone.weight.grad.numpy(), layer.weight.grad.numpy())
+        assert getattr(clone.weight, "_views", None) is None

@@ -581,6 +581,14 @@ class Tensor:
         self.numpy()
         return self
 
+    def __getstate__(self) -> tuple:
+        """For pickle and copy: every field but the weak set of views taken of this tensor,
+        which is this process's bookkeeping (and cannot be pickled)."""
+        names = [n for cls in type(self).__mro__ for n in getattr(cls, "__slots__", ())]
+        state = getattr(self, "__dict__", None)  # NOTE: a subclass without __slots__ has one
+        return state, {name: getattr(self, name) for name in names
+                       if name not in ("_views", "__weakref__") and hasattr(self, name)}
+
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """numpy's protocol: `np.asarray(t)` shares the tensor's memory (as with PyTorch's
         CPU tensors), `np.array(t)` (copy=True) is a copy that writes cannot leak from."""
