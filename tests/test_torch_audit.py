@@ -24,7 +24,6 @@ KNOWN = {
     "linalg.eigh": "each eigenvector's sign is LAPACK's choice, and numpy's build differs",
     "matrix_exp": "ours is computed in float64 and rounded; torch's float32 is less exact",
     # edge cases left alone
-    "tensordot": "contracting a size-1 dim against a size-2 one (torch broadcasts it)",
     "nn.TransformerEncoder": "the sample passes a torch layer to our constructor",
 }
 
