@@ -356,6 +356,18 @@ def test_ragged_nested_lists_raise_pytorchs_classes_naming_the_dim():
         tl.tensor([[1], [1], 1])
     with pytest.raises(ValueError, match=r"lengths \[1, 2\] side by side at dim 1"):
         tl.tensor([[1, 2], [1]])
+    with pytest.raises(ValueError, match=r"lengths \[0, 2\] side by side at dim 1"):
+        tl.tensor([[1, 2], []])
+
+
+def test_nested_lists_under_an_empty_first_element_give_an_empty_tensor_as_pytorch():
+    # NOTE: PyTorch 2.13 reads each dim's size off the first element and stores nothing
+    # under an empty one (tinygrad's test_tensor_list_errors compares with it)
+    for data, shape in (([[], [[]]], (2, 0)), ([[], [1, 2]], (2, 0)),
+                        ([[[]], [[1]]], (2, 1, 0))):
+        t = tl.tensor(data)
+        assert t.shape == shape and t.dtype == tl.float32
+    assert tl.tensor([[], [[]]], dtype=tl.int64).dtype == tl.int64
 
 
 def test_functions_write_into_out_as_pytorchs_do():

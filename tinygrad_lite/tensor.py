@@ -82,6 +82,17 @@ def _ragged(data: Any) -> Exception:
     return ValueError("tensor: the nested data is not rectangular")
 
 
+def _first_shape(data: Any) -> tuple:
+    """The shape PyTorch reads off nested lists: each dim's size from its first element."""
+    shape = []
+    while isinstance(data, (list, tuple)):
+        shape.append(len(data))
+        if not data:
+            break
+        data = data[0]
+    return tuple(shape)
+
+
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """numpy array for `data`: Python floats take the default float dtype (float32 unless
     `set_default_dtype` changed it), ints int64, as in PyTorch."""
@@ -93,7 +104,12 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         try:
             arr = np.asarray(data)
         except ValueError:  # NOTE: numpy's "inhomogeneous shape"
-            raise _ragged(data) from None
+            shape = _first_shape(data)
+            if 0 not in shape:
+                raise _ragged(data) from None
+            # NOTE: PyTorch takes each dim's size from its first element and stores nothing
+            # under an empty one: [[], [[]]] is an empty (2, 0) tensor
+            return np.zeros(shape, get_default_dtype() if dtype is None else dtype)
         scalars = _numpy_scalar_dtype(data) if type(data) in (list, tuple) else None
         if isinstance(data, np.generic) and arr.dtype.kind in "biuf":
             pass  # NOTE: a numpy scalar keeps its dtype (np.int32(1) gives int32), as in PyTorch
