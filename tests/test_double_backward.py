@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import custom_functions
 
 import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
@@ -194,38 +195,10 @@ def test_an_op_that_saved_an_intermediate_refuses_by_name():
     assert np.allclose(g.numpy(), 2 * np.exp(1.0))
 
 
-def _custom_functions(L):
-    """Square saves its input (differentiable twice, as in PyTorch); Exp saves its output."""
-    class Square(L.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 2 * x * g
-
-    class Exp(L.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            y = x.exp()
-            ctx.save_for_backward(y)
-            return y
-
-        @staticmethod
-        def backward(ctx, g):
-            (y,) = ctx.saved_tensors
-            return g * y
-
-    return Square, Exp
-
-
 def test_a_pytorch_style_custom_function_that_saved_its_inputs_differentiates_twice():
     """Its backward runs on tensors with grad mode on, as PyTorch runs it under create_graph;
     one that saved its output (made under no_grad here, so a constant) still refuses."""
-    square, exp = _custom_functions(tl)
+    square, exp = custom_functions(tl)
     x = tl.tensor([3.0, -0.5], dtype=tl.float64, requires_grad=True)
     (g,) = tl.autograd.grad((square.apply(x) * x).sum(), x, create_graph=True)  # 3 x^2
     (h,) = tl.autograd.grad(g.sum(), x)
@@ -235,7 +208,7 @@ def test_a_pytorch_style_custom_function_that_saved_its_inputs_differentiates_tw
         tl.autograd.grad(exp.apply(x).sum(), x, create_graph=True)
     torch = pytest.importorskip("torch")
     t = torch.tensor(x.detach().numpy(), requires_grad=True)
-    (tg,) = torch.autograd.grad((_custom_functions(torch)[0].apply(t) * t).sum(), t,
+    (tg,) = torch.autograd.grad((custom_functions(torch)[0].apply(t) * t).sum(), t,
                                 create_graph=True)
     np.testing.assert_allclose(g.numpy(), tg.detach().numpy())
 

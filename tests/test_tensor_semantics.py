@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import custom_functions
 
 import tinygrad_lite as tl
 
@@ -458,20 +459,10 @@ def test_the_profiler_times_each_op_and_its_backward_then_unwraps():
     assert tl.autograd.Function.__dict__["apply"] is apply  # NOTE: unwrapped on exit
     assert tl.ops.Mul.__dict__["backward"] is backward
 
-    class Square(tl.autograd.Function):  # NOTE: PyTorch-style, static methods
-        @staticmethod
-        def forward(ctx, t):
-            ctx.save_for_backward(t)
-            return t * t
-
-        @staticmethod
-        def backward(ctx, g):
-            (t,) = ctx.saved_tensors
-            return 2 * t * g
-
+    square = custom_functions(tl)[0]  # NOTE: PyTorch-style, static methods
     w = tl.ones(3, requires_grad=True)
     with tl.profiler.profile() as prf:
-        Square.apply(w).sum().backward()
+        square.apply(w).sum().backward()
     assert w.grad.tolist() == [2.0] * 3
     assert "SquareBackward0" in {row.key for row in prf.key_averages()}
 

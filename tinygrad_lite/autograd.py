@@ -385,6 +385,10 @@ def mark_written(t: "Tensor") -> None:
         return
     owner = _buffer(t.numpy())
     key = id(owner)
+    entry = _modified.memory.get(key)
+    if entry is not None and entry[0]() is owner:  # NOTE: written before (an optimizer's
+        _modified.memory[key] = (entry[0], _modified.tick)  # parameter): the same reference
+        return
     forget = lambda _: _modified.memory.pop(key, None)  # noqa: E731  (the owner is freed)
     _modified.memory[key] = (weakref.ref(owner, forget), _modified.tick)
 

@@ -224,6 +224,14 @@ def randperm(n: int, *, generator: Generator | None = None, dtype: Any = int64,
                   requires_grad=requires_grad)
 
 
+def _sized(t: Tensor, dims: list, sizes: list) -> Tensor:
+    """`t` with each of `dims` expanded to its size in `sizes` (only a size-1 dim differs)."""
+    shape = list(t.shape)
+    for d, n in zip(dims, sizes):
+        shape[d] = n
+    return t if tuple(shape) == t.shape else t.expand(*shape)
+
+
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     """Contract the last `dims` dims of `a` with the first `dims` of `b`, or the dims listed
     as `([dims of a], [dims of b])`: one matrix product of the two operands, permuted and
@@ -238,8 +246,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     if any({a.shape[i], b.shape[j]} - {1, n} for i, j, n in zip(in_a, in_b, sizes)):
         raise RuntimeError(f"tensordot: dims {in_a} of {a.shape} and dims {in_b} of {b.shape} "
                            "must have the same sizes (or 1) to be contracted")
-    a = a.expand(*[sizes[in_a.index(d)] if d in in_a else n for d, n in enumerate(a.shape)])
-    b = b.expand(*[sizes[in_b.index(d)] if d in in_b else n for d, n in enumerate(b.shape)])
+    a, b = _sized(a, in_a, sizes), _sized(b, in_b, sizes)
     free_a = [d for d in range(a.ndim) if d not in in_a]
     free_b = [d for d in range(b.ndim) if d not in in_b]
     k = math.prod(sizes)

@@ -446,10 +446,10 @@ def _zero_d_as_1d(*flatten: str) -> Callable:
     return wrap
 
 
-
 # NOTE: the views whose in-place op is writing through to their base right now: the base's
 # `_refresh_views` leaves them to `_assign`, which gives them their new value itself
 _WRITING_THROUGH: set[int] = set()
+
 
 class Tensor:
     """An n-dimensional array that records the operations made on it.
@@ -1661,8 +1661,7 @@ class Tensor:
         return self._permuted(axes)
 
     def _permuted(self, axes: tuple) -> "Tensor":
-        inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
-        return self._viewed(ops.Permute.apply(self, axes=axes), "permute", inverse)
+        return self._viewed(ops.Permute.apply(self, axes=axes), "permute", axes)
 
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
         axes = list(range(self.ndim))
@@ -2394,7 +2393,8 @@ class Tensor:
         that did not copy, a permute), remembered so that an in-place op on `out` under
         grad mode writes through to this tensor (`_assign`), as PyTorch's views do. Outside
         grad mode the shared memory does it."""
-        if out._ctx is not None and (how == "index" or np.may_share_memory(out._data,
+        # NOTE: slices and permutes are always views; a reshape may have copied
+        if out._ctx is not None and (how != "reshape" or np.may_share_memory(out._data,
                                                                           self._data)):
             out._view = (self, how, arg)
             views = getattr(self, "_views", None)
@@ -2421,8 +2421,20 @@ class Tensor:
         base, how, arg = self._view
         if how == "index":
             return base[arg]
-        return base.reshape(self.shape) if how == "reshape" else base.permute(
-            np.argsort(arg).tolist())
+        return base.reshape(self.shape) if how == "reshape" else base.permute(arg)
+
+    def _write_into_base(self, value: "Tensor", op: str) -> None:
+        """`value`, this view's new value, written into its base: `_fresh_view` backwards."""
+        base, how, arg = self._view
+        _WRITING_THROUGH.add(id(self))
+        try:
+            if how == "index":
+                base[arg] = value
+            else:
+                base._assign(value.reshape(base.shape) if how == "reshape"
+                             else value.permute(np.argsort(arg).tolist()), op)
+        finally:
+            _WRITING_THROUGH.discard(id(self))
 
     def _assign(self, value: "Tensor", op: str, prior: "Tensor | None" = None) -> "Tensor":
         """Make `value` this tensor's value. `prior` is the `_prior()` handle that `value` was
@@ -2437,7 +2449,7 @@ class Tensor:
             raise RuntimeError(f"{op}: the result has shape {value.shape}, which does not fit "
                                f"in place into a tensor of shape {self.shape}")
         data = self._data
-        if isinstance(data, np.ndarray) and any(
+        if isinstance(data, np.ndarray) and 0 in data.strides and any(
                 step == 0 and n > 1 for step, n in zip(data.strides, data.shape)):
             raise RuntimeError(f"{op}: more than one element of this tensor of shape "
                                f"{self.shape} refers to a single memory location (an "
@@ -2456,18 +2468,8 @@ class Tensor:
             elif not value.requires_grad:  # NOTE: overwritten by a constant (`y.zero_()`):
                 # the graph behind stays, with a zero gradient, as in PyTorch
                 value = where(np.zeros(self.shape, dtype=bool), before, value)
-            view = getattr(self, "_view", None)
-            if view is not None:  # NOTE: a view of a graph tensor: the write reaches the
-                base, how, arg = view  # base too, as PyTorch's views share memory
-                _WRITING_THROUGH.add(id(self))
-                try:
-                    if how == "index":
-                        base[arg] = value
-                    else:
-                        base._assign(value.reshape(base.shape) if how == "reshape"
-                                     else value.permute(arg), op)
-                finally:
-                    _WRITING_THROUGH.discard(id(self))
+            if getattr(self, "_view", None) is not None:  # NOTE: a view of a graph tensor:
+                self._write_into_base(value, op)  # the base changes too, as PyTorch's does
                 # NOTE: then a view of the new base, not `value` itself, which the base's node
                 # now holds: two tensors on one node would meet twice in backward
                 value = self._fresh_view()
