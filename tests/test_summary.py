@@ -125,7 +125,8 @@ def test_memory_of_the_seed_mlp_is_byte_exact():
     masks = 64 * 256 + 64 * 128  # dropout keeps 1-byte booleans
     relu_out = (64 * 256 + 64 * 128) * f32  # saved by ReLU
     dropout_out = (64 * 256 + 64 * 128) * f32  # saved by the next Linear
-    assert s.saved_bytes == s.input_bytes + relu_out + dropout_out + masks
+    # the input, which the first Linear saves, is the caller's array: counted under Inputs
+    assert s.saved_bytes == relu_out + dropout_out + masks
     # every op's output: 3 x Linear + 2 x (ReLU, Dropout) + the final sum
     linear_out = (64 * 256 + 64 * 128 + 64 * 10) * f32
     assert s.activation_bytes == linear_out + relu_out + dropout_out + f32
@@ -223,3 +224,77 @@ def test_dtypes_give_each_made_input_its_own_dtype_like_torchinfo():
     assert "Embedding: 1-1" in str(s) and "[5, 3, 4]" in str(s)
     with pytest.raises(ValueError, match="2 dtypes for 1 input sizes"):
         tl.summary(model, input_size=(5, 3), dtypes=[tl.int64, tl.int64])
+
+
+# ----------------------------------------------------------------------------- torchinfo's options
+
+def test_running_statistics_are_restored_after_a_train_mode_summary():
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    bn = model[1]
+    buffers = {name: b for name, b in bn.named_buffers()}
+    for _ in range(3):
+        summary(model, input_size=(8, 4))
+    assert {name: b for name, b in bn.named_buffers()} == buffers  # the same tensors
+    assert np.array_equal(bn.running_mean.numpy(), np.zeros(3))
+    assert np.array_equal(bn.running_var.numpy(), np.ones(3))
+    assert bn.num_batches_tracked.item() == 0
+
+
+def test_mult_adds_follow_torchinfo():
+    # torchinfo 1.8 prints 6,430,720 / 1,052,672 / 41,280 and "Total mult-adds (M): 7.52"
+    s = summary(seed_mlp(), input_size=(32, 784), col_names=("output_size", "mult_adds"))
+    assert s.total_mult_adds == 235_146 * 32
+    assert [r.mult_adds for r in s.rows if r.type == "Linear"] == [6_430_720, 1_052_672, 41_280]
+    text = str(s)
+    assert "Mult-Adds" in text and "6,430,720" in text and "Total mult-adds (M): 7.52" in text
+    assert "Input Shape" not in text and "Param #" not in text
+    # a convolution's weights serve every output position; a Linear's every row of its input
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(2), nn.Linear(36, 2))
+    s = summary(net, input_size=(2, 1, 8, 8), depth=0)
+    assert s.total_mult_adds == 40 * 2 * 6 * 6 + 74 * 2 * 4
+    assert s.rows[0].mult_adds == s.total_mult_adds  # the deepest row shown counts its calls
+
+
+def test_percent_and_kernel_columns():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(18, 2))
+    s = summary(net, input_size=(1, 1, 8, 8),
+                col_names=("kernel_size", "num_params", "params_percent"))
+    assert [r.kernel for r in s.rows[1:3]] == ["[3, 3]", "2"]  # as torchinfo writes them
+    text = str(s)
+    assert "Kernel Shape" in text and "Param %" in text
+    assert f"{20 / 58:.2%}" in text and f"{38 / 58:.2%}" in text
+    with pytest.raises(ValueError, match="unknown col_names"):
+        summary(net, col_names=("flops",))
+
+
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, x, scale=1.0):
+        return self.fc(x) * scale
+
+
+def test_forward_keywords_dict_input_batch_dim_and_verbose(capsys):
+    s = summary(TwoInputs(), input_size=(4, 3), scale=2.0)
+    assert s.rows[0].output_shape == "[4, 2]"
+    s = summary(TwoInputs(), input_data={"x": tl.ones(5, 3), "scale": 3.0})
+    assert s.rows[1].input_shape == "[5, 3]"
+    s = summary(nn.Linear(3, 2), input_size=(3,), batch_dim=0)
+    assert s.rows[0].input_shape == "[1, 3]" and s.input_bytes == 12
+    assert summary(nn.Linear(3, 2), input_data=tl.ones(3), batch_dim=0).rows[0].input_shape \
+        == "[1, 3]"
+    assert capsys.readouterr().out == ""
+    s = summary(nn.Linear(3, 2), input_size=(1, 3), verbose=1, device="cpu")
+    assert capsys.readouterr().out == str(s) + "\n"
+    with pytest.raises(ValueError, match="device 'cuda'"):
+        summary(nn.Linear(3, 2), input_size=(1, 3), device="cuda")
+
+
+@pytest.mark.parametrize("size, error", [((), ValueError), ((0, 784), ValueError),
+                                         (784, TypeError), ("32,784", TypeError),
+                                         ((32.5, 784), TypeError), ([(2, 3), "x"], TypeError)])
+def test_bad_input_sizes_are_named(size, error):
+    with pytest.raises(error, match="summary: input_size"):
+        summary(nn.Linear(784, 2), input_size=size)

@@ -2,7 +2,9 @@
 
 Rows come from forward hooks (`viz.trace_modules`), named as torchinfo does:
 `Layer (type:depth-idx)` with depth the nesting of the call and idx its rank at that depth.
-Totals come from the root's `parameters()`, so a shared parameter counts once.
+Totals come from the root's `parameters()`, so a shared parameter counts once. Mult-adds are
+torchinfo's count (each weight and bias times the output positions it serves), summed over
+the calls of modules without children.
 
 Memory is not a heuristic: the summary runs one forward and one backward (of the outputs'
 sum) and adds up the arrays that really exist, each numpy buffer once (a view counts with its
@@ -28,8 +30,10 @@ forward + backward + step on copies under `tracemalloc` and shows the measured p
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +46,11 @@ from .tensor import Tensor
 from .viz import ModuleTrace, base_array, saved_arrays, tensors_in, trace_modules, walk
 
 _MODES = ("train", "eval", "same")
-_HEADERS = ("Layer (type:depth-idx)", "Input Shape", "Output Shape", "Param #", "Trainable")
+# torchinfo's column names and headers
+_COLUMNS = {"input_size": "Input Shape", "output_size": "Output Shape", "num_params": "Param #",
+            "params_percent": "Param %", "kernel_size": "Kernel Shape",
+            "mult_adds": "Mult-Adds", "trainable": "Trainable"}
+_DEFAULT_COLUMNS = ("input_size", "output_size", "num_params", "trainable")
 
 
 @dataclass
@@ -56,6 +64,8 @@ class Row:
     output_shape: str
     params: int | None  # None: the module's second call ("(recursive)")
     trainable: str  # "True", "False", "Partial" or "--"
+    mult_adds: int | None = None  # None: a container row above the deepest shown ("--")
+    kernel: str = "--"  # a convolution's or pooling's kernel_size
     tree: str = ""  # the `├─` prefix, filled in when the table is laid out
 
     @property
@@ -77,6 +87,8 @@ class ModelSummary:
     total_params: int
     trainable_params: int
     param_bytes: int
+    total_mult_adds: int = 0
+    col_names: tuple[str, ...] = _DEFAULT_COLUMNS
     input_bytes: int = 0
     activation_bytes: int = 0
     saved_bytes: int = 0
@@ -89,9 +101,9 @@ class ModelSummary:
     has_input: bool = False
 
     def __str__(self) -> str:
-        cells = [_HEADERS] + [(r.tree + r.name, r.input_shape, r.output_shape,
-                               _param_cell(r.params), r.trainable) for r in self.rows]
-        widths = [max(len(c[i]) for c in cells) + 3 for i in range(len(_HEADERS))]
+        headers = ("Layer (type:depth-idx)",) + tuple(_COLUMNS[c] for c in self.col_names)
+        cells = [headers] + [self._cells(r) for r in self.rows]
+        widths = [max(len(c[i]) for c in cells) + 3 for i in range(len(headers))]
         width = sum(widths)
         lines = ["=" * width]
         for i, line in enumerate(cells):
@@ -101,8 +113,10 @@ class ModelSummary:
         lines += ["=" * width,
                   f"Total params: {_count(self.total_params)}",
                   f"Trainable params: {_count(self.trainable_params)}",
-                  f"Non-trainable params: {_count(self.total_params - self.trainable_params)}",
-                  "=" * width]
+                  f"Non-trainable params: {_count(self.total_params - self.trainable_params)}"]
+        if self.has_input:
+            lines.append(f"Total mult-adds (M): {self.total_mult_adds / 1e6:.2f}")
+        lines.append("=" * width)
         if not self.has_input:
             lines += [_line("Params size", self.param_bytes),
                       "(pass input_size= or input_data= for the memory of a training step)"]
@@ -127,17 +141,30 @@ class ModelSummary:
 
     __repr__ = __str__
 
+    def _cells(self, row: Row) -> tuple[str, ...]:
+        values = {"input_size": row.input_shape, "output_size": row.output_shape,
+                  "num_params": _param_cell(row.params),
+                  "params_percent": (f"{row.params / self.total_params:.2%}"
+                                     if row.params and self.total_params else "--"),
+                  "kernel_size": row.kernel,
+                  "mult_adds": _count(row.mult_adds) if row.mult_adds else "--",
+                  "trainable": row.trainable}
+        return (row.tree + row.name,) + tuple(values[c] for c in self.col_names)
+
 
 def summary(model: Any, input_size: Sequence | None = None, input_data: Any = None,
             dtype: Any = None, depth: int = 3, optimizer: Any = None, mode: str = "train",
-            measure: bool = False, dtypes: Sequence | None = None) -> ModelSummary:
+            measure: bool = False, dtypes: Sequence | None = None, *,
+            col_names: Sequence[str] | None = None, batch_dim: int | None = None,
+            device: Any = None, verbose: int = 0, **kwargs: Any) -> ModelSummary:
     """Summarise `model`: a row per module call, parameter totals and training-step memory.
 
     Parameters
     ----------
     input_size : shape of one input, e.g. (32, 784), or a list of shapes for several inputs;
         the summary makes that input itself (zeros, in `dtype`, default float32).
-    input_data : the input tensor(s) instead. Without any input: the parameter table only.
+    input_data : the input tensor(s) instead; a dict is passed as keyword arguments. Without
+        any input: the parameter table only.
     depth : deepest nesting shown; a row at that depth counts its hidden children's params.
     optimizer : its state's bytes are counted (one step on a copy; the original is untouched).
     mode : "train" (the default: dropout's masks belong to a training step), "eval" or
@@ -145,14 +172,22 @@ def summary(model: Any, input_size: Sequence | None = None, input_data: Any = No
     measure : also measure the peak with tracemalloc (forward + backward + step on copies).
     dtypes : one dtype per input of `input_size` (torchinfo's name), e.g. `[tl.int64]` for
         an `nn.Embedding`; `dtype` gives every input the same one.
+    col_names : torchinfo's columns, any of "input_size", "output_size", "num_params",
+        "params_percent", "kernel_size", "mult_adds", "trainable" (default: all but the
+        percent, kernel and mult-adds columns).
+    batch_dim : as in torchinfo, a batch dimension of size 1 inserted there into every input.
+    device : "cpu" or None (the only device there is).
+    verbose : 1 or 2 also prints the table (torchinfo prints by default; here `print` it).
+    kwargs : passed on to the model's forward, as torchinfo does.
 
-    The model is left as it was found: each module's mode, every parameter's `.grad`, the
-    random generator's state (train-mode dropout draws from it); the hooks are removed.
+    The model is left as it was found: each module's mode, every parameter's `.grad`, every
+    buffer (BatchNorm's running statistics move in train mode), the random generator's state
+    (train-mode dropout draws from it); the hooks are removed.
 
     Examples
     --------
     >>> s = tl.summary(model, input_size=(32, 784), optimizer=opt)
-    >>> print(s); s.total_params, s.peak_bytes
+    >>> print(s); s.total_params, s.total_mult_adds, s.peak_bytes
     """
     if mode not in _MODES:
         raise ValueError(f"summary: mode must be one of {_MODES}, got {mode!r}")
@@ -160,20 +195,39 @@ def summary(model: Any, input_size: Sequence | None = None, input_data: Any = No
         raise ValueError(f"summary: depth must be >= 0, got {depth}")
     if input_size is not None and input_data is not None:
         raise ValueError("summary: pass input_size or input_data, not both")
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ValueError(f"summary: device {str(device)!r} is not available; only 'cpu' is")
+    col_names = tuple(_DEFAULT_COLUMNS if col_names is None else col_names)
+    unknown = [c for c in col_names if c not in _COLUMNS]
+    if unknown:
+        raise ValueError(f"summary: unknown col_names {unknown}; choose from {list(_COLUMNS)}")
     params = list(model.parameters())
     result = ModelSummary(
         model_name=type(model).__name__, rows=[],
         total_params=sum(p.numel() for p in params),
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
-        param_bytes=_bytes(p._data for p in params))
-    inputs = _inputs(input_size, input_data, dtype, dtypes)
+        param_bytes=_bytes(p._data for p in params), col_names=col_names)
+    inputs = _inputs(input_size, input_data, dtype, dtypes, batch_dim)
     if inputs is None:
         result.rows = _rows_without_input(model, depth)
-        _draw_tree(result.rows)
-        return result
+    else:
+        if isinstance(inputs, Mapping):
+            inputs, kwargs = (), {**inputs, **kwargs}
+        _run(result, model, inputs, kwargs, depth, optimizer, mode, measure)
+    _draw_tree(result.rows)
+    if verbose:
+        print(result)
+    return result
 
+
+def _run(result: ModelSummary, model: Any, inputs: tuple, kwargs: dict, depth: int,
+         optimizer: Any, mode: str, measure: bool) -> None:
+    """One traced forward + backward (+ the measured step), then the model put back."""
+    params = list(model.parameters())
     modes = [(m, m.training) for m in model.modules()]
     grads = [(p, p.grad) for p in params]
+    buffers = [(m, dict(m._buffers)) for m in model.modules()]
+    values = [(b, np.array(b)) for _, table in buffers for b in table.values() if b is not None]
     rng_state = rng.generator().bit_generator.state
     try:
         if mode != "same":
@@ -182,29 +236,45 @@ def summary(model: Any, input_size: Sequence | None = None, input_data: Any = No
             p.grad = None
         with enable_grad():  # NOTE: the memory is that of a graph, even inside no_grad()
             with trace_modules(model) as trace:
-                output = model(*inputs)
+                output = model(*inputs, **kwargs)
             result.rows = _rows(trace, depth)
+            result.total_mult_adds = sum(
+                _mult_adds(c["module"], c["outputs"]) for c in trace.calls
+                if _is_leaf(c["module"]))
             _count_step(result, output, params, inputs, optimizer)
             if measure:
-                result.measured_peak_bytes = _measure(model, inputs, optimizer)
+                result.measured_peak_bytes = _measure(model, inputs, kwargs, optimizer)
     finally:
         for m, training in modes:
             m.training = training
         for p, g in grads:
             p.grad = g
+        for m, table in buffers:
+            m._buffers.clear()
+            m._buffers.update(table)
+        for b, value in values:
+            b._data = value
         rng.generator().bit_generator.state = rng_state
-    _draw_tree(result.rows)
-    return result
 
 
 # --- input ----------------------------------------------------------------------------------
 def _inputs(input_size: Sequence | None, input_data: Any, dtype: Any,
-            dtypes: Sequence | None) -> tuple | None:
+            dtypes: Sequence | None, batch_dim: int | None) -> tuple | Mapping | None:
     if input_data is not None:
-        return input_data if isinstance(input_data, (tuple, list)) else (input_data,)
+        if isinstance(input_data, Mapping):
+            return input_data
+        inputs = tuple(input_data) if isinstance(input_data, (tuple, list)) else (input_data,)
+        if batch_dim is None:
+            return inputs
+        return tuple(t.unsqueeze(batch_dim) if isinstance(t, Tensor) else t for t in inputs)
     if input_size is None:
         return None
-    sizes = input_size if isinstance(input_size[0], (tuple, list)) else [input_size]
+    sizes = ([input_size] if not isinstance(input_size, (tuple, list)) or not input_size
+             or not isinstance(input_size[0], (tuple, list)) else input_size)
+    for size in sizes:
+        _check_size(size)
+    if batch_dim is not None:
+        sizes = [list(s[:batch_dim]) + [1] + list(s[batch_dim:]) for s in sizes]
     if dtypes is None:
         dtypes = [dtype or np.float32] * len(sizes)
     elif len(dtypes) != len(sizes):
@@ -214,6 +284,18 @@ def _inputs(input_size: Sequence | None, input_data: Any, dtype: Any,
                  for s, d in zip(sizes, dtypes))
 
 
+def _check_size(size: Any) -> None:
+    """An input size is a non-empty tuple or list of positive whole numbers."""
+    if (not isinstance(size, (tuple, list))
+            or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool)
+                       for n in size)):
+        raise TypeError(f"summary: input_size must be a tuple of ints such as (32, 784), or a "
+                        f"list of them, got {size!r}")
+    if not size or min(size) < 1:
+        raise ValueError(f"summary: input_size needs at least one dimension, each >= 1, "
+                         f"got {size!r}")
+
+
 # --- rows -------------------------------------------------------------------------------------
 def _rows(trace: ModuleTrace, depth: int) -> list[Row]:
     """A row per call at most `depth` deep; each parameter is counted in one row: the deepest
@@ -221,6 +303,8 @@ def _rows(trace: ModuleTrace, depth: int) -> list[Row]:
     calls = trace.calls
     depths = [len(trace.chain(i)) - 1 for i in range(len(calls))]
     shown = [i for i in range(len(calls)) if depths[i] <= depth]
+    leaf_adds = {i: _mult_adds(c["module"], c["outputs"]) for i, c in enumerate(calls)
+                 if _is_leaf(c["module"])}
     rows, per_depth, first_calls = [], {}, set()
     for i in shown:
         call = calls[i]
@@ -232,11 +316,53 @@ def _rows(trace: ModuleTrace, depth: int) -> list[Row]:
             inner = {id(p) for j in shown if j != i and i in trace.chain(j)
                      for p in calls[j]["module"].parameters()}
             params = [p for p in call["module"].parameters() if id(p) not in inner]
+        if i in leaf_adds:
+            adds = leaf_adds[i]
+        elif depths[i] == depth:  # the deepest row shown counts the calls it hides
+            adds = sum(n for j, n in leaf_adds.items() if i in trace.chain(j))
+        else:
+            adds = None
         rows.append(Row(depths[i], per_depth[depths[i]], call["type"],
                         _shapes(call["inputs"]), _shapes(call["outputs"]),
                         None if params is None else sum(p.numel() for p in params),
-                        "--" if not params else _trainable(params)))
+                        "--" if not params else _trainable(params), adds,
+                        _kernel(call["module"])))
     return rows
+
+
+def _is_leaf(module: Any) -> bool:
+    return next(iter(module.children()), None) is None
+
+
+def _mult_adds(module: Any, outputs: list) -> int:
+    """Multiply-adds of one call of a module without children, counted as torchinfo does:
+    each weight and bias element once per output position it serves. A convolution's serve
+    every batch and spatial position; a Linear's every row of its input (torchinfo counts
+    only the first dimension's, the same for a 2-D input); any other layer's once per batch
+    element, and an RNN's per batch and time step."""
+    if not outputs or not outputs[0].shape:
+        return 0
+    shape = outputs[0].shape
+    total = 0
+    for name, p in module.named_parameters():
+        if name in ("weight", "bias"):
+            if "Conv" in type(module).__name__:
+                positions = shape[0] * math.prod(shape[2:])
+            elif type(module).__name__ == "Linear":
+                positions = math.prod(shape[:-1])
+            else:
+                positions = shape[0]
+        elif "weight" in name or "bias" in name:
+            positions = math.prod(shape[:2])
+        else:
+            continue
+        total += p.numel() * positions
+    return total
+
+
+def _kernel(module: Any) -> str:
+    k = getattr(module, "kernel_size", None)
+    return "--" if k is None else str(list(k) if isinstance(k, (tuple, list)) else k)
 
 
 def _rows_without_input(model: Any, depth: int) -> list[Row]:
@@ -304,9 +430,9 @@ def _count_step(result: ModelSummary, output: Any, params: list, inputs: tuple,
             if t._ctx is not None:
                 _add(activations, t._data, param_ids | input_ids)
                 for a in saved_arrays(t._ctx):
-                    _add(saved, a, param_ids)
+                    _add(saved, a, param_ids | input_ids)
         loss.backward()
-    graph = {k: n for k, n in {**activations, **saved}.items() if k not in input_ids}
+    graph = {**activations, **saved}
     result.activation_bytes = sum(activations.values())
     result.saved_bytes = sum(saved.values())
     result.graph_bytes = sum(graph.values())
@@ -369,7 +495,7 @@ def _state_bytes(optimizer: Any) -> int:
                   if isinstance(v, (Tensor, np.ndarray)))
 
 
-def _measure(model: Any, inputs: tuple, optimizer: Any) -> int:
+def _measure(model: Any, inputs: tuple, kwargs: dict, optimizer: Any) -> int:
     """Peak bytes of forward + backward + step, run on copies under tracemalloc.
 
     The copies start as in any training step but the first: the optimizer has its state and
@@ -388,7 +514,7 @@ def _measure(model: Any, inputs: tuple, optimizer: Any) -> int:
               + (_state_bytes(optimizer) if optimizer is not None else 0))
 
     def step() -> None:
-        loss = outputs_sum(model(*inputs))
+        loss = outputs_sum(model(*inputs, **kwargs))
         if loss is not None:
             loss.backward()
         if optimizer is not None:
