@@ -638,6 +638,12 @@ class RemovableHandle:
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
 
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
 
 def _run_hooks(t: "Tensor", g: Any, handed_out: set, retain: bool) -> Any:
     """`t`'s gradient after its hooks (in registration order); retain_grad's keeps it last

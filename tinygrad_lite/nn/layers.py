@@ -647,6 +647,16 @@ def _scale_and_shift(shape: Any, affine: bool, bias: bool,
             Parameter(zeros(shape, dtype=dtype)) if bias else None)
 
 
+def _reset_affine(norm: Module) -> None:
+    """A normalization layer's weight back to ones and its bias to zeros: what each of
+    PyTorch's norm layers does in `reset_parameters`."""
+    with no_grad():
+        if norm.weight is not None:
+            norm.weight.fill_(1)
+        if getattr(norm, "bias", None) is not None:
+            norm.bias.zero_()
+
+
 class RMSNorm(Module):
     """Scale each sample by the root mean square over its trailing `normalized_shape` dims.
 
@@ -669,6 +679,8 @@ class RMSNorm(Module):
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self.weight = (Parameter(ones(self.normalized_shape, dtype=dtype))
                        if elementwise_affine else None)
+
+    reset_parameters = _reset_affine
 
     def forward(self, x: Tensor) -> Tensor:  # NOTE: PyTorch names this one x
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
@@ -693,6 +705,8 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
         self.weight, self.bias = _scale_and_shift(num_channels, affine, bias, dtype)
+
+    reset_parameters = _reset_affine
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -725,6 +739,8 @@ class LayerNorm(Module):
         self.weight, self.bias = _scale_and_shift(self.normalized_shape, elementwise_affine,
                                                   bias, dtype)
 
+    reset_parameters = _reset_affine
+
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
@@ -737,6 +753,8 @@ class _NormBase(Module):
     """What batch and instance norm share: the affine weight and bias, and
     (with track_running_stats) the running_mean, running_var and num_batches_tracked
     buffers."""
+
+    _optional_state = ("num_batches_tracked",)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *,
@@ -757,6 +775,10 @@ class _NormBase(Module):
                 self.running_mean.zero_()
                 self.running_var.fill_(1)
                 self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        _reset_affine(self)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -36,9 +36,10 @@ class Parameter(Tensor):
     >>> w
     Parameter containing:
     tensor([0., 0.], requires_grad=True)
-    """
 
-    __slots__ = ()
+    Unlike a plain Tensor it has a `__dict__`, so code can tag parameters
+    (`p._no_weight_decay = True`) as it does in PyTorch.
+    """
 
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
         super().__init__(data.detach() if isinstance(data, Tensor) else data,
@@ -118,6 +119,9 @@ class Module:
     """
 
     training: bool
+    # state entries a checkpoint may lack (kept as they are then), as PyTorch allows for a
+    # state dict without version metadata: BatchNorm's num_batches_tracked
+    _optional_state: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         # NOTE: object.__setattr__, because our own __setattr__ needs these dicts to exist
@@ -602,7 +606,9 @@ class Module:
         as in PyTorch.
         """
         own = dict(self._state())
-        missing = [k for k in own if k not in state_dict]
+        optional = {f"{prefix}.{name}" if prefix else name
+                    for prefix, m in self.named_modules() for name in m._optional_state}
+        missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in own]
         values, errors = {}, []
         if strict and missing:
@@ -874,6 +880,13 @@ class _Container(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def extend(self, members: Any) -> "_Container":
+        for member in members:
+            self.append(member)
+        return self
+
+    __iadd__ = extend
+
     def __setitem__(self, idx: int, module: Module) -> None:
         """Replace the member at position `idx`; it keeps its name (and its place)."""
         self.add_module(self._key(idx), module)
@@ -943,6 +956,25 @@ class Sequential(_Container):
         super().insert(index, module)
         return self
 
+    def __add__(self, other: "Sequential") -> "Sequential":
+        """A new Sequential of both one's modules (the same module objects)."""
+        if not isinstance(other, Sequential):
+            raise ValueError(f"Sequential + {type(other).__name__}: add another Sequential")
+        return Sequential(*self, *other)
+
+    def __mul__(self, times: int) -> "Sequential":
+        """A new Sequential that runs these modules `times` times over (the same objects, so
+        the repeats share parameters, as in PyTorch)."""
+        if not isinstance(times, int) or times <= 0:
+            raise ValueError(f"Sequential * {times!r}: repeat a positive int number of times")
+        return Sequential(*(list(self) * times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: int) -> "Sequential":
+        self._renumber(list(self * times))
+        return self
+
     def forward(self, input: Any) -> Any:
         for module in self:
             input = module(input)
@@ -967,12 +999,8 @@ class ModuleList(_Container):
             return ModuleList(list(self._modules.values())[idx])
         return self._at(idx)
 
-    def extend(self, modules: Any) -> "ModuleList":
-        for module in modules:
-            self.append(module)
-        return self
-
-    __iadd__ = extend
+    def __add__(self, other: Any) -> "ModuleList":
+        return ModuleList([*self, *other])
 
     def _child_lines(self) -> list[str]:
         """Runs of equal reprs collapse to `(0-2): 3 x Linear(...)`, as PyTorch prints them."""
@@ -1100,13 +1128,6 @@ class ParameterList(_Container):
     def append(self, value: Any) -> "ParameterList":
         self.register_parameter(str(len(self)), _as_parameter(value))
         return self
-
-    def extend(self, values: Any) -> "ParameterList":
-        for value in values:
-            self.append(value)
-        return self
-
-    __iadd__ = extend
 
     def extra_repr(self) -> str:
         return _describe(self._parameters.items())
