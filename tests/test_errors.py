@@ -277,3 +277,36 @@ def test_load_state_dict_with_one_bad_key_leaves_every_parameter_untouched(tmp_p
     assert list(target.parameters()) == params  # the same objects
     for p, b in zip(params, before):
         assert p.numpy().tobytes() == b.tobytes()
+
+
+# --- PyTorch's exception types where tests expect them --------------------------------------
+@pytest.mark.parametrize("op", ["__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"])
+def test_comparison_of_shapes_that_do_not_broadcast_names_the_op(op):
+    with pytest.raises(RuntimeError, match=r"shapes \(2, 3\) and \(3, 2\) do not broadcast"):
+        getattr(tl.zeros(2, 3), op)(tl.zeros(3, 2))
+
+
+def test_logical_ops_word_broadcast_errors_like_arithmetic():
+    a, b = tl.zeros(2, 3, dtype=tl.bool), tl.zeros(3, 2, dtype=tl.bool)
+    with pytest.raises(RuntimeError, match="bitwise_and: shapes .* at dim -1 the sizes 3 and 2"):
+        a & b
+
+
+@pytest.mark.parametrize("make", [lambda: tl.zeros(-1), lambda: tl.ones(2, -1),
+                                  lambda: tl.randn(-2), lambda: tl.rand(3, -1),
+                                  lambda: tl.full((2, -3), 1.0), lambda: tl.empty(-1),
+                                  lambda: tl.ones(2).new_zeros(-1)])
+def test_negative_sizes_are_a_runtime_error_as_in_pytorch(make):
+    with pytest.raises(RuntimeError, match="dims cannot be negative"):
+        make()
+
+
+def test_cat_and_stack_refuse_what_pytorch_refuses():
+    with pytest.raises(RuntimeError, match="position 1 is 0-d"):
+        tl.cat([tl.ones(1), tl.tensor(2.0)])
+    with pytest.raises(TypeError, match="sequence of tensors, got a Tensor"):
+        tl.cat(tl.zeros(2, 2))
+    with pytest.raises(RuntimeError, match="non-empty"):
+        tl.stack([])
+    with pytest.raises(RuntimeError, match="bool tensor"):
+        -tl.tensor([True])

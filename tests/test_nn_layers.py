@@ -77,7 +77,7 @@ def test_linear_records_one_node_over_input_weight_and_bias():
     layer = nn.Linear(3, 2)
     x = tl.randn(4, 3)
     out = layer(x)
-    assert out._ctx.name == "Linear"
+    assert out._ctx.op_name == "Linear"
     assert out._ctx.parents == (x, layer.weight, layer.bias)
     assert np.allclose(out.numpy(), x.numpy() @ layer.weight.numpy().T + layer.bias.numpy(),
                        atol=1e-6)

@@ -397,7 +397,7 @@ def test_what_pytorchs_tutorials_print_and_probe_matches():
     assert repr(d) == "tensor([3., 3.], grad_fn=<AddBackward0>)"
     assert repr(d.grad_fn).startswith("<AddBackward0 object at 0x")
     (mul, _), (constant, _) = d.grad_fn.next_functions
-    assert mul.name == "Mul" and constant is None
+    assert mul.op_name == "Mul" and mul.name() == "MulBackward0" and constant is None
     (leaf, _), _ = mul.next_functions
     assert type(leaf).__name__ == "AccumulateGrad" and leaf.variable is a
     assert leaf.next_functions == ()

@@ -123,7 +123,7 @@ def _check_finite(values: Any, what: str, ctx: "Function") -> None:
     for v in values:
         if v is not None and not np.all(np.isfinite(be.active.realize(v))):
             where = getattr(ctx, "created_at", None) or _user_line()
-            raise FloatingPointError(f"detect_anomaly: {what} of {ctx.name} contains NaN or "
+            raise FloatingPointError(f"detect_anomaly: {what} of {ctx.op_name} contains NaN or "
                                      f"inf; the op was created at {where}")
 
 
@@ -170,12 +170,16 @@ class Function(abc.ABC):
         """One gradient per tensor input, from the gradient of the output."""
 
     @property
-    def name(self) -> str:
-        """The op's name, used by the graph drawing and by error messages."""
+    def op_name(self) -> str:
+        """The op's name ("Mul"), used by the graph drawing and by error messages."""
         return type(self).__name__
 
+    def name(self) -> str:
+        """PyTorch's name for this node ("MulBackward0"), as `grad_fn.name()` gives it."""
+        return f"{self.op_name}Backward0"
+
     def __repr__(self) -> str:
-        return f"<{self.name}Backward0 object at {id(self):#x}>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
     @property
     def next_functions(self) -> tuple:
@@ -217,11 +221,14 @@ class AccumulateGrad:
     """The node PyTorch shows for a leaf in `next_functions`: where its gradient adds up."""
 
     __slots__ = ("variable",)
-    name = "AccumulateGrad"
+    op_name = "AccumulateGrad"
     next_functions = ()
 
     def __init__(self, variable: "Tensor") -> None:
         self.variable = variable
+
+    def name(self) -> str:
+        return self.op_name
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -333,8 +340,12 @@ class _Custom(Function):
                    if isinstance(t, Tensor) and t.dtype.kind == "f")
 
     @property
-    def name(self) -> str:
+    def op_name(self) -> str:
         return self.fn.__name__
+
+    def name(self) -> str:
+        """PyTorch names a custom Function's node without the 0: "MyReluBackward"."""
+        return f"{self.op_name}Backward"
 
 
 def _shape_error(op: str, inputs: tuple, e: ValueError) -> str:
@@ -587,7 +598,7 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
         parents = ctx.parents
         if parents is None:
             raise RuntimeError(
-                f"backward: the graph through {ctx.name} was already freed by an earlier "
+                f"backward: the graph through {ctx.op_name} was already freed by an earlier "
                 "backward(); call backward(retain_graph=True) the first time if you need to "
                 "go through the graph twice")
         if ctx.tick != _modified.tick:  # something was written in place since the forward
@@ -601,7 +612,7 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
             if not needs or pg is None:
                 continue
             if pg.shape != p._data.shape:
-                pg = unbroadcast(pg, p._data.shape, ctx.name)
+                pg = unbroadcast(pg, p._data.shape, ctx.op_name)
             prev = grads.get(p)
             if prev is not None:
                 grads[p] = add(prev, pg)
@@ -703,7 +714,7 @@ def _recorded_backward(ctx: Function, out: "Tensor", g: Any) -> Any:
     if isinstance(ctx, _Custom) and ctx.saved_only_inputs():
         return ctx.backward(g, record=True)
     if isinstance(ctx, _Custom) or getattr(ctx, "once_differentiable", False):
-        raise NotImplementedError(f"backward with create_graph=True: {ctx.name}'s gradient "
+        raise NotImplementedError(f"backward with create_graph=True: {ctx.op_name}'s gradient "
                                   "cannot be differentiated again (a custom Function that "
                                   "saved an output or an intermediate, or a once-"
                                   "differentiable op)")
@@ -721,7 +732,7 @@ def _recorded_backward(ctx: Function, out: "Tensor", g: Any) -> Any:
             return out.reshape(value.shape)
         if value.dtype.kind in "fc":
             raise NotImplementedError(
-                f"backward with create_graph=True: {ctx.name}'s gradient reads a value its "
+                f"backward with create_graph=True: {ctx.op_name}'s gradient reads a value its "
                 "forward computed, so it cannot be differentiated again; build the "
                 "expression from simpler ops")
         return value
@@ -747,14 +758,14 @@ def _resolve_modified(ctx: Function) -> tuple:
     written = getattr(ctx, "output_written", None)
     if written is not None:
         raise RuntimeError(
-            f"backward: the output of {ctx.name} (shape {written}) was modified in place "
+            f"backward: the output of {ctx.op_name} (shape {written}) was modified in place "
             "after it was made, and its gradient is computed from that output. Use an "
             "out-of-place op (y = y + 1, not y.add_(1)) or .clone() it first")
     saved = getattr(ctx, "saved", None) or ()
     spoiled = _overwritten_since(saved, ctx.tick)
     if spoiled is not None:
         raise RuntimeError(
-            f"backward: a value of shape {spoiled.shape} that {ctx.name} saved for its "
+            f"backward: a value of shape {spoiled.shape} that {ctx.op_name} saved for its "
             "gradient was modified in place after it was used (through its tensor, a slice "
             "or view of it, or a detach()). Use an out-of-place op (x = x * 2, not "
             "x.mul_(2)) or .clone() it first")
@@ -768,7 +779,7 @@ def _resolve_modified(ctx: Function) -> tuple:
         # NOTE: a value that backward reads is refused even when kept, as PyTorch refuses it
         if was is None or (was is not p and any(s is was._data for s in saved)):
             raise RuntimeError(
-                f"backward: an input of {ctx.name} (shape {p.shape}) was modified in place "
+                f"backward: an input of {ctx.op_name} (shape {p.shape}) was modified in place "
                 "after it was used, so the value saved for its gradient is gone. Use an "
                 "out-of-place op (x = x * 2, not x.mul_(2)) or .clone() it first")
         parents.append(was)

@@ -114,7 +114,7 @@ class profile:  # noqa: N801  (PyTorch's name)
 
         def timed_backward(original: Callable) -> Callable:
             def backward(ctx: Function, *args: Any, **kwargs: Any) -> Any:
-                return timed(f"{ctx.name}Backward0", original, ctx, *args, **kwargs)
+                return timed(f"{ctx.op_name}Backward0", original, ctx, *args, **kwargs)
             return backward
 
         self._saved = [(Function, "apply", Function.__dict__["apply"])]

@@ -250,6 +250,15 @@ def _size(size: tuple) -> tuple:
     return tuple(int(n) for n in size)
 
 
+def _new_size(size: tuple) -> tuple:
+    """The shape of a tensor to create: `_size`, and no dim below 0 (where a view's -1 means
+    "infer it", a new tensor's is an error)."""
+    size = _size(size)
+    if any(n < 0 for n in size):
+        raise RuntimeError(f"size {size}: a new tensor's dims cannot be negative")
+    return size
+
+
 class device(str):  # noqa: N801  (PyTorch's name)
     """`tl.device("cpu")`: every tensor lives on the CPU, so this is the string "cpu" (equal
     to `t.device`) with PyTorch's `.type` and `.index`. Another device can be named, as in
@@ -382,9 +391,8 @@ def _no_grad(op: str, fn: Callable, *arrays: np.ndarray, **options: Any) -> "Ten
     rounded quotients then put in the graph with a zero gradient)."""
     try:
         return Tensor._wrap(np.asarray(fn(*arrays, **options)))
-    except ValueError:
-        shapes = " and ".join(str(a.shape) for a in arrays)
-        raise RuntimeError(f"{op}: shapes {shapes} do not broadcast") from None
+    except ValueError as e:
+        raise RuntimeError(autograd._shape_error(op, arrays, e)) from None
 
 
 def _check_integral(t: "Tensor", op: str) -> None:
@@ -527,7 +535,7 @@ class Tensor:
         """The gradient backward() accumulated: kept for leaves, and for tensors that called
         `retain_grad()` (reading it on any other tensor warns: it is always None there)."""
         if self._grad is None and self._ctx is not None and not self.retains_grad:
-            warnings.warn(f"grad: this tensor is not a leaf (it was made by {self._ctx.name}), "
+            warnings.warn(f"grad: this tensor is not a leaf (it was made by {self._ctx.op_name}), "
                           "so backward() does not keep its gradient and .grad is None; call "
                           ".retain_grad() on it before backward() to keep it",
                           UserWarning, stacklevel=2)
@@ -669,7 +677,7 @@ class Tensor:
         if self.dtype not in (float32, int64, bool_) or not values.size and self.dtype != float32:
             extras.append(f"dtype={self.dtype}")  # NOTE: an empty tensor shows no values' type
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name}Backward0>")
+            extras.append(f"grad_fn=<{self._ctx.op_name}Backward0>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         # NOTE: PyTorch's layout: a suffix that would pass the line width starts a new line
@@ -886,6 +894,9 @@ class Tensor:
         return _matmul(other if isinstance(other, Tensor) else Tensor(other), self)
 
     def __neg__(self) -> "Tensor":
+        if self.dtype == np.bool_:
+            raise RuntimeError("neg: the - operator on a bool tensor is not supported; use ~ "
+                               "or logical_not()")
         return ops.Neg.apply(self)
 
     def __pos__(self) -> "Tensor":
@@ -978,7 +989,10 @@ class Tensor:
             # a TypeError): Python's fallback once both sides decline
             return NotImplemented
         a, b = self._pair(other)
-        return Tensor._wrap(getattr(be.active, name)(a._data, b._data))
+        try:
+            return Tensor._wrap(getattr(be.active, name)(a._data, b._data))
+        except ValueError as e:
+            raise RuntimeError(autograd._shape_error(name, (a, b), e)) from None
 
     eq = __eq__ = _named(_compare, "eq")  # type: ignore[override]
     ne = __ne__ = _named(_compare, "ne")  # type: ignore[override]
@@ -3889,8 +3903,11 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
 
 
 def _same_dtype(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expected a sequence of tensors, got a Tensor of shape "
+                        f"{tensors.shape}")
     if not tensors:
-        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+        raise RuntimeError(f"{op}: expected a non-empty sequence of tensors")
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     dt = tensors[0].dtype
     for t in tensors[1:]:
@@ -3903,6 +3920,10 @@ def _same_dtype(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = _same_dtype(tensors, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"cat: the tensor at position {i} is 0-d and has no dim to "
+                               "join along; use stack()")
     if any(t.ndim != 1 for t in tensors):  # NOTE: PyTorch skips a (0,) tensor beside others
         tensors = [t for t in tensors if t.shape != (0,)]  # (`out = tensor([]); cat([out, x])`)
     axis = tensors[0]._axis(dim, "cat")
@@ -4145,7 +4166,7 @@ def from_numpy(a: np.ndarray) -> Tensor:
 def _filled(size: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
     dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
     # NOTE: made by the backend, as every array a computation reads (TinyJit records it)
-    return Tensor(be.active.full(_size(size), value, dt), requires_grad=requires_grad)
+    return Tensor(be.active.full(_new_size(size), value, dt), requires_grad=requires_grad)
 
 
 @_takes_out
@@ -4303,7 +4324,7 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
     """Standard normal samples from `generator`, or the one that `manual_seed` seeds."""
     _on_cpu(device, "randn")
     dt = np.dtype(dtype or get_default_dtype())
-    return Tensor(_rng(generator).standard_normal(_size(size), dtype=dt),
+    return Tensor(_rng(generator).standard_normal(_new_size(size), dtype=dt),
                   requires_grad=requires_grad)
 
 
@@ -4313,7 +4334,7 @@ def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
     """Uniform samples in [0, 1)."""
     _on_cpu(device, "rand")
     dt = np.dtype(dtype or get_default_dtype())
-    return Tensor(_rng(generator).random(_size(size), dtype=dt), requires_grad=requires_grad)
+    return Tensor(_rng(generator).random(_new_size(size), dtype=dt), requires_grad=requires_grad)
 
 
 @_takes_out

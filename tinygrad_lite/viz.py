@@ -75,7 +75,7 @@ def walk(roots: Sequence[Tensor], stop: frozenset = frozenset()) -> Iterator[Ten
             continue
         if ctx.freed:
             raise RuntimeError(
-                f"the graph through {ctx.name} was freed by backward(); to draw or measure a "
+                f"the graph through {ctx.op_name} was freed by backward(); to draw or measure a "
                 "graph after backward, call backward(retain_graph=True)")
         for p in ctx.parents:
             if id(p) not in seen:
@@ -337,7 +337,7 @@ def _layout(roots: list, names: dict, trace: ModuleTrace | None, show_shapes: bo
                 add(("t", id(t)), _tensor_label(t, names.get(id(t)), show_shapes, show_grads),
                     kind, where)
             continue
-        label = t._ctx.name + (f"\\n{_shape(t.shape)}" if show_shapes else "")
+        label = t._ctx.op_name + (f"\\n{_shape(t.shape)}" if show_shapes else "")
         add(("t", id(t)), label, "op", where)
         if show_saved:
             for a in saved_arrays(t._ctx):
