@@ -644,7 +644,7 @@ def test_new_loss_matches_torch_for_every_reduction(name, reduction, dtype):
 @pytest.mark.parametrize("log_target", [False, True])
 def test_kl_div_batchmean_matches_torch(log_target, dtype):
     torch = pytest.importorskip("torch")
-    check_parity(lambda a, b: F.kl_div(a, b, "batchmean", log_target),
+    check_parity(lambda a, b: F.kl_div(a, b, reduction="batchmean", log_target=log_target),
                  lambda a, b: torch.nn.functional.kl_div(a, b, reduction="batchmean",
                                                          log_target=log_target),
                  _kl_inputs(dtype, log_target))
@@ -662,14 +662,14 @@ def test_huber_and_smooth_l1_are_quadratic_inside_and_linear_outside():
     x, y = tl.tensor([0.0, 0.5, 3.0, -4.0]), tl.tensor([0.0, 0.0, 0.0, 0.0])
     np.testing.assert_allclose(F.huber_loss(x, y, "none", delta=2.0).numpy(),
                                [0, 0.125, 2 * (3 - 1), 2 * (4 - 1)])
-    np.testing.assert_allclose(F.smooth_l1_loss(x, y, "none", beta=2.0).numpy(),
+    np.testing.assert_allclose(F.smooth_l1_loss(x, y, reduction="none", beta=2.0).numpy(),
                                [0, 0.0625, 3 - 1, 4 - 1])
 
 
 LOSS_GRADCHECKS = {
     "smooth_l1": lambda a, b: F.smooth_l1_loss(a, b, beta=0.5),
     "huber": lambda a, b: F.huber_loss(a, b, "sum", delta=0.7),
-    "kl_div": lambda a, b: F.kl_div(a, b.abs() + 0.1, "batchmean"),
+    "kl_div": lambda a, b: F.kl_div(a, b.abs() + 0.1, reduction="batchmean"),
     "kl_div_log_target": lambda a, b: F.kl_div(a, b, "none", log_target=True),
     "cosine_similarity": lambda a, b: F.cosine_similarity(a, b),
 }

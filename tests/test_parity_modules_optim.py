@@ -305,7 +305,8 @@ def test_every_module_that_takes_device_in_torch_takes_it_here():
     assert nn.Linear(3, 2, device="cpu", dtype=tl.float64).weight.dtype == tl.float64
 
 
-# PyTorch's legacy arguments, deliberately not taken (deprecated for years, or vmap-only)
+# PyTorch's legacy arguments, deliberately not taken (deprecated for years, or vmap-only);
+# the losses do take size_average and reduce (tests/test_loss_signatures.py)
 _LEGACY = {"size_average", "reduce", "only_inputs", "is_grads_batched", "grad_variables",
            "_preallocate_and_copy", "out", "_stacklevel"}
 

@@ -309,14 +309,12 @@ class Dataset:
     """What a map-style dataset is, as in PyTorch: `__getitem__(i)` and `__len__()`.
 
     Subclassing it is optional (the DataLoader takes any object with both), but gives
-    `a + b`, a ConcatDataset.
+    `a + b`, a ConcatDataset. It defines no `__len__`, as in PyTorch, so `len()` of a
+    dataset (or of a DataLoader over a stream) without one raises TypeError.
     """
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
-
-    def __len__(self) -> int:
-        raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
     def __add__(self, other: Any) -> "ConcatDataset":
         return ConcatDataset([self, other])
@@ -603,7 +601,7 @@ class BatchSampler(Sampler):
 
 
 class DataLoader:
-    """Iterate over a dataset in mini-batches, each a tuple of Tensors.
+    """Iterate over a dataset in mini-batches, each a list of Tensors (as in PyTorch).
 
     Parameters
     ----------
@@ -688,7 +686,8 @@ class DataLoader:
         fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
         for indices in self.batch_sampler:
             if fast:  # one fancy-index per tensor instead of stacking rows
-                yield self.dataset[np.asarray(indices, dtype=np.int64)]
+                # NOTE: a list, as default_collate makes of a tuple (batch[0] = ... works)
+                yield list(self.dataset[np.asarray(indices, dtype=np.int64)])
             else:
                 yield self.collate_fn([self.dataset[i] for i in indices])
 

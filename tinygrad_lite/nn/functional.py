@@ -673,6 +673,19 @@ def _check_reduction(reduction: str, op: str, allowed: tuple = _REDUCTIONS) -> N
         raise ValueError(f"{op}: reduction must be {names}, got {reduction!r}")
 
 
+def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """`reduction`, or the one PyTorch's deprecated `size_average` / `reduce` pair names (its
+    `legacy_get_string`: each None counts as True), with its warning, so old code still runs."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    legacy = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  f"reduction='{legacy}' instead.", UserWarning, stacklevel=3)
+    return legacy
+
+
 def _reduce(loss: Tensor, reduction: str, denominator: Tensor | int | None = None) -> Tensor:
     """'none', 'sum', or 'mean' (the sum over `denominator`, by default the element count)."""
     if reduction == "none":
@@ -794,7 +807,8 @@ def _reduce_labelled(loss: Tensor, reduction: str, denominator: Tensor | int,
 
 # --- losses -------------------------------------------------------------------------------
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
-             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+             size_average: bool | None = None, ignore_index: int = -100,
+             reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer class labels, given log-probabilities.
 
     Parameters
@@ -807,6 +821,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
         Per-class weights (C,); the mean divides by the total weight of the labels.
     """
     op = "nll_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     values, keep = _checked_labels(input, target, ignore_index, op)
     loss, denominator, _ = _weighted_nll(input, values, keep, weight, op)
@@ -814,7 +829,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
-                  ignore_index: int = -100, reduction: str = "mean",
+                  size_average: bool | None = None, ignore_index: int = -100,
+                  reduce: bool | None = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of raw logits: log_softmax, then pick each row's label.
 
@@ -832,6 +848,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     >>> loss = F.cross_entropy(model(x), y)  # y: int64 of shape (N,)
     """
     op = "cross_entropy"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -864,9 +881,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
-                         weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
+                         weight: Tensor | None = None, size_average: bool | None = None,
+                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """-(y log p + (1-y) log(1-p)) for probabilities p; each log is clamped at -100."""
     op = "binary_cross_entropy"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     y = _same_shape(input, target, op)
     p = input.numpy()
@@ -878,7 +897,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A002
-                                     weight: Tensor | None = None, reduction: str = "mean",
+                                     weight: Tensor | None = None,
+                                     size_average: bool | None = None,
+                                     reduce: bool | None = None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable expression of the logits x.
 
@@ -888,6 +909,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A00
     `pos_weight` (broadcast along the last dim) scales the loss of positive targets.
     """
     op = "binary_cross_entropy_with_logits"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     y = _same_shape(input, target, op)
     softplus = _softplus(-input)
@@ -909,19 +931,23 @@ def _reduce_weighted(loss: Tensor, weight: Tensor | None, reduction: str, op: st
     return _reduce(loss * weight, reduction, weight.sum() if over_weights else None)
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,  # noqa: A002
+             reduce: bool | None = None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
     """(input - target)^2, elementwise; a target of another shape broadcasts, with a warning.
     `weight` (input's shape) weighs each element; the mean is then over the total weight."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "mse_loss")
     diff = input - _warn_if_broadcast(input, target, "mse_loss")
     return _reduce_weighted(diff * diff, weight, reduction, "mse_loss")
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,  # noqa: A002
+            reduce: bool | None = None, reduction: str = "mean",
             weight: Tensor | None = None) -> Tensor:
     """|input - target|, elementwise; a target of another shape broadcasts, with a warning.
     `weight` (input's shape) weighs each element; the mean is then over the total weight."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "l1_loss")
     diff = input - _warn_if_broadcast(input, target, "l1_loss")
     return _reduce_weighted(diff.abs(), weight, reduction, "l1_loss")
@@ -945,9 +971,11 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: 
                             over_weights=False)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,  # noqa: A002
+                   reduce: bool | None = None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """huber_loss(delta=beta) / beta: slope 1 beyond beta, so beta only smooths the kink."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "smooth_l1_loss")
     diff = input - _warn_if_broadcast(input, target, "smooth_l1_loss")
     return _reduce(diff.abs() if beta == 0 else _huber(diff, beta) / beta, reduction)
@@ -956,7 +984,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # no
 _KL_REDUCTIONS = _REDUCTIONS + ("batchmean",)
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,  # noqa: A002
+           reduce: bool | None = None, reduction: str = "mean",
            log_target: bool = False) -> Tensor:
     """KL(target || exp(input)) pointwise: target * (log(target) - input), 0 where target is 0.
 
@@ -964,6 +993,7 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
     log-probabilities with `log_target=True`. 'batchmean' divides the sum by the batch size
     (the true KL divergence per sample); 'mean' divides by the element count, as in PyTorch.
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "kl_div", _KL_REDUCTIONS)
     if input.dtype.kind != "f" or target.dtype.kind != "f":
         raise RuntimeError(f"kl_div: integral inputs not supported (input {input.dtype}, "
@@ -980,19 +1010,23 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        size_average: bool | None = None, reduce: bool | None = None,
                         reduction: str = "mean") -> Tensor:
     """max(0, -y (x1 - x2) + margin): y = 1 asks x1 to rank above x2 by `margin`, -1 below."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "margin_ranking_loss")
     y = target.to(input1.dtype)
     return _reduce((-y * (input1 - input2) + margin).clamp(min=0), reduction)
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor,
-                          margin: float = 0.0, reduction: str = "mean") -> Tensor:
+                          margin: float = 0.0, size_average: bool | None = None,
+                          reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1.
 
     The cosine is PyTorch's for this loss: x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)).
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "cosine_embedding_loss")
     dim = input1.ndim - 1
     eps = 1e-12
@@ -2287,8 +2321,10 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:  # noqa: A002
 
 # --- more losses ----------------------------------------------------------------------------
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,  # noqa: A002
+                         size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
     """x where the target is 1, max(0, margin - x) where it is -1 (PyTorch's two masks)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "hinge_embedding_loss")
     y = target.numpy()
     loss = where(y != -1, input, 0.0) + where(y != 1, (margin - input).clamp(min=0), 0.0)
@@ -2296,8 +2332,10 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,  # 
 
 
 def soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
+                     size_average: bool | None = None, reduce: bool | None = None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for targets y of +-1, computed without overflow."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "soft_margin_loss")
     if np.broadcast_shapes(input.shape, target.shape) != input.shape:
         raise RuntimeError(f"soft_margin_loss: target {target.shape} does not broadcast to "
@@ -2307,10 +2345,13 @@ def soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
 
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
                                 weight: Tensor | None = None,
+                                size_average: bool | None = None,
+                                reduce: bool | None = None,
                                 reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of the logits against 0/1 targets, averaged over the classes
     (the last dim) of each sample."""
     op = "multilabel_soft_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     loss = _weighted(loss, weight)
@@ -2319,10 +2360,12 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,  # noqa: A002
-                     full: bool = False, eps: float = 1e-8,
+                     full: bool = False, size_average: bool | None = None,
+                     eps: float = 1e-8, reduce: bool | None = None,
                      reduction: str = "mean") -> Tensor:
     """Poisson negative log-likelihood: exp(x) - y x for log-rates x (log_input), else
     x - y log(x + eps); `full` adds Stirling's y log y - y + log(2 pi y) / 2 where y > 1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "poisson_nll_loss")
     loss = (input.exp() - target * input if log_input
             else input - target * (input + eps).log())
@@ -2369,9 +2412,11 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float,  # noq
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
                         margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
-                        swap: bool = False, reduction: str = "mean") -> Tensor:
+                        swap: bool = False, size_average: bool | None = None,
+                        reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """max(0, margin + d(a, p) - d(a, n)) with d the pairwise p-norm distance; `swap` uses
     min(d(a, n), d(p, n)) as the negative distance."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "triplet_margin_loss")
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
@@ -2382,9 +2427,11 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
 
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
                       margin: float = 1.0, weight: Tensor | None = None,
+                      size_average: bool | None = None, reduce: bool | None = None,
                       reduction: str = "mean") -> Tensor:
     """Multi-class hinge: sum over classes i != y of max(0, margin - x[y] + x[i])^p / C,
     each term scaled by weight[y]; input (N, C) or (C,), int64 labels (N,) or ()."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "multi_margin_loss")
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
@@ -2404,6 +2451,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
 
 
 def multilabel_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
+                           size_average: bool | None = None, reduce: bool | None = None,
                            reduction: str = "mean") -> Tensor:
     """Multi-label hinge: for each target class j and each non-target class i,
     max(0, 1 - (x[j] - x[i])), summed and divided by the class count C.
@@ -2412,6 +2460,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
     first and ends them at the first -1 (the rest is ignored), as in PyTorch.
     """
     op = "multilabel_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     if input.ndim > 2 or target.shape != input.shape:
         raise RuntimeError(f"{op}: expected input (C,) or (N, C) and a target of the same "

@@ -10,10 +10,14 @@ from .module import Module
 
 
 class _Loss(Module):
+    """A loss with a reduction; PyTorch's deprecated `size_average` / `reduce` still pick one."""
+
     _reductions: tuple = F._REDUCTIONS
 
-    def __init__(self, *, reduction: str = "mean") -> None:
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
         super().__init__()
+        reduction = F._legacy_reduction(size_average, reduce, reduction)
         F._check_reduction(reduction, type(self).__name__, self._reductions)
         self.reduction = reduction
 
@@ -21,8 +25,9 @@ class _Loss(Module):
 class _WeightedLoss(_Loss):
     """A loss with optional per-class (or per-element) weights."""
 
-    def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction)
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
         # NOTE: a buffer, as in PyTorch: it follows .to() / .double() and is in the state_dict
         self.register_buffer("weight", weight)
 
@@ -45,33 +50,36 @@ class CrossEntropyLoss(_WeightedLoss):
     >>> loss = nn.CrossEntropyLoss()(model(x), y)  # logits (N, C), labels (N,)
     """
 
-    def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100,
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None,
                  reduction: str = "mean", label_smoothing: float = 0.0) -> None:
-        super().__init__(weight, reduction=reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
-                               self.label_smoothing)
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of class labels, given log-probabilities (after LogSoftmax)."""
 
-    def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100,
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None,
                  reduction: str = "mean") -> None:
-        super().__init__(weight, reduction=reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
 
 
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy of probabilities (after a Sigmoid); logs are clamped at -100."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
@@ -80,47 +88,50 @@ class BCEWithLogitsLoss(_WeightedLoss):
     `pos_weight` (broadcast along the last dim) multiplies the loss of positive targets.
     """
 
-    def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean",
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean",
                  pos_weight: Tensor | None = None) -> None:
-        super().__init__(weight, reduction=reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
-                                                  self.pos_weight)
+        return F.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
 
 
 class MSELoss(_Loss):
     """Mean squared error; prediction and target must have the same shape."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error; prediction and target must have the same shape."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
     """Squared error / (2 beta) under `beta`, absolute error - beta/2 beyond (beta=0: L1)."""
 
-    def __init__(self, *, reduction: str = "mean", beta: float = 1.0) -> None:
-        super().__init__(reduction=reduction)
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
         if beta < 0:
             raise ValueError(f"SmoothL1Loss: beta must be >= 0, got {beta}")
         self.beta = beta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class HuberLoss(_Loss):
     """Squared error / 2 under `delta`, delta * (absolute error - delta/2) beyond."""
 
-    def __init__(self, *, reduction: str = "mean", delta: float = 1.0) -> None:
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
         if delta <= 0:
             raise ValueError(f"HuberLoss: delta must be > 0, got {delta}")
@@ -143,19 +154,21 @@ class KLDivLoss(_Loss):
 
     _reductions = F._KL_REDUCTIONS
 
-    def __init__(self, *, reduction: str = "mean", log_target: bool = False) -> None:
-        super().__init__(reduction=reduction)
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.kl_div(input, target, self.reduction, self.log_target)
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
 class _MarginLoss(_Loss):
     """A loss of two inputs and a +-1 target, with a margin."""
 
-    def __init__(self, margin: float = 0.0, *, reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction)
+    def __init__(self, margin: float = 0.0, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
 
@@ -163,31 +176,34 @@ class MarginRankingLoss(_MarginLoss):
     """max(0, -y (x1 - x2) + margin) for targets y of +-1."""
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return F.margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
+        return F.margin_ranking_loss(input1, input2, target, self.margin,
+                                     reduction=self.reduction)
 
 
 class CosineEmbeddingLoss(_MarginLoss):
     """1 - cos(x1, x2) for target 1, max(0, cos(x1, x2) - margin) for target -1."""
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return F.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+        return F.cosine_embedding_loss(input1, input2, target, self.margin,
+                                       reduction=self.reduction)
 
 
 class HingeEmbeddingLoss(_MarginLoss):
     """x for target 1, max(0, margin - x) for target -1 (x often a distance)."""
 
-    def __init__(self, margin: float = 1.0, *, reduction: str = "mean") -> None:
-        super().__init__(margin, reduction=reduction)
+    def __init__(self, margin: float = 1.0, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(margin, size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.hinge_embedding_loss(input, target, self.margin, self.reduction)
+        return F.hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)
 
 
 class SoftMarginLoss(_Loss):
     """log(1 + exp(-y x)) for targets y of +-1 (a smooth hinge)."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.soft_margin_loss(input, target, self.reduction)
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
@@ -195,37 +211,40 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
     `weight` (C,) scales each class."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.multilabel_soft_margin_loss(input, target, self.weight, self.reduction)
+        return F.multilabel_soft_margin_loss(input, target, self.weight,
+                                             reduction=self.reduction)
 
 
 class MultiMarginLoss(_WeightedLoss):
     """Multi-class hinge loss of scores (N, C) against int64 labels (N,): each wrong class
     should score at least `margin` below the right one."""
 
-    def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None, *,
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                 size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean") -> None:
         if p not in (1, 2):
             raise ValueError("only p == 1 and p == 2 supported")
-        super().__init__(weight, reduction=reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         self.p, self.margin = p, margin
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,
-                                   self.reduction)
+                                   reduction=self.reduction)
 
 
 class PoissonNLLLoss(_Loss):
     """Poisson negative log-likelihood of counts given log-rates (or rates with
     log_input=False); `full` adds Stirling's approximation of log(y!)."""
 
-    def __init__(self, log_input: bool = True, full: bool = False, *, eps: float = 1e-8,
-                 reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction)
+    def __init__(self, log_input: bool = True, full: bool = False,
+                 size_average: bool | None = None, eps: float = 1e-8,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
         self.log_input, self.full, self.eps = log_input, full, eps
 
     def forward(self, log_input: Tensor, target: Tensor) -> Tensor:  # PyTorch's names
-        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, self.eps,
-                                  self.reduction)
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, eps=self.eps,
+                                  reduction=self.reduction)
 
 
 class GaussianNLLLoss(_Loss):
@@ -244,13 +263,14 @@ class TripletMarginLoss(_MarginLoss):
     """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the p-norm distance."""
 
     def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
-                 swap: bool = False, *, reduction: str = "mean") -> None:
-        super().__init__(margin, reduction=reduction)
+                 swap: bool = False, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(margin, size_average, reduce, reduction)
         self.p, self.eps, self.swap = p, eps, swap
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
         return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p,
-                                     self.eps, self.swap, self.reduction)
+                                     self.eps, self.swap, reduction=self.reduction)
 
 
 class MultiLabelMarginLoss(_Loss):
@@ -258,7 +278,7 @@ class MultiLabelMarginLoss(_Loss):
     ended by -1: every target class should beat every other class by a margin of 1."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.multilabel_margin_loss(input, target, self.reduction)
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
 class TripletMarginWithDistanceLoss(_Loss):
