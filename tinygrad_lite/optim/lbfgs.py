@@ -146,9 +146,6 @@ class LBFGS(Optimizer):
 
     _nonnegative = ("lr",)
 
-    # NOTE: L-BFGS moves every parameter at once in step(); it has no per-parameter rule
-    _update = None
-
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         if self.param_groups:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
@@ -196,7 +193,7 @@ class LBFGS(Optimizer):
         line_search_fn, history_size = group["line_search_fn"], group["history_size"]
         if line_search_fn not in (None, "strong_wolfe"):
             raise RuntimeError("only 'strong_wolfe' is supported")
-        state = self.state.setdefault(self._params[0], {})
+        state = self.state[self._params[0]]
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
         orig_loss = closure()

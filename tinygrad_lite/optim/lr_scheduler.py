@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import math
 import types
+import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -26,9 +27,16 @@ from .optimizer import Optimizer
 class LRScheduler(abc.ABC):
     """Base class: keeps `base_lrs` (each group's "initial_lr") and `last_epoch`.
 
-    A subclass defines `get_lr()`: the rates for epoch `last_epoch`, already advanced.
-    `last_epoch=-1` starts a schedule; a larger value resumes one whose optimizer groups
-    already hold "initial_lr" (e.g. after `optimizer.load_state_dict`).
+    A subclass defines `get_lr()`: the rates for epoch `last_epoch`, already advanced; the
+    constructor sets the epoch-0 rates from it, as PyTorch's does. `last_epoch=-1` starts a
+    schedule; a larger value resumes one whose optimizer groups already hold "initial_lr"
+    (e.g. after `optimizer.load_state_dict`).
+
+    Examples
+    --------
+    >>> class Warmup(LRScheduler):
+    ...     def get_lr(self):
+    ...         return [base * min(1.0, (self.last_epoch + 1) / 4) for base in self.base_lrs]
     """
 
     # PyTorch's recursive ExponentialLR, CosineAnnealingLR, MultiplicativeLR, LinearLR and
@@ -61,22 +69,33 @@ class LRScheduler(abc.ABC):
             self._set_lrs(self.get_lr())
 
     def _initial_lrs(self) -> list[float]:
-        """The rates at construction: a recursive schedule starts from the groups' own."""
-        return [group["lr"] for group in self.optimizer.param_groups]
+        """The rates at construction (epoch 0)."""
+        return self.get_lr()
 
-    def _restart_lrs(self) -> list[float]:
-        """The rates at epoch 0 when SequentialLR switches to this schedule at a milestone:
-        PyTorch's closed form there, which for most schedules is `base_lrs` itself."""
-        return list(self.base_lrs)
+    def _closed_form_lrs(self) -> list[float]:
+        """The rates at `last_epoch` from `base_lrs` alone (PyTorch's `_get_closed_form_lr`),
+        for a jump to any epoch; a schedule without a closed form uses `get_lr()`."""
+        return self.get_lr()
 
     @abc.abstractmethod
     def get_lr(self) -> list[float]:
         """The rates for `last_epoch`, one per parameter group."""
 
-    def step(self) -> None:
-        """Advance one epoch and write the new rates into the optimizer's groups."""
-        self.last_epoch += 1
-        self._set_lrs(self.get_lr())
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch and write the new rates into the optimizer's groups.
+
+        `epoch`, PyTorch's deprecated argument (it warns), jumps to that epoch instead.
+        """
+        if epoch is None:
+            self.last_epoch += 1
+            self._set_lrs(self.get_lr())
+            return
+        _warn_epoch_argument()
+        self._jump_to(epoch)
+
+    def _jump_to(self, epoch: int) -> None:
+        self.last_epoch = epoch
+        self._set_lrs(self._closed_form_lrs())
 
     def _set_lrs(self, lrs: list[float]) -> None:
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
@@ -98,6 +117,22 @@ class LRScheduler(abc.ABC):
             raise ValueError(f"{type(self).__name__}.load_state_dict: unknown keys "
                              f"{sorted(unknown)}; is this another scheduler's state?")
         self.__dict__.update(state_dict)
+
+
+class _LRScheduler(LRScheduler):
+    """The old name of `LRScheduler`, which PyTorch still accepts."""
+
+
+class _RecursiveScheduler(LRScheduler):
+    """A schedule whose `get_lr()` scales the current rates: it starts from the groups' own."""
+
+    def _initial_lrs(self) -> list[float]:
+        return _current_lrs(self.optimizer)
+
+
+def _warn_epoch_argument() -> None:
+    warnings.warn("the epoch argument of scheduler.step() is deprecated (as in PyTorch); call "
+                  "step() once per epoch instead", UserWarning, stacklevel=3)
 
 
 def _callable_state(fn: Callable[..., float] | None) -> dict[str, Any] | None:
@@ -155,11 +190,8 @@ class LambdaLR(_LambdaScheduler):
     def get_lr(self) -> list[float]:
         return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambdas)]
 
-    # a closed form: the rate at the start (or a restart) is its own value there
-    _initial_lrs = _restart_lrs = get_lr
 
-
-class MultiplicativeLR(_LambdaScheduler):
+class MultiplicativeLR(_LambdaScheduler, _RecursiveScheduler):
     """Multiply each group's rate by `lr_lambda(epoch)` at every step (from epoch 1 on).
 
     Examples
@@ -173,10 +205,8 @@ class MultiplicativeLR(_LambdaScheduler):
         return [group["lr"] * fn(self.last_epoch)
                 for group, fn in zip(self.optimizer.param_groups, self.lr_lambdas)]
 
-    _restart_lrs = get_lr  # PyTorch multiplies in lr_lambda(0) when SequentialLR restarts it
 
-
-class StepLR(LRScheduler):
+class StepLR(_RecursiveScheduler):
     """Multiply the rate by `gamma` every `step_size` epochs.
 
     Examples
@@ -196,8 +226,12 @@ class StepLR(LRScheduler):
         scale = self.gamma if self.last_epoch % self.step_size == 0 else 1
         return [group["lr"] * scale for group in self.optimizer.param_groups]
 
+    def _closed_form_lrs(self) -> list[float]:
+        return [base * self.gamma ** (self.last_epoch // self.step_size)
+                for base in self.base_lrs]
 
-class ExponentialLR(LRScheduler):
+
+class ExponentialLR(_RecursiveScheduler):
     """Multiply the rate by `gamma` every epoch: `lr = base_lr * gamma ** epoch`."""
 
     _resume_keeps_lr = True
@@ -209,8 +243,11 @@ class ExponentialLR(LRScheduler):
     def get_lr(self) -> list[float]:
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
+    def _closed_form_lrs(self) -> list[float]:
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
-class CosineAnnealingLR(LRScheduler):
+
+class CosineAnnealingLR(_RecursiveScheduler):
     """Follow half a cosine from base_lr down to `eta_min` over `T_max` epochs, then back up.
 
     Closed form: `eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2`;
@@ -235,6 +272,10 @@ class CosineAnnealingLR(LRScheduler):
                     for base, group in zip(self.base_lrs, self.optimizer.param_groups)]
         ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
         return [lo + ratio * (group["lr"] - lo) for group in self.optimizer.param_groups]
+
+    def _closed_form_lrs(self) -> list[float]:
+        cos = math.cos(math.pi * self.last_epoch / self.T_max)
+        return [self.eta_min + (base - self.eta_min) * (1 + cos) / 2 for base in self.base_lrs]
 
 
 def _current_lrs(optimizer: Optimizer) -> list[float]:
@@ -272,6 +313,10 @@ class MultiStepLR(LRScheduler):
         scale = self.gamma ** self.milestones[self.last_epoch]
         return [group["lr"] * scale for group in self.optimizer.param_groups]
 
+    def _closed_form_lrs(self) -> list[float]:
+        passed = sum(n for epoch, n in self.milestones.items() if epoch <= self.last_epoch)
+        return [base * self.gamma**passed for base in self.base_lrs]
+
 
 class _WarmupScheduler(LRScheduler):
     """Shared by ConstantLR and LinearLR: a fresh schedule starts at `lr * _start_factor()`."""
@@ -280,13 +325,17 @@ class _WarmupScheduler(LRScheduler):
     def _start_factor(self) -> float:
         """The factor applied at epoch 0."""
 
+    @abc.abstractmethod
+    def _factor(self) -> float:
+        """The factor applied to the base rates at `last_epoch` (the closed form)."""
+
     def _initial_lrs(self) -> list[float]:
         if self.last_epoch > 0:  # resuming: the groups already hold the rates
             return _current_lrs(self.optimizer)
         return [group["lr"] * self._start_factor() for group in self.optimizer.param_groups]
 
-    def _restart_lrs(self) -> list[float]:
-        return [base * self._start_factor() for base in self.base_lrs]
+    def _closed_form_lrs(self) -> list[float]:
+        return [base * self._factor() for base in self.base_lrs]
 
 
 class ConstantLR(_WarmupScheduler):
@@ -307,6 +356,9 @@ class ConstantLR(_WarmupScheduler):
 
     def _start_factor(self) -> float:
         return self.factor
+
+    def _factor(self) -> float:
+        return 1.0 if self.last_epoch >= self.total_iters else self.factor
 
     def get_lr(self) -> list[float]:
         if self.last_epoch != self.total_iters:
@@ -341,6 +393,10 @@ class LinearLR(_WarmupScheduler):
     def _start_factor(self) -> float:
         return self.start_factor
 
+    def _factor(self) -> float:
+        done = min(self.total_iters, self.last_epoch) / self.total_iters
+        return self.start_factor + (self.end_factor - self.start_factor) * done
+
     def get_lr(self) -> list[float]:
         if self.last_epoch > self.total_iters:
             return _current_lrs(self.optimizer)
@@ -351,7 +407,7 @@ class LinearLR(_WarmupScheduler):
         return [group["lr"] * ratio for group in self.optimizer.param_groups]
 
 
-class PolynomialLR(LRScheduler):
+class PolynomialLR(_RecursiveScheduler):
     """Decay the rate to 0 over `total_iters` epochs: `base_lr * (1 - epoch/total_iters)^power`.
 
     Examples
@@ -376,6 +432,10 @@ class PolynomialLR(LRScheduler):
             return _current_lrs(self.optimizer)
         decay = ((1.0 - t / total) / (1.0 - (t - 1) / total)) ** self.power
         return [group["lr"] * decay for group in self.optimizer.param_groups]
+
+    def _closed_form_lrs(self) -> list[float]:
+        left = 1.0 - min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * left**self.power for base in self.base_lrs]
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -411,8 +471,6 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         lo = self.eta_min
         return [lo + (base - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base in self.base_lrs]
-
-    _initial_lrs = get_lr  # a closed form in T_cur
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one epoch, or go to `epoch`, which may be fractional (PyTorch's
@@ -543,8 +601,6 @@ class OneCycleLR(LRScheduler):
                                              group[m_to], pct), self.use_beta1)
         return lrs
 
-    _initial_lrs = _restart_lrs = get_lr  # a closed form in the step
-
 
 def _momentum_key(optimizer: Optimizer, who: str) -> str:
     """The option a momentum-cycling scheduler moves: "momentum" (SGD, RMSprop) or "betas"."""
@@ -655,7 +711,6 @@ class CyclicLR(LRScheduler):
                 _set_momentum(group, top - (top - bottom) * rise * scale, self.use_beta1)
         return lrs
 
-    _initial_lrs = _restart_lrs = get_lr  # a closed form in the step
 
     def state_dict(self) -> dict[str, Any]:
         """As the base, with a custom `scale_fn` kept only as a callable object's
@@ -752,8 +807,7 @@ class SequentialLR(_SchedulerList):
         idx = bisect_right(self._milestones, self.last_epoch)
         sched = self._schedulers[idx]
         if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
-            sched.last_epoch = 0
-            sched._set_lrs(sched._restart_lrs())
+            sched._jump_to(0)  # NOTE: PyTorch's restart: its closed form at epoch 0
         else:
             sched.step()
         self._last_lr = sched.get_last_lr()
@@ -850,6 +904,8 @@ class ReduceLROnPlateau(LRScheduler):
         rates if it has not improved for more than `patience` epochs. `epoch`, PyTorch's
         deprecated argument, sets the epoch count instead of adding one to it."""
         current = float(metrics)
+        if epoch is not None:
+            _warn_epoch_argument()
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current):
             self.best = current

@@ -59,6 +59,11 @@ class NAdam(_BetasOptimizer):
 
     _nonnegative = ("lr", "eps", "weight_decay", "momentum_decay")
 
+    def _load_state_entry(self, key: Any, value: Any, p: Any, where: str) -> Any:
+        if key == "mu_product":  # NOTE: kept as a number; PyTorch's snapshots hold a 0-d tensor
+            return float(value)
+        return super()._load_state_entry(key, value, p, where)
+
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         step, options = self._count_step(state, group)

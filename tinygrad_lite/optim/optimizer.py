@@ -1,14 +1,15 @@
 """Optimizer: parameter groups, per-parameter state, and the step loop every optimizer shares.
 
-A concrete optimizer only says how one parameter moves (`_update`); its math is a pure
+A built-in optimizer only says how one parameter moves (`_update`); its math is a pure
 function over numpy arrays that writes its outputs in place (`_sgd_update`, `_adam_update`,
 ...), so a faster backend can swap in one fused kernel per parameter behind the same call.
-Updates work on the arrays directly, so they never record a graph.
+Updates work on the arrays directly, so they never record a graph. A custom optimizer may
+instead override `step` and read `self.state[p]` (a dict made on first use), as in PyTorch.
 """
 from __future__ import annotations
 
-import abc
 import warnings
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,13 +20,14 @@ from ..autograd import enable_grad, mark_written
 from ..tensor import Tensor
 
 
-class Optimizer(abc.ABC):
+class Optimizer:
     """Base class: holds `param_groups` and `state`, and runs `step` over every parameter.
 
     Parameters
     ----------
-    params : an iterable of Tensors, or of dicts (parameter groups) with a "params" entry
-        and any options that override `defaults` for that group (e.g. its own "lr").
+    params : an iterable of Tensors or of (name, Tensor) pairs (`model.named_parameters()`:
+        the group then keeps the names as "param_names"), or of dicts (parameter groups)
+        with a "params" entry and any options that override `defaults` for that group.
     defaults : the optimizer's options, filled into every group that does not set them.
 
     Examples
@@ -41,7 +43,7 @@ class Optimizer(abc.ABC):
                             "a list")
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list; pass the parameters of a "
@@ -72,14 +74,25 @@ class Optimizer(abc.ABC):
                             "has no fixed order, so state could not be matched on load); use "
                             "a list")
         params = list(params)
+        named = [isinstance(p, tuple) for p in params]
+        if any(named):
+            if not all(named):
+                raise ValueError("add_param_group: some parameters come with names and some "
+                                 "without; pass all as (name, Tensor) pairs, or none")
+            param_group = {**param_group, "param_names": [name for name, _ in params]}
+            params = [p for _, p in params]
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params "
                                 f"is {type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError(f"can't optimize a non-leaf Tensor (shape {p.shape}, made by "
-                                 f"{p.grad_fn.name}); optimize the leaf it was computed from, "
+                                 f"{p.grad_fn.op_name}); optimize the leaf it was computed from, "
                                  "or .detach().requires_grad_() it first")
+        if any(("param_names" in g) != ("param_names" in param_group)
+               for g in self.param_groups):
+            raise ValueError("add_param_group: every parameter group should come with "
+                             "parameter names, or none")
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError(f"{type(self).__name__}: some parameters appear in more than one "
@@ -137,8 +150,7 @@ class Optimizer(abc.ABC):
                 data = p.numpy()
                 backend.before_write(data)  # pending lazy reads of p run first
                 # NOTE: the rule runs as one backend call, so TinyJit records and replays it
-                backend.step_in_place(data, p.grad.numpy(), rule, self.state.setdefault(p, {}),
-                                      group)
+                backend.step_in_place(data, p.grad.numpy(), rule, self.state[p], group)
                 mark_written(p)  # NOTE: a graph that saved p before this step is now stale
         return loss
 
@@ -147,10 +159,11 @@ class Optimizer(abc.ABC):
         """`_update`, ascending for a group with `maximize=True`."""
         self._update(p, -g if group.get("maximize") else g, state, group)
 
-    @abc.abstractmethod
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         """Move one parameter `p` in place, given its gradient `g`, its state and its group."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither step() nor "
+                                  "_update(); override step(), as for a PyTorch optimizer")
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -158,14 +171,15 @@ class Optimizer(abc.ABC):
 
         `{"state": {index: {name: Tensor or number}}, "param_groups": [{options...,
         "params": [indices]}]}`; the index counts parameters across groups in order. State
-        arrays are copies, so later steps do not change a saved snapshot.
+        arrays are copies, so later steps do not change a saved snapshot. Parameters without
+        state (an empty entry, e.g. SGD without momentum) are left out, as in PyTorch.
         """
         index = {id(p): i for i, p in enumerate(self._all_params())}
         groups = [{**{k: v for k, v in g.items() if k != "params"},
                    "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
         state = {index[id(p)]: {k: Tensor(v.numpy().copy()) if isinstance(v, Tensor) else v
                                 for k, v in s.items()}
-                 for p, s in self.state.items()}
+                 for p, s in self.state.items() if s}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -173,7 +187,8 @@ class Optimizer(abc.ABC):
 
         Groups are matched by position and must hold as many parameters as when saved; state
         arrays must fit their parameter's shape and are cast to its dtype. Nothing changes
-        unless everything fits.
+        unless everything fits. Array-like entries (PyTorch's tensors too) become copies in
+        this library's Tensor, so loading `torch_opt.state_dict()` works and shares nothing.
         """
         name = type(self).__name__
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
@@ -192,9 +207,11 @@ class Optimizer(abc.ABC):
                                  f"{len(group['params'])} in this optimizer")
             by_index.update(zip(saved["params"], group["params"]))
             new_group = {**self.defaults, **saved, "params": group["params"]}
+            if "param_names" in group:  # NOTE: a snapshot without names keeps the current ones
+                new_group.setdefault("param_names", group["param_names"])
             self._check_options(new_group)
             new_groups.append(new_group)
-        new_state = {}
+        new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for key, saved_state in state_dict["state"].items():
             if key not in by_index:
                 raise ValueError(f"{name}.load_state_dict: state for parameter {key!r}, which "
@@ -215,12 +232,13 @@ class Optimizer(abc.ABC):
 
 def _state_value(key: Any, value: Any, p: Tensor, where: str,
                  scalars: tuple[str, ...] = ("step",), factored: tuple[str, ...] = ()) -> Any:
-    """A saved state entry as this optimizer keeps it: arrays become Tensor copies in p's dtype,
-    and the scalar entries (the step count; ASGD's eta and mu) 0-d float32 Tensors (also from
-    the plain numbers older snapshots hold)."""
+    """A saved state entry as this optimizer keeps it: anything with `__array__` (a Tensor, an
+    ndarray, a torch.Tensor) becomes a Tensor copy in p's dtype, and the scalar entries (the
+    step count; ASGD's eta and mu) 0-d float32 Tensors (also from the plain numbers older
+    snapshots hold)."""
     if key in scalars:
         return Tensor(np.array(value, dtype=np.float32))
-    if not isinstance(value, (Tensor, np.ndarray)):
+    if not hasattr(value, "__array__"):
         return value
     arr = np.asarray(value)
     shaped = (arr.ndim == p.ndim and all(n in (1, m) for n, m in zip(arr.shape, p.shape))

@@ -150,9 +150,6 @@ class SWALR(LRScheduler):
     def _anneal(self, t: float) -> float:
         return t if self.anneal_strategy == "linear" else (1 - math.cos(math.pi * t)) / 2
 
-    def _initial_lrs(self) -> list[float]:
-        return self.get_lr()  # NOTE: with anneal_epochs=0 the first rate is swa_lr already
-
     def get_lr(self) -> list[float]:
         # NOTE: recursive, as PyTorch's: the rate before annealing is recovered from the
         # group's current one, so a rate changed from outside carries on

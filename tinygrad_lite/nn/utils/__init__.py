@@ -44,13 +44,15 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
 
 def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
                           total_norm: Tensor, foreach: bool | None = None) -> None:
-    """Scale the gradients by max_norm / (total_norm + 1e-6) when that is below 1."""
-    coef = max_norm / (float(total_norm) + 1e-6)
-    if coef < 1:
-        with no_grad():
-            for p in _as_list(parameters):
-                if p.grad is not None:
-                    p.grad.mul_(coef)
+    """Multiply the gradients by min(max_norm / (total_norm + 1e-6), 1): PyTorch's formula
+    in the norm's dtype, always multiplied in, so a NaN norm makes every gradient NaN."""
+    norm = np.asarray(total_norm)
+    # NOTE: np.minimum keeps a NaN, where `coef < 1` would skip it
+    coef = np.minimum(norm.dtype.type(max_norm) / (norm + norm.dtype.type(1e-6)), 1.0)
+    with no_grad():
+        for p in _as_list(parameters):
+            if p.grad is not None:
+                p.grad.mul_(float(coef))
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
@@ -59,8 +61,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     """Scale all gradients together so that their joint norm is at most `max_norm`.
 
     The norm is taken over every gradient as if they were one vector (`norm_type` inf:
-    the largest absolute entry). Gradients are multiplied by max_norm / (norm + 1e-6)
-    when that is below 1, so their direction is kept.
+    the largest absolute entry). Gradients are multiplied by min(max_norm / (norm + 1e-6), 1),
+    so their direction is kept; as in PyTorch, a NaN norm (with error_if_nonfinite=False)
+    makes every gradient NaN.
 
     Returns
     -------
