@@ -267,3 +267,12 @@ def test_bench_numba_names_its_sections_when_asked_for_an_unknown_one():
                            "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and done.stdout == ""
     assert "unknown section(s): --help; choose from chain small parallel mlp start" in done.stderr
+
+
+def test_gemm_ceiling_runs_and_its_kernel_computes_x_at_w_transposed():
+    """tools/gemm_ceiling.py checks its numba kernel against numpy before timing it; a short
+    run (one batch size) must get through every row."""
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gemm_ceiling.py"),
+                          "--batches", "32"],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    assert "| 32 |" in out and "numba parallel, then layer 2 in OpenBLAS" in out
