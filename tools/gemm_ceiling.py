@@ -121,10 +121,11 @@ def main() -> None:
         torch.set_num_threads(os.cpu_count() or 1)
     except ImportError:
         torch = None
-    from threadpoolctl import threadpool_info
+    from bench import blas_info  # tools/ is the script's folder
     blas = [f"{i['internal_api']} {i.get('architecture')} {i['num_threads']} threads"
-            for i in threadpool_info() if i["user_api"] == "blas"]
-    print(f"numpy BLAS: {', '.join(blas)}; torch: {torch.__version__ if torch else 'absent'}")
+            for i in blas_info() if i.get("user_api") == "blas"]
+    print(f"numpy BLAS: {', '.join(blas) or 'unknown (no threadpoolctl)'}; "
+          f"torch: {torch.__version__ if torch else 'absent'}")
 
     print("\n1. the 8 products of one training step (µs per step, GFLOP/s)")
     print("| batch | numpy (OpenBLAS) | PyTorch (MKL) | numpy / PyTorch |\n|---|---|---|---|")
