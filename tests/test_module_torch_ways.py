@@ -1,10 +1,11 @@
-"""Module conveniences PyTorch code relies on: container arithmetic, tagged parameters,
-norm layers' reset_parameters, hook handles as context managers, and checkpoints without
-BatchNorm's num_batches_tracked."""
+"""Conveniences PyTorch code relies on: container arithmetic, tagged parameters, norm layers'
+reset_parameters, hook handles as context managers, checkpoints without BatchNorm's
+num_batches_tracked, a conv's `transposed`, kl_div's warning, `reversed(t)`."""
 from __future__ import annotations
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -89,3 +90,23 @@ def test_checkpoint_without_num_batches_tracked_loads_as_in_pytorch():
     assert result.missing_keys == [] and model[1].num_batches_tracked.item() == 7
     with pytest.raises(RuntimeError, match="running_var"):
         model.load_state_dict({k: v for k, v in old.items() if "running_var" not in k})
+
+
+def test_conv_layers_say_whether_they_are_transposed():
+    assert nn.Conv2d(1, 2, 3).transposed is False
+    assert nn.ConvTranspose2d(1, 2, 3).transposed is True
+
+
+def test_kl_div_mean_warns_as_pytorch_does_and_batchmean_does_not():
+    x, y = tl.zeros(2, 3), tl.full((2, 3), 1 / 3)
+    with pytest.warns(UserWarning, match="batchmean"):
+        nn.KLDivLoss()(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nn.KLDivLoss(reduction="batchmean")(x, y)
+
+
+def test_reversed_flips_dim_0():
+    t = tl.tensor([[1, 2], [3, 4]])
+    assert reversed(t).tolist() == [[3, 4], [1, 2]]
+    assert reversed(tl.tensor(5)).item() == 5

@@ -590,6 +590,10 @@ class Tensor:
     def __iter__(self) -> Iterator["Tensor"]:
         return (self[i] for i in range(len(self)))
 
+    def __reversed__(self) -> "Tensor":
+        """`reversed(t)` is the tensor flipped along dim 0, as in PyTorch (not an iterator)."""
+        return self if self.ndim == 0 else self.flip(0)
+
     def numpy(self, force: bool = False) -> np.ndarray:
         """The values as a numpy array (shared, not copied). `force` is PyTorch's (which
         otherwise refuses a tensor that requires grad); here every tensor gives its array."""

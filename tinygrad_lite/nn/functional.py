@@ -1006,6 +1006,11 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,  # n
         loss = xlogx - target * input
     if reduction == "batchmean":
         return _reduce(loss, "mean", input.shape[0] if input.ndim else 1)
+    if reduction == "mean":
+        warnings.warn("kl_div: reduction='mean' divides the total loss by both the batch size "
+                      "and the support size; 'batchmean' divides only by the batch size, as "
+                      "the KL divergence's definition does (PyTorch warns the same)",
+                      UserWarning, stacklevel=2)
     return _reduce(loss, reduction)
 
 

@@ -908,7 +908,7 @@ class _ConvNd(Module):
     """Convolution over `_nd` spatial dims; see Conv1d, Conv2d and the transposed ones."""
 
     _nd = 0
-    _transposed = False  # NOTE: a transposed conv's weight is (in, out / groups, *kernel)
+    transposed = False  # NOTE: a transposed conv's weight is (in, out / groups, *kernel)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
                  stride: int | tuple = 1, padding: str | int | tuple = 0,
@@ -937,7 +937,7 @@ class _ConvNd(Module):
         # NOTE: checks bad strings now rather than at the first call
         self._pads = F._conv_padding(self.padding, self.kernel_size, self.stride,
                                      self.dilation, name)
-        channels = ((in_channels, out_channels // groups) if self._transposed
+        channels = ((in_channels, out_channels // groups) if self.transposed
                     else (out_channels, in_channels // groups))
         self.weight = Parameter(empty(*channels, *self.kernel_size, dtype=dtype))
         self.bias = Parameter(empty(out_channels, dtype=dtype)) if bias else None
@@ -1040,7 +1040,7 @@ class Conv3d(_ConvNd):
 class _ConvTransposeNd(_ConvNd):
     """Transposed convolution over `_nd` spatial dims; see ConvTranspose1d and 2d."""
 
-    _transposed = True
+    transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
                  stride: int | tuple = 1, padding: int | tuple = 0,

@@ -127,7 +127,7 @@ class _LazyConvNd(_LazyModule):
         settings = dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
                         groups=self.groups, bias=self.bias is not None,
                         padding_mode=self.padding_mode, dtype=self._dtype())
-        if self._transposed:
+        if self.transposed:
             settings["output_padding"] = self.output_padding
         return self.cls_to_become(size, self.out_channels, self.kernel_size, **settings)
 
