@@ -628,21 +628,73 @@ def test_failed_op_leaves_nothing_half_updated():
 
 
 def test_detect_anomaly_names_the_op_and_the_user_line_in_backward():
-    x = tl.tensor([0.0, 1.0], requires_grad=True)
-    with tl.detect_anomaly(), np.errstate(all="ignore"):
-        y = x.sqrt()  # finite forward, infinite gradient at 0
-        with pytest.raises(FloatingPointError, match=r"gradient of Sqrt.*test_autograd\.py"):
-            y.sum().backward()
-    assert not tl.autograd._mode.anomaly
-
-
-def test_detect_anomaly_stops_at_a_non_finite_forward_output():
     x = tl.tensor([-1.0, 1.0], requires_grad=True)
     with tl.detect_anomaly(), np.errstate(all="ignore"):
-        with pytest.raises(FloatingPointError, match="output of Log"):
-            x.log()
-    with np.errstate(all="ignore"):
-        assert np.isnan(x.log().numpy()[0])  # outside the context nothing is checked
+        y = x.sqrt()  # NaN forward and gradient at -1
+        with pytest.raises(RuntimeError, match=r"Function 'SqrtBackward0' returned nan values "
+                                               r"in its 0th output.*test_autograd\.py"):
+            y.sum().backward()
+    assert not tl.is_anomaly_enabled()
+
+
+def test_detect_anomaly_lets_infinities_and_forward_values_through_as_pytorch_does():
+    x = tl.tensor([0.0, 1.0, 2.0], requires_grad=True)
+    with tl.detect_anomaly(), np.errstate(all="ignore"):
+        scores = x.masked_fill(tl.tensor([True, False, False]), float("-inf")).softmax(-1)
+        (scores * tl.tensor([1.0, 2.0, 3.0])).sum().backward()  # a -inf mask is fine
+        assert np.isfinite(x.grad.numpy()).all() and x.grad[0].item() == 0
+        x.grad = None
+        x.sqrt().sum().backward()  # an infinite gradient at 0 is not NaN
+        assert np.isinf(x.grad[0].item())
+        assert np.isnan((x - 1).log().numpy()[0])  # forward values are never checked
+
+
+def test_detect_anomaly_without_check_nan_and_the_global_switch():
+    x = tl.tensor([-1.0], requires_grad=True)
+    with tl.detect_anomaly(check_nan=False), np.errstate(all="ignore"):
+        x.sqrt().sum().backward()
+        assert tl.is_anomaly_enabled() and not tl.is_anomaly_check_nan_enabled()
+    assert np.isnan(x.grad.item())
+    tl.set_detect_anomaly(True)
+    try:
+        with np.errstate(all="ignore"), pytest.raises(RuntimeError, match="nan values"):
+            x.sqrt().sum().backward()
+    finally:
+        tl.set_detect_anomaly(False)
+    assert not tl.is_anomaly_enabled() and tl.is_anomaly_check_nan_enabled()
+
+
+def test_grad_mode_decorators_reach_inside_generators():
+    @tl.no_grad()
+    def quiet():
+        yield tl.is_grad_enabled()
+        yield tl.is_grad_enabled()
+
+    steps = quiet()
+    assert next(steps) is False and tl.is_grad_enabled()  # the caller's mode between yields
+    assert next(steps) is False
+    with tl.no_grad():
+        @tl.enable_grad()
+        def recording():
+            yield tl.is_grad_enabled()
+        assert list(recording()) == [True] and not tl.is_grad_enabled()
+
+
+def test_inference_mode_false_changes_nothing():
+    with tl.no_grad(), tl.inference_mode(False):
+        assert not tl.is_grad_enabled()
+    with tl.inference_mode(False):
+        assert tl.is_grad_enabled()
+
+    @tl.inference_mode(False)
+    def keeps():
+        return tl.is_grad_enabled()
+
+    @tl.inference_mode
+    def quiet():
+        return tl.is_grad_enabled()
+
+    assert keeps() and not quiet()
 
 
 def _hooked_grads(lib):

@@ -19,7 +19,16 @@ from . import (  # noqa: E402
     utils,
     viz,
 )
-from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    detect_anomaly,
+    enable_grad,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
 from .backend import get_backend, set_backend
 from .functions import COPY_FUNCTIONS as _COPY_FUNCTIONS
 from .functions import FUNCTIONS as _FUNCTIONS

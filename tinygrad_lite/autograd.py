@@ -31,6 +31,7 @@ from .backend import graph_backend
 class _Mode(threading.local):
     enabled = True  # class defaults, so every new thread starts with grad on, anomaly off
     anomaly = False
+    check_nan = True  # with anomaly: also stop at a NaN gradient (else only record lines)
 
 
 _mode = _Mode()
@@ -60,12 +61,40 @@ class _SetMode:
         setattr(_mode, self.attr, self._prev)
 
     def __call__(self, fn: Callable) -> Callable:
+        return _in_mode(self.__class__, fn)
+
+
+def _in_mode(make_mode: Callable[[], Any], fn: Callable) -> Callable:
+    """`fn` running inside a fresh `make_mode()`; a generator function's body runs in it each
+    time it resumes, and the caller's mode holds between its yields (PyTorch's rule)."""
+    if not inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__():
+            with make_mode():
                 return fn(*args, **kwargs)
-
         return wrapper
+
+    @functools.wraps(fn)
+    def generator(*args: Any, **kwargs: Any) -> Any:
+        gen = fn(*args, **kwargs)
+        resume = functools.partial(gen.send, None)
+        while True:
+            try:
+                with make_mode():
+                    out = resume()
+            except StopIteration as stop:
+                return stop.value
+            try:
+                sent = yield out
+            except GeneratorExit:
+                with make_mode():
+                    gen.close()
+                raise
+            except BaseException as exc:  # NOTE: thrown in by the caller: passed on inside
+                resume = functools.partial(gen.throw, exc)
+            else:
+                resume = functools.partial(gen.send, sent)
+    return generator
 
 
 class no_grad(_SetMode):
@@ -80,14 +109,37 @@ class enable_grad(_SetMode):
     attr, value = "enabled", True
 
 
-class detect_anomaly(_SetMode):
-    """Check every op's output and every gradient for NaN/inf, and stop at the first one.
+class detect_anomaly:  # noqa: N801  (PyTorch's name)
+    """Stop a backward at the first gradient that contains NaN, naming the op and the line
+    of user code that created it (every op records its line, so this is slow: use it to hunt
+    a NaN, then turn it off). As in PyTorch, forward values and infinities are not checked
+    (a softmax of a -inf mask is fine); `check_nan=False` only records the lines."""
 
-    The error names the op and the line of user code that created it. It is slow (every
-    value is checked and a stack is recorded per op): use it to hunt a NaN, then turn it off.
-    """
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
 
-    attr, value = "anomaly", True
+    def __enter__(self) -> None:
+        self._prev = _mode.anomaly, _mode.check_nan
+        set_detect_anomaly(True, self.check_nan)
+
+    def __exit__(self, *exc: Any) -> None:
+        set_detect_anomaly(*self._prev)
+
+    def __call__(self, fn: Callable) -> Callable:
+        return _in_mode(lambda: detect_anomaly(self.check_nan), fn)
+
+
+def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
+    """Turn anomaly detection on or off for this thread (see `detect_anomaly`)."""
+    _mode.anomaly, _mode.check_nan = bool(mode), bool(check_nan)
+
+
+def is_anomaly_enabled() -> bool:
+    return _mode.anomaly
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return _mode.check_nan
 
 
 class set_grad_enabled:  # noqa: N801  (PyTorch's name)
@@ -119,12 +171,13 @@ def _user_line() -> str:
     return "<unknown>"
 
 
-def _check_finite(values: Any, what: str, ctx: "Function") -> None:
-    for v in values:
-        if v is not None and not np.all(np.isfinite(be.active.realize(v))):
-            where = getattr(ctx, "created_at", None) or _user_line()
-            raise FloatingPointError(f"detect_anomaly: {what} of {ctx.op_name} contains NaN or "
-                                     f"inf; the op was created at {where}")
+def _check_nan(grads: tuple, ctx: "Function") -> None:
+    """detect_anomaly's check of one node's gradients, in PyTorch's words."""
+    for i, g in enumerate(grads):
+        if g is not None and np.isnan(be.active.realize(g)).any():
+            where = getattr(ctx, "created_at", None) or "<not recorded>"
+            raise RuntimeError(f"Function '{ctx.name()}' returned nan values in its {i}th "
+                               f"output (detect_anomaly); the op was created at {where}")
 
 
 # NOTE: tensor.py builds on this module and so sets these names when it is imported (a cycle)
@@ -207,7 +260,6 @@ class Function(abc.ABC):
             raise RuntimeError(_shape_error(cls.__name__.lower(), inputs, e)) from None
         if mode.anomaly:
             ctx.created_at = _user_line()
-            _check_finite((out._data,), "the output", ctx)
         if True in needs:
             ctx.parents = inputs
             ctx.tick = _modified.tick
@@ -573,7 +625,7 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
     """
     add = be.active.add
     recording = isinstance(be.active, graph_backend.GraphBackend)
-    anomaly = _mode.anomaly and not recording
+    anomaly = _mode.anomaly and _mode.check_nan and not recording
     pop, push = heappop, heappush  # NOTE: locals: this loop runs once per node
     # NOTE: tensors hash by identity, so they key this dict directly
     grads: dict = {}
@@ -607,7 +659,7 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         if anomaly:
-            _check_finite(in_grads, "the gradient", ctx)
+            _check_nan(in_grads, ctx)
         for p, needs, pg in zip(parents, ctx.needs_input_grad, in_grads):
             if not needs or pg is None:
                 continue

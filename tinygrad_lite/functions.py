@@ -210,7 +210,25 @@ def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False,  # noq
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
-inference_mode = no_grad  # PyTorch's faster no_grad; here they are the same thing
+class _KeepGradMode:
+    """`inference_mode(False)`: a context manager and a decorator that change nothing."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def __call__(self, fn: Callable) -> Callable:
+        return fn
+
+
+def inference_mode(mode: bool | Callable = True) -> Any:
+    """PyTorch's faster `no_grad` (here the same thing): a context manager and decorator;
+    `inference_mode(False)` leaves the grad mode as it is."""
+    if callable(mode):  # NOTE: `@inference_mode` without parentheses
+        return no_grad(mode)
+    return no_grad() if mode else _KeepGradMode()
 
 
 def is_tensor(obj: Any) -> bool:
