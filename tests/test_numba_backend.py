@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
 from tinygrad_lite import nn, optim
 from tinygrad_lite.backend import codegen, numba_backend
 from tinygrad_lite.backend.lazy import Lazy
@@ -523,3 +524,25 @@ def test_realize_computes_a_pending_chain_and_returns_the_tensor(nb):
     assert type(t._data) is not np.ndarray  # NOTE: still pending in the fusing backend
     assert t.realize() is t and type(t._data) is np.ndarray
     np.testing.assert_array_equal(t.numpy(), np.arange(6, dtype=F32).reshape(2, 3) * 2)
+
+
+@pytest.mark.parametrize("dtype, big", [(F32, 3e5), (np.float64, 3e15)])
+def test_softmax_of_a_pending_product_shifts_by_the_max_of_the_same_values(nb, dtype, big):
+    """A fused `x * c - max` contracted to one multiply-add used the unrounded product, not
+    the rounded one the max was taken of: a row's max came out far from 0 and softmax NaN."""
+    x = np.tile(np.array([[big + 0.21875, 1.0]], dtype), (64, 1))
+    with np.errstate(all="raise"):
+        probs = F.softmax(tl.tensor(x) * 1e4, -1).numpy()
+        logp = F.log_softmax(tl.tensor(x) * 1e4, -1).numpy()
+        lse = (tl.tensor(x) * 1e4).logsumexp(-1).numpy()
+    np.testing.assert_array_equal(probs, np.tile(np.array([1, 0], dtype), (64, 1)))
+    assert (logp[:, 0] == 0).all() and np.isfinite(logp).all()
+    np.testing.assert_array_equal(lse, (x * dtype(1e4)).astype(dtype).max(-1))
+
+
+def test_a_float64_sum_kernel_keeps_the_overflow_and_nan_of_exp_and_log(nb):
+    """fastmath's reassoc let LLVM fold log(exp(x)) to x and exp(log(x)) to x in float64."""
+    x = tl.tensor(np.tile([[1e4, -5.0]], (64, 1)))
+    with np.errstate(all="ignore"):
+        assert np.isinf(x.exp().log().sum(-1).numpy()).all()
+        assert np.isnan((-x).log().exp().sum(-1).numpy()).all()

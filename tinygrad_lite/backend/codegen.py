@@ -68,6 +68,14 @@ _BOOL_TEMPLATES = {"add": "{a} or {b}", "mul": "{a} and {b}", "maximum": "{a} or
 _UNCAST = {"relu_backward": (0,), "where": (0,), "keep": (0, 1, 2)}
 
 
+def _reassociable(nodes: tuple) -> bool:
+    """Whether a sum kernel may have fastmath's reassoc, which lets LLVM vectorise the sum:
+    not with a libm call in it, which reassoc also lets LLVM simplify (a float64
+    log(exp(x)) became x, hiding exp's overflow to inf; sqrt(x * x) would become |x|)."""
+    return not any(op in ("sqrt", "pow") or op in _TRANSCENDENTAL and np.dtype(ct) != _F32
+                   for op, _, ct, _, _ in nodes)
+
+
 def _np_name(dt: np.dtype) -> str:
     return "np.bool_" if dt.kind == "b" else f"np.{dt.name}"
 
@@ -181,7 +189,7 @@ def source(key: tuple) -> str:
             combine = f"acc = {result} if {result} {cmp} acc or {result} != {result} else acc"
         if where == "last":
             order = kept + red
-            if kind == "sum":
+            if kind == "sum" and _reassociable(nodes):
                 flags = '{"contract", "reassoc"}'  # NOTE: lets LLVM vectorise the sum
             head_init = [(len(kept), f"acc = {acc_init}")]
             tail = [combine]

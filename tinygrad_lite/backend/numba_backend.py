@@ -255,16 +255,6 @@ class NumbaBackend(NumpyBackend):
                 return out
         return getattr(NumpyBackend, kind)(realize(x), axis=axis, keepdims=keepdims)
 
-    def logsumexp(self, x: Any, axis: Any, keepdims: bool = False) -> Any:
-        if type(x) is not Lazy or x.value is not None:
-            return NumpyBackend.logsumexp(realize(x), axis, keepdims)
-        # NOTE: max then sum(exp(x - max)): two kernels that each fuse x's pending chain
-        m = self.max(x, axis=axis, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0).astype(m.dtype, copy=False)
-        out = self.add(self.log(self.sum(self.exp(self.sub(x, m)), axis, keepdims=True)), m)
-        out = realize(out)
-        return out if keepdims else np.squeeze(out, axis=axis)
-
     # --- dropout --------------------------------------------------------------------------------
     def dropout_mask(self, shape: tuple, p: float) -> Any:
         """A lazy keep-mask: a hash of each element's index keyed by 64 bits drawn from the
