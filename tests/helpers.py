@@ -90,7 +90,7 @@ def assert_same(a, b) -> None:
 
 
 def custom_functions(L):
-    """Square saves its input (differentiable twice, as in PyTorch); Exp saves its output."""
+    """Square saves its input, Exp its output (both differentiable twice, as in PyTorch)."""
     class Square(L.autograd.Function):
         @staticmethod
         def forward(ctx, x):

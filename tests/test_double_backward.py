@@ -197,15 +197,32 @@ def test_an_op_that_saved_an_intermediate_refuses_by_name():
 
 def test_a_pytorch_style_custom_function_that_saved_its_inputs_differentiates_twice():
     """Its backward runs on tensors with grad mode on, as PyTorch runs it under create_graph;
-    one that saved its output (made under no_grad here, so a constant) still refuses."""
+    one that saved its output gets the node's own output back (PyTorch's unpacking), so it
+    differentiates twice too; one that saved an intermediate refuses."""
     square, exp = custom_functions(tl)
     x = tl.tensor([3.0, -0.5], dtype=tl.float64, requires_grad=True)
     (g,) = tl.autograd.grad((square.apply(x) * x).sum(), x, create_graph=True)  # 3 x^2
     (h,) = tl.autograd.grad(g.sum(), x)
     np.testing.assert_allclose(h.numpy(), 6 * x.numpy())
     assert tl.gradgradcheck(square.apply, x)
+    (ge,) = tl.autograd.grad(exp.apply(x).sum(), x, create_graph=True)
+    (he,) = tl.autograd.grad((ge * ge).sum(), x)  # d/dx exp(2x) = 2 exp(2x)
+    np.testing.assert_allclose(he.numpy(), 2 * np.exp(2 * x.numpy()))
+    assert tl.gradgradcheck(exp.apply, x)
+
+    class Cube(tl.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            square = x * x
+            ctx.save_for_backward(square)  # an intermediate: a constant under no_grad
+            return square * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 3 * g * ctx.saved_tensors[0]
+
     with pytest.raises(NotImplementedError, match="cannot be differentiated again"):
-        tl.autograd.grad(exp.apply(x).sum(), x, create_graph=True)
+        tl.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
     torch = pytest.importorskip("torch")
     t = torch.tensor(x.detach().numpy(), requires_grad=True)
     (tg,) = torch.autograd.grad((custom_functions(torch)[0].apply(t) * t).sum(), t,

@@ -361,9 +361,10 @@ class _Custom(Function):
             return np.zeros(0)
         return np.concatenate([outs[k].numpy().reshape(-1) for k in differentiable])
 
-    def backward(self, grad: Any, record: bool = False) -> tuple:
+    def backward(self, grad: Any, record: bool = False, saved: tuple | None = None) -> tuple:
         """The user's backward on tensors: under no_grad, or, with `record` (a backward
-        with create_graph=True), with grad mode on, so its gradients are differentiable."""
+        with create_graph=True), with grad mode on and `saved` (`graph_saves`) in place of
+        what the forward saved, so its gradients are differentiable."""
         slots, layout, outs = self.saved
         flat = _as_tensor(grad)
         if layout is None:
@@ -372,8 +373,14 @@ class _Custom(Function):
             grads_out = [_wrap(np.zeros(o.shape, o.dtype)) for o in outs]
             for k, start, stop in layout:
                 grads_out[k] = flat[start:stop].reshape(outs[k].shape).to(outs[k].dtype)
-        with (enable_grad() if record else no_grad()):
-            grads = self.fn.backward(self.user_ctx, *grads_out)
+        kept = self.user_ctx.saved_tensors
+        if saved is not None:
+            self.user_ctx.saved_tensors = saved
+        try:
+            with (enable_grad() if record else no_grad()):
+                grads = self.fn.backward(self.user_ctx, *grads_out)
+        finally:
+            self.user_ctx.saved_tensors = kept
         grads = grads if isinstance(grads, tuple) else (grads,)
         if len(grads) != len(self.user_ctx.needs_input_grad):
             raise RuntimeError(f"{self.fn.__name__}.backward: returned {len(grads)} gradients "
@@ -383,13 +390,24 @@ class _Custom(Function):
                      (grads[i] if record else grads[i]._data) if isinstance(grads[i], Tensor)
                      else np.asarray(grads[i]) for i in slots)
 
-    def saved_only_inputs(self) -> bool:
-        """Whether every float tensor the user's forward saved is one of its inputs: then its
-        backward, run on them with grad mode on, records how the gradient depends on them
-        (an output or intermediate, made under no_grad, would be a wrong constant)."""
+    def graph_saves(self, out: "Tensor") -> tuple | None:
+        """What the user's forward saved, as tensors its backward can run on with grad mode
+        on so the gradient records how it depends on them: inputs as they are, an output as
+        the node's own `out` (as PyTorch unpacks a saved output); None if it saved an
+        intermediate, which made under no_grad would be a wrong constant."""
+        _, layout, outs = self.saved
+        spans = ({id(outs[0]): None} if layout is None else
+                 {id(outs[k]): (k, start, stop) for k, start, stop in layout})
         inputs = {id(p) for p in self.parents}
-        return all(id(t) in inputs for t in self.user_ctx.saved_tensors
-                   if isinstance(t, Tensor) and t.dtype.kind == "f")
+        saved = []
+        for t in self.user_ctx.saved_tensors:
+            if id(t) in spans:
+                span = spans[id(t)]
+                t = out if span is None else out[span[1]:span[2]].reshape(t.shape).to(t.dtype)
+            elif isinstance(t, Tensor) and t.dtype.kind == "f" and id(t) not in inputs:
+                return None
+            saved.append(t)
+        return tuple(saved)
 
     @property
     def op_name(self) -> str:
@@ -763,13 +781,13 @@ def _recorded_backward(ctx: Function, out: "Tensor", g: Any) -> Any:
     treating it as a constant would give a wrong second derivative, so such ops refuse,
     unless they rebuild what they saved from their input tensors (`saved_in_graph`).
     """
-    if isinstance(ctx, _Custom) and ctx.saved_only_inputs():
-        return ctx.backward(g, record=True)
+    saved = ctx.graph_saves(out) if isinstance(ctx, _Custom) else None
+    if saved is not None:
+        return ctx.backward(g, record=True, saved=saved)
     if isinstance(ctx, _Custom) or getattr(ctx, "once_differentiable", False):
         raise NotImplementedError(f"backward with create_graph=True: {ctx.op_name}'s gradient "
                                   "cannot be differentiated again (a custom Function that "
-                                  "saved an output or an intermediate, or a once-"
-                                  "differentiable op)")
+                                  "saved an intermediate, or a once-differentiable op)")
     owners = {id(p._data): p for p in ctx.parents}
     owners[id(out._data)] = out
 
