@@ -86,3 +86,22 @@ def test_against_pytorch():
     both("jvp", lambda x, y: y @ x.exp(), (X, Y), (V, Y * 0.5))
     both("hvp", lambda x: (x.sigmoid() * x).sum(), X, V)
     both("vhp", lambda x: (x.sigmoid() * x).sum(), X, V)
+
+
+def test_strict_mode_refuses_an_output_independent_of_an_input_as_pytorch_does():
+    x, y = tl.ones(2), tl.ones(2)
+    with pytest.raises(RuntimeError, match="independent of input 1"):
+        tl.autograd.functional.jacobian(lambda a, b: a * 2, (x, y), strict=True)
+    with pytest.raises(RuntimeError, match="independent of input 0"):
+        tl.autograd.functional.hessian(lambda a: (a * 2).sum(), x, strict=True)  # linear
+    with pytest.raises(RuntimeError, match="vjp: .*independent of input 1"):
+        tl.autograd.functional.vjp(lambda a, b: (a * 2).sum(), (x, y), strict=True)
+    blocks = tl.autograd.functional.jacobian(lambda a, b: a * 2, (x, y))  # not strict: zeros
+    assert np.array_equal(blocks[1].numpy(), np.zeros((2, 2)))
+
+
+def test_materialize_grads_needs_allow_unused():
+    x = tl.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="allow_unused"):
+        tl.autograd.grad((x * 2).sum(), [x, tl.ones(1, requires_grad=True)],
+                         materialize_grads=True, allow_unused=False)

@@ -545,6 +545,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     >>> (dx,) = tl.autograd.grad((x ** 3).sum(), x, create_graph=True)
     >>> (ddx,) = tl.autograd.grad(dx.sum(), x)       # 6 * x
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: materialize_grads=True gives zeros for unused inputs, so "
+                         "allow_unused must be True or left unset")
     if create_graph:
         with _recording():
             return grad(outputs, inputs, grad_outputs, retain_graph is not False,

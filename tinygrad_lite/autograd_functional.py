@@ -28,14 +28,22 @@ def _leaves(inputs: tuple, create_graph: bool) -> tuple:
                  for t in inputs)
 
 
-def _grads(outputs: tuple, inputs: tuple, grad_outputs: tuple, create_graph: bool) -> tuple:
-    """d(sum(outputs * grad_outputs)) / d(inputs), zeros where an input is not used."""
+def _grads(outputs: tuple, inputs: tuple, grad_outputs: tuple, create_graph: bool,
+           strict: str = "") -> tuple:
+    """d(sum(outputs * grad_outputs)) / d(inputs), zeros where an input is not used; with
+    `strict` (the caller's name) an unused input is an error instead, as in PyTorch."""
     used = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
-    if not used:
-        return tuple(zeros_like(t) for t in inputs)
-    return autograd.grad([o for o, _ in used], inputs, [g for _, g in used],
-                         retain_graph=True, create_graph=create_graph, allow_unused=True,
-                         materialize_grads=True)
+    if used:
+        grads = autograd.grad([o for o, _ in used], inputs, [g for _, g in used],
+                              retain_graph=True, create_graph=create_graph, allow_unused=True,
+                              materialize_grads=not strict)
+    else:
+        grads = (None,) * len(inputs) if strict else tuple(zeros_like(t) for t in inputs)
+    unused = [k for k, g in enumerate(grads) if g is None]
+    if unused:
+        raise RuntimeError(f"{strict}: the output of the function is independent of input "
+                           f"{unused[0]}, which strict=True does not allow")
+    return grads
 
 
 def _result(values: tuple, was_tuple: bool, create_graph: bool) -> Any:
@@ -56,7 +64,7 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
                                    "element")
             v = tuple(ones_like(o) for o in outputs)
         v, _ = _as_tuple(v)
-        grads = _grads(outputs, leaves, v, create_graph)
+        grads = _grads(outputs, leaves, v, create_graph, strict and "vjp")
     return (_result(outputs, outputs_tuple, create_graph),
             _result(grads, inputs_tuple, create_graph))
 
@@ -75,7 +83,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     with autograd.enable_grad():
         outputs, outputs_tuple = _as_tuple(func(*leaves))
         dummies = tuple(zeros_like(o).requires_grad_(True) for o in outputs)
-        grads = _grads(outputs, leaves, dummies, create_graph=True)
+        grads = _grads(outputs, leaves, dummies, True, strict and "jvp")
         products = _grads(grads, dummies, v, create_graph)
     return (_result(outputs, outputs_tuple, create_graph),
             _result(products, outputs_tuple, create_graph))
@@ -92,8 +100,8 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
         blocks = []
         for out in outputs:
             flat = out.reshape(-1)
-            rows = [_grads((flat[i],), leaves, (ones_like(flat[i]),), create_graph)
-                    for i in range(flat.shape[0])]
+            rows = [_grads((flat[i],), leaves, (ones_like(flat[i]),), create_graph,
+                           strict and "jacobian") for i in range(flat.shape[0])]
             blocks.append(tuple(
                 (stack([row[k] for row in rows]) if rows else zeros_like(t).reshape(0, -1)
                  ).reshape(out.shape + t.shape)
@@ -116,7 +124,7 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: boo
                                f"{out.shape}")
         return _grads((out,), xs, (ones_like(out),), create_graph=True)
 
-    result = jacobian(gradient, inputs, create_graph=create_graph)
+    result = jacobian(gradient, inputs, create_graph=create_graph, strict=strict)
     return result if inputs_tuple else result[0][0]
 
 
@@ -130,7 +138,7 @@ def vhp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         out = func(*leaves)
         if out.numel() != 1:
             raise RuntimeError(f"vhp: func must return one element, got shape {out.shape}")
-        grads = _grads((out,), leaves, (ones_like(out),), create_graph=True)
+        grads = _grads((out,), leaves, (ones_like(out),), True, strict and "vhp")
         products = _grads(grads, leaves, v, create_graph)
     return _result((out,), False, create_graph), _result(products, inputs_tuple, create_graph)
 
