@@ -338,3 +338,34 @@ def test_clip_grad_norm_nonfinite_matches_torch(bad):
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
     for a, b in zip(ours[1], theirs[1]):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=0)
+
+
+def test_step_hooks_run_around_every_step_until_removed():
+    p = tl.nn.Parameter(tl.ones(2))
+    p.grad = tl.ones(2)
+    opt = tl.optim.SGD([p], lr=0.1)
+    calls = []
+    pre = opt.register_step_pre_hook(lambda o, args, kwargs: calls.append(("pre", args)))
+    post = opt.register_step_post_hook(lambda o, args, kwargs: calls.append(("post", args)))
+    opt.step()
+    assert calls == [("pre", (opt,)), ("post", (opt,))]  # PyTorch's args: the optimizer first
+    pre.remove()
+    opt.step()
+    post.remove()
+    opt.step()
+    assert [c[0] for c in calls] == ["pre", "post", "post"]
+    np.testing.assert_allclose(p.numpy(), [0.7, 0.7], rtol=1e-6)
+
+
+def test_a_pre_hook_can_replace_the_step_arguments_and_a_subclass_step_is_hooked_once():
+    class Counting(tl.optim.SGD):
+        def step(self, closure=None):
+            return super().step(closure)
+
+    p = tl.nn.Parameter(tl.ones(1))
+    p.grad = tl.ones(1)
+    opt, seen = Counting([p], lr=1.0), []
+    opt.register_step_pre_hook(lambda o, args, kwargs: ((o, lambda: seen.append(1) or 5.0), {}))
+    opt.register_step_post_hook(lambda *a: seen.append("post"))
+    assert opt.step() == 5.0  # the closure the hook put in ran
+    assert seen == [1, "post"]

@@ -8,6 +8,7 @@ instead override `step` and read `self.state[p]` (a dict made on first use), as 
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -16,8 +17,32 @@ from typing import Any
 import numpy as np
 
 from .. import backend as be
-from ..autograd import enable_grad, mark_written
+from ..autograd import RemovableHandle, enable_grad, mark_written
 from ..tensor import Tensor
+
+
+def _with_step_hooks(step: Callable) -> Callable:
+    """`step` with the optimizer's pre and post hooks around the outermost call (a subclass's
+    step that calls `super().step()` runs them once)."""
+    @functools.wraps(step)
+    def hooked(self: "Optimizer", *args: Any, **kwargs: Any) -> Any:
+        pre, post = self._step_hooks
+        if self._stepping or not (pre or post):
+            return step(self, *args, **kwargs)
+        self._stepping = True
+        args = (self, *args)  # NOTE: as PyTorch passes them, the optimizer first
+        try:
+            for hook in list(pre.values()):
+                changed = hook(self, args, kwargs)
+                if changed is not None:
+                    args, kwargs = changed
+            result = step(*args, **kwargs)
+            for hook in list(post.values()):
+                hook(self, args, kwargs)
+        finally:
+            self._stepping = False
+        return result
+    return hooked
 
 
 class Optimizer:
@@ -42,6 +67,8 @@ class Optimizer:
                             f"or of dicts, got a single {type(params).__name__}; wrap it in "
                             "a list")
         self.defaults = defaults
+        self._step_hooks: tuple[dict, dict] = ({}, {})  # pre, post
+        self._stepping = False
         self.param_groups: list[dict[str, Any]] = []
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         groups = list(params)
@@ -53,6 +80,21 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own `step` runs its step hooks too (PyTorch wraps it the same way)."""
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _with_step_hooks(cls.__dict__["step"])
+
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """`hook(optimizer, args, kwargs)` before every `step`; it may return new
+        `(args, kwargs)` for the step."""
+        return RemovableHandle(self._step_hooks[0], hook)
+
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
+        """`hook(optimizer, args, kwargs)` after every `step`."""
+        return RemovableHandle(self._step_hooks[1], hook)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -131,6 +173,7 @@ class Optimizer:
                 elif p.grad is not None:
                     p.grad.zero_()
 
+    @_with_step_hooks
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; return `closure()` if one is given.
 
