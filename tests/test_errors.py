@@ -310,3 +310,37 @@ def test_cat_and_stack_refuse_what_pytorch_refuses():
         tl.stack([])
     with pytest.raises(RuntimeError, match="bool tensor"):
         -tl.tensor([True])
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda x: x.permute(0, 5), IndexError, "permute: dim 5 is out of range"),
+    (lambda x: x.flatten(5), IndexError, "flatten: dim 5"),
+    (lambda x: x.flatten(1, 0), RuntimeError, "start_dim 1 comes after end_dim 0"),
+    (lambda x: x.narrow(1, 2, 5), RuntimeError, "narrow: start 2 and length 5"),
+    (lambda x: x.narrow(1, 0, -1), RuntimeError, "narrow"),
+    (lambda x: x.size(5), IndexError, "size: dim 5"),
+    (lambda x: x.stride(-3), IndexError, "stride: dim -3"),
+    (lambda x: tl.tensor(1.0).size(0), IndexError, "0-d tensor has no dims"),
+    (lambda x: x.reshape(2, 3, 1).t(), RuntimeError, "t: expects a tensor of at most 2 dims"),
+    (lambda x: x.index_select(0, tl.tensor([[0, 1]])), RuntimeError, "index must be a 1-D"),
+    (lambda x: x.index_select(0, tl.tensor([0.0])), RuntimeError, "integer tensor"),
+    (lambda x: x.fill_(None), TypeError, "got None"),
+    (lambda x: x.__setitem__(0, None), TypeError, "cannot assign None"),
+    (lambda x: x.masked_fill(tl.zeros(4, 5, dtype=tl.bool), 1.0), RuntimeError,
+     r"masked_fill: a mask of shape \(4, 5\) does not broadcast to the tensor's shape"),
+    (lambda x: tl.where(tl.zeros(4, 5, dtype=tl.bool), x, 0.0), RuntimeError,
+     r"where: shapes \(4, 5\) and \(2, 3\)"),
+    (lambda x: F.cross_entropy(x, tl.tensor([0, 1]), weight=tl.ones(4)), RuntimeError,
+     r"weight should have one entry per class \(3\)"),
+    (lambda x: F.nll_loss(x, tl.tensor([0, 1]), weight=tl.ones(4)), RuntimeError, "nll_loss"),
+    (lambda x: F.cross_entropy(x, x.softmax(-1), weight=tl.ones(4)), RuntimeError, "weight"),
+    (lambda x: F.batch_norm(x, tl.zeros(5), tl.ones(5)), RuntimeError,
+     "running_mean has 5 elements, but the input"),
+    (lambda x: nn.BatchNorm1d(4)(x), RuntimeError, "expected 4 channels"),
+])
+def test_bad_dims_indices_and_values_raise_pytorchs_type_and_name_the_op(call, error, words):
+    x = tl.arange(6.0).reshape(2, 3)
+    before = x.numpy().copy()
+    with pytest.raises(error, match=words):
+        call(x)
+    np.testing.assert_array_equal(x.numpy(), before)  # nothing half-done

@@ -181,18 +181,22 @@ def _scalar_dtype(dtype: np.dtype, value: Any) -> np.dtype:
     return dtype
 
 
+def _dim_index(d: int, ndim: int, op: str) -> int:
+    """`d` (a negative one counts from the end) as an axis of a tensor of `ndim` dims, or
+    PyTorch's IndexError; a 0-d tensor takes dim 0 and -1, as in PyTorch."""
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{op}: dim {d} is out of range for a tensor of {ndim} dims "
+                         f"(expected {-n} to {n - 1})")
+    return d % n
+
+
 def _dims(dim: Any, ndim: int, op: str) -> tuple | None:
     """Normalise `dim` (None, an int or a sequence of ints, negatives allowed) to sorted axes."""
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    n = max(ndim, 1)  # NOTE: a 0-d tensor takes dim 0 and -1, as in PyTorch
-    out = []
-    for d in dims:
-        if not -n <= d < n:
-            raise IndexError(f"{op}: dim {d} is out of range for a tensor of {ndim} dims "
-                             f"(expected {-n} to {n - 1})")
-        out.append(d % n)
+    out = [_dim_index(d, ndim, op) for d in dims]
     if len(set(out)) != len(out):
         raise RuntimeError(f"{op}: dim {dim} repeats a dimension")
     return tuple(sorted(out)) if ndim else None
@@ -572,7 +576,13 @@ class Tensor:
         return self._ctx
 
     def size(self, dim: int | None = None) -> tuple | int:
-        return self.shape if dim is None else self.shape[dim]
+        return self.shape if dim is None else self.shape[self._real_dim(dim, "size")]
+
+    def _real_dim(self, dim: int, op: str) -> int:
+        """`dim` as an axis of this tensor's shape (a 0-d tensor has none to give)."""
+        if not self.ndim:
+            raise IndexError(f"{op}: dim {dim} given, but a 0-d tensor has no dims")
+        return _dim_index(dim, self.ndim, op)
 
     def dim(self) -> int:
         return self.ndim
@@ -829,7 +839,7 @@ class Tensor:
     def stride(self, dim: int | None = None) -> tuple | int:
         """Steps between neighbours along each dim, in elements (numpy's strides / itemsize)."""
         steps = tuple(s // self.dtype.itemsize for s in self.numpy().strides)
-        return steps if dim is None else steps[dim]
+        return steps if dim is None else steps[self._real_dim(dim, "stride")]
 
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)
@@ -1652,7 +1662,10 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = (d % self.ndim for d in (start_dim, end_dim))
+        start, end = (_dim_index(d, self.ndim, "flatten") for d in (start_dim, end_dim))
+        if start > end:
+            raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                               f"(shape {self.shape})")
         # NOTE: the merged size, not -1, which an empty batch would leave ambiguous
         merged = math.prod(self.shape[start:end + 1])
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
@@ -1672,7 +1685,7 @@ class Tensor:
 
     def permute(self, *dims: Any) -> "Tensor":
         dims = _size(dims)
-        axes = tuple(d % max(self.ndim, 1) for d in dims)
+        axes = tuple(_dim_index(d, self.ndim, "permute") for d in dims)
         if sorted(axes) != list(range(self.ndim)):
             raise RuntimeError(f"permute: dims {dims} are not a permutation of the "
                                f"{self.ndim} dims of a tensor of shape {self.shape}")
@@ -1693,6 +1706,9 @@ class Tensor:
         return self._permuted(tuple(reversed(range(self.ndim))))
 
     def t(self) -> "Tensor":
+        if self.ndim > 2:
+            raise RuntimeError(f"t: expects a tensor of at most 2 dims, got shape {self.shape}; "
+                               "use transpose(d0, d1), or .mT for the last two")
         return self.T
 
     def expand(self, *sizes: Any) -> "Tensor":
@@ -1942,6 +1958,14 @@ class Tensor:
     def masked_fill(self, mask: Any, value: Any) -> "Tensor":
         """`value` where `mask` is True, this tensor elsewhere (the gradient flows there)."""
         value = value.to(self.dtype) if isinstance(value, Tensor) else self._const(value)
+        shape = tuple(np.shape(mask.numpy() if isinstance(mask, Tensor) else mask))
+        try:
+            fits = np.broadcast_shapes(shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(f"masked_fill: a mask of shape {shape} does not broadcast to "
+                               f"the tensor's shape {self.shape}")
         return where(mask, value, self)  # NOTE: self's dtype either way, as in PyTorch
 
     def _along(self, dim: int, op: str, index: Any) -> "Tensor":
@@ -1949,13 +1973,21 @@ class Tensor:
         return self[(slice(None),) * self._axis(dim, op) + (index,)]
 
     def narrow(self, dim: int, start: int, length: int) -> "Tensor":
-        return self._along(dim, "narrow", slice(start, start + length))
+        size = self.shape[self._real_dim(dim, "narrow")]
+        first = start + size if start < 0 else start
+        if not 0 <= first <= size or length < 0 or first + length > size:
+            raise RuntimeError(f"narrow: start {start} and length {length} do not fit in dim "
+                               f"{dim} of shape {self.shape}")
+        return self._along(dim, "narrow", slice(first, first + length))
 
     @_zero_d_as_1d("index")
     def index_select(self, dim: int, index: Any) -> "Tensor":
         """The entries at `index` (a 1-D integer tensor, or 0-d: one entry, the dim kept)
         along `dim`; repeats accumulate."""
         index = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+        if index.ndim > 1 or index.dtype.kind not in "iu":
+            raise RuntimeError(f"index_select: index must be a 1-D integer tensor, got "
+                               f"{index.dtype} of shape {index.shape}")
         return self._along(dim, "index_select", index.reshape(-1))
 
     def gather(self, dim: int, index: Any) -> "Tensor":
@@ -2382,6 +2414,9 @@ class Tensor:
         return out
 
     def __setitem__(self, index: Any, value: Any) -> None:
+        if value is None:
+            raise TypeError(f"setitem: cannot assign None into a {self.dtype} tensor; assign a "
+                            "number or a tensor")
         index, _, move = _index(index, self.ndim)
         if autograd.is_grad_enabled() and (self.requires_grad or getattr(value, "requires_grad",
                                                                          False)):
@@ -3903,6 +3938,10 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     else:
         a, b = Tensor(input), Tensor(other)
         a, b = a._pair(b)
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError as e:
+        raise RuntimeError(autograd._shape_error("where", (cond, a, b), e)) from None
     return ops.Where.apply(a, b, cond=cond.astype(bool, copy=False))
 
 
@@ -4168,6 +4207,8 @@ def from_numpy(a: np.ndarray) -> Tensor:
 
 
 def _filled(size: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
+    if value is None:
+        raise TypeError("full: the fill value must be a number or a bool, got None")
     dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
     # NOTE: made by the backend, as every array a computation reads (TinyJit records it)
     return Tensor(be.active.full(_new_size(size), value, dt), requires_grad=requires_grad)

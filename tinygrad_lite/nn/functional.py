@@ -637,6 +637,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
         raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, L...), got "
                          f"{input.shape}")
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != input.shape[1]:
+            raise RuntimeError(f"batch_norm: {name} has {t.numel()} elements, but the input "
+                               f"{input.shape} has {input.shape[1]} channels (dim 1)")
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when not "
@@ -750,10 +755,17 @@ def _class_dim(input: Tensor, op: str) -> int:  # noqa: A002
     return 0 if input.ndim == 1 else 1
 
 
-def _class_weighted(logp: Tensor, weight: Tensor | None, class_dim: int) -> Tensor:
+def _check_class_weight(weight: Tensor | None, classes: int, op: str) -> None:
+    if weight is not None and weight.shape != (classes,):
+        raise RuntimeError(f"{op}: weight should have one entry per class ({classes}), got "
+                           f"shape {weight.shape}")
+
+
+def _class_weighted(logp: Tensor, weight: Tensor | None, class_dim: int, op: str) -> Tensor:
     """logp times per-class weights (C,) broadcast along the class dimension."""
     if weight is None:
         return logp
+    _check_class_weight(weight, logp.shape[class_dim], op)
     return logp * weight.to(logp.dtype).reshape((-1,) + (1,) * (logp.ndim - class_dim - 1))
 
 
@@ -785,6 +797,7 @@ def _weighted_nll(logp: Tensor, values: np.ndarray, keep: np.ndarray | None,
     count without weights), as in PyTorch.
     """
     class_dim = _class_dim(logp, op)
+    _check_class_weight(weight, logp.shape[class_dim], op)
     mask = None if keep is None else Tensor._wrap(keep.astype(logp.dtype))
     picked = ops.TakeAlongAxis.apply(logp, indices=np.expand_dims(values, class_dim),
                                      axis=class_dim).squeeze(class_dim)
@@ -864,7 +877,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
         probs = target.to(logp.dtype)
         if label_smoothing:
             probs = probs * (1 - label_smoothing) + label_smoothing / classes
-        loss = -(_class_weighted(logp, weight, class_dim) * probs).sum(class_dim)
+        loss = -(_class_weighted(logp, weight, class_dim, op) * probs).sum(class_dim)
         return _reduce(loss, reduction)
     labels, keep = _checked_labels(input, target, ignore_index, op)
     if input.ndim == 2 and keep is None and weight is None and not label_smoothing:
@@ -873,7 +886,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     logp = input.log_softmax(class_dim)
     loss, denominator, mask = _weighted_nll(logp, labels, keep, weight, op)
     if label_smoothing:
-        smooth = -_class_weighted(logp, weight, class_dim).sum(class_dim)
+        smooth = -_class_weighted(logp, weight, class_dim, op).sum(class_dim)
         if mask is not None:
             smooth = smooth * mask
         loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / classes)

@@ -813,8 +813,9 @@ class _BatchNorm(_NormBase):
             raise ValueError(f"{type(self).__name__}: expected {ranks} input, got shape "
                              f"{input.shape}")
         if input.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}): expected "
-                             f"{self.num_features} channels in dim 1, got shape {input.shape}")
+            raise RuntimeError(f"{type(self).__name__}({self.num_features}): expected "
+                               f"{self.num_features} channels in dim 1, got shape "
+                               f"{input.shape}")
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             with no_grad():
