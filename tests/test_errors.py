@@ -344,3 +344,13 @@ def test_bad_dims_indices_and_values_raise_pytorchs_type_and_name_the_op(call, e
     with pytest.raises(error, match=words):
         call(x)
     np.testing.assert_array_equal(x.numpy(), before)  # nothing half-done
+
+
+def test_comparison_methods_refuse_what_the_operators_hand_back_to_python():
+    x = tl.ones(2)
+    assert (x == None) is False and (x != "a") is True  # noqa: E711  (Python's fallback)
+    with pytest.raises(TypeError, match="eq: cannot compare a tensor with NoneType"):
+        x.eq(None)
+    with pytest.raises(TypeError):
+        x < None  # noqa: B015
+    assert x.le(1).all() and tl.eq(x, x).all()

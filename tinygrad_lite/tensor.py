@@ -1008,12 +1008,21 @@ class Tensor:
         except ValueError as e:
             raise RuntimeError(autograd._shape_error(name, (a, b), e)) from None
 
-    eq = __eq__ = _named(_compare, "eq")  # type: ignore[override]
-    ne = __ne__ = _named(_compare, "ne")  # type: ignore[override]
-    lt = __lt__ = _named(_compare, "lt")
-    le = __le__ = _named(_compare, "le")
-    gt = __gt__ = _named(_compare, "gt")
-    ge = __ge__ = _named(_compare, "ge")
+    def _compare_method(self, other: Any, name: str) -> "Tensor":
+        """`t.eq(other)`: where the operator hands an odd `other` back to Python (`t == None`
+        is False), the method refuses it, as in PyTorch."""
+        out = self._compare(other, name)
+        if out is NotImplemented:
+            raise TypeError(f"{name}: cannot compare a tensor with {type(other).__name__}")
+        return out
+
+    __eq__ = _named(_compare, "eq")  # type: ignore[override]
+    __ne__ = _named(_compare, "ne")  # type: ignore[override]
+    __lt__, __le__ = _named(_compare, "lt"), _named(_compare, "le")
+    __gt__, __ge__ = _named(_compare, "gt"), _named(_compare, "ge")
+    eq, ne = _named(_compare_method, "eq"), _named(_compare_method, "ne")
+    lt, le = _named(_compare_method, "lt"), _named(_compare_method, "le")
+    gt, ge = _named(_compare_method, "gt"), _named(_compare_method, "ge")
     greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
     # --- unary math ---------------------------------------------------------------------------
