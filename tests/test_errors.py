@@ -325,6 +325,7 @@ def test_cat_and_stack_refuse_what_pytorch_refuses():
     (lambda x: x.index_select(0, tl.tensor([[0, 1]])), RuntimeError, "index must be a 1-D"),
     (lambda x: x.index_select(0, tl.tensor([0.0])), RuntimeError, "integer tensor"),
     (lambda x: x.fill_(None), TypeError, "got None"),
+    (lambda x: x.fill_(tl.ones(4, 5)), RuntimeError, r"fill_: .* got shape \(4, 5\)"),
     (lambda x: x.__setitem__(0, None), TypeError, "cannot assign None"),
     (lambda x: x.masked_fill(tl.zeros(4, 5, dtype=tl.bool), 1.0), RuntimeError,
      r"masked_fill: a mask of shape \(4, 5\) does not broadcast to the tensor's shape"),

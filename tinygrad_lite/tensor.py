@@ -2598,6 +2598,9 @@ class Tensor:
         return self._assign(src.to(self.dtype).expand(self.shape), "copy_")
 
     def fill_(self, value: Any) -> "Tensor":
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError(f"fill_: the value must be a number or a 0-d tensor, got shape "
+                               f"{value.shape}; copy_() writes a tensor of values")
         return self._assign(full(self.shape, value, dtype=self.dtype), "fill_")
 
     def zero_(self) -> "Tensor":
