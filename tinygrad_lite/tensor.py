@@ -1967,14 +1967,7 @@ class Tensor:
     def masked_fill(self, mask: Any, value: Any) -> "Tensor":
         """`value` where `mask` is True, this tensor elsewhere (the gradient flows there)."""
         value = value.to(self.dtype) if isinstance(value, Tensor) else self._const(value)
-        shape = tuple(np.shape(mask.numpy() if isinstance(mask, Tensor) else mask))
-        try:
-            fits = np.broadcast_shapes(shape, self.shape) == self.shape
-        except ValueError:
-            fits = False
-        if not fits:
-            raise RuntimeError(f"masked_fill: a mask of shape {shape} does not broadcast to "
-                               f"the tensor's shape {self.shape}")
+        # NOTE: the result broadcasts self with the mask, as torch.masked_fill's does
         return where(mask, value, self)  # NOTE: self's dtype either way, as in PyTorch
 
     def _along(self, dim: int, op: str, index: Any) -> "Tensor":
