@@ -80,7 +80,7 @@ SWEEP = {
     "normalize_cosine": lambda a, b: F.normalize(a) * F.cosine_similarity(a, b)[:, None],
     "bce": lambda a, b: F.binary_cross_entropy(a, b) + F.binary_cross_entropy_with_logits(a, b),
     "nll_huber_kl": lambda a, b: F.nll_loss(a.log_softmax(1), tl.tensor([0, 2, 1]))
-    + F.huber_loss(a, b) + F.kl_div(a.log(), b),
+    + F.huber_loss(a, b) + F.kl_div(a.log(), b, reduction="batchmean"),
     "norms": lambda a: F.batch_norm(a, None, None, training=True) * F.group_norm(
         a.reshape(1, 3, 3), 1).reshape(3, 3),
     "embedding_masked_fill": lambda a: F.embedding(tl.tensor([0, 2]), a).sum(0)

@@ -670,7 +670,7 @@ LOSS_GRADCHECKS = {
     "smooth_l1": lambda a, b: F.smooth_l1_loss(a, b, beta=0.5),
     "huber": lambda a, b: F.huber_loss(a, b, "sum", delta=0.7),
     "kl_div": lambda a, b: F.kl_div(a, b.abs() + 0.1, reduction="batchmean"),
-    "kl_div_log_target": lambda a, b: F.kl_div(a, b, "none", log_target=True),
+    "kl_div_log_target": lambda a, b: F.kl_div(a, b, reduction="none", log_target=True),
     "cosine_similarity": lambda a, b: F.cosine_similarity(a, b),
 }
 
