@@ -454,3 +454,57 @@ def test_a_gradient_penalty_with_create_graph_replays(backend):
             assert jitted(w_jit, x).item() == step(w_eager, x).item()
             np.testing.assert_array_equal(w_jit.grad.numpy(), w_eager.grad.numpy())
     assert jitted.source
+
+
+def test_gradient_clipping_replays_with_each_steps_norm(backend):
+    """The clip factor is tensor ops, not a Python float frozen at recording: four small
+    batches record a step that does not clip, and the large fifth batch must still clip."""
+    def make():
+        tl.manual_seed(0)
+        model = nn.Linear(4, 2)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+            opt.step()
+            return loss
+        return model, step
+
+    batches = [(tl.full((3, 4), 0.01), tl.zeros(3, 2))] * 4 + [(tl.full((3, 4), 100.0),
+                                                                tl.zeros(3, 2))]
+    eager_model, eager_step = make()
+    jit_model, step = make()
+    jitted = tl.TinyJit(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NOTE: replayed, not refused
+        for x, y in batches:
+            eager_step(x, y)
+            jitted(x, y)
+    np.testing.assert_allclose(jit_model.weight.numpy(), eager_model.weight.numpy(),
+                               rtol=1e-5)
+    assert np.abs(jit_model.weight.numpy()).max() < 1.0
+
+
+def test_an_ignored_label_after_recording_is_an_error_not_a_wrong_loss(backend):
+    """Batches without ignore_index labels record the fused loss; a later batch with one
+    cannot take the eager path's way around it, and must not read outside the row."""
+    tl.manual_seed(0)
+    model = nn.Linear(4, 3)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @tl.TinyJit
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    x = tl.randn(5, 4)
+    for _ in range(4):
+        step(x, tl.tensor([0, 1, 2, 0, 1]))
+    with pytest.raises(IndexError):
+        step(x, tl.tensor([0, -100, 2, 0, 1]))

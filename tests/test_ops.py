@@ -270,3 +270,11 @@ def test_0d_tensors_and_empty_reductions_without_torch():
     assert np.isnan(tl.zeros(0).median().item())
     assert tl.zeros(0, 3).median(1).values.shape == (0,)
     assert tl.zeros(0, 2, 3).flatten(1).shape == (0, 6)
+
+
+@pytest.mark.parametrize("p", [2.0, 3.0, 1.0, 0.5, -1.0])
+def test_norm_of_a_vector_with_a_nan_is_nan_and_of_zeros_is_zero_with_zero_gradient(p):
+    assert np.isnan(tl.tensor([1.0, float("nan"), 2.0]).norm(p).item())
+    z = tl.zeros(2, requires_grad=True)
+    z.norm(p).backward()
+    assert z.grad.tolist() == [0.0, 0.0]

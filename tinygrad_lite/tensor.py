@@ -1500,10 +1500,11 @@ class Tensor:
             powers = x * x if p == 2 else x.abs() ** p
         total = powers.sum(dim, keepdim)
         # NOTE: d total**(1/p) at total = 0 is inf * 0 = nan: the inner where hands the root a 1
-        # there and the outer one puts the 0 back, so the gradient there is 0
-        positive = total > 0
-        safe = where(positive, total, 1)
-        return where(positive, safe.sqrt() if p == 2 else safe ** (1 / p), 0)
+        # there and the outer one puts the 0 back, so the gradient there is 0 (a NaN total
+        # stays NaN, as in PyTorch)
+        zero = total == 0
+        safe = where(zero, 1, total)
+        return where(zero, 0, safe.sqrt() if p == 2 else safe ** (1 / p))
 
     def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
         """The sum with NaNs counted as 0 (they get no gradient); cast to `dtype` first."""

@@ -36,6 +36,11 @@ def forward(x, labels, logp, losses):
         lse = math.log(total)
         for j in range(x.shape[1]):
             logp[i, j] = (x[i, j] - m) - lse
+        if not 0 <= labels[i] < x.shape[1]:
+            # NOTE: numba does not check bounds; an ignore_index label reaches here only in a
+            # TinyJit replay recorded on batches without one (the eager path takes them out)
+            raise IndexError("cross_entropy: a label is outside [0, classes): a TinyJit "
+                             "replay recorded without ignore_index labels cannot skip them")
         losses[i] = -logp[i, labels[i]]
 
 

@@ -5,12 +5,13 @@ Clipping changes `.grad` in place under no_grad, between `backward()` and `optim
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 import numpy as np
 
 from ...autograd import no_grad
-from ...tensor import Tensor, cat, tensor
+from ...tensor import Tensor, cat, stack, tensor
 from ..module import Module, Parameter
 from . import rnn
 
@@ -33,26 +34,27 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
     if not values:
         return tensor(0.0)
     norm_type = float(norm_type)
-    norms = [np.linalg.norm(t.numpy().ravel(), norm_type) for t in values]
-    total = np.linalg.norm(np.asarray(norms), norm_type).astype(values[0].dtype)
-    if error_if_nonfinite and not np.isfinite(total):
+    with no_grad():  # NOTE: tensor ops, so TinyJit replays them with each step's gradients
+        total = stack([t.norm(norm_type) for t in values]).norm(norm_type).to(values[0].dtype)
+    if error_if_nonfinite and not math.isfinite(total.item()):
         raise RuntimeError(f"get_total_norm: the total norm of order {norm_type} is "
                            "non-finite, so the gradients cannot be clipped; pass "
                            "error_if_nonfinite=False to let it through")
-    return tensor(total)
+    return total
 
 
 def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
                           total_norm: Tensor, foreach: bool | None = None) -> None:
     """Multiply the gradients by min(max_norm / (total_norm + 1e-6), 1): PyTorch's formula
     in the norm's dtype, always multiplied in, so a NaN norm makes every gradient NaN."""
-    norm = np.asarray(total_norm)
-    # NOTE: np.minimum keeps a NaN, where `coef < 1` would skip it
-    coef = np.minimum(norm.dtype.type(max_norm) / (norm + norm.dtype.type(1e-6)), 1.0)
+    if not isinstance(total_norm, Tensor):
+        total_norm = tensor(total_norm)
     with no_grad():
+        # NOTE: a tensor, not a Python float, so TinyJit replays it with each step's norm
+        coef = (max_norm / (total_norm + 1e-6)).clamp(max=1.0)  # clamp keeps a NaN
         for p in _as_list(parameters):
             if p.grad is not None:
-                p.grad.mul_(float(coef))
+                p.grad.mul_(coef)
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
