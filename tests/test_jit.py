@@ -508,3 +508,28 @@ def test_an_ignored_label_after_recording_is_an_error_not_a_wrong_loss(backend):
         step(x, tl.tensor([0, 1, 2, 0, 1]))
     with pytest.raises(IndexError):
         step(x, tl.tensor([0, -100, 2, 0, 1]))
+
+
+def test_a_jitted_method_never_replays_a_dead_instances_weights():
+    """Plans are keyed by the instance, held weakly: a new object given a freed one's id
+    records its own (and the dead one's plans are dropped)."""
+    import gc
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        @tl.TinyJit
+        def predict(self, x):
+            return self.fc(x)
+
+    x = tl.ones(1, 2)
+    for _ in range(20):
+        model = Model()
+        with tl.no_grad():
+            replayed = [model.predict(x).numpy().copy() for _ in range(4)][-1]
+            np.testing.assert_allclose(replayed, model.fc(x).numpy())
+        del model
+        gc.collect()
+    assert len(Model.predict._plans) == 1

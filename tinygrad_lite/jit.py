@@ -173,7 +173,36 @@ def _signature(tree: Any) -> Any:
         return tuple(_signature(v) for v in tree)
     if isinstance(tree, dict):
         return tuple((k, _signature(v)) for k, v in tree.items())
-    return tree if isinstance(tree, _LITERALS + (float,)) else id(tree)
+    return tree if isinstance(tree, _LITERALS + (float,)) else _Same(tree)
+
+
+class _Same:
+    """An object in a signature, by identity but held weakly: a recording neither keeps a
+    model alive nor matches a new object that was given a dead one's id (a jitted method
+    then replayed the dead instance's weights)."""
+
+    __slots__ = ("id", "ref")
+
+    def __init__(self, obj: Any) -> None:
+        self.id = id(obj)
+        try:
+            self.ref: Any = weakref.ref(obj)
+        except TypeError:  # NOTE: an object without weak references is held as it is
+            self.ref = lambda: obj
+
+    def __hash__(self) -> int:
+        return self.id
+
+    def __eq__(self, other: Any) -> bool:
+        obj = self.ref()
+        return isinstance(other, _Same) and obj is not None and obj is other.ref()
+
+
+def _alive(signature: Any) -> bool:
+    """Whether every object a signature names still exists."""
+    if isinstance(signature, _Same):
+        return signature.ref() is not None
+    return not isinstance(signature, tuple) or all(map(_alive, signature))
 
 
 def _live_tensors() -> list[Tensor]:
@@ -447,6 +476,7 @@ class TinyJit:
                 return plan(inputs)
             return self.fn(*args, **kwargs)
         if key not in self._runs:  # NOTE: the first call makes the state (optimizer buffers)
+            self._plans = {k: v for k, v in self._plans.items() if _alive(k)}
             self._runs[key] = []
             out = self.fn(*args, **kwargs)
             _tree_data(out)  # NOTE: refuses a non-tensor result before anything is recorded
