@@ -533,3 +533,16 @@ def test_a_jitted_method_never_replays_a_dead_instances_weights():
         del model
         gc.collect()
     assert len(Model.predict._plans) == 1
+
+
+def test_a_batch_norm_step_replays_without_a_warning(backend):
+    """The running count's `add_(1)` on a 0-d buffer is the backend's own scalar result, which
+    replay names (it was refused as "a Python value that changes", then ran eagerly)."""
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    jitted = tl.TinyJit(lambda x: model(x).detach())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(6):
+            jitted(tl.randn(5, 3))
+    assert model[1].num_batches_tracked.item() == 6 and jitted.source

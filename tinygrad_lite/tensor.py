@@ -2536,7 +2536,9 @@ class Tensor:
             self._refresh_views()
         else:
             self._before = None  # NOTE: the earlier value is gone: nothing to go back to
-            src = value.numpy()
+            # NOTE: the backend's own result (a 0-d sum may be a numpy scalar), not .numpy()'s
+            # array made from it, so TinyJit sees the value it computed
+            src = be.active.realize(value._data)
             be.active.before_write(self.numpy())  # NOTE: pending lazy reads of it run first
             be.active.copy_into(self.numpy(), src)
             autograd.mark_written(self)
