@@ -496,3 +496,4 @@ def test_instance_norm_running_statistics(kind, shape, momentum):
     assert repr(theirs) == repr(layer)
     theirs(torch.tensor(x))
     assert np.allclose(theirs.running_var.numpy(), (1 - m) + m * var)
+

@@ -375,3 +375,27 @@ def test_spiral_classifier_with_l2_penalty_trains_like_torch_for_30_sgd_steps():
         model, ref, lambda m, x, t: F.binary_cross_entropy(m(x), t) + m.regularization_loss(),
         ref_loss, X, y, lr=0.5)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_a_query_with_nothing_to_attend_to_gets_zeros_and_finite_gradients():
+    """Causal plus left padding leaves a query row fully masked: PyTorch's attention gives
+    it zeros (and a zero gradient); a NaN there made every parameter's gradient NaN."""
+    q = tl.tensor(np.random.default_rng(0).standard_normal((1, 3, 4)), requires_grad=True)
+    allowed = tl.tensor([[False, False, False], [True, False, False], [True, True, False]])
+    out = F.scaled_dot_product_attention(q, q, q, attn_mask=allowed)
+    np.testing.assert_array_equal(out[0, 0].numpy(), np.zeros(4))
+    out.sum().backward()
+    assert np.isfinite(q.grad.numpy()).all()
+    layer = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True)
+    causal = tl.tensor(np.triu(np.ones((3, 3), bool), 1))
+    padding = tl.tensor([[False] * 3, [True, False, False]])
+    y = layer(tl.randn(2, 3, 4), src_mask=causal, src_key_padding_mask=padding, is_causal=True)
+    y[:, 1:].sum().backward()
+    assert all(np.isfinite(p.grad.numpy()).all() for p in layer.parameters())
+
+
+def test_lp_pool_of_odd_order_keeps_the_sign_of_the_sum_as_pytorch():
+    x = tl.tensor([[[-1.0, -2.0, 0.5, -0.2]]])
+    np.testing.assert_allclose(nn.LPPool1d(1, 2)(x).numpy(), [[[-3.0, 0.3]]], rtol=1e-6)
+    out = nn.LPPool1d(3, 2)(x).numpy()
+    assert np.isnan(out[0, 0, 0]) and np.isclose(out[0, 0, 1], (0.5**3 - 0.2**3) ** (1 / 3))

@@ -184,7 +184,10 @@ def multi_head_attention_forward(
     if key_padding_mask is not None:
         scores = scores + F.pad(_additive(key_padding_mask, scores.dtype), (0, extra)).reshape(
             batch, 1, 1, size + extra)
-    attention = F.dropout(scores.softmax(-1), dropout_p, training)
+    # NOTE: as PyTorch: without weights to return its fast path zeroes a row with nothing to
+    # attend to; with them its softmax leaves that row NaN
+    attention = F.dropout(scores.softmax(-1) if need_weights else F.safe_softmax(scores),
+                          dropout_p, training)
     out = (attention @ v).permute(2, 0, 1, 3).reshape(length, batch, embed_dim)
     out = F.linear(out, out_proj_weight, out_proj_bias)
     if unbatched:

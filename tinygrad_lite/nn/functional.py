@@ -1647,10 +1647,11 @@ def avg_pool3d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
 def _lp_pool(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],  # noqa: A002
              stride: int | Sequence[int] | None, ceil_mode: bool, nd: int) -> Tensor:
     """(sum over each window of x^p)^(1/p), as PyTorch computes it: an average pool of x^p
-    times the window size, with negative sums clamped to 0 before the root."""
+    times the window size, as sign(s) * relu(|s|) (a signed sum for p = 1; a negative sum's
+    root NaN for p = 3), then the root."""
     mean = _avg_pool(input ** norm_type, kernel_size, stride, 0, ceil_mode, True, None, nd)
     size = math.prod(_ntuple(kernel_size, nd, "kernel_size", f"lp_pool{nd}d"))
-    return (mean.relu() * size) ** (1.0 / norm_type)
+    return (mean.sign() * mean.abs().relu() * size) ** (1.0 / norm_type)
 
 
 def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int,  # noqa: A002
@@ -2703,8 +2704,17 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             scores = scores.masked_fill(~attn_mask.numpy(), -math.inf)
         else:
             scores = scores + attn_mask.to(scores.dtype)
-    weights = dropout(scores.softmax(-1), dropout_p)
+    weights = dropout(safe_softmax(scores), dropout_p)
     return weights @ value
+
+
+def safe_softmax(scores: Tensor) -> Tensor:
+    """softmax over the last dim, with a row whose every score is -inf (a query allowed to
+    attend to nothing, e.g. causal plus left padding) all 0 instead of NaN, with a zero
+    gradient, as PyTorch's attention computes it: one such row no longer makes every
+    parameter's gradient NaN."""
+    dead = (scores == -math.inf).all(-1, keepdim=True)
+    return scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
 
 
 def multi_head_attention_forward(*args: Any, **kwargs: Any) -> tuple[Tensor, Tensor | None]:
