@@ -186,7 +186,7 @@ def multi_head_attention_forward(
             batch, 1, 1, size + extra)
     # NOTE: as PyTorch: without weights to return its fast path zeroes a row with nothing to
     # attend to; with them its softmax leaves that row NaN
-    attention = F.dropout(scores.softmax(-1) if need_weights else F.safe_softmax(scores),
+    attention = F.dropout(scores.softmax(-1) if need_weights else F._safe_softmax(scores),
                           dropout_p, training)
     out = (attention @ v).permute(2, 0, 1, 3).reshape(length, batch, embed_dim)
     out = F.linear(out, out_proj_weight, out_proj_bias)

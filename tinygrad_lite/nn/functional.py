@@ -2704,11 +2704,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             scores = scores.masked_fill(~attn_mask.numpy(), -math.inf)
         else:
             scores = scores + attn_mask.to(scores.dtype)
-    weights = dropout(safe_softmax(scores), dropout_p)
+    weights = dropout(_safe_softmax(scores), dropout_p)
     return weights @ value
 
 
-def safe_softmax(scores: Tensor) -> Tensor:
+def _safe_softmax(scores: Tensor) -> Tensor:
     """softmax over the last dim, with a row whose every score is -inf (a query allowed to
     attend to nothing, e.g. causal plus left padding) all 0 instead of NaN, with a zero
     gradient, as PyTorch's attention computes it: one such row no longer makes every
