@@ -546,3 +546,30 @@ def test_a_batch_norm_step_replays_without_a_warning(backend):
         for _ in range(6):
             jitted(tl.randn(5, 3))
     assert model[1].num_batches_tracked.item() == 6 and jitted.source
+
+
+def test_a_scheduler_stepping_between_replays_changes_the_replayed_rate(backend):
+    """The optimizer's group options reach its update rule at every replay."""
+    def make():
+        tl.manual_seed(0)
+        model = nn.Linear(4, 2)
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, step, optim.lr_scheduler.StepLR(opt, 2, 0.1)
+
+    eager_model, eager_step, eager_sched = make()
+    jit_model, step, sched = make()
+    jitted = tl.TinyJit(step)
+    x, y = tl.randn(3, 4), tl.randn(3, 2)
+    for _ in range(8):
+        eager_step(x, y)
+        eager_sched.step()
+        jitted(x, y)
+        sched.step()
+    np.testing.assert_array_equal(jit_model.weight.numpy(), eager_model.weight.numpy())

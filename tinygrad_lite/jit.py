@@ -17,11 +17,15 @@ What is replayed, and what is frozen:
 - Arrays that exist before the call and are the same objects in both recorded runs
   (parameters, optimizer state) are read and written in place, as the function did.
 - Random ops (dropout) draw afresh on every call, from the same generator as eager code.
+- An optimizer's options are read from its `param_groups` at every replay (its update
+  rule gets the group), so a scheduler's new learning rate is used.
 - Everything else the function decides in Python is frozen at recording time: Python
-  numbers (a learning rate set by a scheduler between calls), `model.train()`/`eval()`,
-  branches on tensor values, `.item()` inside the function. As in tinygrad, keep those
-  outside the jitted function or pass them in as tensors, or call `reset()` after
-  changing them. A change during the recorded calls is caught (below); one after is not.
+  numbers it reads (a module attribute, a closure's float), `model.train()`/`eval()`,
+  `requires_grad_()`, tensors or optimizer state replaced by new objects
+  (`load_state_dict`), branches on tensor values, `.item()` inside the function. As in
+  tinygrad, keep those outside the jitted function or pass them in as tensors, or call
+  `reset()` after changing them. A change during the recorded calls is caught (below); one
+  after is not.
 
 The two recorded runs are compared call by call. If the function does not make the same
 calls, passes a Python number that changed (a counter kept in Python), reads an array made
