@@ -323,9 +323,7 @@ def fit(model: "Module", loss_fn: Callable[[Tensor, Tensor], Tensor], optimizer:
                     batch_bar.set_postfix(numbers)
                 history.append(numbers)
                 if scheduler is not None:
-                    scheduler.step()
-                    if jit:
-                        step.reset()  # NOTE: replay froze the learning rate
+                    scheduler.step()  # NOTE: a replay reads the new rate from the groups
                 epoch_bar.set_postfix(numbers, refresh=False)
                 epoch_bar.update()
         except KeyboardInterrupt:
