@@ -573,3 +573,17 @@ def test_a_scheduler_stepping_between_replays_changes_the_replayed_rate(backend)
         jitted(x, y)
         sched.step()
     np.testing.assert_array_equal(jit_model.weight.numpy(), eager_model.weight.numpy())
+
+
+def test_a_refusal_points_at_the_users_line_that_led_to_the_call():
+    """A refused call made inside the library (here cross_entropy's label smoothing) is
+    named with the line of the jitted function that led to it."""
+    model = nn.Linear(3, 4)
+
+    def step(x, y):
+        return F.cross_entropy(model(x), y, label_smoothing=0.1)  # the line named
+
+    jitted = tl.TinyJit(step)
+    with pytest.warns(UserWarning, match=r"made at File .*test_jit\.py.*in step"):
+        for _ in range(3):
+            jitted(tl.randn(2, 3), tl.tensor([0, 1]))

@@ -15,8 +15,8 @@ import functools
 import inspect
 import itertools
 import os
+import sys
 import threading
-import traceback
 import weakref
 from heapq import heappop, heappush
 from typing import Any, Callable
@@ -162,12 +162,18 @@ class set_grad_enabled:  # noqa: N801  (PyTorch's name)
         return (enable_grad if self.mode else no_grad)(fn)
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
 def _user_line() -> str:
-    """The innermost stack frame outside this package: where the user called the op."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    for frame in reversed(traceback.extract_stack()):
-        if not os.path.abspath(frame.filename).startswith(package):
-            return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}'
+    """The innermost stack frame outside this package: where the user called the op (a walk
+    up the frames, not a formatted traceback: TinyJit asks for every call it records)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if not os.path.abspath(code.co_filename).startswith(_PACKAGE):
+            return f'File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}'
+        frame = frame.f_back
     return "<unknown>"
 
 

@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 
 from . import backend as be
-from .autograd import is_grad_enabled
+from .autograd import _user_line, is_grad_enabled
 from .backend import lazy
 from .backend.lazy import Lazy
 from .tensor import Tensor
@@ -91,6 +91,7 @@ class _Recorder:
         self._depth = 0
         self._lazy = getattr(backend, "LAZY", frozenset())
         self.calls: list[tuple] = []
+        self.lines: dict[int, str] = {}  # a call's index -> the user's line that made it
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._backend, name)
@@ -112,6 +113,7 @@ class _Recorder:
                 self.calls.append((name, (), {}, weakref.ref(out), None))
             else:
                 self.calls.append((name, args, kwargs, out, None))
+            self.lines[len(self.calls) - 1] = _user_line()
             return out
 
         return record
@@ -126,7 +128,7 @@ def _realized(args: tuple, realize: Callable) -> tuple:
                  for a in args)
 
 
-def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
+def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list, dict]:
     """Run `fn` with every backend call and kernel launch logged (and, on the numba
     backend, elementwise ops fused from a thousand elements on: replay launches the kernels
     without building the graph again); the active backend is restored after."""
@@ -141,7 +143,7 @@ def _record(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list]:
         with _mode_of(backend)():
             out = fn(*args, **kwargs)
             _compute_pending(recorder.calls)
-            return out, recorder.calls
+            return out, recorder.calls, recorder.lines
     finally:
         be.active = backend
         lazy.launches = None
@@ -239,7 +241,8 @@ class _Plan:
     """
 
     def __init__(self, runs: list[tuple], backend: Any) -> None:
-        (calls, inputs, returned, out, _), (calls_b, inputs_b, returned_b, out_b, had_grad) = runs
+        (calls, inputs, returned, out, _, made_at), (calls_b, inputs_b, returned_b, out_b,
+                                                     had_grad, _) = runs
         # NOTE: the structure, not the tensors: they hold a graph
         self.returned = _returned(returned, lambda t: Tensor)
         self.mode = _mode_of(backend)
@@ -251,12 +254,12 @@ class _Plan:
         if [c[0] for c in calls] != [c[0] for c in calls_b]:
             raise _Refused("made different backend calls in two runs with inputs of the same "
                            "shapes (a Python branch on tensor values?)")
-        _check_writes(calls)
+        _check_writes(calls, made_at)
         lines = []
         for k, ((op, args, kwargs, result, root), (_, args_b, kwargs_b, result_b, root_b)) \
                 in enumerate(zip(calls, calls_b)):
             target = "launch" if op == "launch" else f"b.{op}"
-            where = f"call {k} ({target})"
+            where = _where(k, target, made_at)
             skip = _made_elsewhere(op, args, result, names[0])
             if skip != _made_elsewhere(op, args_b, result_b, names[1]):
                 raise _Refused(f"{where} computed its value in one run only")
@@ -368,7 +371,14 @@ class _Plan:
         return _rewrap(self.returned, out)
 
 
-def _check_writes(calls: list) -> None:
+def _where(k: int, target: str, made_at: dict) -> str:
+    """How a refusal names call `k`: its place in the run and the user's line that made it
+    (a call inside the library points at the user's line that led there)."""
+    line = made_at.get(k)
+    return f"call {k} ({target})" + (f", made at {line}," if line else "")
+
+
+def _check_writes(calls: list, made_at: dict) -> None:
     """Refuse a run that writes an array in place outside the backend: replay would skip it.
 
     Code about to write an array in place announces it (`before_write`, for the numba
@@ -379,9 +389,9 @@ def _check_writes(calls: list) -> None:
     for k, (op, args, *_) in enumerate(calls + [("end", (None,))]):
         if announced is not None and (op == "before_write" or op == "end"):
             raise _Refused(
-                f"call {announced} (b.before_write) announces an in-place write that runs "
-                "outside the backend, which replay would skip (an assignment into a slice "
-                "under no_grad, `t[i] = v`; LBFGS)")
+                f"{_where(announced, 'b.before_write', made_at)} announces an in-place write "
+                "that runs outside the backend, which replay would skip (an assignment into a "
+                "slice under no_grad, `t[i] = v`; LBFGS)")
         if op == "before_write":
             announced, target = k, args[0]
         elif op in _WRITERS and args[0] is target:
@@ -486,10 +496,10 @@ class TinyJit:
             _tree_data(out)  # NOTE: refuses a non-tensor result before anything is recorded
             return out
         had_grad = {id(t) for t in _live_tensors() if t._grad is not None}
-        out, calls = _record(self.fn, args, kwargs)
+        out, calls, lines = _record(self.fn, args, kwargs)
         runs = self._runs[key]
         # NOTE: the arrays now: Tensor.numpy() may swap a scalar result for an array later
-        runs.append((calls, inputs, out, _tree_data(out), had_grad))
+        runs.append((calls, inputs, out, _tree_data(out), had_grad, lines))
         if len(runs) == _RECORDED_RUNS:
             del self._runs[key]
             try:
