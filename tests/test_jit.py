@@ -587,3 +587,32 @@ def test_a_refusal_points_at_the_users_line_that_led_to_the_call():
     with pytest.warns(UserWarning, match=r"made at File .*test_jit\.py.*in step"):
         for _ in range(3):
             jitted(tl.randn(2, 3), tl.tensor([0, 1]))
+
+
+def test_resuming_from_a_checkpoint_reaches_a_replayed_step(backend):
+    """optimizer.load_state_dict writes into the state a replay holds (it replaced it, and
+    replay went on from the state before the load: Adam's step count did not move back)."""
+    def run(jit):
+        _, step = _mlp_step(optim.Adam, lr=0.01)
+        model_params = list(step.opt._all_params())
+        go = tl.TinyJit(step) if jit else step
+        batches = _batches(9)
+        tl.manual_seed(5)
+        for x, y in batches[:3]:
+            go(x, y)
+        snapshot = step.opt.state_dict()
+        weights = [p.numpy().copy() for p in model_params]
+        for x, y in batches[3:6]:
+            go(x, y)
+        step.opt.load_state_dict(snapshot)
+        with tl.no_grad():
+            for p, w in zip(model_params, weights):
+                p.copy_(tl.tensor(w))
+        tl.manual_seed(7)
+        return [go(x, y).item() for x, y in batches[6:]], step.opt.state_dict()
+
+    eager_losses, eager_state = run(False)
+    jit_losses, jit_state = run(True)
+    np.testing.assert_allclose(jit_losses, eager_losses, rtol=1e-6)
+    for k, entry in eager_state["state"].items():
+        assert float(jit_state["state"][k]["step"]) == float(entry["step"]) == 6

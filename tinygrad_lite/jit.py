@@ -18,14 +18,15 @@ What is replayed, and what is frozen:
   (parameters, optimizer state) are read and written in place, as the function did.
 - Random ops (dropout) draw afresh on every call, from the same generator as eager code.
 - An optimizer's options are read from its `param_groups` at every replay (its update
-  rule gets the group), so a scheduler's new learning rate is used.
+  rule gets the group), so a scheduler's new learning rate is used; a module's and an
+  optimizer's `load_state_dict` write into the arrays and dicts that replay holds.
 - Everything else the function decides in Python is frozen at recording time: Python
   numbers it reads (a module attribute, a closure's float), `model.train()`/`eval()`,
-  `requires_grad_()`, tensors or optimizer state replaced by new objects
-  (`load_state_dict`), branches on tensor values, `.item()` inside the function. As in
-  tinygrad, keep those outside the jitted function or pass them in as tensors, or call
-  `reset()` after changing them. A change during the recorded calls is caught (below); one
-  after is not.
+  `requires_grad_()`, tensors replaced by new objects (`p.data = ...`,
+  `load_state_dict(assign=True)`), branches on tensor values, `.item()` inside the
+  function. As in tinygrad, keep those outside the jitted function or pass them in as
+  tensors, or call `reset()` after changing them. A change during the recorded calls is
+  caught (below); one after is not.
 
 The two recorded runs are compared call by call. If the function does not make the same
 calls, passes a Python number that changed (a counter kept in Python), reads an array made

@@ -263,7 +263,13 @@ class Optimizer:
             new_state[p] = {k: self._load_state_entry(
                 k, v, p, f"{name}.load_state_dict: state {key}.{k}")
                 for k, v in saved_state.items()}
-        self.param_groups, self.state = new_groups, new_state
+        # NOTE: into the dicts and arrays there are, in place: a TinyJit replay of a step
+        # holds them, and would otherwise go on from the state before the load
+        for group, new_group in zip(self.param_groups, new_groups):
+            group.clear()
+            group.update(new_group)
+        for p in set(self.state) | set(new_state):
+            _load_in_place(self.state[p], new_state.get(p, {}))
 
     def _load_state_entry(self, key: Any, value: Any, p: Tensor, where: str) -> Any:
         """One saved state entry of parameter `p` as this optimizer keeps it."""
@@ -271,6 +277,21 @@ class Optimizer:
 
     def _all_params(self) -> list[Tensor]:
         return [p for group in self.param_groups for p in group["params"]]
+
+
+def _load_in_place(state: dict[str, Any], loaded: dict[str, Any]) -> None:
+    """Make `state` hold `loaded`'s entries, writing a loaded tensor into the state's tensor
+    of the same shape and dtype rather than replacing it."""
+    for key in [k for k in state if k not in loaded]:
+        del state[key]
+    for key, value in loaded.items():
+        old = state.get(key)
+        if (isinstance(old, Tensor) and isinstance(value, Tensor) and old.shape == value.shape
+                and old.dtype == value.dtype):
+            be.active.before_write(old.numpy())
+            np.copyto(old.numpy(), value.numpy())
+        else:
+            state[key] = value
 
 
 def _state_value(key: Any, value: Any, p: Tensor, where: str,
