@@ -23,21 +23,26 @@ def backend(request):
     tl.set_backend(previous)
 
 
+def _training_step(model, opt, loss_fn=F.cross_entropy, clip=None):
+    """The usual step: zero_grad, loss, backward, (clip), step; it returns the loss."""
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), max_norm=clip)
+        opt.step()
+        return loss
+    step.opt = opt
+    return step
+
+
 def _mlp_step(optimizer=optim.SGD, **opt_args):
     """A seeded MLP with dropout and its training step (returns the loss tensor)."""
     tl.manual_seed(0)
     model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 8),
                           nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 4))
-    opt = optimizer(model.parameters(), **opt_args)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    step.opt = opt
-    return model, step
+    return model, _training_step(model, optimizer(model.parameters(), **opt_args))
 
 
 def _batches(n, size=6, seed=1):
@@ -462,16 +467,8 @@ def test_gradient_clipping_replays_with_each_steps_norm(backend):
     def make():
         tl.manual_seed(0)
         model = nn.Linear(4, 2)
-        opt = optim.SGD(model.parameters(), lr=0.1)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.mse_loss(model(x), y)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
-            opt.step()
-            return loss
-        return model, step
+        return model, _training_step(model, optim.SGD(model.parameters(), lr=0.1),
+                                     F.mse_loss, clip=1.0)
 
     batches = [(tl.full((3, 4), 0.01), tl.zeros(3, 2))] * 4 + [(tl.full((3, 4), 100.0),
                                                                 tl.zeros(3, 2))]
@@ -493,16 +490,7 @@ def test_an_ignored_label_after_recording_is_an_error_not_a_wrong_loss(backend):
     cannot take the eager path's way around it, and must not read outside the row."""
     tl.manual_seed(0)
     model = nn.Linear(4, 3)
-    opt = optim.SGD(model.parameters(), lr=0.1)
-
-    @tl.TinyJit
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = tl.TinyJit(_training_step(model, optim.SGD(model.parameters(), lr=0.1)))
     x = tl.randn(5, 4)
     for _ in range(4):
         step(x, tl.tensor([0, 1, 2, 0, 1]))
@@ -554,13 +542,7 @@ def test_a_scheduler_stepping_between_replays_changes_the_replayed_rate(backend)
         tl.manual_seed(0)
         model = nn.Linear(4, 2)
         opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.mse_loss(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
+        step = _training_step(model, opt, F.mse_loss)
         return model, step, optim.lr_scheduler.StepLR(opt, 2, 0.1)
 
     eager_model, eager_step, eager_sched = make()
