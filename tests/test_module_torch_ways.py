@@ -110,3 +110,11 @@ def test_reversed_flips_dim_0():
     t = tl.tensor([[1, 2], [3, 4]])
     assert reversed(t).tolist() == [[3, 4], [1, 2]]
     assert reversed(tl.tensor(5)).item() == 5
+
+
+def test_recurrent_dropout_with_one_layer_warns_as_pytorch_does():
+    with pytest.warns(UserWarning, match="num_layers=1"):
+        nn.LSTM(3, 4, dropout=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nn.GRU(3, 4, num_layers=2, dropout=0.5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -272,6 +273,10 @@ class RNNBase(Module):
         if num_layers < 1:
             raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
         F._check_dropout_p(dropout)
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{name}: dropout={dropout} applies between stacked layers, so with "
+                          "num_layers=1 it does nothing (PyTorch warns the same)", UserWarning,
+                          stacklevel=3)
         self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.proj_size = bias, batch_first, proj_size
