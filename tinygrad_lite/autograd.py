@@ -547,6 +547,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
 
     Examples
     --------
+    >>> x = tl.randn(3, requires_grad=True)
     >>> (dx,) = tl.autograd.grad((x * x).sum(), x)   # 2 * x
     >>> (dx,) = tl.autograd.grad((x ** 3).sum(), x, create_graph=True)
     >>> (ddx,) = tl.autograd.grad(dx.sum(), x)       # 6 * x

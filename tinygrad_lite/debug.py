@@ -16,7 +16,7 @@ def show_kernel(t: Tensor, file=None) -> str:
     --------
     >>> tl.set_backend("numba")
     >>> a = tl.randn(1000, 1000)
-    >>> src = tl.debug.show_kernel((a * 2).relu())   # prints `def kernel(n0, out, x0, s1): ...`
+    >>> src = tl.debug.show_kernel((a * 2).relu())   # prints `def kernel(n0, out, x0, x1): ...`
     """
     data = t._data if isinstance(t, Tensor) else t
     if type(data) is not Lazy:

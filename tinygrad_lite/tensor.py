@@ -747,6 +747,7 @@ class Tensor:
 
         Examples
         --------
+        >>> x = tl.randn(3, requires_grad=True)
         >>> h = x.register_hook(lambda g: g.clamp(-1, 1))   # clip this gradient
         """
         if not self.requires_grad:

@@ -1564,6 +1564,7 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int
 
     Examples
     --------
+    >>> x = tl.randn(1, 1, 4, 4)
     >>> out, idx = F.max_pool2d(x, 2, return_indices=True)
     >>> F.max_unpool2d(out, idx, 2, output_size=x.shape).shape == x.shape
     True
