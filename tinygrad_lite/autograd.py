@@ -456,10 +456,12 @@ def mark_modified(t: "Tensor") -> None:
     t._version = _modified.tick
 
 
-def _buffer(a: Any) -> Any:
-    """The array that owns `a`'s memory (a numpy view's base is the owner itself)."""
-    base = getattr(a, "base", None)
-    return base if isinstance(base, np.ndarray) else a
+def base_array(a: Any) -> Any:
+    """The array that owns `a`'s memory, so a view and its base count once (the in-place
+    checks here, and the graph drawing and summary of `viz`)."""
+    while hasattr(getattr(a, "base", None), "nbytes"):
+        a = a.base
+    return a
 
 
 def mark_written(t: "Tensor") -> None:
@@ -470,7 +472,7 @@ def mark_written(t: "Tensor") -> None:
     mark_modified(t)
     if getattr(t, "_untracked", False):
         return
-    owner = _buffer(t.numpy())
+    owner = base_array(t.numpy())
     key = id(owner)
     entry = _modified.memory.get(key)
     if entry is not None and entry[0]() is owner:  # NOTE: written before (an optimizer's
@@ -486,7 +488,7 @@ def _overwritten_since(saved: Any, tick: int) -> Any:
         value = getattr(value, "value", value)  # NOTE: a computed lazy node: its array
         if type(value) is not np.ndarray:
             continue
-        owner = _buffer(value)
+        owner = base_array(value)
         entry = _modified.memory.get(id(owner))
         if entry is not None and entry[1] > tick and entry[0]() is owner:
             return value
@@ -756,7 +758,7 @@ def _run_hooks(t: "Tensor", g: Any, handed_out: set, retain: bool) -> Any:
 
 def _owner(a: Any) -> int:
     """The id of the buffer behind an array, to tell whether two gradients share memory."""
-    return id(_buffer(a))
+    return id(base_array(a))
 
 
 def _accumulate(t: "Tensor", g: Any, handed_out: set) -> None:

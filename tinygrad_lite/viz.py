@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import graphviz
 
-from .autograd import enable_grad
+from .autograd import base_array, enable_grad
 from .tensor import Tensor
 
 if TYPE_CHECKING:
@@ -87,13 +87,6 @@ def saved_arrays(ctx: Any) -> list:
     """The arrays (not shapes, axes or dtypes) that an op node saved for its backward."""
     saved = getattr(ctx, "saved", None) or ()  # NOTE: ops that save nothing leave it unset
     return [a for a in saved if hasattr(a, "shape") and hasattr(a, "dtype")]
-
-
-def base_array(a: Any) -> Any:
-    """The array that owns `a`'s memory, so a view and its base count once."""
-    while hasattr(getattr(a, "base", None), "nbytes"):
-        a = a.base
-    return a
 
 
 # --- module calls ----------------------------------------------------------------------------
