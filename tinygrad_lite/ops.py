@@ -764,13 +764,13 @@ def _below(x, top):
 
 
 def _shift_by_max(x, axis):
-    """(x - max(x), x) along `axis`, x computed once first: a kernel that fused a pending
-    `a * c` into `a * c - max` would contract it to one multiply-add, whose unrounded product
-    is not the rounded one the max was taken of (at |a * c| ~ 1e10 the row's max came out
-    ~1e3, not 0, and softmax NaN)."""
+    """x - max(x) along `axis`, x computed once first: a kernel that fused a pending `a * c`
+    into `a * c - max` would contract it to one multiply-add, whose unrounded product is not
+    the rounded one the max was taken of (at |a * c| ~ 1e10 the row's max came out ~1e3, not
+    0, and softmax NaN)."""
     b = B()
     x = b.realize(x)
-    return _below(x, b.max(x, axis=axis, keepdims=True)), x
+    return _below(x, b.max(x, axis=axis, keepdims=True))
 
 
 class LogSumExp(Function):
@@ -793,7 +793,7 @@ def _log_softmax(x, axis):
     subtracting it rounds in float32 (log_softmax of [1e4, 1e4] came out -0.6934, not -0.6931).
     """
     b = B()
-    shifted, _ = _shift_by_max(x, axis)
+    shifted = _shift_by_max(x, axis)
     # NOTE: shifted's largest entry is 0 already, so its logsumexp needs no second shift
     return b.sub(shifted, b.log(b.sum(b.exp(shifted), axis=axis, keepdims=True)))
 
@@ -805,7 +805,7 @@ class Softmax(Function):
         b = B()
         # NOTE: exp of the max-shifted x over its sum, as PyTorch: one exp where
         # exp(log_softmax(x)) takes two (the sum is >= 1, the max's own term)
-        e = b.exp(_shift_by_max(x, axis)[0])
+        e = b.exp(_shift_by_max(x, axis))
         out = b.div(e, b.sum(e, axis=axis, keepdims=True))
         self.save_for_backward(out, axis)
         return out

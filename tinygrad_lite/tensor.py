@@ -3948,10 +3948,13 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
         a, b = Tensor(input), Tensor(other)
         a, b = a._pair(b)
     try:
-        np.broadcast_shapes(cond.shape, a.shape, b.shape)
-    except ValueError as e:
-        raise RuntimeError(autograd._shape_error("where", (cond, a, b), e)) from None
-    return ops.Where.apply(a, b, cond=cond.astype(bool, copy=False))
+        return ops.Where.apply(a, b, cond=cond.astype(bool, copy=False))
+    except RuntimeError:  # NOTE: apply's shape message names only a and b; add the condition
+        try:
+            np.broadcast_shapes(cond.shape, a.shape, b.shape)
+        except ValueError as e:
+            raise RuntimeError(autograd._shape_error("where", (cond, a, b), e)) from None
+        raise
 
 
 def _same_dtype(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
