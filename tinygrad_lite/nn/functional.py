@@ -672,23 +672,21 @@ def _update_running(running_mean: Tensor | None, running_var: Tensor | None, mea
 
 
 # --- loss helpers -------------------------------------------------------------------------
-def _check_reduction(reduction: str, op: str, allowed: tuple = _REDUCTIONS) -> None:
+def _check_reduction(reduction: str, op: str, allowed: tuple = _REDUCTIONS,
+                     size_average: bool | None = None, reduce: bool | None = None) -> str:
+    """`reduction`, checked; or the one PyTorch's deprecated `size_average` / `reduce` pair
+    names (its `legacy_get_string`: each None counts as True), with its warning, so old code
+    still runs."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = ("mean" if size_average else "sum") if reduce else "none"
+        warnings.warn("size_average and reduce args will be deprecated, please use "
+                      f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
     if reduction not in allowed:
         names = ", ".join(map(repr, allowed[:-1])) + f" or {allowed[-1]!r}"
         raise ValueError(f"{op}: reduction must be {names}, got {reduction!r}")
-
-
-def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
-    """`reduction`, or the one PyTorch's deprecated `size_average` / `reduce` pair names (its
-    `legacy_get_string`: each None counts as True), with its warning, so old code still runs."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    legacy = ("mean" if size_average else "sum") if reduce else "none"
-    warnings.warn("size_average and reduce args will be deprecated, please use "
-                  f"reduction='{legacy}' instead.", UserWarning, stacklevel=3)
-    return legacy
+    return reduction
 
 
 def _reduce(loss: Tensor, reduction: str, denominator: Tensor | int | None = None) -> Tensor:
@@ -834,8 +832,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
         Per-class weights (C,); the mean divides by the total weight of the labels.
     """
     op = "nll_loss"
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, op)
+    reduction = _check_reduction(reduction, op, size_average=size_average, reduce=reduce)
     values, keep = _checked_labels(input, target, ignore_index, op)
     loss, denominator, _ = _weighted_nll(input, values, keep, weight, op)
     return _reduce_labelled(loss, reduction, denominator, keep)
@@ -861,8 +858,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     >>> loss = F.cross_entropy(model(x), y)  # y: int64 of shape (N,)
     """
     op = "cross_entropy"
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, op)
+    reduction = _check_reduction(reduction, op, size_average=size_average, reduce=reduce)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = _class_dim(input, op)
@@ -898,8 +894,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
                          reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """-(y log p + (1-y) log(1-p)) for probabilities p; each log is clamped at -100."""
     op = "binary_cross_entropy"
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, op)
+    reduction = _check_reduction(reduction, op, size_average=size_average, reduce=reduce)
     y = _same_shape(input, target, op)
     p = input.numpy()
     if ((p < 0) | (p > 1)).any():
@@ -922,8 +917,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A00
     `pos_weight` (broadcast along the last dim) scales the loss of positive targets.
     """
     op = "binary_cross_entropy_with_logits"
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, op)
+    reduction = _check_reduction(reduction, op, size_average=size_average, reduce=reduce)
     y = _same_shape(input, target, op)
     softplus = _softplus(-input)
     if pos_weight is not None:
@@ -949,8 +943,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,  #
              weight: Tensor | None = None) -> Tensor:
     """(input - target)^2, elementwise; a target of another shape broadcasts, with a warning.
     `weight` (input's shape) weighs each element; the mean is then over the total weight."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "mse_loss")
+    reduction = _check_reduction(reduction, "mse_loss", size_average=size_average, reduce=reduce)
     diff = input - _warn_if_broadcast(input, target, "mse_loss")
     return _reduce_weighted(diff * diff, weight, reduction, "mse_loss")
 
@@ -960,8 +953,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,  # 
             weight: Tensor | None = None) -> Tensor:
     """|input - target|, elementwise; a target of another shape broadcasts, with a warning.
     `weight` (input's shape) weighs each element; the mean is then over the total weight."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "l1_loss")
+    reduction = _check_reduction(reduction, "l1_loss", size_average=size_average, reduce=reduce)
     diff = input - _warn_if_broadcast(input, target, "l1_loss")
     return _reduce_weighted(diff.abs(), weight, reduction, "l1_loss")
 
@@ -988,8 +980,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
                    reduce: bool | None = None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """huber_loss(delta=beta) / beta: slope 1 beyond beta, so beta only smooths the kink."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "smooth_l1_loss")
+    reduction = _check_reduction(reduction, "smooth_l1_loss", size_average=size_average,
+                                 reduce=reduce)
     diff = input - _warn_if_broadcast(input, target, "smooth_l1_loss")
     return _reduce(diff.abs() if beta == 0 else _huber(diff, beta) / beta, reduction)
 
@@ -1006,8 +998,8 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,  # n
     log-probabilities with `log_target=True`. 'batchmean' divides the sum by the batch size
     (the true KL divergence per sample); 'mean' divides by the element count, as in PyTorch.
     """
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "kl_div", _KL_REDUCTIONS)
+    reduction = _check_reduction(reduction, "kl_div", _KL_REDUCTIONS, size_average=size_average,
+                                 reduce=reduce)
     if input.dtype.kind != "f" or target.dtype.kind != "f":
         raise RuntimeError(f"kl_div: integral inputs not supported (input {input.dtype}, "
                            f"target {target.dtype}); both hold (log-)probabilities")
@@ -1031,8 +1023,8 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
                         size_average: bool | None = None, reduce: bool | None = None,
                         reduction: str = "mean") -> Tensor:
     """max(0, -y (x1 - x2) + margin): y = 1 asks x1 to rank above x2 by `margin`, -1 below."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "margin_ranking_loss")
+    reduction = _check_reduction(reduction, "margin_ranking_loss", size_average=size_average,
+                                 reduce=reduce)
     y = target.to(input1.dtype)
     return _reduce((-y * (input1 - input2) + margin).clamp(min=0), reduction)
 
@@ -1044,8 +1036,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor,
 
     The cosine is PyTorch's for this loss: x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)).
     """
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "cosine_embedding_loss")
+    reduction = _check_reduction(reduction, "cosine_embedding_loss", size_average=size_average,
+                                 reduce=reduce)
     dim = input1.ndim - 1
     eps = 1e-12
     squares = ((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps)
@@ -2344,8 +2336,8 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,  # 
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
     """x where the target is 1, max(0, margin - x) where it is -1 (PyTorch's two masks)."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "hinge_embedding_loss")
+    reduction = _check_reduction(reduction, "hinge_embedding_loss", size_average=size_average,
+                                 reduce=reduce)
     y = target.numpy()
     loss = where(y != -1, input, 0.0) + where(y != 1, (margin - input).clamp(min=0), 0.0)
     return _reduce(loss, reduction)
@@ -2355,8 +2347,8 @@ def soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
                      size_average: bool | None = None, reduce: bool | None = None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for targets y of +-1, computed without overflow."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "soft_margin_loss")
+    reduction = _check_reduction(reduction, "soft_margin_loss", size_average=size_average,
+                                 reduce=reduce)
     if np.broadcast_shapes(input.shape, target.shape) != input.shape:
         raise RuntimeError(f"soft_margin_loss: target {target.shape} does not broadcast to "
                            f"the input's shape {input.shape}")
@@ -2371,8 +2363,7 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
     """Binary cross-entropy of the logits against 0/1 targets, averaged over the classes
     (the last dim) of each sample."""
     op = "multilabel_soft_margin_loss"
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, op)
+    reduction = _check_reduction(reduction, op, size_average=size_average, reduce=reduce)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     loss = _weighted(loss, weight)
     # NOTE: over the input's last dim, not the loss's, which a broadcast target may extend
@@ -2385,8 +2376,8 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,  # n
                      reduction: str = "mean") -> Tensor:
     """Poisson negative log-likelihood: exp(x) - y x for log-rates x (log_input), else
     x - y log(x + eps); `full` adds Stirling's y log y - y + log(2 pi y) / 2 where y > 1."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "poisson_nll_loss")
+    reduction = _check_reduction(reduction, "poisson_nll_loss", size_average=size_average,
+                                 reduce=reduce)
     loss = (input.exp() - target * input if log_input
             else input - target * (input + eps).log())
     if full:
@@ -2436,8 +2427,8 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """max(0, margin + d(a, p) - d(a, n)) with d the pairwise p-norm distance; `swap` uses
     min(d(a, n), d(p, n)) as the negative distance."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "triplet_margin_loss")
+    reduction = _check_reduction(reduction, "triplet_margin_loss", size_average=size_average,
+                                 reduce=reduce)
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
@@ -2451,8 +2442,8 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
                       reduction: str = "mean") -> Tensor:
     """Multi-class hinge: sum over classes i != y of max(0, margin - x[y] + x[i])^p / C,
     each term scaled by weight[y]; input (N, C) or (C,), int64 labels (N,) or ()."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "multi_margin_loss")
+    reduction = _check_reduction(reduction, "multi_margin_loss", size_average=size_average,
+                                 reduce=reduce)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
     x = input.reshape(1, -1) if input.ndim <= 1 else input  # NOTE: 0-d: one class, as torch
@@ -2480,8 +2471,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
     first and ends them at the first -1 (the rest is ignored), as in PyTorch.
     """
     op = "multilabel_margin_loss"
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, op)
+    reduction = _check_reduction(reduction, op, size_average=size_average, reduce=reduce)
     if input.ndim > 2 or target.shape != input.shape:
         raise RuntimeError(f"{op}: expected input (C,) or (N, C) and a target of the same "
                            f"shape, got input {input.shape} and target {target.shape}")

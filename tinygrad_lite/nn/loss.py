@@ -17,8 +17,8 @@ class _Loss(Module):
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean") -> None:
         super().__init__()
-        reduction = F._legacy_reduction(size_average, reduce, reduction)
-        F._check_reduction(reduction, type(self).__name__, self._reductions)
+        reduction = F._check_reduction(reduction, type(self).__name__, self._reductions,
+                                       size_average, reduce)
         self.reduction = reduction
 
 
