@@ -288,8 +288,7 @@ def _load_in_place(state: dict[str, Any], loaded: dict[str, Any]) -> None:
         old = state.get(key)
         if (isinstance(old, Tensor) and isinstance(value, Tensor) and old.shape == value.shape
                 and old.dtype == value.dtype):
-            be.active.before_write(old.numpy())
-            np.copyto(old.numpy(), value.numpy())
+            old.copy_(value)
         else:
             state[key] = value
 
