@@ -237,10 +237,10 @@ def _run(result: ModelSummary, model: Any, inputs: tuple, kwargs: dict, depth: i
         with enable_grad():  # NOTE: the memory is that of a graph, even inside no_grad()
             with trace_modules(model) as trace:
                 output = model(*inputs, **kwargs)
-            result.rows = _rows(trace, depth)
-            result.total_mult_adds = sum(
-                _mult_adds(c["module"], c["outputs"]) for c in trace.calls
-                if _is_leaf(c["module"]))
+            leaf_adds = {i: _mult_adds(c["module"], c["outputs"])
+                         for i, c in enumerate(trace.calls) if _is_leaf(c["module"])}
+            result.rows = _rows(trace, depth, leaf_adds)
+            result.total_mult_adds = sum(leaf_adds.values())
             _count_step(result, output, params, inputs, optimizer)
             if measure:
                 result.measured_peak_bytes = _measure(model, inputs, kwargs, optimizer)
@@ -297,14 +297,13 @@ def _check_size(size: Any) -> None:
 
 
 # --- rows -------------------------------------------------------------------------------------
-def _rows(trace: ModuleTrace, depth: int) -> list[Row]:
+def _rows(trace: ModuleTrace, depth: int, leaf_adds: dict[int, int]) -> list[Row]:
     """A row per call at most `depth` deep; each parameter is counted in one row: the deepest
-    shown call of a module that owns it."""
+    shown call of a module that owns it. `leaf_adds`: the mult-adds of each call of a module
+    without children, by the call's index."""
     calls = trace.calls
     depths = [len(trace.chain(i)) - 1 for i in range(len(calls))]
     shown = [i for i in range(len(calls)) if depths[i] <= depth]
-    leaf_adds = {i: _mult_adds(c["module"], c["outputs"]) for i, c in enumerate(calls)
-                 if _is_leaf(c["module"])}
     rows, per_depth, first_calls = [], {}, set()
     for i in shown:
         call = calls[i]
