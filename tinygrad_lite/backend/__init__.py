@@ -2,13 +2,15 @@
 
 The default is numba (elementwise chains fused into compiled kernels, see numba_backend.py)
 when numba is installed, else numpy, the eager reference. Choose with the environment variable
-`TINYGRAD_LITE_BACKEND=numba|numpy` or `set_backend`.
+`TINYGRAD_LITE_BACKEND=numba|numpy` or `set_backend`. Importing it also keeps freed array memory
+in the process (`memory.py`: a training step otherwise page-faults its arrays in again).
 """
 from __future__ import annotations
 
 import importlib.util
 import os
 
+from .memory import keep_freed_memory
 from .numba_backend import NumbaBackend
 from .numpy_backend import NumpyBackend
 
@@ -38,3 +40,4 @@ def _default() -> str:
 
 
 set_backend(os.environ.get("TINYGRAD_LITE_BACKEND") or _default())
+keep_freed_memory()
