@@ -400,6 +400,77 @@ def test_fused_optimizer_steps_equal_the_numpy_rules_bit_for_bit(nb, make):
     np.testing.assert_array_equal(results[0], results[1])
 
 
+# --- index kernels: accumulating writes and argmax --------------------------------------------
+def _add_at(shape, index, g):
+    out = np.zeros(shape, g.dtype)
+    np.add.at(out, index, g)
+    return out
+
+
+_WINDOWS = np.array([[0, 1, 2], [1, 2, 3], [4, 5, 0], [5, 5, -1]])  # repeats, a negative
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("shape, index, g_shape", [
+    ((2, 3, 6), (slice(None), slice(None), _WINDOWS), (2, 3, 4, 3)),  # conv / pool windows
+    ((5, 7, 6), np.array([4, 0, 4, 4, 1]), (5, 7, 6)),  # embedding rows
+    ((5, 7, 6), (slice(None), np.array([[6, 0], [6, -7]])), (5, 2, 2, 6)),
+], ids=["windows", "rows", "middle-axis"])
+def test_index_add_kernel_equals_np_add_at_bit_for_bit(nb, dtype, shape, index, g_shape):
+    g = _rng().standard_normal(g_shape).astype(dtype) * 1e3
+    expected = _add_at(shape, index, g)
+    calls = numba_backend.stats()["calls"]
+    np.testing.assert_array_equal(nb.index_add(shape, dtype, index, g, False), expected)
+    assert numba_backend.stats()["calls"] == calls + 1, "the kernel should have run"
+    # NOTE: a non-contiguous gradient (a transpose's) gives the same
+    g_t = np.ascontiguousarray(np.swapaxes(g, 0, -1)).swapaxes(0, -1)
+    np.testing.assert_array_equal(nb.index_add(shape, dtype, index, g_t, False), expected)
+
+
+def test_index_add_out_of_range_raises_and_other_indices_use_numpy(nb):
+    g = np.ones((5, 1, 6), F32)
+    with pytest.raises(IndexError):
+        nb.index_add((5, 7, 6), F32, (slice(None), np.array([7])), g, False)
+    index = (np.array([0, 0]), slice(None), np.array([1, 1]))  # two arrays: numpy's add.at
+    g2 = np.ones((2, 7), F32)
+    np.testing.assert_array_equal(nb.index_add((5, 7, 6), F32, index, g2, False),
+                                  _add_at((5, 7, 6), index, g2))
+
+
+def test_conv_pool_and_embedding_gradients_equal_the_numpy_backend():
+    r = _rng()
+    x0, ids = r.standard_normal((2, 3, 9, 9), dtype=F32), r.integers(0, 11, (4, 5))
+    grads = []
+    for backend in ("numpy", "numba"):
+        tl.set_backend(backend)
+        tl.backend.active.small = 0
+        tl.manual_seed(0)
+        conv, emb = nn.Conv2d(3, 4, 3, padding=1), nn.Embedding(11, 6)
+        x = tl.tensor(x0, requires_grad=True)
+        (F.max_pool2d(conv(x).relu(), 2).sum() + emb(tl.tensor(ids)).pow(2).sum()).backward()
+        grads.append([t.grad.numpy() for t in (x, conv.weight, emb.weight)])
+    tl.set_backend("numba")
+    for numpy_grad, numba_grad in zip(*grads):
+        np.testing.assert_array_equal(numba_grad, numpy_grad)
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_argmax_argmin_kernel_picks_as_numpy_first_tie_and_first_nan(nb, dtype, keepdims):
+    x = _rng().integers(0, 3, (6, 50, 4)).astype(dtype)  # NOTE: many ties
+    x[0, 0] = [1, np.nan, 2, np.nan]
+    x[0, 1] = [np.nan, np.nan, 0, 0]
+    x[0, 2] = [-np.inf] * 4
+    x[0, 3] = [np.inf, 1, np.inf, 0]
+    for pick in ("argmax", "argmin"):
+        for data, axis, kernel in ((x, -1, 1), (x, 2, 1), (x[:, ::3], -1, 1), (x, 1, 0)):
+            calls = numba_backend.stats()["calls"]
+            got = getattr(nb, pick)(data, axis=axis, keepdims=keepdims)
+            assert numba_backend.stats()["calls"] == calls + kernel
+            np.testing.assert_array_equal(
+                got, getattr(np, pick)(data, axis=axis, keepdims=keepdims))
+
+
 def _train(backend: str, small: int | None, X: np.ndarray, y: np.ndarray, widths: tuple):
     """Four SGD-momentum steps of a Linear/ReLU stack (Tanh before the last layer): the losses,
     the first layer's gradient at every step (kept alive across steps) and the weights."""

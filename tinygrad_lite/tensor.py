@@ -1408,7 +1408,8 @@ class Tensor:
         (axis,) = _dims(dim, self.ndim, name) or (0,)
         if not self.ndim:  # NOTE: a 0-d tensor is one element, at index 0
             return Tensor._wrap(np.zeros((), dtype=int64))
-        return Tensor._wrap(getattr(np, name)(data, axis=axis, keepdims=keepdim).astype(int64))
+        picked = getattr(be.active, name)(data, axis=axis, keepdims=keepdim)
+        return Tensor._wrap(picked.astype(int64, copy=False))
 
     def softmax(self, dim: int = -1, dtype: Any = None) -> "Tensor":
         x = self._floating() if dtype is None else self.to(dtype)  # NOTE: dtype casts first

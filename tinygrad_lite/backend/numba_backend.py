@@ -243,6 +243,44 @@ class NumbaBackend(NumpyBackend):
             return realize(self._node("mul", (a, b)))
         return NumpyBackend.matmul(a, b)
 
+    def index_add(self, shape: tuple, dtype: Any, index: Any, g: Any, basic: bool) -> Any:
+        """numpy's, but where `index` is full slices and then one integer array (conv and
+        pool windows, an embedding's rows) the terms are added in a kernel
+        (`index_kernels.add_rows`): np.add.at's ~10 ns an element was most of a small CNN's
+        backward."""
+        g, dtype = realize(g), np.dtype(dtype)
+        supported = not basic and g.size and g.dtype == dtype and dtype in _FLOATS
+        rows = _rows(shape, index) if supported else None
+        if rows is None:
+            return NumpyBackend.index_add(shape, dtype, index, g, basic)
+        axis, positions = rows
+        out = np.zeros(shape, dtype)
+        pre, n = math.prod(shape[:axis]), shape[axis]
+        codegen.call(_index_kernels().add_rows,
+                     [out.reshape(pre, n, -1), positions,
+                      np.ascontiguousarray(g).reshape(pre, positions.size, -1)])
+        return out
+
+    def _arg_extreme(self, x: Any, axis: int | None, keepdims: bool, largest: bool) -> Any:
+        """np.argmax / np.argmin; along the last axis of a large float array, in a kernel
+        (`index_kernels.arg_extreme`): numpy's per-row call took 5 ms for a 2x2 max pool's
+        windows (64x16x196x4), a third of a small CNN's step."""
+        x = realize(x)
+        if axis is None or x.size < self.small or x.dtype not in _FLOATS or x.shape[-1] == 0 \
+                or axis % x.ndim != x.ndim - 1:
+            pick = NumpyBackend.argmax if largest else NumpyBackend.argmin
+            return pick(x, axis=axis, keepdims=keepdims)
+        out = np.empty(x.shape[:-1] + ((1,) if keepdims else ()), np.int64)
+        codegen.call(_index_kernels().arg_extreme,
+                     [np.ascontiguousarray(x).reshape(-1, x.shape[-1]), out.reshape(-1), largest])
+        return out
+
+    def argmax(self, x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+        return self._arg_extreme(x, axis, keepdims, True)
+
+    def argmin(self, x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+        return self._arg_extreme(x, axis, keepdims, False)
+
     # --- reductions -------------------------------------------------------------------------
     def _reduce(self, kind: str, x: Any, axis: Any, keepdims: bool) -> Any:
         """`kind` of x along `axis`, fused into x's kernel when x is pending and it fits."""
@@ -357,6 +395,29 @@ def _loss_kernels(dtype: np.dtype) -> Any:
     src = (Path(__file__).parent / "loss_kernels.py").read_text()
     return codegen.load(src if dtype == np.float32 else src.replace("EXP = exp_f32",
                                                                     "EXP = math.exp"))
+
+
+def _rows(shape: tuple, index: Any) -> tuple[int, np.ndarray] | None:
+    """(axis, flat int64 positions in [0, shape[axis])) for an index of full slices followed
+    by one integer array; None for any other index, or positions out of range (numpy then
+    raises the IndexError)."""
+    *slices, positions = index if type(index) is tuple else (index,)
+    axis = len(slices)
+    if (type(positions) is not np.ndarray or positions.dtype.kind not in "iu"
+            or axis >= len(shape) or any(type(s) is not slice or s != slice(None)
+                                         for s in slices)):
+        return None
+    n, flat = shape[axis], positions.reshape(-1)
+    if flat.size and not -n <= flat.min() <= flat.max() < n:
+        return None
+    return axis, np.ascontiguousarray(np.where(flat < 0, flat + n, flat), dtype=np.int64)
+
+
+@functools.cache
+def _index_kernels() -> Any:
+    """index_kernels.py, loaded (on the first accumulating backward) through the kernel
+    cache."""
+    return codegen.load((Path(__file__).parent / "index_kernels.py").read_text())
 
 
 @functools.cache
