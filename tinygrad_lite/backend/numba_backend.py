@@ -246,8 +246,8 @@ class NumbaBackend(NumpyBackend):
     def index_add(self, shape: tuple, dtype: Any, index: Any, g: Any, basic: bool) -> Any:
         """numpy's, but where `index` is full slices and then one integer array (conv and
         pool windows, an embedding's rows) and the gradient has `small` elements or more,
-        the terms are added in a kernel (`index_kernels.add_rows`): np.add.at's ~10 ns an element was most of a small CNN's
-        backward."""
+        the terms are added in a kernel (`index_kernels.add_rows`): np.add.at's ~10 ns an
+        element was most of a small CNN's backward."""
         g, dtype = realize(g), np.dtype(dtype)
         supported = not basic and g.size >= max(self.small, 1) and g.dtype == dtype \
             and dtype in _FLOATS
