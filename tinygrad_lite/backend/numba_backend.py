@@ -49,7 +49,7 @@ from .lazy import (
     run,
     track,
 )
-from .numpy_backend import NumpyBackend, is_outer
+from .numpy_backend import NumpyBackend, along_one_axis, is_outer
 
 _ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "sign",
                 "tanh", "maximum", "minimum", "where", "eq", "ne", "lt", "le", "gt", "ge",
@@ -399,15 +399,12 @@ def _loss_kernels(dtype: np.dtype) -> Any:
 
 
 def _rows(shape: tuple, index: Any) -> tuple[int, np.ndarray] | None:
-    """(axis, flat int64 positions in [0, shape[axis])) for an index of full slices followed
-    by one integer array; None for any other index, or positions out of range (numpy then
-    raises the IndexError)."""
-    *slices, positions = index if type(index) is tuple else (index,)
-    axis = len(slices)
-    if (type(positions) is not np.ndarray or positions.dtype.kind not in "iu"
-            or axis >= len(shape) or any(type(s) is not slice or s != slice(None)
-                                         for s in slices)):
+    """`along_one_axis`'s axis and its positions flat, as int64 in [0, shape[axis]); None
+    for another index, or positions out of range (numpy then raises the IndexError)."""
+    taken = along_one_axis(index, len(shape))
+    if taken is None:
         return None
+    axis, positions = taken
     n, flat = shape[axis], positions.reshape(-1)
     if flat.size and not -n <= flat.min() <= flat.max() < n:
         return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 
 import numpy as np
 
@@ -66,6 +65,19 @@ def _optim_rules() -> tuple:
     from ..optim.sgd import _sgd_update
 
     return _sgd_update, _adam_update
+
+
+def along_one_axis(index, ndim: int) -> tuple[int, np.ndarray] | None:
+    """(axis, array) when `index` is full slices and then one integer array of one or more
+    dims: there `x[index]` is `np.take(x, array, axis)` (and its backward adds rows along
+    that axis); None for any other index."""
+    last = index[-1] if type(index) is tuple and index else index
+    if type(last) is not np.ndarray or last.dtype.kind not in "iu" or not last.ndim:
+        return None
+    axis = len(index) - 1 if type(index) is tuple else 0
+    if axis >= ndim or any(type(s) is not slice or s != slice(None) for s in index[:axis]):
+        return None
+    return axis, last
 
 
 def is_outer(a: np.ndarray, b: np.ndarray) -> bool:
@@ -280,7 +292,13 @@ class NumpyBackend:
     broadcast_to = staticmethod(np.broadcast_to)  # (x, shape)
     contiguous = staticmethod(np.ascontiguousarray)  # (x): a row-major copy if it is not
     flip = staticmethod(np.flip)  # (x, axis)
-    getitem = staticmethod(operator.getitem)  # (x, index): x[index]
+    @staticmethod
+    def getitem(x, index):
+        """x[index]; for full slices and then one integer array, np.take, which gives the same
+        values C-contiguous: x[:, :, windows] came back laid out in the index's order, and
+        copying that to rows (a conv's reshape) took 14x the gather itself."""
+        taken = along_one_axis(index, x.ndim)
+        return x[index] if taken is None else np.take(x, taken[1], axis=taken[0])
 
     @staticmethod
     def index_add(shape, dtype, index, g, basic: bool):
