@@ -427,27 +427,6 @@ def test_index_add_kernel_equals_np_add_at_bit_for_bit(nb, dtype, shape, index, 
     np.testing.assert_array_equal(nb.index_add(shape, dtype, index, g_t, False), expected)
 
 
-@pytest.mark.parametrize("index", [(slice(None), slice(None), _WINDOWS),
-                                   np.array([[4, 0], [-1, 2]]),
-                                   (slice(None), np.array([6, -7]))],
-                         ids=["windows", "rows", "middle-axis"])
-def test_taking_along_one_axis_gives_numpys_values_c_contiguous(index):
-    x = _rng().standard_normal((5, 7, 6), dtype=F32)
-    got = NumpyBackend.getitem(x, index)
-    np.testing.assert_array_equal(got, x[index])
-    # NOTE: numpy's x[:, :, windows] is laid out in the index's order, and a conv's reshape
-    # of it copied slowly; this one reshapes as a view
-    assert got.flags.c_contiguous
-
-
-def test_other_indices_are_numpys_own_views_included():
-    x = np.arange(24.0).reshape(2, 3, 4)
-    for index in ((0, slice(1, 3)), (Ellipsis, np.array([1, 1])), np.array(1),
-                  (np.array([0, 1]), slice(None), np.array([2, 3])), x > 5):
-        np.testing.assert_array_equal(NumpyBackend.getitem(x, index), x[index])
-    assert np.shares_memory(NumpyBackend.getitem(x, (0, slice(1, 3))), x)
-
-
 def test_index_add_out_of_range_raises_and_other_indices_use_numpy(nb):
     g = np.ones((5, 1, 6), F32)
     with pytest.raises(IndexError):
