@@ -1104,11 +1104,13 @@ def _pad_spatial(x: Tensor, pads: Sequence[tuple[int, int]], mode: str = "consta
 
 
 def _windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
-             pads: Sequence[tuple[int, int]], op: str,
-             value: float = 0.0) -> tuple[Tensor, tuple, np.ndarray]:
+             pads: Sequence[tuple[int, int]], op: str, value: float = 0.0,
+             columns: bool = False) -> tuple[Tensor, tuple, np.ndarray]:
     """The sliding windows of (N, C, *spatial) `x` padded by `pads` with `value`: a tensor
     (N, C, L, K) for L = prod(out) windows of K = prod(kernel) elements, the output's spatial
-    shape `out`, and the index that gathered them (flat positions in the padded input)."""
+    shape `out`, and the index that gathered them (flat positions in the padded input).
+    With `columns`, (N, C, K, L) and its index: im2col's layout, which a conv multiplies and
+    unfold returns without a transposing copy."""
     n, c, spatial = x.shape[0], x.shape[1], x.shape[2:]
     padded = tuple(size + before + after for size, (before, after) in zip(spatial, pads))
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
@@ -1120,6 +1122,8 @@ def _windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
                            f"does not fit the padded input {padded} (input {x.shape})")
     out = tuple((p - w) // s + 1 for p, w, s in zip(padded, span, stride))
     index = _window_index(padded, tuple(kernel), tuple(stride), tuple(dilation), out)
+    if columns:
+        index = index.T
     flat = _pad_spatial(x, pads, value=value).reshape(n, c, math.prod(padded))
     return flat[:, :, index], out, index
 
@@ -1170,13 +1174,12 @@ def _conv(input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
     stride = _ntuple(stride, nd, "stride", op)
     dilation = _ntuple(dilation, nd, "dilation", op)
     pads = _conv_padding(padding, kernel, stride, dilation, op)
-    windows, out, _ = _windows(x, kernel, stride, dilation, pads, op)
-    length, size = windows.shape[2:]
-    # (N, C, L, K) -> (N, G, L, C/G * K) @ (G, C/G * K, O/G) -> (N, G, L, O/G)
-    cols = windows.reshape(n, groups, group_channels, length, size).permute(0, 1, 3, 2, 4)
-    cols = cols.reshape(n, groups, length, group_channels * size)
-    w = weight.reshape(groups, out_channels // groups, group_channels * size).transpose(1, 2)
-    y = (cols @ w).permute(0, 1, 3, 2).reshape((n, out_channels) + out)
+    cols, out, _ = _windows(x, kernel, stride, dilation, pads, op, columns=True)
+    size, length = cols.shape[2:]
+    # (G, O/G, C/G * K) @ (N, G, C/G * K, L) -> (N, G, O/G, L): every reshape here is a view
+    cols = cols.reshape(n, groups, group_channels * size, length)
+    w = weight.reshape(groups, out_channels // groups, group_channels * size)
+    y = (w @ cols).reshape((n, out_channels) + out)
     if bias is not None:
         y = y + bias.reshape((1, out_channels) + (1,) * nd)
     return y.squeeze(0) if unbatched else y
@@ -1201,9 +1204,9 @@ def unfold(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
     x, unbatched = _batched(input, 2, "unfold")
     kernel, dilation, pads, stride = _im2col_settings(kernel_size, dilation, padding, stride,
                                                       "unfold")
-    windows, _, _ = _windows(x, kernel, stride, dilation, pads, "unfold")
-    n, c, length, size = windows.shape
-    cols = windows.permute(0, 1, 3, 2).reshape(n, c * size, length)
+    cols, _, _ = _windows(x, kernel, stride, dilation, pads, "unfold", columns=True)
+    n, c, size, length = cols.shape
+    cols = cols.reshape(n, c * size, length)
     return cols.squeeze(0) if unbatched else cols
 
 
@@ -1228,10 +1231,10 @@ def fold(input: Tensor, output_size: int | Sequence[int],  # noqa: A002
         raise RuntimeError(f"{op}: input {input.shape} must be (N, C * {k}, {math.prod(out)}) "
                            f"for kernel {kernel} and output_size {size}")
     c = rows // k
-    index = _window_index(padded, kernel, stride, dilation, out)
-    values = cols.reshape(n, c, k, length).permute(0, 1, 3, 2).reshape(n, c, length * k)
+    index = _window_index(padded, kernel, stride, dilation, out).T  # NOTE: unfold's (K, L)
     image = zeros(n, c, math.prod(padded), dtype=input.dtype)
-    image = image.index_add(2, index.reshape(-1), values).reshape((n, c) + padded)
+    image = image.index_add(2, index.reshape(-1), cols.reshape(n, c, k * length))
+    image = image.reshape((n, c) + padded)
     (top, _), (left, _) = pads
     image = image[:, :, top:top + size[0], left:left + size[1]]
     return image.squeeze(0) if input.ndim == 2 else image
