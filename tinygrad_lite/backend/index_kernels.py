@@ -18,11 +18,17 @@ from numba import njit
 @njit(cache=True, nogil=True, error_model="numpy")
 def add_rows(out, positions, g):
     """out[r, positions[j], c] += g[r, j, c] for every r, j, c, with j in order."""
+    if g.shape[2] == 1:  # NOTE: windows: a loop of length 1 inside cost 2x (12.8 -> 6.4 ms)
+        for r in range(g.shape[0]):
+            row, terms = out[r, :, 0], g[r, :, 0]
+            for j in range(g.shape[1]):
+                row[positions[j]] += terms[j]
+        return
     for r in range(g.shape[0]):
         for j in range(g.shape[1]):
-            p = positions[j]
+            row, terms = out[r, positions[j]], g[r, j]
             for c in range(g.shape[2]):
-                out[r, p, c] += g[r, j, c]
+                row[c] += terms[c]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
