@@ -328,6 +328,22 @@ def test_float32_transcendentals_within_3_ulp_of_numpy_over_wide_ranges(nb, op):
     assert _ulps(got, expected).max() <= 3
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("op", ["erf", "erfc"])
+def test_erf_kernels_equal_the_numpy_backends_libm_bit_for_bit(nb, dtype, op):
+    backend = nb
+    backend.small = type(nb).small  # NOTE: the default: erf fuses from 512 elements anyway
+    x = (_rng().standard_normal(4096) * 4).astype(dtype)
+    x[:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30]
+    pending = getattr(backend, op)(x)
+    assert isinstance(pending, Lazy), "erf costs numpy ~60 ns an element: a kernel from 512"
+    got, expected = backend.realize(pending), getattr(NumpyBackend, op)(x)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+    assert not isinstance(getattr(backend, op)(x[:100]), Lazy)
+
+
 def test_float32_transcendentals_compile_to_simd_code():
     """A scalar libm call or an int conversion AVX2 lacks would stop LLVM vectorising the
     loop (it did once: `math.floor` returns an int in numba); packed ops prove it did not."""

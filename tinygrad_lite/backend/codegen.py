@@ -57,11 +57,14 @@ _TEMPLATES = {
     "eq": "{a} == {b}", "ne": "{a} != {b}", "lt": "{a} < {b}", "le": "{a} <= {b}",
     "gt": "{a} > {b}", "ge": "{a} >= {b}",
     "dropout_apply": "{a} * {b} * {c}",
+    # NOTE: libm's double erf, as the numpy backend's math.erf per element, so results agree
+    "erf": "{t}(math.erf(np.float64({a})))", "erfc": "{t}(math.erfc(np.float64({a})))",
 }
 _TRANSCENDENTAL = {  # float32 -> vectorisable helpers; float64 -> libm, exactly as numpy
     "exp": ("exp_f32", "math.exp"), "log": ("log_f32", "math.log"),
     "tanh": ("tanh_f32", "math.tanh"), "sigmoid": ("sigmoid_f32", "sigmoid_f64"),
 }
+_LIBM = ("sqrt", "pow", "erf", "erfc")  # ops that call libm in every dtype
 _BOOL_TEMPLATES = {"add": "{a} or {b}", "mul": "{a} and {b}", "maximum": "{a} or {b}",
                    "minimum": "{a} and {b}"}
 # the operands an op takes as they are, not cast to its ctype
@@ -72,7 +75,7 @@ def _reassociable(nodes: tuple) -> bool:
     """Whether a sum kernel may have fastmath's reassoc, which lets LLVM vectorise the sum:
     not with a libm call in it, which reassoc also lets LLVM simplify (a float64
     log(exp(x)) became x, hiding exp's overflow to inf; sqrt(x * x) would become |x|)."""
-    return not any(op in ("sqrt", "pow") or op in _TRANSCENDENTAL and np.dtype(ct) != _F32
+    return not any(op in _LIBM or op in _TRANSCENDENTAL and np.dtype(ct) != _F32
                    for op, _, ct, _, _ in nodes)
 
 
@@ -88,7 +91,7 @@ def supported(op: str, ctype: np.dtype, dtypes: tuple) -> bool:
     if ctype.kind == "b":
         return op in _BOOL_TEMPLATES or op in ("eq", "ne", "lt", "le", "gt", "ge", "where",
                                                "cast", "keep")
-    if op in _TRANSCENDENTAL or op == "sqrt":
+    if op in _TRANSCENDENTAL or op in _LIBM and op != "pow":
         return ctype.kind == "f"
     return op != "pow" or ctype.kind == "f"  # NOTE: int ** negative int raises in numpy
 
