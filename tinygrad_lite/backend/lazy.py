@@ -205,6 +205,23 @@ def _interpret(x: Any, apply: Callable, done: dict) -> Any:
 
 
 # --- running a graph as one kernel -----------------------------------------------------------
+def leaf_shape(a: np.ndarray) -> tuple:
+    """`a`'s shape with its broadcast (stride-0) dims as 1: the kernel indexes them with 0."""
+    if 0 not in a.strides:
+        return a.shape
+    return tuple([1 if st == 0 and n > 1 else n for st, n in zip(a.strides, a.shape)])
+
+
+def collapsed(a: np.ndarray) -> np.ndarray:
+    """`a` cut to `leaf_shape(a)`. A stride-0 operand (a sum's gradient, broadcast back)
+    kept LLVM from vectorising: a sigmoid backward on one, 65k elements, took 476 µs, and
+    49 µs collapsed."""
+    if 0 not in a.strides:
+        return a
+    return a[tuple([slice(0, 1) if st == 0 and n > 1 else slice(None)
+                    for st, n in zip(a.strides, a.shape)])]
+
+
 def _walk(root: Lazy) -> tuple[list, list, list, tuple]:
     """The pending nodes under `root` in topological order, their source refs, the leaves,
     and the graph's structure (ops, dtypes, refs, leaf shapes: what the layout depends on).
@@ -237,7 +254,7 @@ def _visit(x: Any, walk: tuple) -> int:
     if k is None:
         k = seen[id(x)] = ~len(leaves)
         if type(x) is np.ndarray:  # NOTE: a 0-d one too: a broadcast element, kept by identity
-            structure.append((x.dtype, x.shape))  # for TinyJit, which replays it by name
+            structure.append((x.dtype, leaf_shape(x)))  # for TinyJit, which replays it by name
             leaves.append(x)
             return k
         structure.append((x.dtype,))
@@ -262,7 +279,8 @@ def _layout(nodes: list, refs: list, leaves: list, shape: tuple,
     axes = () if reduction is None else reduction[1]
 
     def padded(x: Any) -> tuple:
-        return (1,) * (ndim - len(x.shape)) + x.shape
+        own = leaf_shape(x) if type(x) is np.ndarray else x.shape
+        return (1,) * (ndim - len(own)) + own
 
     shaped = [padded(x) for x in leaves if type(x) is np.ndarray]
     shaped += [padded(n) for n in nodes if n.op == "keep"]
@@ -356,7 +374,7 @@ def launch(spec: tuple, *leaves: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """Run one planned kernel (`spec`, from `run`) on `leaves`: its result, and for a sum
     over the leading loops the unreduced values too (else None)."""
     kernel, mode, reduced, sizes, shape, dtype, axes, keepdims, arg_shapes = spec
-    args = [x if s is None else x.reshape(s) for x, s in zip(leaves, arg_shapes)]
+    args = [x if s is None else collapsed(x).reshape(s) for x, s in zip(leaves, arg_shapes)]
     if mode is None:
         out = np.empty(shape, dtype)
         codegen.call(kernel, [*sizes, out.reshape(sizes), *args])
