@@ -24,7 +24,7 @@ def _reduction(ufunc: np.ufunc) -> staticmethod:
     reduces fewer than 8 terms in, so the result is numpy's, bit for bit.
     """
     def reduce(x, axis=None, keepdims=False):
-        last = axis == -1 or axis == x.ndim - 1 or axis == (x.ndim - 1,) or axis == (-1,)
+        last = axis in (-1, x.ndim - 1, (-1,), (x.ndim - 1,))
         if last and x.ndim > 1 and 1 < x.shape[-1] < 8 and x.size >= 1024 * x.shape[-1] \
                 and x.dtype.kind == "f":
             # NOTE: from the identity, as numpy starts (a sum of -0.0s is +0.0)
@@ -307,6 +307,7 @@ class NumpyBackend:
     broadcast_to = staticmethod(np.broadcast_to)  # (x, shape)
     contiguous = staticmethod(np.ascontiguousarray)  # (x): a row-major copy if it is not
     flip = staticmethod(np.flip)  # (x, axis)
+
     @staticmethod
     def getitem(x, index):
         """x[index]; for full slices and then one integer array, np.take, which gives the same
