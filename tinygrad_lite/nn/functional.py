@@ -759,11 +759,10 @@ def _check_class_weight(weight: Tensor | None, classes: int, op: str) -> None:
                            f"shape {weight.shape}")
 
 
-def _class_weighted(logp: Tensor, weight: Tensor | None, class_dim: int, op: str) -> Tensor:
+def _class_weighted(logp: Tensor, weight: Tensor | None, class_dim: int) -> Tensor:
     """logp times per-class weights (C,) broadcast along the class dimension."""
     if weight is None:
         return logp
-    _check_class_weight(weight, logp.shape[class_dim], op)
     return logp * weight.to(logp.dtype).reshape((-1,) + (1,) * (logp.ndim - class_dim - 1))
 
 
@@ -795,7 +794,6 @@ def _weighted_nll(logp: Tensor, values: np.ndarray, keep: np.ndarray | None,
     count without weights), as in PyTorch.
     """
     class_dim = _class_dim(logp, op)
-    _check_class_weight(weight, logp.shape[class_dim], op)
     mask = None if keep is None else Tensor._wrap(keep.astype(logp.dtype))
     picked = ops.TakeAlongAxis.apply(logp, indices=np.expand_dims(values, class_dim),
                                      axis=class_dim).squeeze(class_dim)
@@ -834,6 +832,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
     op = "nll_loss"
     reduction = _check_reduction(reduction, op, size_average=size_average, reduce=reduce)
     values, keep = _checked_labels(input, target, ignore_index, op)
+    _check_class_weight(weight, input.shape[_class_dim(input, op)], op)
     loss, denominator, _ = _weighted_nll(input, values, keep, weight, op)
     return _reduce_labelled(loss, reduction, denominator, keep)
 
@@ -863,6 +862,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = _class_dim(input, op)
     classes = input.shape[class_dim]
+    _check_class_weight(weight, classes, op)
     if target.dtype.kind == "f":
         if target.shape != input.shape:
             raise RuntimeError(f"{op}: class labels must be an integer tensor, got "
@@ -873,7 +873,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
         probs = target.to(logp.dtype)
         if label_smoothing:
             probs = probs * (1 - label_smoothing) + label_smoothing / classes
-        loss = -(_class_weighted(logp, weight, class_dim, op) * probs).sum(class_dim)
+        loss = -(_class_weighted(logp, weight, class_dim) * probs).sum(class_dim)
         return _reduce(loss, reduction)
     labels, keep = _checked_labels(input, target, ignore_index, op)
     if input.ndim == 2 and keep is None and weight is None and not label_smoothing:
@@ -882,7 +882,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     logp = input.log_softmax(class_dim)
     loss, denominator, mask = _weighted_nll(logp, labels, keep, weight, op)
     if label_smoothing:
-        smooth = -_class_weighted(logp, weight, class_dim, op).sum(class_dim)
+        smooth = -_class_weighted(logp, weight, class_dim).sum(class_dim)
         if mask is not None:
             smooth = smooth * mask
         loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / classes)
