@@ -691,7 +691,7 @@ class Tensor:
         if self.dtype not in (float32, int64, bool_) or not values.size and self.dtype != float32:
             extras.append(f"dtype={self.dtype}")  # NOTE: an empty tensor shows no values' type
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.op_name}Backward0>")
+            extras.append(f"grad_fn=<{self._ctx.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         # NOTE: PyTorch's layout: a suffix that would pass the line width starts a new line
