@@ -501,6 +501,13 @@ def test_argmax_argmin_kernel_picks_as_numpy_first_tie_and_first_nan(nb, dtype, 
                 got, getattr(np, pick)(data, axis=axis, keepdims=keepdims))
 
 
+def test_argmax_of_0_d_and_empty_arrays_answers_or_raises_as_numpy(nb):
+    np.testing.assert_array_equal(nb.argmax(np.array(3.0, F32), axis=0), 0)
+    np.testing.assert_array_equal(nb.argmin(np.zeros((0, 3), F32), axis=-1), np.zeros(0))
+    with pytest.raises(ValueError):
+        nb.argmax(np.zeros((3, 0), F32), axis=-1)
+
+
 def _train(backend: str, small: int | None, X: np.ndarray, y: np.ndarray, widths: tuple):
     """Four SGD-momentum steps of a Linear/ReLU stack (Tanh before the last layer): the losses,
     the first layer's gradient at every step (kept alive across steps) and the weights."""

@@ -269,7 +269,8 @@ class NumbaBackend(NumpyBackend):
         (`index_kernels.arg_extreme`): numpy's per-row call took 5 ms for a 2x2 max pool's
         windows (64x16x196x4), a third of a small CNN's step."""
         x = realize(x)
-        if axis is None or x.size < self.small or x.dtype not in _FLOATS or x.shape[-1] == 0 \
+        # NOTE: an empty or 0-d x goes to numpy too, which raises or answers as it does
+        if axis is None or not x.ndim or x.size < max(self.small, 1) or x.dtype not in _FLOATS \
                 or axis % x.ndim != x.ndim - 1:
             pick = NumpyBackend.argmax if largest else NumpyBackend.argmin
             return pick(x, axis=axis, keepdims=keepdims)
