@@ -711,7 +711,6 @@ class CyclicLR(LRScheduler):
                 _set_momentum(group, top - (top - bottom) * rise * scale, self.use_beta1)
         return lrs
 
-
     def state_dict(self) -> dict[str, Any]:
         """As the base, with a custom `scale_fn` kept only as a callable object's
         attributes (None for a plain function), as PyTorch does."""
