@@ -598,3 +598,26 @@ def test_resuming_from_a_checkpoint_reaches_a_replayed_step(backend):
     np.testing.assert_allclose(jit_losses, eager_losses, rtol=1e-6)
     for k, entry in eager_state["state"].items():
         assert float(jit_state["state"][k]["step"]) == float(entry["step"]) == 6
+
+
+def test_a_max_pool_cnn_replays_each_batchs_own_maxima_without_a_warning(backend):
+    """A max pool's picked positions depend on the data: replay takes them from the
+    backend's window_argmax on each new input, as eager training does."""
+    def cnn():
+        tl.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(3 * 3 * 3, 4))
+        return model, _training_step(model, optim.SGD(model.parameters(), lr=0.1))
+
+    rng = np.random.default_rng(2)
+    batches = [(tl.tensor(rng.standard_normal((5, 1, 6, 6), dtype=np.float32)),
+                tl.tensor(rng.integers(0, 4, 5))) for _ in range(6)]
+    eager_model, eager_step = cnn()
+    jit_model, step = cnn()
+    jitted = tl.TinyJit(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _train(jitted, batches) == _train(eager_step, batches)
+    assert "b.window_argmax(" in jitted.source
+    for p, q in zip(eager_model.parameters(), jit_model.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())

@@ -501,6 +501,30 @@ def test_argmax_argmin_kernel_picks_as_numpy_first_tie_and_first_nan(nb, dtype, 
                 got, getattr(np, pick)(data, axis=axis, keepdims=keepdims))
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_window_argmax_kernel_picks_as_numpy_first_tie_and_first_nan(nb, dtype):
+    from tinygrad_lite.nn.functional import _window_index
+
+    index = _window_index((6, 7), (3, 2), (2, 1), (1, 2), (2, 5))  # overlapping, dilated
+    x = _rng().integers(0, 3, (3, 4, 42)).astype(dtype)  # NOTE: many ties
+    x[0, 0, index[0]] = [1, np.nan, 2, np.nan, 0, 5]
+    x[0, 1, index[1]] = -np.inf
+    x[1, 2, index[2]] = [np.nan] * 6
+    for data in (x, x[:, ::2]):  # the second is not contiguous
+        calls = numba_backend.stats()["calls"]
+        got = nb.window_argmax(data, index)
+        assert numba_backend.stats()["calls"] == calls + 1
+        expected = NumpyBackend.window_argmax(data, index)
+        assert got.dtype == expected.dtype == np.int64
+        np.testing.assert_array_equal(got, expected)
+        # positions in the array flattened: the picked values are each window's max
+        picked = data.reshape(-1)[got]
+        windows = np.take(data, index, axis=-1)
+        np.testing.assert_array_equal(picked, np.take_along_axis(
+            windows, windows.argmax(-1)[..., None], -1)[..., 0])
+    assert nb.window_argmax(np.zeros((0, 42), dtype), index).shape == (0, 10)
+
+
 def test_argmax_of_0_d_and_empty_arrays_answers_or_raises_as_numpy(nb):
     np.testing.assert_array_equal(nb.argmax(np.array(3.0, F32), axis=0), 0)
     np.testing.assert_array_equal(nb.argmin(np.zeros((0, 3), F32), axis=-1), np.zeros(0))

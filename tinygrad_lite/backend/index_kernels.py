@@ -4,8 +4,9 @@
 element many times, so their backward adds each gradient term at its place: numpy's
 `np.add.at`, which costs ~10 ns an element (76 ms for the windows of a 3x3 conv over
 64x16x28x28). This loop adds the terms in the same order, one by one, so the sums are
-`np.add.at`'s own, bit for bit (the tests check it). A max pool's argmax runs along rows of
-a few elements, where numpy's per-row call costs most of its time.
+`np.add.at`'s own, bit for bit (the tests check it). Argmax runs along rows of a few
+elements (a max pool's windows), where numpy's per-row call costs most of its time; a max
+pool's finds each window's maximum in place, without gathering the windows first.
 
 Never imported as a package module: the numba backend loads this file's text through the
 kernel cache (`codegen.load`), as it does optim_kernels.py.
@@ -44,3 +45,24 @@ def arg_extreme(x, out, largest):
             if (v > best if largest else v < best) or v != v:
                 best, k = v, j
         out[i] = k
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def window_argmax(x, index, out):
+    """out[r, l] = r * P + index[l, k] (a position in x flattened) for the k whose
+    x[r, index[l, k]] is largest: the first of ties, or the first nan, as np.argmax picks
+    along each gathered window."""
+    size = x.shape[1]
+    for r in range(x.shape[0]):
+        row = x[r]
+        for l in range(index.shape[0]):
+            at = index[l, 0]
+            best = row[at]
+            for k in range(1, index.shape[1]):
+                if best != best:
+                    break
+                p = index[l, k]
+                v = row[p]
+                if v > best or v != v:
+                    best, at = v, p
+            out[r, l] = r * size + at

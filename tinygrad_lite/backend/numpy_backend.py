@@ -365,6 +365,16 @@ class NumpyBackend:
         return out
 
     @staticmethod
+    def window_argmax(x, index):
+        """Where each window's largest element is, as a position in x flattened: for x of
+        shape (..., P) and an (L, K) index of window elements in P, out[..., l] is row * P +
+        index[l, k] for the k that maximises x[..., index[l, k]] (the first of ties, or the
+        first nan, as np.argmax picks); (..., L), int64."""
+        picks = np.take(x, index, axis=-1).argmax(-1)
+        rows = np.arange(math.prod(x.shape[:-1]), dtype=np.int64) * x.shape[-1]
+        return index[np.arange(index.shape[0]), picks] + rows.reshape(picks.shape[:-1] + (1,))
+
+    @staticmethod
     def concatenate(xs, axis):
         return np.concatenate(xs, axis=axis)
 

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .. import backend as be
 from .. import ops
 from ..autograd import no_grad
 from ..rng import generator
@@ -1081,10 +1082,13 @@ def _batched(input: Tensor, nd: int, op: str) -> tuple[Tensor, bool]:  # noqa: A
 
 @functools.lru_cache(maxsize=256)
 def _window_index(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple,
-                  out: tuple) -> np.ndarray:
+                  out: tuple, columns: bool = False) -> np.ndarray:
     """Flat positions (row-major over the padded spatial dims) of every window element:
-    shape (prod(out), prod(kernel)). Window l starts at l * stride per dim, and its element
-    k sits k * dilation further on. Read-only, as it is cached and shared."""
+    shape (prod(out), prod(kernel)), or its transpose with `columns`. Window l starts at
+    l * stride per dim, and its element k sits k * dilation further on. Read-only, as it is
+    cached and shared (the same array on every call: TinyJit replays it as a constant)."""
+    if columns:
+        return _window_index(padded, kernel, stride, dilation, out).T
     starts, offsets = np.zeros(1, np.intp), np.zeros(1, np.intp)
     for size, k, s, d, o in zip(padded, kernel, stride, dilation, out):
         starts = (starts[:, None] * size + np.arange(o) * s).reshape(-1)
@@ -1111,6 +1115,16 @@ def _windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
     shape `out`, and the index that gathered them (flat positions in the padded input).
     With `columns`, (N, C, K, L) and its index: im2col's layout, which a conv multiplies and
     unfold returns without a transposing copy."""
+    flat, out, index = _window_source(x, kernel, stride, dilation, pads, op, value, columns)
+    return flat[:, :, index], out, index
+
+
+def _window_source(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
+                   pads: Sequence[tuple[int, int]], op: str, value: float = 0.0,
+                   columns: bool = False) -> tuple[Tensor, tuple, np.ndarray]:
+    """What `_windows` gathers from: `x` padded and flattened to (N, C, P), the output's
+    spatial shape, and the (L, K) index of each window's elements in P ((K, L) with
+    `columns`)."""
     n, c, spatial = x.shape[0], x.shape[1], x.shape[2:]
     padded = tuple(size + before + after for size, (before, after) in zip(spatial, pads))
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
@@ -1121,11 +1135,8 @@ def _windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
         raise RuntimeError(f"{op}: the kernel {kernel} (dilation {dilation}: it spans {span}) "
                            f"does not fit the padded input {padded} (input {x.shape})")
     out = tuple((p - w) // s + 1 for p, w, s in zip(padded, span, stride))
-    index = _window_index(padded, tuple(kernel), tuple(stride), tuple(dilation), out)
-    if columns:
-        index = index.T
-    flat = _pad_spatial(x, pads, value=value).reshape(n, c, math.prod(padded))
-    return flat[:, :, index], out, index
+    index = _window_index(padded, tuple(kernel), tuple(stride), tuple(dilation), out, columns)
+    return _pad_spatial(x, pads, value=value).reshape(n, c, math.prod(padded)), out, index
 
 
 def _conv_padding(padding: str | int | Sequence[int], kernel: tuple, stride: tuple,
@@ -1375,13 +1386,14 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                            dilation, 3)
 
 
-def _pool_windows(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
-                  stride: int | Sequence[int] | None, padding: int | Sequence[int],
-                  dilation: int | Sequence[int], ceil_mode: bool, nd: int, op: str,
-                  value: float) -> tuple[Tensor, tuple, np.ndarray, list, bool]:
-    """The windows of a pool, as `_windows` gives them, plus the (before, after) padding
-    and whether the input was unbatched. ceil_mode pads the end so that a last, partial
-    window fits, as long as it starts inside the input or its left padding (PyTorch's rule).
+def _pool_source(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+                 stride: int | Sequence[int] | None, padding: int | Sequence[int],
+                 dilation: int | Sequence[int], ceil_mode: bool, nd: int, op: str,
+                 value: float) -> tuple[Tensor, tuple, np.ndarray, list, bool]:
+    """A pool's padded input and windows, as `_window_source` gives them, plus the (before,
+    after) padding and whether the input was unbatched. ceil_mode pads the end so that a
+    last, partial window fits, as long as it starts inside the input or its left padding
+    (PyTorch's rule).
     """
     x, unbatched = _batched(input, nd, op)
     kernel = _ntuple(kernel_size, nd, "kernel_size", op)
@@ -1402,36 +1414,41 @@ def _pool_windows(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
                 out -= 1
             extra = max(0, (out - 1) * s + w - (size + 2 * p))
         pads.append((p, p + extra))
-    windows, out, index = _windows(x, kernel, stride, dilation, pads, op, value)
-    return windows, out, index, pads, unbatched
+    flat, out, index = _window_source(x, kernel, stride, dilation, pads, op, value)
+    return flat, out, index, pads, unbatched
 
 
-def _window_max(windows: Tensor, out: tuple, unbatched: bool) -> tuple[Tensor, Tensor, tuple]:
-    """The max of each window of (N, C, windows, window size) shaped to (N, C, *out) (the
-    batch dim dropped again for unbatched input), the picked positions, and that shape."""
-    values, picks = windows.max(-1)
-    shape = windows.shape[:2] + tuple(out)
-    values = values.reshape(shape)
-    return (values.squeeze(0) if unbatched else values), picks, shape
+def _window_max(flat: Tensor, index: np.ndarray, out: tuple,
+                unbatched: bool) -> tuple[Tensor, np.ndarray, tuple]:
+    """The largest element of each window of (N, C, P) `flat` (window l holds the elements
+    at index[l]) shaped to (N, C, *out) (the batch dim dropped again for unbatched input),
+    the (N, C, L) positions in `flat` flattened they were taken from, and that shape.
+
+    Only the picked elements are gathered (the windows, K times the input, never are), and
+    the gradient goes to them alone: the first of tied maxima, as in PyTorch."""
+    n, c = flat.shape[:2]
+    picked = be.active.window_argmax(flat.numpy(), index)
+    shape = (n, c) + tuple(out)
+    values = flat.reshape(-1)[picked].reshape(shape)
+    return (values.squeeze(0) if unbatched else values), picked, shape
 
 
 def _max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
               stride: int | Sequence[int] | None, padding: int | Sequence[int],
               dilation: int | Sequence[int], ceil_mode: bool, return_indices: bool,
               nd: int) -> Tensor | tuple[Tensor, Tensor]:
-    """The largest element of each window (padding is -inf, so never picked); `max` along
-    the window sends the gradient to the first of tied maxima, as PyTorch does."""
+    """The largest element of each window (padding is -inf, so never picked); the gradient
+    goes to the first of tied maxima, as PyTorch's does."""
     op = f"max_pool{nd}d"
-    windows, out, index, pads, unbatched = _pool_windows(
+    flat, out, index, pads, unbatched = _pool_source(
         input, kernel_size, stride, padding, dilation, ceil_mode, nd, op, -math.inf)
-    values, picks, shape = _window_max(windows, out, unbatched)
+    values, picked, shape = _window_max(flat, index, out, unbatched)
     if not return_indices:
         return values
     # NOTE: PyTorch's indices are flat positions in each unpadded (H, W) plane
     spatial = input.shape[-nd:]
     padded = tuple(n + before + after for n, (before, after) in zip(spatial, pads))
-    where_padded = index[np.arange(index.shape[0]), picks.numpy()]  # (N, C, L)
-    coords = np.unravel_index(where_padded, padded)
+    coords = np.unravel_index(picked % math.prod(padded), padded)
     flat = np.ravel_multi_index(tuple(c - before for c, (before, _) in zip(coords, pads)),
                                 spatial)
     indices = Tensor(flat.reshape(shape).astype(np.int64))
@@ -1581,8 +1598,9 @@ def _avg_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
     """The mean of each window: its sum over the number of elements it covers in the input
     (and in the padding with count_include_pad; never the end that ceil_mode adds)."""
     op = f"avg_pool{nd}d"
-    windows, out, index, pads, unbatched = _pool_windows(
+    flat, out, index, pads, unbatched = _pool_source(
         input, kernel_size, stride, padding, 1, ceil_mode, nd, op, 0.0)
+    windows = flat[:, :, index]
     if divisor_override:
         divisor = np.asarray(divisor_override, dtype=windows.dtype)
     else:
@@ -1753,10 +1771,10 @@ def _adaptive_max_pool(input: Tensor, output_size: int | Sequence[int | None],  
         along = np.minimum(starts[:, None] + np.arange((ends - starts).max()), ends[:, None] - 1)
         index = (index[:, None, :, None] * n + along[None, :, None, :]).reshape(
             index.shape[0] * out, -1)
-    values, picks, shape = _window_max(x.flatten(2)[:, :, index], sizes, unbatched)
+    values, picked, shape = _window_max(x.flatten(2), index, sizes, unbatched)
     if not return_indices:
         return values
-    flat = index[np.arange(index.shape[0]), picks.numpy()].reshape(shape).astype(np.int64)
+    flat = (picked % math.prod(spatial)).reshape(shape)
     return values, Tensor(flat[0] if unbatched else flat)
 
 
