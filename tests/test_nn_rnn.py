@@ -155,6 +155,27 @@ def test_lstm_gradients_match_finite_differences(proj_size):
     assert tl.gradcheck(run, [x, h0, c0, *layer.parameters()])
 
 
+@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell"])
+def test_a_cells_first_and_second_derivatives_match_finite_differences(kind):
+    """Each cell's elementwise part is one node (ops.LSTMCell, ops.GRUCell) whose backward
+    is backend ops, so a gradient penalty differentiates through it too."""
+    cell = getattr(nn, kind)(2, 3).double()
+    rng = np.random.default_rng(2)
+    x = tl.tensor(rng.standard_normal((2, 2)), requires_grad=True)
+    h0 = tl.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    c0 = tl.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+
+    def run(x, h0, c0, *_parameters):
+        if kind == "GRUCell":
+            return cell(x, h0).reshape(-1) + 0 * c0.sum()
+        h, c = cell(x, (h0, c0))
+        return tl.cat([h.reshape(-1), c.reshape(-1)])
+
+    inputs = [x, h0, c0, *cell.parameters()]
+    assert tl.gradcheck(run, inputs)
+    assert tl.gradgradcheck(run, inputs)
+
+
 def test_inter_layer_dropout_acts_only_in_training_and_not_after_the_last_layer():
     tl.manual_seed(0)
     layer = nn.GRU(3, 4, num_layers=2, dropout=0.9)

@@ -927,6 +927,75 @@ class Linear(Function):
         return gx, gw, gb  # NOTE: without a bias the engine reads only the first two
 
 
+class LSTMCell(Function):
+    """An LSTM step after its two products: the gates (N, 4H), PyTorch's i, f, g, o, and the
+    cell state c (N, H) give c' = f * c + i * g and h' = o * tanh(c'), stacked as (2, N, H)
+    (h' first).
+
+    One node for the four slices and ten elementwise ops it is made of, with the same
+    forward arithmetic: their nodes' bookkeeping, forward and backward, was most of an LSTM's
+    step (20 steps of batch 32, hidden 64: 6.6 ms against PyTorch's 1.6 ms).
+    """
+
+    def forward(self, gates, c):
+        b = B()
+        a_i, a_f, a_g, a_o = b.split(gates, [c.shape[-1]] * 4, -1)
+        i, f, g, o = b.sigmoid(a_i), b.sigmoid(a_f), b.tanh(a_g), b.sigmoid(a_o)
+        c_next = b.add(b.mul(f, c), b.mul(i, g))
+        tanh_c = b.tanh(c_next)
+        self.save_for_backward(i, f, g, o, c, tanh_c)
+        both = (b.mul(o, tanh_c), c_next)
+        return b.concatenate([b.reshape(t, (1,) + t.shape) for t in both], 0)
+
+    def saved_in_graph(self, gates, c):
+        """`saved` remade from the input tensors, for a backward that is recorded
+        (create_graph=True) and differentiated again."""
+        a_i, a_f, a_g, a_o = gates.chunk(4, -1)
+        i, f, g, o = a_i.sigmoid(), a_f.sigmoid(), a_g.tanh(), a_o.sigmoid()
+        return i, f, g, o, c, (f * c + i * g).tanh()
+
+    def backward(self, grad):
+        i, f, g, o, c, tanh_c = self.saved
+        b = B()
+        dh, dc_next = b.getitem(grad, 0), b.getitem(grad, 1)
+        dc = b.add(dc_next, b.tanh_backward(tanh_c, b.mul(dh, o)))
+        gates = (b.sigmoid_backward(i, b.mul(dc, g)), b.sigmoid_backward(f, b.mul(dc, c)),
+                 b.tanh_backward(g, b.mul(dc, i)), b.sigmoid_backward(o, b.mul(dh, tanh_c)))
+        return b.concatenate(gates, -1), b.mul(dc, f)
+
+
+class GRUCell(Function):
+    """A GRU step after its two products: gi = x W_ih.T + b_ih and gh = h W_hh.T + b_hh (each
+    (N, 3H), PyTorch's r, z, n) and the state h give r = sigmoid(x_r + h_r), z =
+    sigmoid(x_z + h_z), n = tanh(x_n + r * h_n) and h' = (1 - z) * n + z * h. One node for
+    what was seventeen, as `LSTMCell`."""
+
+    def forward(self, gi, gh, h):
+        b = B()
+        sizes = [h.shape[-1]] * 3
+        (x_r, x_z, x_n), (h_r, h_z, h_n) = b.split(gi, sizes, -1), b.split(gh, sizes, -1)
+        r, z = b.sigmoid(b.add(x_r, h_r)), b.sigmoid(b.add(x_z, h_z))
+        n = b.tanh(b.add(x_n, b.mul(r, h_n)))
+        self.save_for_backward(r, z, n, h_n, h)
+        return b.add(b.mul(b.sub(1, z), n), b.mul(z, h))
+
+    def saved_in_graph(self, gi, gh, h):
+        """`saved` remade from the input tensors, for a backward that is recorded
+        (create_graph=True) and differentiated again."""
+        (x_r, x_z, x_n), (h_r, h_z, h_n) = gi.chunk(3, -1), gh.chunk(3, -1)
+        r = (x_r + h_r).sigmoid()
+        return r, (x_z + h_z).sigmoid(), (x_n + r * h_n).tanh(), h_n, h
+
+    def backward(self, grad):
+        r, z, n, h_n, h = self.saved
+        b = B()
+        d_n = b.tanh_backward(n, b.mul(grad, b.sub(1, z)))
+        d_r = b.sigmoid_backward(r, b.mul(d_n, h_n))
+        d_z = b.sigmoid_backward(z, b.mul(grad, b.sub(h, n)))
+        return (b.concatenate((d_r, d_z, d_n), -1),
+                b.concatenate((d_r, d_z, b.mul(d_n, r)), -1), b.mul(grad, z))
+
+
 class Inverse(Function):
     """The matrix inverse (of each matrix in a batch). d(A^-1) = -A^-1 dA A^-1, so the
     gradient is -A^-T g A^-T."""

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import ops
 from ..tensor import Tensor, _on_cpu, cat, empty, stack, where, zeros
 from . import functional as F
 from . import init
@@ -36,11 +37,8 @@ def _lstm_step(x: Tensor, state: State, weights: Weights) -> State:
     """PyTorch's gate order i, f, g, o: c' = f*c + i*g, h' = o*tanh(c'), projected to
     proj_size by weight_hr when the layer has one."""
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
-    h, c = state
-    gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
-    i, f, g, o = gates.chunk(4, -1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    h = o.sigmoid() * c.tanh()
+    gates = F.linear(x, w_ih, b_ih) + F.linear(state[0], w_hh, b_hh)
+    h, c = ops.LSTMCell.apply(gates, state[1])
     return (h if w_hr is None else F.linear(h, w_hr)), c
 
 
@@ -48,12 +46,7 @@ def _gru_step(x: Tensor, state: State, weights: Weights) -> State:
     """PyTorch's gate order r, z, n; the reset gate scales h's part of n *after* its bias."""
     w_ih, w_hh, b_ih, b_hh, _ = weights
     h = state[0]
-    x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, -1)
-    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
-    r = (x_r + h_r).sigmoid()
-    z = (x_z + h_z).sigmoid()
-    n = (x_n + r * h_n).tanh()
-    return ((1 - z) * n + z * h,)
+    return (ops.GRUCell.apply(F.linear(x, w_ih, b_ih), F.linear(h, w_hh, b_hh), h),)
 
 
 # mode (PyTorch's names) -> (step, number of gates stacked in weight_ih's rows)
