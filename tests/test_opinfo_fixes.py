@@ -571,3 +571,84 @@ def test_singular_value_matrix_norms_over_any_two_dims(ord):
     assert np.allclose(x.grad.numpy(), t.grad.numpy())
     assert np.allclose(tl.tensor(a).norm("nuc", [1, 2]).numpy(),
                        torch.norm(torch.tensor(a), "nuc", [1, 2]).numpy())
+
+
+# --- found by `torch_audit.py --samples 40` (session 14) --------------------------------------
+@pytest.mark.parametrize("name", ["sum", "prod", "cumsum", "cumprod"])
+@pytest.mark.parametrize("dtype", [tl.int16, tl.int32, tl.uint8])
+def test_sums_and_products_with_a_small_int_dtype_keep_it_and_wrap_around(name, dtype):
+    """numpy widens small ints as it adds or multiplies; PyTorch computes in dtype=."""
+    x = tl.tensor([[200, 100, 3], [7, 8, 9]])
+    dims = (1,) if name.startswith("cum") else ()
+    got = getattr(tl, name)(x, *dims, dtype=dtype)
+    wide = getattr(np, name)(np.array([[200, 100, 3], [7, 8, 9]]), *dims)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got.numpy(), wide.astype(dtype))  # uint8: 300 -> 44
+
+
+def test_a_bool_sum_is_any_and_a_bool_product_is_all():
+    x = tl.tensor([[True, False], [False, False], [True, True]])
+    assert tl.sum(x, 1, dtype=tl.bool).tolist() == [True, False, True]
+    assert tl.prod(x, 1, dtype=tl.bool).tolist() == [False, False, True]
+    assert tl.prod(x, dtype=tl.bool).dtype == tl.bool and not tl.prod(x, dtype=tl.bool).item()
+    assert tl.sum(tl.tensor([[1, 2]]), 1).dtype == tl.int64  # no dtype: widened, as before
+
+
+def test_diff_of_order_0_is_the_input_alone_and_a_negative_order_is_refused():
+    x = tl.arange(6.0).reshape(2, 3)
+    got = tl.diff(x, 0, 0, prepend=tl.ones(1, 3), append=tl.ones(2, 3))
+    np.testing.assert_array_equal(got.numpy(), x.numpy())  # PyTorch ignores the ends too
+    assert not np.shares_memory(got.numpy(), x.numpy())
+    with pytest.raises(RuntimeError, match="non-negative"):
+        tl.diff(x, -1)
+
+
+def test_an_integer_linspace_converts_its_ends_first_and_truncates_each_value():
+    # PyTorch's values: steps of -7/8 from 4 (not 4.3), the second half counted back from
+    # -3 (-3 + 3 * 7/8 = -0.375 truncates to 0)
+    assert tl.linspace(4.3, -3, 9, dtype=tl.int64).tolist() == [4, 3, 2, 1, 0, 0, -1, -2, -3]
+    assert tl.linspace(4.3, 50, 6, dtype=tl.int32).tolist() == [4, 13, 22, 31, 40, 50]
+    assert tl.linspace(-3, 50, 3, dtype=tl.uint8).tolist() == [253, 151, 50]  # -3 is 253
+    assert tl.linspace(0.5, 10, 1, dtype=tl.int64).tolist() == [0]
+    np.testing.assert_allclose(tl.linspace(4.3, -3, 5).numpy(), np.linspace(4.3, -3, 5),
+                               rtol=1e-6)
+
+
+def test_scatter_multiply_on_a_0_d_tensor():
+    assert tl.tensor(2.0).scatter(0, tl.tensor(0), value=2.5, reduce="multiply").item() == 5.0
+    got = tl.tensor([1.0, 2.0, 3.0]).scatter(0, tl.tensor([0, 0, 2]), value=2.0,
+                                              reduce="multiply")
+    assert got.tolist() == [4.0, 2.0, 6.0]
+
+
+def test_cov_keeps_float32_aweights_in_float32_as_pytorch():
+    """PyTorch sums float32 weights and forms the normalisation in float32, even for float64
+    data: with correction 2 and these weights the divisor is close to 0, so its rounding
+    shows (torch gives these values)."""
+    x = tl.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=tl.float64)
+    w = tl.tensor([0.3666, 0.0583, 0.7006])
+    total = np.float32(w.numpy().sum())
+    norm = total - np.float32(2) * np.float32((w.numpy() * w.numpy()).sum()) / total
+    xs, ws = x.numpy(), w.numpy().astype(np.float64)
+    centred = xs - (xs * ws).sum(1, keepdims=True) / np.float64(total)
+    expected = centred @ (centred * ws).T / np.float64(norm)
+    got = x.cov(correction=2, aweights=w)
+    assert got.dtype == tl.float64
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
+    # and the other way round, float64 weights make float32 data's covariance float64
+    assert x.float().cov(aweights=w.double()).dtype == tl.float64
+    assert x.float().cov(fweights=tl.tensor([1, 2, 1])).dtype == tl.float32
+
+
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+def test_a_linear_quantile_has_a_gradient_for_q(name):
+    x = tl.tensor([[1.0, 5.0, 2.0, 7.0], [3.0, np.nan, 1.0, 0.0]], dtype=tl.float64)
+    q = tl.tensor([0.0, 0.3, 1.0], dtype=tl.float64, requires_grad=True)
+    getattr(tl, name)(x, q, dim=1).nan_to_num().sum().backward()
+    # row 0 sorted 1 2 5 7: q = 0.3 sits between 1 and 2, d(out)/dq = (2 - 1) * 3; a NaN row
+    # adds nothing to quantile's gradient, and nanquantile's row 3 0 1 (sorted 0 1 3) adds
+    # (1 - 0) * 2 at q = 0.3
+    assert q.grad.tolist() == ([0.0, 3.0, 0.0] if name == "quantile" else [0.0, 5.0, 0.0])
+    x = tl.tensor([1.0, 5.0, 2.0, 7.0], dtype=tl.float64, requires_grad=True)
+    assert tl.gradcheck(lambda x, q: getattr(tl, name)(x, q),
+                        [x, tl.tensor([0.2, 0.55], dtype=tl.float64, requires_grad=True)])

@@ -45,7 +45,7 @@ DIFFERENTIABLE = [
     ("cov_correction0_fweights", [(2, 5)], lambda L, x: L.cov(
         x, correction=0, fweights=_index(L, [1, 2, 1, 3, 1])), -2, 2),
     ("cov_aweights", [(2, 5)], lambda L, x: L.cov(
-        x, aweights=L.tensor([0.5, 1.0, 2.0, 1.0, 0.3], dtype=L.float64)), -2, 2),
+        x, aweights=L.tensor([0.5, 1.0, 2.0, 1.0, 0.3], dtype=x.dtype)), -2, 2),
     ("corrcoef", [(3, 5)], lambda L, x: L.corrcoef(x), -2, 2),
     ("diag_embed", [(2, 3)], lambda L, x: L.diag_embed(x, 1, 0, 2), -2, 2),
     ("diagflat", [(2, 2)], lambda L, x: L.diagflat(x, -1), -2, 2),

@@ -242,6 +242,13 @@ def _correction(dim: Any, unbiased: bool | None, correction: int | None) -> tupl
     return dim, 1 if correction is None else correction
 
 
+def _in_dtype(out: "Tensor", dtype: Any) -> "Tensor":
+    """A sum's, product's or running one's result in the `dtype=` asked for: numpy widens
+    bools and small ints as it adds or multiplies, PyTorch keeps the type (a uint8 sum wraps
+    around: the same bits as the wide sum cast back; a bool sum is any(), a product all())."""
+    return out if dtype is None else out.to(dtype)
+
+
 def _all_if_empty(dim: Any) -> Any:
     """PyTorch's reductions read an empty dim list (`sum(dim=[])`) as every dim."""
     return None if isinstance(dim, (tuple, list)) and not dim else dim
@@ -1290,8 +1297,8 @@ class Tensor:
         first)."""
         x = (self.to(dtype) if dtype is not None else
              self.to(int64) if self.dtype.kind in "bu" or self.dtype == int32 else self)
-        return ops.Sum.apply(x, axis=_dims(_all_if_empty(dim), self.ndim, "sum"),
-                             keepdim=keepdim)
+        return _in_dtype(ops.Sum.apply(x, axis=_dims(_all_if_empty(dim), self.ndim, "sum"),
+                                       keepdim=keepdim), dtype)
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
         if dtype is None:
@@ -1444,7 +1451,8 @@ class Tensor:
         if dim is not None and not isinstance(dim, (int, np.integer)):
             raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
         axis = None if dim is None or not self.ndim else self._axis(dim, "prod")
-        return ops.Prod.apply(self._integral_as_int64(dtype), axis=axis, keepdim=keepdim)
+        return _in_dtype(ops.Prod.apply(self._integral_as_int64(dtype), axis=axis,
+                                        keepdim=keepdim), dtype)
 
     @_zero_d_as_1d("x")
     def _scan(self, op: type, x: "Tensor", dim: int, name: str) -> "Tensor":
@@ -1453,12 +1461,12 @@ class Tensor:
     def cumsum(self, dim: int, *, dtype: Any = None) -> "Tensor":
         """Running sums along `dim` (bools and ints give int64), computed in `dtype` if given."""
         x = self._integral_as_int64(dtype)
-        return self._scan(ops.CumSum, x, dim, "cumsum")
+        return _in_dtype(self._scan(ops.CumSum, x, dim, "cumsum"), dtype)
 
     def cumprod(self, dim: int, *, dtype: Any = None) -> "Tensor":
         """Running products along `dim`; the gradient is exact also where x has zeros."""
         x = self._integral_as_int64(dtype)
-        return self._scan(ops.CumProd, x, dim, "cumprod")
+        return _in_dtype(self._scan(ops.CumProd, x, dim, "cumprod"), dtype)
 
     def logcumsumexp(self, dim: int) -> "Tensor":
         """log(cumsum(exp(x))) along `dim`, without overflow."""
@@ -1526,10 +1534,15 @@ class Tensor:
 
     def diff(self, n: int = 1, dim: int = -1, prepend: Any = None,
              append: Any = None) -> "Tensor":
-        """x[i+1] - x[i] along `dim`, `n` times over (after joining `prepend` and `append`)."""
+        """x[i+1] - x[i] along `dim`, `n` times over (after joining `prepend` and `append`);
+        n = 0 gives a copy of x alone, as in PyTorch."""
         if not self.ndim:
             raise RuntimeError("diff: needs at least 1 dim, got a 0-d tensor")
+        if n < 0:
+            raise RuntimeError(f"diff: order must be non-negative but got {n}")
         d = self._axis(dim, "diff")
+        if n == 0:
+            return self.clone()
         x = cat([t for t in (prepend, self, append) if t is not None], d)
         for _ in range(n):
             steps = max(x.shape[d] - 1, 0)
@@ -2154,6 +2167,11 @@ class Tensor:
             raise RuntimeError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
         if reduce != "multiply":
             return self._scatter(dim, index, src, reduce == "add", "scatter")
+        return self._scatter_product(dim, index, src)
+
+    @_zero_d_as_1d("index", "src")
+    def _scatter_product(self, dim: int, index: Any, src: Any) -> "Tensor":
+        """scatter(reduce="multiply"), without a gradient as in PyTorch."""
         src, grids = self._scatter_target(dim, index, src, "scatter")
         out = self.numpy().copy()
         np.multiply.at(out, grids, src.numpy())
@@ -2952,6 +2970,8 @@ class Tensor:
         n = ranked.shape[-1]
         nans = np.isnan(ranked.numpy()).sum(-1, keepdims=True)
         # NOTE: ranks in the input's dtype, as PyTorch computes them (float32 rounding shows)
+        # NOTE: rank = q * scale (clipped at 0): PyTorch's gradient for a q that requires grad
+        scale = (n - nans - 1) if skip_nan else np.where(nans > 0, 0, n - 1)
         if skip_nan:
             ranks = np.maximum(qs.reshape(-1) * (n - nans - 1).astype(self.dtype), 0)
         else:
@@ -2966,7 +2986,13 @@ class Tensor:
                                                       below.shape))
             weight = ranks - np.floor(ranks) if interpolation == "linear" else np.full(
                 ranks.shape, 0.5, dtype=self.dtype)
+            slope = (above.numpy() - below.numpy()) * ((ranks > 0) * scale)
             below = below.lerp(above, Tensor._wrap(np.broadcast_to(weight, below.shape)))
+            if interpolation == "linear" and isinstance(q, Tensor) and q.requires_grad:
+                # NOTE: adds 0 with q's gradient, d(out)/dq = (above - below) * scale; 0 in a
+                # row that a NaN makes NaN, as in PyTorch
+                moved = q.reshape(-1) - q.detach().reshape(-1)
+                below = below + moved * Tensor._wrap(np.where(np.isfinite(slope), slope, 0))
         out = below.movedim(-1, 0)  # (number of q, the kept dims...)
         if keepdim:
             kept = (1,) * self.ndim if axis is None or not self.ndim else (
@@ -2984,7 +3010,7 @@ class Tensor:
                                f"{self.shape}")
         x = (self if self.ndim == 2 else self.reshape(1, -1))._floating()
         n = x.shape[1]
-        weights = None
+        weights = a = None
         for name, w in (("fweights", fweights), ("aweights", aweights)):
             if w is None:
                 continue
@@ -2995,7 +3021,10 @@ class Tensor:
                                    f"observations, got {w.dtype} of shape {w.shape}")
             if (w.numpy() < 0).any():
                 raise RuntimeError(f"cov: {name} must be non-negative")
-            w = w.reshape(-1).to(x.dtype)
+            # NOTE: in their own dtype, as in PyTorch: float32 aweights give a float32 sum
+            # and normalisation even for float64 data
+            w = w.reshape(-1)
+            a = w if name == "aweights" else None
             weights = w if weights is None else weights * w
         if weights is None:
             norm: Any = n - correction
@@ -3007,10 +3036,9 @@ class Tensor:
             product = centred @ (centred * weights).T
             if correction == 0:
                 norm = total
-            elif aweights is None:
+            elif a is None:
                 norm = total - correction
             else:
-                a = aweights.reshape(-1).to(x.dtype)
                 norm = total - correction * (weights * a).sum() / total
         if float(norm) <= 0:
             warnings.warn("cov: degrees of freedom <= 0 for the correction given", stacklevel=2)
@@ -4363,10 +4391,21 @@ def _integer_range(start: Any, end: Any, step: Any, dtype: np.dtype) -> np.ndarr
 @_takes_out
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
+    """`steps` evenly spaced values from start to end. For an integer dtype, PyTorch's rule:
+    the ends are converted to it first, and each value start + i * step (for the second
+    half end - (steps - 1 - i) * step) is truncated."""
     _on_cpu(device, "linspace")
     _no_bool_range(dtype, "linspace")
-    return Tensor(np.linspace(start, end, steps), dtype=dtype or get_default_dtype(),
-                  requires_grad=requires_grad)
+    dtype = np.dtype(dtype or get_default_dtype())
+    values = np.linspace(start, end, steps)
+    if dtype.kind in "iu" and steps > 1:
+        first, last = int(start), int(end)
+        if dtype.kind == "u":  # NOTE: as C++ converts them (-3 is uint8's 253)
+            first, last = first % (1 << 8 * dtype.itemsize), last % (1 << 8 * dtype.itemsize)
+        i = np.arange(steps)
+        step = (last - first) / (steps - 1)
+        values = np.where(i < steps // 2, first + step * i, last - step * (steps - 1 - i))
+    return Tensor(values, dtype=dtype, requires_grad=requires_grad)
 
 
 @_takes_out
