@@ -652,3 +652,66 @@ def test_a_linear_quantile_has_a_gradient_for_q(name):
     x = tl.tensor([1.0, 5.0, 2.0, 7.0], dtype=tl.float64, requires_grad=True)
     assert tl.gradcheck(lambda x, q: getattr(tl, name)(x, q),
                         [x, tl.tensor([0.2, 0.55], dtype=tl.float64, requires_grad=True)])
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 3), (3, 0), (2, 0, 3)])
+def test_a_positive_matrix_norm_of_an_empty_matrix_is_0(shape):
+    for order in (np.inf, 1, 2, "nuc", "fro"):
+        got = tl.linalg.matrix_norm(tl.zeros(*shape), order)
+        assert got.shape == shape[:-2] and not got.numpy().any()
+    with pytest.raises(RuntimeError):
+        tl.linalg.matrix_norm(tl.zeros(0, 0), -2)  # no smallest singular value, as PyTorch
+
+
+def test_matrix_rank_takes_tolerances_per_matrix():
+    A = tl.tensor(np.stack([np.diag([3.0, 0.5, 0.1]), np.diag([3.0, 2.0, 1.5])]))
+    assert tl.linalg.matrix_rank(A, atol=tl.tensor([1.0, 1.0])).tolist() == [1, 3]
+    assert tl.linalg.matrix_rank(A, atol=tl.tensor([0.0, 1.8]),
+                                 rtol=tl.tensor([0.1, 0.0])).tolist() == [2, 2]
+    assert tl.linalg.matrix_rank(A, atol=0.2).tolist() == [2, 3]
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (2, 4, 3)])
+def test_a_full_svd_of_a_non_square_matrix_has_the_thin_svds_gradient(shape):
+    """PyTorch ignores the completing columns of U (rows of Vh) in the gradient; the rest is
+    the thin SVD's, checked here on a loss that does not see the singular vectors' signs."""
+    a = np.random.default_rng(1).standard_normal(shape)
+    k = min(shape[-2:])
+    grads = []
+    for full in (True, False):
+        x = tl.tensor(a, requires_grad=True)
+        U, S, Vh = tl.linalg.svd(x, full_matrices=full)
+        ((U[..., :k] * U[..., :k]).sum() + S.pow(3).sum() + (Vh[..., :k, :] ** 4).sum()
+         ).backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-12)
+
+
+def test_an_integer_logspace_raises_the_base_to_integer_exponents():
+    assert tl.logspace(1.2, 4, 4, dtype=tl.int64).tolist() == [10, 100, 1000, 10000]
+    assert tl.logspace(0, 1.2, 2, dtype=tl.int64).tolist() == [1, 10]  # ends converted first
+    assert tl.logspace(1.2, 4, 1, dtype=tl.int64).tolist() == [15]  # one step: 10**1.2
+    assert tl.logspace(0, 3, 4, base=2, dtype=tl.int32).tolist() == [1, 2, 4, 8]
+
+
+def test_a_range_with_tensor_ends_is_computed_in_float64():
+    got = tl.linspace(tl.tensor(4.3), -3, 3, dtype=tl.float64)
+    np.testing.assert_array_equal(got.numpy(), np.linspace(float(np.float32(4.3)), -3, 3))
+
+
+def test_searchsorted_with_empty_rows():
+    got = tl.searchsorted(tl.zeros(2, 0), tl.tensor([[1.0, 2.0, 3.0], [0.0, 1.0, 2.0]]))
+    assert got.shape == (2, 3) and not got.numpy().any() and got.dtype == tl.int64
+    assert tl.searchsorted(tl.zeros(0, 0), tl.zeros(0, 0)).shape == (0, 0)
+    assert tl.searchsorted(tl.zeros(2, 3), tl.zeros(2, 0)).shape == (2, 0)
+
+
+@pytest.mark.parametrize("name", ["unique", "unique_consecutive"])
+def test_unique_along_an_empty_dim_and_refused_along_another(name):
+    x = tl.zeros(5, 0, 5)
+    values, inverse, counts = getattr(tl, name)(x, dim=1, return_inverse=True,
+                                                return_counts=True)
+    assert values.shape == (5, 0, 5) and inverse.shape == counts.shape == (0,)
+    for dim in (0, 2):
+        with pytest.raises(RuntimeError, match="0 sized dims"):
+            getattr(tl, name)(x, dim=dim)

@@ -154,15 +154,28 @@ def test_matrix_power_zero_is_the_identity_with_a_zero_gradient():
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 3)))
 
 
-def test_qr_and_svd_forward_and_a_clear_backward_error_where_torch_has_none():
+def test_qr_and_svd_forward_and_the_full_svds_gradient_ignores_us_extra_columns():
     a = tl.tensor(RNG.standard_normal((4, 3)), dtype=tl.float64, requires_grad=True)
     q, r = tl.linalg.qr(a)
     np.testing.assert_allclose((q @ r).numpy(), a.numpy(), atol=1e-12)
     u, s, vh = tl.linalg.svd(a, full_matrices=False)
     np.testing.assert_allclose((u * s @ vh).numpy(), a.numpy(), atol=1e-12)
-    u, s, vh = tl.linalg.svd(a)  # NOTE: U's extra columns are not unique: no gradient
-    with pytest.raises(RuntimeError, match="linalg.svd: backward is not implemented"):
-        u.sum().backward()
+    weights = RNG.standard_normal((4, 4))
+
+    def loss(u, vh, L):  # NOTE: squares: the same whatever signs LAPACK gives the vectors
+        return (u * u * L.tensor(weights[:, :u.shape[1]])).sum() + (vh * vh).sum(0)[0]
+
+    loss(u, vh, tl).backward()
+    thin = a.grad.numpy().copy()
+    a.grad = None
+    u, s, vh = tl.linalg.svd(a)  # NOTE: U's 4th column is not unique: PyTorch ignores it
+    (loss(u[:, :3], vh, tl) + u[:, 3].sum()).backward()
+    np.testing.assert_allclose(a.grad.numpy(), thin, atol=1e-12)
+    if torch is not None:
+        t = torch.tensor(a.numpy(), requires_grad=True)
+        u, _, vh = torch.linalg.svd(t)
+        (loss(u[:, :3], vh, torch) + u[:, 3].sum()).backward()
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), atol=1e-10)
     assert tl.linalg.matrix_rank(tl.tensor([[1.0, 2.0], [2.0, 4.0]])).item() == 1
 
 

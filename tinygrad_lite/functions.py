@@ -195,8 +195,10 @@ def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = Fals
         raise RuntimeError(f"searchsorted: the sequence {seq.shape} and the values "
                            f"{vals.shape} must agree in every dim but the last")
     else:
-        rows = zip(seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1]))
-        found = np.array([np.searchsorted(r, v, side=how) for r, v in rows]).reshape(vals.shape)
+        n = math.prod(seq.shape[:-1])  # NOTE: not -1: a row may be empty
+        rows = zip(seq.reshape(n, seq.shape[-1]), vals.reshape(n, vals.shape[-1]))
+        found = np.array([np.searchsorted(r, v, side=how) for r, v in rows],
+                         dtype=int64).reshape(vals.shape)
     return Tensor._wrap(np.asarray(found, dtype=np.int32 if out_int32 else int64))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import ops
 from .autograd import is_grad_enabled
-from .tensor import Tensor, cat, eye, matmul, where
+from .tensor import Tensor, cat, eye, matmul, where, zeros
 
 
 def _square(A: Tensor, op: str) -> Tensor:
@@ -40,13 +40,22 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1),  # noqa: A00
         raise ValueError(f"linalg.matrix_norm: ord={ord!r} is not supported; use 'fro', 'nuc', "
                          "2, -2, 1, -1, inf or -inf")
     rows, cols = (d % A.ndim for d in dim)
+    # NOTE: the largest of no values is 0 here, as in PyTorch (a norm is never negative), so
+    # over an empty dim a max is the sum; a min over one raises
     if ord in ("nuc", 2, -2):
         s = svdvals(A.movedim((rows, cols), (-2, -1)))
-        out = s.sum(-1) if ord == "nuc" else s[..., 0] if ord == 2 else s[..., -1]
+        if ord == -2 and not s.shape[-1]:
+            raise RuntimeError(f"linalg.matrix_norm: ord=-2 of an empty matrix (shape "
+                               f"{A.shape}): it has no smallest singular value")
+        out = s.sum(-1) if ord == "nuc" or ord == 2 and not s.shape[-1] else (
+            s[..., 0] if ord == 2 else s[..., -1])
         return out.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols)) if keepdim else out
     summed, kept = (rows, cols) if abs(ord) == 1 else (cols, rows)
     sums = A.abs().sum(summed, keepdim=True)
-    out = sums.amax(kept, keepdim=True) if ord > 0 else sums.amin(kept, keepdim=True)
+    if ord > 0:
+        out = (sums.amax if sums.shape[kept] else sums.sum)(kept, keepdim=True)
+    else:
+        out = sums.amin(kept, keepdim=True)
     return out if keepdim else out.squeeze(max(rows, cols)).squeeze(min(rows, cols))
 
 
@@ -265,13 +274,16 @@ def qr(A: Tensor, mode: str = "reduced") -> QR:
 
 def svd(A: Tensor, full_matrices: bool = True) -> SVD:
     """(U, S, Vh) with A = U @ diag(S) @ Vh, S descending. Differentiable where the singular
-    values are distinct and nonzero (full_matrices only for square A), as PyTorch."""
+    values are distinct and nonzero, as PyTorch; with full_matrices the columns of U (rows of
+    Vh) past min(m, n) complete a basis in any way, and, as in PyTorch, the gradient ignores
+    them (their derivative is taken as 0)."""
     A = A._floating()
     U, S, Vh = np.linalg.svd(A.numpy(), full_matrices=full_matrices)
     m, n = A.shape[-2:]
-    if A.numel() == 0 or (full_matrices and m != n):
+    if A.numel() == 0:
         return SVD(*(_not_differentiable(x, A, "linalg.svd") for x in (U, S, Vh)))
-    U_t, V_t = Tensor(U, dtype=A.dtype), _mT(Tensor(Vh, dtype=A.dtype))
+    k = min(m, n)
+    U_t, V_t = Tensor(U[..., :k], dtype=A.dtype), _mT(Tensor(Vh[..., :k, :], dtype=A.dtype))
     S_t = Tensor(S, dtype=A.dtype)
     with np.errstate(divide="ignore"):
         squares = S * S
@@ -282,16 +294,26 @@ def svd(A: Tensor, full_matrices: bool = True) -> SVD:
     left = eye(m, dtype=A.dtype) - matmul(U_t, _mT(U_t))
     right = eye(n, dtype=A.dtype) - matmul(V_t, _mT(V_t))
 
+    def completed(thin: Tensor, axis: int, size: int) -> Tensor:
+        """The thin factor's derivative, with zeros for the completing columns (rows)."""
+        extra = size - thin.shape[axis]
+        if not extra:
+            return thin
+        shape = list(thin.shape)
+        shape[axis] = extra
+        return cat([thin, zeros(*shape, dtype=thin.dtype)], axis)
+
     def d_u(dA: Tensor) -> Tensor:
         J = matmul(matmul(_mT(U_t), dA), V_t)
         inner = F_t * (J * S_t.unsqueeze(-2) + S_t.unsqueeze(-1) * _mT(J))
-        return matmul(U_t, inner) + matmul(matmul(left, dA), V_t) * S_inv.unsqueeze(-2)
+        dU = matmul(U_t, inner) + matmul(matmul(left, dA), V_t) * S_inv.unsqueeze(-2)
+        return completed(dU, -1, U.shape[-1])
 
     def d_vh(dA: Tensor) -> Tensor:
         J = matmul(matmul(_mT(U_t), dA), V_t)
         inner = F_t * (S_t.unsqueeze(-1) * J + _mT(J) * S_t.unsqueeze(-2))
         dV = matmul(V_t, inner) + matmul(matmul(right, _mT(dA)), U_t) * S_inv.unsqueeze(-2)
-        return _mT(dV)
+        return completed(_mT(dV), -2, Vh.shape[-2])
 
     return SVD(_linearized(A, U, d_u),
                _linearized(A, S, lambda dA: (U_t * matmul(dA, V_t)).sum(-2)),
@@ -306,18 +328,22 @@ def svdvals(A: Tensor) -> Tensor:
     return _linearized(A, S, lambda dA: (U_t * matmul(dA, V_t)).sum(-2))
 
 
-def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
+def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None,
                 hermitian: bool = False) -> Tensor:
     """How many singular values exceed max(atol, rtol * the largest) (int64, no gradient);
-    `hermitian` reads only the lower triangle."""
+    `hermitian` reads only the lower triangle. atol and rtol are numbers or tensors that
+    broadcast with the batch dims; without rtol it is 0 where atol > 0, else eps * max(m, n)."""
     A = A._floating()
     a = (_hermitian(A) if hermitian else A).numpy()
     if a.size == 0:
         return Tensor(np.zeros(a.shape[:-2], dtype=np.int64))
     s = np.linalg.svd(a, compute_uv=False)
+    atol, rtol = (None if t is None else np.asarray(t.numpy() if isinstance(t, Tensor) else t)
+                  for t in (atol, rtol))
     if rtol is None:
-        rtol = 0.0 if atol else max(a.shape[-2:]) * np.finfo(a.dtype).eps
-    cutoff = np.maximum(atol or 0.0, rtol * s.max(-1, initial=0.0))
+        default = max(a.shape[-2:]) * np.finfo(a.dtype).eps
+        rtol = default if atol is None else np.where(atol > 0, 0.0, default)
+    cutoff = np.maximum(0.0 if atol is None else atol, rtol * s.max(-1, initial=0.0))
     return Tensor((s > np.expand_dims(cutoff, -1)).sum(-1).astype(np.int64))
 
 

@@ -2087,12 +2087,21 @@ class Tensor:
         """Indices of the nonzero elements, one row each: `nonzero()`."""
         return self.nonzero()
 
+    def _unique_axis(self, dim: int | None, op: str) -> int | None:
+        """`dim` as an axis for unique / unique_consecutive, refused as in PyTorch where
+        another dim has size 0 (there are no slices to compare)."""
+        axis = None if dim is None else self._axis(dim, op)
+        if axis is not None and not self.numel() and self.ndim and self.shape[axis]:
+            raise RuntimeError(f"{op}: shape {self.shape} has 0 sized dims and dim {dim} is "
+                               "not one of them, so there are no slices to compare")
+        return axis
+
     def unique(self, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
                return_counts: bool = False, dim: int | None = None) -> Any:
         """The distinct values (or slices along `dim`), always sorted; with `return_inverse`
         each element's position among them, with `return_counts` how often each occurs.
         No gradient, as in PyTorch."""
-        axis = None if dim is None else self._axis(dim, "unique")
+        axis = self._unique_axis(dim, "unique")
         values, inverse, counts = np.unique(self.numpy(), return_inverse=True,
                                             return_counts=True, axis=axis)
         # NOTE: numpy's inverse shape changed between versions; PyTorch's is fixed
@@ -3244,9 +3253,10 @@ class Tensor:
         `return_inverse` each element's run number, with `return_counts` each run's length.
         No gradient."""
         data = self.numpy()
-        axis = None if dim is None else self._axis(dim, "unique_consecutive")
-        rows = data.reshape(-1, 1) if axis is None else np.moveaxis(data, axis, 0).reshape(
-            data.shape[axis] if data.ndim else 1, -1)
+        axis = self._unique_axis(dim, "unique_consecutive")
+        n = data.size if axis is None else data.shape[axis] if data.ndim else 1
+        rows = data.reshape(n, -1 if n else 0) if axis is None else np.moveaxis(
+            data, axis, 0).reshape(n, data.size // max(n, 1))
         change = np.ones(len(rows), dtype=bool)
         change[1:] = (rows[1:] != rows[:-1]).any(1)
         values = data.reshape(-1)[change] if axis is None else np.compress(change, data, axis)
@@ -4391,21 +4401,34 @@ def _integer_range(start: Any, end: Any, step: Any, dtype: np.dtype) -> np.ndarr
 @_takes_out
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
-    """`steps` evenly spaced values from start to end. For an integer dtype, PyTorch's rule:
-    the ends are converted to it first, and each value start + i * step (for the second
-    half end - (steps - 1 - i) * step) is truncated."""
+    """`steps` evenly spaced values from start to end (an integer dtype: `_integer_points`)."""
     _on_cpu(device, "linspace")
     _no_bool_range(dtype, "linspace")
     dtype = np.dtype(dtype or get_default_dtype())
-    values = np.linspace(start, end, steps)
-    if dtype.kind in "iu" and steps > 1:
-        first, last = int(start), int(end)
-        if dtype.kind == "u":  # NOTE: as C++ converts them (-3 is uint8's 253)
-            first, last = first % (1 << 8 * dtype.itemsize), last % (1 << 8 * dtype.itemsize)
-        i = np.arange(steps)
-        step = (last - first) / (steps - 1)
-        values = np.where(i < steps // 2, first + step * i, last - step * (steps - 1 - i))
+    start, end = _scalars(start, end)
+    values = (_integer_points(start, end, steps, dtype) if dtype.kind in "iu" else
+              np.linspace(start, end, steps))
     return Tensor(values, dtype=dtype, requires_grad=requires_grad)
+
+
+def _scalars(*values: Any) -> list:
+    """0-d tensors given as a range's ends, as Python numbers: numpy would compute a float32
+    tensor's range in float32, PyTorch reads the value as a double."""
+    return [v.item() if isinstance(v, Tensor) else v for v in values]
+
+
+def _integer_points(start: float, end: float, steps: int, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's points for an integer linspace (logspace: the exponents): the ends are
+    converted to `dtype` first (truncated; -3 is uint8's 253), then start + i * step, and for
+    the second half end - (steps - 1 - i) * step, in float64 (the caller truncates)."""
+    first, last = int(start), int(end)
+    if dtype.kind == "u":
+        first, last = first % (1 << 8 * dtype.itemsize), last % (1 << 8 * dtype.itemsize)
+    if steps <= 1:
+        return np.full(steps, first, dtype=np.float64)
+    i = np.arange(steps)
+    step = (last - first) / (steps - 1)
+    return np.where(i < steps // 2, first + step * i, last - step * (steps - 1 - i))
 
 
 @_takes_out
@@ -4493,10 +4516,15 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
-    """`steps` points from base**start to base**end, evenly spaced in the exponent."""
+    """`steps` points from base**start to base**end, evenly spaced in the exponent (an
+    integer dtype: PyTorch's integer exponents, `_integer_points`, and truncated powers)."""
     _on_cpu(device, "logspace")
-    return Tensor(np.logspace(start, end, steps, base=base), dtype=dtype or get_default_dtype(),
-                  requires_grad=requires_grad)
+    dtype = np.dtype(dtype or get_default_dtype())
+    start, end = _scalars(start, end)
+    # NOTE: one step is base**start unconverted, as in PyTorch
+    values = (np.power(float(base), _integer_points(start, end, steps, dtype))
+              if dtype.kind in "iu" and steps > 1 else np.logspace(start, end, steps, base=base))
+    return Tensor(values, dtype=dtype, requires_grad=requires_grad)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
