@@ -715,3 +715,37 @@ def test_unique_along_an_empty_dim_and_refused_along_another(name):
     for dim in (0, 2):
         with pytest.raises(RuntimeError, match="0 sized dims"):
             getattr(tl, name)(x, dim=dim)
+
+
+def test_all_and_any_of_uint8_are_uint8_as_in_pytorch():
+    x = tl.tensor([[1, 0], [2, 3]], dtype=tl.uint8)
+    assert x.all().dtype == tl.uint8 and x.all().item() == 0
+    assert x.any(1).dtype == tl.uint8 and x.any(1).tolist() == [1, 1]
+    assert tl.tensor([1, 2], dtype=tl.int16).all().dtype == tl.bool
+
+
+def test_an_int_out_of_a_dtypes_range_wraps_around_when_filled():
+    assert tl.full((2,), -9, dtype=tl.uint8).tolist() == [247, 247]
+    assert tl.full_like(tl.zeros(2, dtype=tl.uint8), -9).tolist() == [247, 247]
+    assert tl.scalar_tensor(-5, dtype=tl.uint8).item() == 251
+    assert (tl.tensor([1, 2], dtype=tl.uint8) + -3).tolist() == [254, 255]
+
+
+def test_an_integer_max_pool_pads_with_the_least_integer():
+    x = tl.tensor(np.arange(36, dtype=np.int16).reshape(1, 1, 6, 6) - 40)
+    values, indices = F.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)
+    # PyTorch's values: every window's largest element, never the padding
+    assert values.dtype == tl.int16
+    assert values[0, 0].tolist() == [[-33, -31, -29, -29], [-21, -19, -17, -17],
+                                     [-9, -7, -5, -5], [-9, -7, -5, -5]]
+    assert indices[0, 0, 0].tolist() == [7, 9, 11, 11]
+
+
+def test_int32_batched_products_stay_int32():
+    b = tl.tensor(np.arange(24, dtype=np.int32).reshape(2, 3, 4))
+    c = tl.tensor(np.ones((2, 4, 2), dtype=np.int32))
+    got = tl.zeros(3, 2, dtype=tl.int32).addbmm(b, c)
+    assert got.dtype == tl.int32 and got.tolist() == [[60, 60], [92, 92], [124, 124]]
+    w = tl.tensor(np.ones((2, 3, 4), dtype=np.int32))
+    y = F.bilinear(tl.tensor(np.ones((5, 3), np.int32)), tl.tensor(np.ones((5, 4), np.int32)), w)
+    assert y.dtype == tl.int32 and y.tolist() == [[12, 12]] * 5

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import no_grad
+from .backend.numpy_backend import scalar
 from .rng import Generator
 from .rng import generator as _rng
 from .tensor import (
@@ -475,7 +476,7 @@ def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None,
     """A 0-d tensor of `s`, float (the default dtype) unless `dtype` says otherwise."""
     from .tensor import device as _device
     _device(device or "cpu")  # NOTE: refuses anything but the CPU
-    return Tensor(np.asarray(s, dtype=dtype or get_default_dtype()), requires_grad=requires_grad)
+    return Tensor(scalar(s, dtype or get_default_dtype()), requires_grad=requires_grad)
 
 
 def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | None = None,

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import autograd, ops
 from . import backend as be
+from .backend.numpy_backend import scalar
 from .rng import Generator
 from .rng import generator as _rng
 
@@ -854,10 +855,7 @@ class Tensor:
 
     # --- arithmetic -------------------------------------------------------------------------
     def _const(self, value: Any, dtype: np.dtype | None = None) -> "Tensor":
-        try:
-            return Tensor._wrap(np.asarray(value, dtype=dtype or self.dtype))
-        except OverflowError:  # NOTE: PyTorch wraps an int around (uint8 + -3), numpy refuses
-            return Tensor._wrap(np.asarray(value).astype(dtype or self.dtype))
+        return Tensor._wrap(scalar(value, dtype or self.dtype))  # NOTE: uint8 + -3 wraps
 
     def _pair(self, other: Any) -> tuple["Tensor", "Tensor"]:
         """Both operands as tensors of one dtype (promoting as PyTorch does)."""
@@ -2274,12 +2272,16 @@ class Tensor:
         return self.split(max(-(-n // chunks), 1), dim)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        axis = _dims(dim, self.ndim, "all")
-        return Tensor._wrap(np.all(self.numpy(), axis=axis, keepdims=keepdim))
+        return self._truth(np.all, dim, keepdim, "all")
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        axis = _dims(dim, self.ndim, "any")
-        return Tensor._wrap(np.any(self.numpy(), axis=axis, keepdims=keepdim))
+        return self._truth(np.any, dim, keepdim, "any")
+
+    def _truth(self, reduce: Callable, dim: Any, keepdim: bool, name: str) -> "Tensor":
+        """all / any: bool, but uint8 for uint8 input, as in PyTorch (from before it had
+        bools)."""
+        out = reduce(self.numpy(), axis=_dims(dim, self.ndim, name), keepdims=keepdim)
+        return Tensor._wrap(out.astype(uint8) if self.dtype == uint8 else out)
 
     def logical_not(self) -> "Tensor":
         return Tensor._wrap(np.logical_not(self.numpy()))
@@ -2879,7 +2881,8 @@ class Tensor:
     def addbmm(self, batch1: "Tensor", batch2: "Tensor", *, beta: Any = 1,
                alpha: Any = 1) -> "Tensor":
         """beta * self + alpha * the sum over the batch of bmm(batch1, batch2)."""
-        return self._add_scaled(batch1.bmm(batch2).sum(0), beta, alpha)
+        products = batch1.bmm(batch2)
+        return self._add_scaled(products.sum(0, dtype=products.dtype), beta, alpha)
 
     def inverse(self) -> "Tensor":
         from . import linalg

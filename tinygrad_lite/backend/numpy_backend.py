@@ -98,6 +98,15 @@ def along_one_axis(index, ndim: int) -> tuple[int, np.ndarray] | None:
     return axis, last
 
 
+def scalar(value, dtype) -> np.ndarray:
+    """`value` as a 0-d array of `dtype`; an int out of its range wraps around, as in PyTorch
+    (-3 as uint8 is 253), where numpy refuses it."""
+    try:
+        return np.asarray(value, dtype=dtype)
+    except OverflowError:
+        return np.asarray(value).astype(dtype)
+
+
 def is_outer(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether a @ b is an outer product: two matrices with an inner size of 1."""
     return a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1
@@ -386,7 +395,7 @@ class NumpyBackend:
     # --- creation ---------------------------------------------------------------------------
     @staticmethod
     def full(shape, value, dtype):
-        return np.full(shape, value, dtype=dtype)
+        return np.full(shape, scalar(value, dtype), dtype=dtype)
 
     @staticmethod
     def arange(n):

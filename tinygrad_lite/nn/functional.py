@@ -253,7 +253,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
     out_features, in1, in2 = weight.shape
     lead = input1.shape[:-1]
     left = input1.reshape(-1, in1) @ weight.transpose(0, 1).reshape(in1, out_features * in2)
-    y = (left.reshape(-1, out_features, in2) * input2.reshape(-1, 1, in2)).sum(-1)
+    y = left.reshape(-1, out_features, in2) * input2.reshape(-1, 1, in2)
+    y = y.sum(-1, dtype=y.dtype)  # NOTE: int32 stays int32, as in PyTorch
     y = y.reshape(*lead, out_features)
     return y if bias is None else y + bias
 
@@ -1440,8 +1441,10 @@ def _max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
     """The largest element of each window (padding is -inf, so never picked); the gradient
     goes to the first of tied maxima, as PyTorch's does."""
     op = f"max_pool{nd}d"
+    # NOTE: integers pad with their type's least value, as PyTorch
+    low = np.iinfo(input.dtype).min if input.dtype.kind in "iu" else -math.inf
     flat, out, index, pads, unbatched = _pool_source(
-        input, kernel_size, stride, padding, dilation, ceil_mode, nd, op, -math.inf)
+        input, kernel_size, stride, padding, dilation, ceil_mode, nd, op, low)
     values, picked, shape = _window_max(flat, index, out, unbatched)
     if not return_indices:
         return values
