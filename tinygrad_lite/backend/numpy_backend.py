@@ -249,9 +249,10 @@ class NumpyBackend:
     @staticmethod
     @np.errstate(under="ignore")
     def sigmoid(x):
-        # NOTE: 1/(1+exp(-x)) overflows for x << 0; exp(-|x|) never does.
+        # NOTE: 1/(1+exp(-x)) overflows for x << 0; exp(-|x|) never does: 1/(1+e) for
+        # x >= 0, e/(1+e) below (one divide for both: 7 numpy calls, not 10)
         e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return np.divide(np.where(x >= 0, 1, e), 1 + e)
 
     @staticmethod
     @np.errstate(under="ignore")  # NOTE: y * (1 - y) is denormal where y is, at |x| ~ 100
