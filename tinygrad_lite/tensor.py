@@ -2982,8 +2982,7 @@ class Tensor:
         n = ranked.shape[-1]
         nans = np.isnan(ranked.numpy()).sum(-1, keepdims=True)
         # NOTE: ranks in the input's dtype, as PyTorch computes them (float32 rounding shows)
-        # NOTE: rank = q * scale (clipped at 0): PyTorch's gradient for a q that requires grad
-        scale = (n - nans - 1) if skip_nan else np.where(nans > 0, 0, n - 1)
+        scale = (n - nans - 1) if skip_nan else np.where(nans > 0, 0, n - 1)  # rank = q * scale
         if skip_nan:
             ranks = np.maximum(qs.reshape(-1) * (n - nans - 1).astype(self.dtype), 0)
         else:
@@ -2998,13 +2997,15 @@ class Tensor:
                                                       below.shape))
             weight = ranks - np.floor(ranks) if interpolation == "linear" else np.full(
                 ranks.shape, 0.5, dtype=self.dtype)
-            slope = (above.numpy() - below.numpy()) * ((ranks > 0) * scale)
-            below = below.lerp(above, Tensor._wrap(np.broadcast_to(weight, below.shape)))
+            mixed = below.lerp(above, Tensor._wrap(np.broadcast_to(weight, below.shape)))
             if interpolation == "linear" and isinstance(q, Tensor) and q.requires_grad:
-                # NOTE: adds 0 with q's gradient, d(out)/dq = (above - below) * scale; 0 in a
-                # row that a NaN makes NaN, as in PyTorch
+                # NOTE: PyTorch's gradient for q, d(out)/dq = (above - below) * scale (0 in a
+                # row that a NaN makes NaN), added as 0 that carries it
+                with np.errstate(invalid="ignore"):
+                    slope = (above.numpy() - below.numpy()) * ((ranks > 0) * scale)
                 moved = q.reshape(-1) - q.detach().reshape(-1)
-                below = below + moved * Tensor._wrap(np.where(np.isfinite(slope), slope, 0))
+                mixed = mixed + moved * Tensor._wrap(np.where(np.isfinite(slope), slope, 0))
+            below = mixed
         out = below.movedim(-1, 0)  # (number of q, the kept dims...)
         if keepdim:
             kept = (1,) * self.ndim if axis is None or not self.ndim else (
@@ -3257,9 +3258,11 @@ class Tensor:
         No gradient."""
         data = self.numpy()
         axis = self._unique_axis(dim, "unique_consecutive")
-        n = data.size if axis is None else data.shape[axis] if data.ndim else 1
-        rows = data.reshape(n, -1 if n else 0) if axis is None else np.moveaxis(
-            data, axis, 0).reshape(n, data.size // max(n, 1))
+        if axis is None:
+            rows = data.reshape(-1, 1)
+        else:  # NOTE: the row length given, not -1: the slices may be empty
+            n = data.shape[axis] if data.ndim else 1
+            rows = np.moveaxis(data, axis, 0).reshape(n, data.size // max(n, 1))
         change = np.ones(len(rows), dtype=bool)
         change[1:] = (rows[1:] != rows[:-1]).any(1)
         values = data.reshape(-1)[change] if axis is None else np.compress(change, data, axis)
