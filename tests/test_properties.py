@@ -87,3 +87,32 @@ def test_reshape_permute_roundtrip_gradient_is_identity(shape, seed):
     (y * tl.tensor(w)).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), w.reshape(a.transpose(perm).shape)
                                   .transpose(np.argsort(perm)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(lead=hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3),
+       m=st.integers(1, 70), k=st.sampled_from([0, 1, 5, 256, 800]),
+       n=st.sampled_from([1, 10, 128, 300]), transposed=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 99))
+def test_a_stack_times_a_matrix_matches_numpy_with_its_gradients(lead, m, k, n, transposed,
+                                                                 dtype, seed):
+    """x @ W.T as a layer runs it: the numpy backend computes wide float32 products
+    transposed and a stack as one product of all its rows; neither may change a value
+    beyond rounding, a shape or a gradient."""
+    x0 = _array(lead + (m, k), seed).astype(dtype)
+    w0 = _array((n, k), seed + 1).astype(dtype)
+    x, w = tl.tensor(x0, requires_grad=True), tl.tensor(w0, requires_grad=True)
+    out = x @ (w.T if transposed else tl.tensor(np.ascontiguousarray(w0.T)))
+    expected = x0.astype(np.float64) @ w0.T.astype(np.float64)
+    assert out.shape == expected.shape and out.dtype == dtype and out.is_contiguous()
+    tol = 1e-4 * max(k, 1) ** 0.5 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(out.numpy(), expected, rtol=tol, atol=tol)
+    g = _array(out.shape, seed + 2).astype(dtype)
+    out.backward(tl.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), g.astype(np.float64) @ w0.astype(np.float64),
+                               rtol=tol, atol=tol)
+    if transposed:
+        count = int(np.prod(lead + (m,)))  # NOTE: not -1, as k may be 0
+        rows = g.reshape(count, n).astype(np.float64)
+        np.testing.assert_allclose(w.grad.numpy(), rows.T @ x0.reshape(count, k), rtol=tol,
+                                   atol=tol)
