@@ -62,7 +62,7 @@ def test_op_agrees_with_pytorchs_samples(name):
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_expect(n)) for n in sorted(MODULES)])
 def test_module_agrees_with_pytorchs_samples(name):
-    problems = audit.audit_module(MODULES[name], samples=2)
+    problems = audit.audit_module(MODULES[name], samples=12)
     assert not problems, "\n".join(problems[:5])
 
 
