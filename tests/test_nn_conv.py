@@ -269,6 +269,24 @@ def test_max_pool_gradient_goes_to_the_first_of_tied_maxima_like_torch():
                  [np.ones((1, 2, 4, 5))])
 
 
+@pytest.mark.parametrize("fill, dtype", [(-np.inf, np.float32), (0, np.uint8),
+                                         (-32768, np.int16)])
+def test_a_max_pool_never_picks_padding_that_ties_with_the_input(fill, dtype):
+    """Padding is -inf (an integer type's least value); where the input holds that value
+    too, PyTorch's windows pick the input's first element, never the padding."""
+    x = np.full((1, 1, 4, 5), fill, dtype=dtype)
+    values, indices = F.max_pool2d(tl.tensor(x), 3, 2, 1, ceil_mode=True, return_indices=True)
+    # the first element of each window inside the 4x5 plane, row-major (PyTorch's values)
+    assert indices[0, 0].tolist() == [[0, 1, 3], [5, 6, 8], [15, 16, 18]]
+    assert (values.numpy() == x.flat[0]).all()
+    if dtype == np.float32:
+        xt = tl.tensor(x, requires_grad=True)
+        F.max_pool2d(xt, 3, 2, 1, ceil_mode=True).sum().backward()
+        expected = np.zeros(20)
+        expected[[0, 1, 3, 5, 6, 8, 15, 16, 18]] = 1
+        np.testing.assert_array_equal(xt.grad.numpy().reshape(-1), expected)
+
+
 def test_max_pool_return_indices_are_torch_positions_in_the_unpadded_plane():
     torch = pytest.importorskip("torch")
     x = _rand(2, 3, 7, 8)

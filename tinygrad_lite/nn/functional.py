@@ -1083,13 +1083,25 @@ def _batched(input: Tensor, nd: int, op: str) -> tuple[Tensor, bool]:  # noqa: A
 
 @functools.lru_cache(maxsize=256)
 def _window_index(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple,
-                  out: tuple, columns: bool = False) -> np.ndarray:
+                  out: tuple, columns: bool = False, inside: tuple | None = None) -> np.ndarray:
     """Flat positions (row-major over the padded spatial dims) of every window element:
     shape (prod(out), prod(kernel)), or its transpose with `columns`. Window l starts at
     l * stride per dim, and its element k sits k * dilation further on. Read-only, as it is
-    cached and shared (the same array on every call: TinyJit replays it as a constant)."""
+    cached and shared (the same array on every call: TinyJit replays it as a constant).
+
+    With `inside` (the (before, after) padding of each dim), each window lists its elements
+    within the input first, in order, and its padding after: a max pool's first of tied
+    maxima is then never padding, as PyTorch's windows only read the input."""
     if columns:
         return _window_index(padded, kernel, stride, dilation, out).T
+    if inside is not None:
+        index = _window_index(padded, kernel, stride, dilation, out)
+        real = np.zeros(padded, dtype=bool)
+        real[tuple(slice(b, n - a) for n, (b, a) in zip(padded, inside))] = True
+        order = np.argsort(~real.reshape(-1)[index], axis=1, kind="stable")
+        index = np.take_along_axis(index, order, 1)
+        index.flags.writeable = False
+        return index
     starts, offsets = np.zeros(1, np.intp), np.zeros(1, np.intp)
     for size, k, s, d, o in zip(padded, kernel, stride, dilation, out):
         starts = (starts[:, None] * size + np.arange(o) * s).reshape(-1)
@@ -1122,10 +1134,12 @@ def _windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
 
 def _window_source(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
                    pads: Sequence[tuple[int, int]], op: str, value: float = 0.0,
-                   columns: bool = False) -> tuple[Tensor, tuple, np.ndarray]:
+                   columns: bool = False,
+                   inside_first: bool = False) -> tuple[Tensor, tuple, np.ndarray]:
     """What `_windows` gathers from: `x` padded and flattened to (N, C, P), the output's
     spatial shape, and the (L, K) index of each window's elements in P ((K, L) with
-    `columns`)."""
+    `columns`; with `inside_first`, each window's elements in the input before its padding,
+    as `_window_index` explains)."""
     n, c, spatial = x.shape[0], x.shape[1], x.shape[2:]
     padded = tuple(size + before + after for size, (before, after) in zip(spatial, pads))
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
@@ -1136,7 +1150,9 @@ def _window_source(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
         raise RuntimeError(f"{op}: the kernel {kernel} (dilation {dilation}: it spans {span}) "
                            f"does not fit the padded input {padded} (input {x.shape})")
     out = tuple((p - w) // s + 1 for p, w, s in zip(padded, span, stride))
-    index = _window_index(padded, tuple(kernel), tuple(stride), tuple(dilation), out, columns)
+    inside = tuple(map(tuple, pads)) if inside_first and any(map(any, pads)) else None
+    index = _window_index(padded, tuple(kernel), tuple(stride), tuple(dilation), out, columns,
+                          inside)
     return _pad_spatial(x, pads, value=value).reshape(n, c, math.prod(padded)), out, index
 
 
@@ -1390,7 +1406,8 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 def _pool_source(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
                  stride: int | Sequence[int] | None, padding: int | Sequence[int],
                  dilation: int | Sequence[int], ceil_mode: bool, nd: int, op: str,
-                 value: float) -> tuple[Tensor, tuple, np.ndarray, list, bool]:
+                 value: float, inside_first: bool = False
+                 ) -> tuple[Tensor, tuple, np.ndarray, list, bool]:
     """A pool's padded input and windows, as `_window_source` gives them, plus the (before,
     after) padding and whether the input was unbatched. ceil_mode pads the end so that a
     last, partial window fits, as long as it starts inside the input or its left padding
@@ -1415,7 +1432,8 @@ def _pool_source(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
                 out -= 1
             extra = max(0, (out - 1) * s + w - (size + 2 * p))
         pads.append((p, p + extra))
-    flat, out, index = _window_source(x, kernel, stride, dilation, pads, op, value)
+    flat, out, index = _window_source(x, kernel, stride, dilation, pads, op, value,
+                                      inside_first=inside_first)
     return flat, out, index, pads, unbatched
 
 
@@ -1438,13 +1456,14 @@ def _max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
               stride: int | Sequence[int] | None, padding: int | Sequence[int],
               dilation: int | Sequence[int], ceil_mode: bool, return_indices: bool,
               nd: int) -> Tensor | tuple[Tensor, Tensor]:
-    """The largest element of each window (padding is -inf, so never picked); the gradient
-    goes to the first of tied maxima, as PyTorch's does."""
+    """The largest element of each window; the gradient goes to the first of tied maxima in
+    the input, as PyTorch's does. The padding (-inf, or an integer type's least value) is
+    listed after the input in each window, so it is never picked, even where it ties."""
     op = f"max_pool{nd}d"
-    # NOTE: integers pad with their type's least value, as PyTorch
     low = np.iinfo(input.dtype).min if input.dtype.kind in "iu" else -math.inf
     flat, out, index, pads, unbatched = _pool_source(
-        input, kernel_size, stride, padding, dilation, ceil_mode, nd, op, low)
+        input, kernel_size, stride, padding, dilation, ceil_mode, nd, op, low,
+        inside_first=True)
     values, picked, shape = _window_max(flat, index, out, unbatched)
     if not return_indices:
         return values
