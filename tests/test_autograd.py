@@ -810,3 +810,115 @@ def test_a_tensor_with_views_still_pickles_and_copies_without_them():
         np.testing.assert_array_equal(clone.weight.numpy(), layer.weight.numpy())
         np.testing.assert_array_equal(clone.weight.grad.numpy(), layer.weight.grad.numpy())
         assert getattr(clone.weight, "_views", None) is None
+
+
+# --- slices' gradients added in place ----------------------------------------------------------
+@pytest.fixture
+def slice_calls(monkeypatch):
+    """Counts of the backend calls that make and fill a sliced tensor's gradient."""
+    from tinygrad_lite.backend.numpy_backend import NumpyBackend
+
+    calls = {"index_add": 0, "add_into": 0}
+    for name in calls:
+        original = getattr(NumpyBackend, name)
+
+        def counted(*args, _name=name, _original=original):
+            calls[_name] += 1
+            return _original(*args)
+        monkeypatch.setattr(NumpyBackend, name, staticmethod(counted))
+    return calls
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_the_slices_of_one_tensor_fill_one_gradient_buffer(slice_calls, backend):
+    """unbind, chunk and a loop over rows: one zeros of the whole, then each slice's
+    gradient added at its place (before, every slice made zeros of the whole shape)."""
+    previous = tl.get_backend()
+    tl.set_backend(backend)
+    try:
+        data = np.random.default_rng(0).standard_normal((6, 4))
+        x = tl.tensor(data, requires_grad=True)
+        loss = sum(((k + 1) * row ** 2).sum() for k, row in enumerate(x.unbind(0)))
+        loss = loss + sum(c.sum() for c in x.chunk(2, 1))
+        loss.backward()
+        expected = 2 * data * np.arange(1, 7)[:, None] + 1
+        np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+        assert slice_calls["index_add"] == 1 and slice_calls["add_into"] == 7
+    finally:
+        tl.set_backend(previous)
+
+
+def test_slices_after_another_ops_gradient_never_write_into_it():
+    """The first contribution may be an array another op shares (an add hands the same
+    gradient to both its inputs): a slice's gradient is added to a copy, and only buffers
+    the engine made itself are written in place."""
+    from tinygrad_lite.autograd import _add_slice
+
+    p = tl.tensor(np.zeros((2, 3)), requires_grad=True)
+    shared = np.ones((2, 3))
+    grads, owned = {p: shared}, {}
+    saved = ((2, 3), np.dtype(np.float64), (0,), True)
+    assert not _add_slice(grads, owned, p, saved, np.full(3, 2.0))
+    np.testing.assert_array_equal(shared, np.ones((2, 3)))
+    made = grads[p]
+    assert owned[p] is made
+    _add_slice(grads, owned, p, ((2, 3), np.dtype(np.float64), (1, slice(1, 3)), True),
+               np.array([5.0, 7.0]))
+    assert grads[p] is made  # NOTE: the second slice went into the engine's own buffer
+    np.testing.assert_array_equal(made, [[3.0, 3.0, 3.0], [1.0, 6.0, 8.0]])
+    # and through a whole backward pass, with an add sharing its gradient
+    x = tl.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    w = tl.tensor(np.zeros((2, 2)), requires_grad=True)
+    y = x * 1
+    rows = y[0].sum() * 2 + y[1].sum() * 3  # NOTE: made first, so their backward runs last
+    (((y + w) * 1).sum() + rows).backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.ones((2, 2)))
+    np.testing.assert_array_equal(x.grad.numpy(), [[3.0, 3.0], [4.0, 4.0]])
+
+
+def test_a_leafs_gradient_from_slices_accumulates_across_backward_calls():
+    x = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[0].backward()
+    held = x.grad
+    before = held.numpy().copy()
+    (x[1] * 2 + x[2] * 3).backward()
+    np.testing.assert_array_equal(before, [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 3.0])
+    assert x.grad is held  # PyTorch accumulates into the same tensor
+    g, = tl.autograd.grad(x[0] * 5 + x[2], [x])
+    np.testing.assert_array_equal(g.numpy(), [5.0, 0.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 3.0])  # grad() leaves .grad
+
+
+def test_a_hook_on_a_sliced_tensor_sees_every_slices_gradient_summed():
+    x = tl.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    y = x * 2
+    seen = []
+    y.register_hook(lambda g: seen.append(g.numpy().copy()))
+    (y[0].sum() + y[2, 1] * 4 + y[:, 0].sum()).backward()
+    np.testing.assert_array_equal(seen[0], [[2.0, 1.0], [1.0, 0.0], [1.0, 4.0]])
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * seen[0])
+
+
+def test_a_slicing_step_replays_under_tinyjit_as_it_ran_eagerly():
+    def make():
+        tl.manual_seed(0)
+        w = tl.nn.Parameter(tl.randn(4, 3))
+        opt = tl.optim.SGD([w], lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = sum((row * w).sum() ** 2 for row in x.unbind(0))
+            loss = loss + sum(r.abs().sum() for r in w.unbind(0))
+            loss.backward()
+            opt.step()
+            return loss
+        return w, step
+
+    batches = [tl.tensor(np.random.default_rng(k).standard_normal((5, 4, 3))) for k in range(6)]
+    w_eager, eager = make()
+    w_jit, jitted = make()
+    jitted = tl.TinyJit(jitted)
+    assert [eager(x).item() for x in batches] == [jitted(x).item() for x in batches]
+    np.testing.assert_array_equal(w_eager.numpy(), w_jit.numpy())
+    assert "b.add_into(" in jitted.source

@@ -209,6 +209,9 @@ class Function(abc.ABC):
     # NOTE: True where backward reads the forward's output, as PyTorch's node for the op does
     # (exp, relu, softmax, ...): writing that output in place is then an error at backward
     from_output = False
+    # NOTE: True for a basic slice (GetItem), whose gradient the engine adds into its
+    # source's in place (`_add_slice`) instead of calling backward
+    slices = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A subclass written PyTorch's way (`@staticmethod forward(ctx, ...)` on tensors)
@@ -656,9 +659,11 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
     add = be.active.add
     recording = isinstance(be.active, graph_backend.GraphBackend)
     anomaly = _mode.anomaly and _mode.check_nan and not recording
+    in_place = not recording and not anomaly  # NOTE: slices' gradients added in place
     pop, push = heappop, heappush  # NOTE: locals: this loop runs once per node
     # NOTE: tensors hash by identity, so they key this dict directly
     grads: dict = {}
+    owned: dict = {}  # tensor -> its gradient buffer, when this pass made it and holds it alone
     handed_out = set()  # buffers already owned by a leaf's .grad or by the caller
     waiting: list = []
     for t, g in seeds:
@@ -672,6 +677,7 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
     while waiting:
         t = pop(waiting)[1]
         g = grads.pop(t)
+        owned.pop(t, None)
         ctx = t._ctx
         if t._hooks is not None:
             g = _run_hooks(t, g, handed_out, captured is None)
@@ -685,6 +691,12 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
                 "go through the graph twice")
         if ctx.tick != _modified.tick:  # something was written in place since the forward
             parents = ctx.parents = _resolve_modified(ctx)
+        if in_place and ctx.slices and ctx.saved[3] and ctx.needs_input_grad[0]:
+            if _add_slice(grads, owned, parents[0], ctx.saved, g):
+                push(waiting, (parents[0]._ctx.seq, parents[0]))
+            if not retain_graph:
+                ctx.saved = ctx.parents = None
+            continue
         in_grads = _recorded_backward(ctx, t, g) if recording else ctx.backward(g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
@@ -698,6 +710,7 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
             prev = grads.get(p)
             if prev is not None:
                 grads[p] = add(prev, pg)
+                owned.pop(p, None)
             else:
                 grads[p] = pg
                 if p._ctx is not None:
@@ -711,6 +724,30 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
             _accumulate(leaf, g, handed_out)
         elif leaf in captured:
             captured[leaf] = g
+
+
+def _add_slice(grads: dict, owned: dict, p: "Tensor", saved: tuple, g: Any) -> bool:
+    """Add the gradient `g` of the basic slice `p[index]` into p's gradient, in place where
+    this pass made that buffer; True when p's gradient starts here (p then waits for its
+    backward, if it has one).
+
+    A slice's own backward returns zeros of p's whole shape with `g` at `index`, which the
+    engine then adds to p's gradient: T slices of one tensor (unbind, chunk, a loop over its
+    rows) cost T arrays of its full size. Here the first slice makes the buffer and the rest
+    are added into it, each at its own place.
+    """
+    shape, dtype, index, _ = saved
+    b = be.active
+    buf = grads.get(p)
+    if buf is None:
+        grads[p] = owned[p] = b.index_add(shape, dtype, index, g, True)
+        return p._ctx is not None
+    if owned.get(p) is not buf:  # NOTE: another op's gradient, maybe shared: not written
+        buf = grads[p] = owned[p] = b.realize(b.add(buf, b.index_add(shape, dtype, index, g,
+                                                                        True)))
+        return False
+    b.add_into(buf, index, g)
+    return False
 
 
 # --- tensor hooks -------------------------------------------------------------------------

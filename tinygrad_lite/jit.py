@@ -71,7 +71,7 @@ from .tensor import Tensor
 _LITERALS = (bool, int, str, type(None))
 _RECORDED_RUNS = 2
 # the backend's methods that write their first argument in place
-_WRITERS = ("step_in_place", "copy_into")
+_WRITERS = ("step_in_place", "copy_into", "add_into")
 # backend methods that return a view of their array: of a constant (a weight), made once
 _VIEWS = ("transpose", "reshape")
 

@@ -1112,6 +1112,8 @@ class Expand(Function):
 
 
 class GetItem(Function):
+    slices = True  # NOTE: with a basic index, the engine adds the gradient in place instead
+
     def forward(self, x, *, index, basic):
         self.save_for_backward(x.shape, x.dtype, index, basic)
         return B().getitem(x, index)

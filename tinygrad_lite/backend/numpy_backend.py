@@ -426,6 +426,12 @@ class NumpyBackend:
         """Called before `a` is overwritten in place (a lazy backend runs pending reads)."""
 
     @staticmethod
+    def add_into(dst, index, g) -> None:
+        """dst[index] += g in place, for a basic `index` (each place once): a slice's
+        gradient added into its source's (the engine's `_add_slice`)."""
+        dst[index] += np.asarray(g)  # NOTE: asarray: a pending (lazy) g is computed first
+
+    @staticmethod
     def copy_into(dst, src) -> None:
         """Write `src` into `dst` in place, cast to its dtype: an in-place tensor op outside
         autograd (`w -= lr * w.grad` under no_grad, `zero_()`, a batch norm's statistics)."""
