@@ -209,8 +209,8 @@ class Function(abc.ABC):
     # NOTE: True where backward reads the forward's output, as PyTorch's node for the op does
     # (exp, relu, softmax, ...): writing that output in place is then an error at backward
     from_output = False
-    # NOTE: True for a basic slice (GetItem), whose gradient the engine adds into its
-    # source's in place (`_add_slice`) instead of calling backward
+    # NOTE: True for a slice (GetItem), whose `add_into(buf, g)` adds its gradient into its
+    # source's gradient so far in place, where the engine holds that buffer (`_add_slice`)
     slices = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -691,8 +691,8 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
                 "go through the graph twice")
         if ctx.tick != _modified.tick:  # something was written in place since the forward
             parents = ctx.parents = _resolve_modified(ctx)
-        if in_place and ctx.slices and ctx.saved[3] and ctx.needs_input_grad[0]:
-            if _add_slice(grads, owned, parents[0], ctx.saved, g):
+        if in_place and ctx.slices:
+            if _add_slice(grads, owned, parents[0], ctx, g):
                 push(waiting, (parents[0]._ctx.seq, parents[0]))
             if not retain_graph:
                 ctx.saved = ctx.parents = None
@@ -726,28 +726,24 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
             captured[leaf] = g
 
 
-def _add_slice(grads: dict, owned: dict, p: "Tensor", saved: tuple, g: Any) -> bool:
-    """Add the gradient `g` of the basic slice `p[index]` into p's gradient, in place where
-    this pass made that buffer; True when p's gradient starts here (p then waits for its
-    backward, if it has one).
+def _add_slice(grads: dict, owned: dict, p: "Tensor", ctx: Function, g: Any) -> bool:
+    """Add the gradient `g` of the slice `ctx` of `p` into p's gradient; True when p's
+    gradient starts here (p then waits for its backward, if it has one).
 
-    A slice's own backward returns zeros of p's whole shape with `g` at `index`, which the
+    A slice's backward returns zeros of p's whole shape with `g` at its place, which the
     engine then adds to p's gradient: T slices of one tensor (unbind, chunk, a loop over its
-    rows) cost T arrays of its full size. Here the first slice makes the buffer and the rest
-    are added into it, each at its own place.
+    rows) cost T arrays of its full size. Here only the first slice's backward runs, and the
+    rest add their gradients into that buffer, in place (`ctx.add_into`). Only a buffer this
+    pass made and holds alone (`owned`) is written: another op's gradient may be shared (an
+    add hands the same array to both its inputs), so a slice's is added to it as usual.
     """
-    shape, dtype, index, _ = saved
-    b = be.active
     buf = grads.get(p)
-    if buf is None:
-        grads[p] = owned[p] = b.index_add(shape, dtype, index, g, True)
-        return p._ctx is not None
-    if owned.get(p) is not buf:  # NOTE: another op's gradient, maybe shared: not written
-        buf = grads[p] = owned[p] = b.realize(b.add(buf, b.index_add(shape, dtype, index, g,
-                                                                        True)))
+    if buf is not None and owned.get(p) is buf and ctx.add_into(buf, g):
         return False
-    b.add_into(buf, index, g)
-    return False
+    b = be.active
+    pg = ctx.backward(g)
+    grads[p] = owned[p] = pg if buf is None else b.realize(b.add(buf, pg))
+    return buf is None and p._ctx is not None
 
 
 # --- tensor hooks -------------------------------------------------------------------------

@@ -1112,7 +1112,7 @@ class Expand(Function):
 
 
 class GetItem(Function):
-    slices = True  # NOTE: with a basic index, the engine adds the gradient in place instead
+    slices = True
 
     def forward(self, x, *, index, basic):
         self.save_for_backward(x.shape, x.dtype, index, basic)
@@ -1121,6 +1121,14 @@ class GetItem(Function):
     def backward(self, g):
         shape, dtype, index, basic = self.saved
         return B().index_add(shape, dtype, index, g, basic)
+
+    def add_into(self, buf, g) -> bool:
+        """Add the gradient into `buf`, x's gradient so far, at its place; only for a basic
+        index (each place once): False for another, whose repeats must add up in backward."""
+        index, basic = self.saved[2:]
+        if basic:
+            B().add_into(buf, index, g)
+        return basic
 
 
 class IndexPut(Function):
