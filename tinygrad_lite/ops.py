@@ -927,6 +927,14 @@ class Linear(Function):
         return gx, gw, gb  # NOTE: without a bias the engine reads only the first two
 
 
+def _saved_by_forward(self: Function, *inputs) -> tuple:
+    """`saved` remade for a backward that is recorded (create_graph=True) and differentiated
+    again: forward run once more on the input tensors, while the graph backend is active, so
+    its intermediates are tensors in the graph (a fused op's `saved_in_graph`)."""
+    self.forward(*inputs)
+    return self.saved
+
+
 class LSTMCell(Function):
     """An LSTM step after its two products: the gates (N, 4H), PyTorch's i, f, g, o, and the
     cell state c (N, H) give c' = f * c + i * g and h' = o * tanh(c'), stacked as (2, N, H)
@@ -947,12 +955,7 @@ class LSTMCell(Function):
         both = (b.mul(o, tanh_c), c_next)
         return b.concatenate([b.reshape(t, (1,) + t.shape) for t in both], 0)
 
-    def saved_in_graph(self, gates, c):
-        """`saved` remade from the input tensors, for a backward that is recorded
-        (create_graph=True) and differentiated again."""
-        a_i, a_f, a_g, a_o = gates.chunk(4, -1)
-        i, f, g, o = a_i.sigmoid(), a_f.sigmoid(), a_g.tanh(), a_o.sigmoid()
-        return i, f, g, o, c, (f * c + i * g).tanh()
+    saved_in_graph = _saved_by_forward
 
     def backward(self, grad):
         i, f, g, o, c, tanh_c = self.saved
@@ -979,12 +982,7 @@ class GRUCell(Function):
         self.save_for_backward(r, z, n, h_n, h)
         return b.add(b.mul(b.sub(1, z), n), b.mul(z, h))
 
-    def saved_in_graph(self, gi, gh, h):
-        """`saved` remade from the input tensors, for a backward that is recorded
-        (create_graph=True) and differentiated again."""
-        (x_r, x_z, x_n), (h_r, h_z, h_n) = gi.chunk(3, -1), gh.chunk(3, -1)
-        r = (x_r + h_r).sigmoid()
-        return r, (x_z + h_z).sigmoid(), (x_n + r * h_n).tanh(), h_n, h
+    saved_in_graph = _saved_by_forward
 
     def backward(self, grad):
         r, z, n, h_n, h = self.saved
