@@ -4,9 +4,9 @@
 element many times, so their backward adds each gradient term at its place: numpy's
 `np.add.at`, which costs ~10 ns an element (76 ms for the windows of a 3x3 conv over
 64x16x28x28). This loop adds the terms in the same order, one by one, so the sums are
-`np.add.at`'s own, bit for bit (the tests check it). Argmax runs along rows of a few
-elements (a max pool's windows), where numpy's per-row call costs most of its time; a max
-pool's finds each window's maximum in place, without gathering the windows first.
+`np.add.at`'s own, bit for bit (the tests check it). Argmax runs along rows (`max(dim)`),
+where numpy's per-row call costs most of the time when the rows are short; a max pool's
+finds each window's maximum in place, without gathering the windows first.
 
 Never imported as a package module: the numba backend loads this file's text through the
 kernel cache (`codegen.load`), as it does optim_kernels.py.

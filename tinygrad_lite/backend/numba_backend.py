@@ -266,8 +266,8 @@ class NumbaBackend(NumpyBackend):
 
     def _arg_extreme(self, x: Any, axis: int | None, keepdims: bool, largest: bool) -> Any:
         """np.argmax / np.argmin; along the last axis of a large float array, in a kernel
-        (`index_kernels.arg_extreme`): numpy's per-row call took 5 ms for a 2x2 max pool's
-        windows (64x16x196x4), a third of a small CNN's step."""
+        (`index_kernels.arg_extreme`): along rows of a few elements numpy pays a call per
+        row (5 ms for 64x16x196x4, a max pool's windows before `window_argmax`)."""
         x = realize(x)
         # NOTE: an empty or 0-d x goes to numpy too, which raises or answers as it does
         if axis is None or not x.ndim or x.size < max(self.small, 1) or x.dtype not in _FLOATS \
