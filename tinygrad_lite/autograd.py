@@ -677,7 +677,8 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
     while waiting:
         t = pop(waiting)[1]
         g = grads.pop(t)
-        owned.pop(t, None)
+        if owned:  # NOTE: empty unless the graph has slices: no dict call per node then
+            owned.pop(t, None)
         ctx = t._ctx
         if t._hooks is not None:
             g = _run_hooks(t, g, handed_out, captured is None)
@@ -710,7 +711,8 @@ def _run(seeds: list[tuple["Tensor", Any]], retain_graph: bool,
             prev = grads.get(p)
             if prev is not None:
                 grads[p] = add(prev, pg)
-                owned.pop(p, None)
+                if owned:
+                    owned.pop(p, None)
             else:
                 grads[p] = pg
                 if p._ctx is not None:
