@@ -397,6 +397,33 @@ def test_dropout_mask_is_seeded_hashed_and_recomputed_identically(nb):
     assert out.dtype == F32
 
 
+@pytest.mark.parametrize("p", [0.5, 0.3])
+def test_hashed_dropout_masks_look_independent(nb, p):
+    """The hash's keep bits: the right rate, and no correlation between neighbours in a row
+    or a column, between one mask and the next, or with any bit of the element's index
+    (each within 4.5 sigma of zero: a failure is a real pattern, not chance)."""
+    tl.manual_seed(11)
+    rows, cols = 512, 256
+    first, second = (nb.realize(nb.dropout_mask((rows, cols), p)).astype(F64)
+                     for _ in range(2))
+    n = first.size
+    assert abs(first.mean() - (1 - p)) < 4.5 * np.sqrt(p * (1 - p) / n)
+
+    def correlation(a, b):
+        a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
+        return (a @ b) / np.sqrt((a @ a) * (b @ b)), 4.5 / np.sqrt(a.size)
+
+    pairs = {"row neighbours": (first[:, 1:], first[:, :-1]),
+             "column neighbours": (first[1:], first[:-1]),
+             "successive masks": (first, second)}
+    index = np.arange(n).reshape(rows, cols)
+    for bit in range(int(np.log2(n))):
+        pairs[f"index bit {bit}"] = (first, (index >> bit) & 1)
+    for name, (a, b) in pairs.items():
+        r, bound = correlation(a, b)
+        assert abs(r) < bound, f"{name}: correlation {r:.4f} (bound {bound:.4f})"
+
+
 def test_dropout_layer_gradient_uses_the_forward_mask(nb):
     tl.manual_seed(3)
     x = tl.randn(64, 80, requires_grad=True)

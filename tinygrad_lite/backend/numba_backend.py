@@ -115,7 +115,7 @@ def _keep_reference(shape: tuple, k0: Any, k1: Any, threshold: Any) -> np.ndarra
 
     i = np.arange(math.prod(shape), dtype=np.uint32).reshape(shape)
     with np.errstate(over="ignore"):
-        h = lowbias32(lowbias32(i ^ np.uint32(k0)) ^ np.uint32(k1))
+        h = lowbias32(i ^ np.uint32(k0)) ^ np.uint32(k1)
     return (h >> np.uint32(8)) >= np.uint32(threshold)
 
 
