@@ -56,6 +56,20 @@ def _train(step, batches):
     return [step(x, y).item() for x, y in batches]
 
 
+def _assert_replays_as_eager(make, batches, call):
+    """`make()` -> (model, step), twice: the jitted step replays (no warning, `call` in its
+    source) with the same losses and final weights as the eager one, bit for bit."""
+    eager_model, eager_step = make()
+    jit_model, step = make()
+    jitted = tl.TinyJit(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _train(jitted, batches) == _train(eager_step, batches)
+    assert call in jitted.source
+    for p, q in zip(eager_model.parameters(), jit_model.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
 def test_replayed_training_matches_eager_training_exactly(backend):
     batches = _batches(7)
     eager_model, eager_step = _mlp_step(lr=0.1, momentum=0.9)
@@ -612,12 +626,28 @@ def test_a_max_pool_cnn_replays_each_batchs_own_maxima_without_a_warning(backend
     rng = np.random.default_rng(2)
     batches = [(tl.tensor(rng.standard_normal((5, 1, 6, 6), dtype=np.float32)),
                 tl.tensor(rng.integers(0, 4, 5))) for _ in range(6)]
-    eager_model, eager_step = cnn()
-    jit_model, step = cnn()
-    jitted = tl.TinyJit(step)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert _train(jitted, batches) == _train(eager_step, batches)
-    assert "b.window_argmax(" in jitted.source
-    for p, q in zip(eager_model.parameters(), jit_model.parameters()):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+    _assert_replays_as_eager(cnn, batches, "b.window_argmax(")
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_recurrent_layer_replays_as_it_trains_eagerly(backend, kind):
+    """Each time step's cell is one backend call each way (`lstm_cell`, `gru_cell`): replay
+    runs them on each new batch, with the losses and weights of eager training."""
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = getattr(nn, kind)(4, 6, batch_first=True)
+            self.head = nn.Linear(6, 3)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0][:, -1])
+
+    def model_and_step():
+        tl.manual_seed(0)
+        model = Model()
+        return model, _training_step(model, optim.Adam(model.parameters(), lr=1e-2))
+
+    rng = np.random.default_rng(3)
+    batches = [(tl.tensor(rng.standard_normal((5, 7, 4), dtype=np.float32)),
+                tl.tensor(rng.integers(0, 3, 5))) for _ in range(6)]
+    _assert_replays_as_eager(model_and_step, batches, f"b.{kind.lower()}_cell(")

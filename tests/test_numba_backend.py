@@ -433,6 +433,74 @@ def test_dropout_layer_gradient_uses_the_forward_mask(nb):
     np.testing.assert_array_equal(x.grad.numpy(), kept * F32(2))
 
 
+# --- recurrent cells ---------------------------------------------------------------------------
+CELL_SHAPES = [(5, 3), (1, 1), (0, 4), (32, 64)]  # (N, H)
+
+
+def _cell_case(kind, n, hs, dtype, scale=1.0):
+    """Arguments for `kind` (lstm_cell | gru_cell) and a gradient of its output; the gates
+    are transposed views (the kernels take any layout)."""
+    r = _rng()
+    state = (r.standard_normal((n, hs)) * scale).astype(dtype)
+    if kind == "lstm_cell":
+        gates = (r.standard_normal((4 * hs, n)) * scale).astype(dtype).T
+        return (gates, state), r.standard_normal((2, n, hs)).astype(dtype)
+    gi, gh = ((r.standard_normal((3 * hs, n)) * scale).astype(dtype).T for _ in range(2))
+    return (gi, gh, state), r.standard_normal((n, hs)).astype(dtype)
+
+
+@pytest.mark.parametrize("kind", ["lstm_cell", "gru_cell"])
+@pytest.mark.parametrize("dtype, rtol", [(F32, 2e-6), (F64, 1e-14)])
+@pytest.mark.parametrize("n, hs", CELL_SHAPES)
+def test_cell_kernels_equal_the_numpy_cells(nb, kind, dtype, rtol, n, hs):
+    """Both ways, every output and gradient: float32 within the vectorised sigmoid's and
+    tanh's bound (a few ulp, carried through a product or two), float64 to rounding."""
+    args, grad = _cell_case(kind, n, hs, dtype)
+    got, want = getattr(nb, kind)(*args), getattr(NumpyBackend, kind)(*args)
+    saved = (args[-1], *want[1:])  # the backward's arguments: the state, then what was saved
+    backward = kind + "_backward"
+    got_grads = getattr(nb, backward)(grad, *saved)
+    want_grads = getattr(NumpyBackend, backward)(grad, *saved)
+    for g, w in zip((*got, *got_grads), (*want, *want_grads)):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("kind", ["lstm_cell", "gru_cell"])
+def test_cells_on_saturating_inputs_are_finite_and_silent(backend, kind):
+    """Gates of +-1e4 saturate every sigmoid and tanh: outputs and gradients finite, no
+    numpy warning (the stable sigmoid; denormal products are not errors)."""
+    b = tl.backend.numba_backend.NumbaBackend() if backend == "numba" else NumpyBackend
+    for dtype in (F32, F64):
+        args, grad = _cell_case(kind, 8, 6, dtype, scale=1e4)
+        with np.errstate(all="raise"):
+            out = getattr(b, kind)(*args)
+            grads = getattr(b, kind + "_backward")(grad, args[-1], *out[1:])
+        assert all(np.isfinite(a).all() for a in (*out, *grads))
+
+
+def test_lstm_and_gru_layers_train_alike_on_both_backends():
+    """A layer's forward and every parameter's gradient, kernels against numpy's cells."""
+    results = {}
+    for backend in ("numba", "numpy"):
+        previous = tl.get_backend()
+        tl.set_backend(backend)
+        try:
+            tl.manual_seed(0)
+            layers = [nn.LSTM(3, 5, num_layers=2, bidirectional=True), nn.GRU(3, 5)]
+            x = tl.tensor(_rng().standard_normal((7, 4, 3)).astype(F32))
+            results[backend] = []
+            for layer in layers:
+                out = layer(x)[0]
+                (out * out).sum().backward()
+                results[backend] += [out.numpy()] + [p.grad.numpy() for p in layer.parameters()]
+        finally:
+            tl.set_backend(previous)
+    for got, want in zip(results["numba"], results["numpy"]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
 # --- fused optimizer steps ---------------------------------------------------------------------
 @pytest.mark.parametrize("make", [
     lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True),

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable, Iterator
 
+from . import cells
+
 # The differentiable methods, as Tensor code (the same arguments as the array backend's)
 _FORMS: dict[str, Callable] = {
     "add": lambda a, b: a + b,
@@ -65,6 +67,10 @@ _FORMS: dict[str, Callable] = {
     "index_add": lambda shape, dtype, index, g, basic: _index_add(shape, dtype, index, g, basic),
     "put_along_axis": lambda shape, dtype, indices, g, axis: _tl().zeros(
         shape, dtype=dtype).scatter(axis, _array(indices), g),
+    "lstm_cell": lambda gates, c: cells.lstm_cell(gates, c, _sigmoid, _tanh, _tl().stack),
+    "lstm_cell_backward": lambda grad, *saved: cells.lstm_cell_backward(grad, *saved, _cat_last),
+    "gru_cell": lambda gi, gh, h: cells.gru_cell(gi, gh, h, _sigmoid, _tanh),
+    "gru_cell_backward": lambda grad, *saved: cells.gru_cell_backward(grad, *saved, _cat_last),
 }
 
 
@@ -76,6 +82,18 @@ _CONSTANT = {"eq", "ne", "lt", "le", "gt", "ge", "sign", "floor", "ceil", "trunc
 def _tl() -> Any:
     import tinygrad_lite  # noqa: PLC0415  (the package imports this module first)
     return tinygrad_lite
+
+
+def _sigmoid(x: Any) -> Any:
+    return x.sigmoid()
+
+
+def _tanh(x: Any) -> Any:
+    return x.tanh()
+
+
+def _cat_last(tensors: list) -> Any:
+    return _tl().cat(tensors, -1)
 
 
 def _array(x: Any) -> Any:

@@ -349,6 +349,48 @@ class NumbaBackend(NumpyBackend):
                      [logp, _int64(labels), np.ascontiguousarray(g.reshape(-1)), grad])
         return grad
 
+    # --- recurrent cells ----------------------------------------------------------------------
+    def lstm_cell(self, gates: Any, c: Any) -> tuple:
+        """The numpy backend's `lstm_cell` in one kernel pass (`rnn_kernels.lstm_forward`): a
+        step's ~35 numpy calls cost more than its arithmetic at a layer's sizes."""
+        arrays = _cell_arrays(gates, c)
+        if arrays is None:
+            return NumpyBackend.lstm_cell(gates, c)
+        gates, c = arrays
+        out, acts = np.empty((2, *c.shape), c.dtype), np.empty((4, *c.shape), c.dtype)
+        tanh_c = np.empty_like(c)
+        codegen.call(_rnn_kernels(c.dtype).lstm_forward, [gates, c, out, acts, tanh_c])
+        return out, *acts, tanh_c
+
+    def lstm_cell_backward(self, grad: Any, *saved: Any) -> tuple:
+        arrays = _cell_arrays(grad, *saved)
+        if arrays is None:
+            return NumpyBackend.lstm_cell_backward(grad, *saved)
+        c = arrays[1]
+        d_gates, d_c = np.empty((c.shape[0], 4 * c.shape[1]), c.dtype), np.empty_like(c)
+        codegen.call(_rnn_kernels(c.dtype).lstm_backward, [*arrays, d_gates, d_c])
+        return d_gates, d_c
+
+    def gru_cell(self, gi: Any, gh: Any, h: Any) -> tuple:
+        """The numpy backend's `gru_cell` in one kernel pass (`rnn_kernels.gru_forward`)."""
+        arrays = _cell_arrays(gi, gh, h)
+        if arrays is None:
+            return NumpyBackend.gru_cell(gi, gh, h)
+        h = arrays[2]
+        out, acts = np.empty_like(h), np.empty((4, *h.shape), h.dtype)
+        codegen.call(_rnn_kernels(h.dtype).gru_forward, [*arrays, out, acts])
+        return out, *acts
+
+    def gru_cell_backward(self, grad: Any, *saved: Any) -> tuple:
+        arrays = _cell_arrays(grad, *saved)
+        if arrays is None:
+            return NumpyBackend.gru_cell_backward(grad, *saved)
+        h = arrays[1]
+        d_gi, d_gh = (np.empty((h.shape[0], 3 * h.shape[1]), h.dtype) for _ in range(2))
+        d_h = np.empty_like(h)
+        codegen.call(_rnn_kernels(h.dtype).gru_backward, [*arrays, d_gi, d_gh, d_h])
+        return d_gi, d_gh, d_h
+
     # --- optimizer steps ----------------------------------------------------------------------
     def sgd_update(self, p: np.ndarray, g: Any, buf: np.ndarray | None, *, lr: float,
                    momentum: float, dampening: float, weight_decay: float, nesterov: bool,
@@ -414,6 +456,27 @@ def _loss_kernels(dtype: np.dtype) -> Any:
     src = (Path(__file__).parent / "loss_kernels.py").read_text()
     return codegen.load(src if dtype == np.float32 else src.replace("EXP = exp_f32",
                                                                     "EXP = math.exp"))
+
+
+@functools.cache
+def _rnn_kernels(dtype: np.dtype) -> Any:
+    """rnn_kernels.py, loaded through the kernel cache for float32 (vectorisable sigmoid and
+    tanh) or float64 (libm's)."""
+    src = (Path(__file__).parent / "rnn_kernels.py").read_text()
+    if dtype == np.float64:
+        src = (src.replace("SIGMOID = sigmoid_f32", "SIGMOID = sigmoid_f64")
+               .replace("TANH = tanh_f32", "TANH = math.tanh").replace("F = np.float32",
+                                                                      "F = np.float64"))
+    return codegen.load(src)
+
+
+def _cell_arrays(*arrays: Any) -> list[np.ndarray] | None:
+    """A recurrent cell's arguments as C-contiguous arrays (one compiled layout), or None
+    unless all are float32, or all float64 (others go to numpy)."""
+    arrays = [realize(a) for a in arrays]
+    if arrays[0].dtype not in _FLOATS or any(a.dtype != arrays[0].dtype for a in arrays):
+        return None
+    return [np.ascontiguousarray(a) for a in arrays]
 
 
 def _rows(shape: tuple, index: Any) -> tuple[int, np.ndarray] | None:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..rng import generator
+from . import cells
 
 _F32 = np.dtype(np.float32)
 
@@ -96,6 +97,10 @@ def along_one_axis(index, ndim: int) -> tuple[int, np.ndarray] | None:
     if axis >= ndim or any(type(s) is not slice or s != slice(None) for s in index[:axis]):
         return None
     return axis, last
+
+
+def _cat_last(arrays: list) -> np.ndarray:
+    return np.concatenate(arrays, -1)
 
 
 def scalar(value, dtype) -> np.ndarray:
@@ -310,6 +315,31 @@ class NumpyBackend:
         grad[np.arange(len(labels)), labels] -= 1
         grad *= g.reshape(-1, 1) if g.ndim else g
         return grad
+
+    # --- recurrent cells after their products: one call each way (the math is `cells`) -----
+    @staticmethod
+    @np.errstate(under="ignore")
+    def lstm_cell(gates, c):
+        """((h', c') as (2, N, H), i, f, g, o, tanh(c')) from gates (N, 4H) and c (N, H)."""
+        return cells.lstm_cell(gates, c, NumpyBackend.sigmoid, np.tanh, np.stack)
+
+    @staticmethod
+    @np.errstate(under="ignore")  # NOTE: as sigmoid_backward: y * (1 - y) may be denormal
+    def lstm_cell_backward(grad, c, i, f, g, o, tanh_c):
+        """(d gates, d c) from the gradient of (h', c') and what `lstm_cell` returned."""
+        return cells.lstm_cell_backward(grad, c, i, f, g, o, tanh_c, _cat_last)
+
+    @staticmethod
+    @np.errstate(under="ignore")
+    def gru_cell(gi, gh, h):
+        """(h', r, z, n, h_n) from gi, gh (N, 3H) and h (N, H)."""
+        return cells.gru_cell(gi, gh, h, NumpyBackend.sigmoid, np.tanh)
+
+    @staticmethod
+    @np.errstate(under="ignore")
+    def gru_cell_backward(grad, h, r, z, n, h_n):
+        """(d gi, d gh, d h) from the gradient of h' and what `gru_cell` returned."""
+        return cells.gru_cell_backward(grad, h, r, z, n, h_n, _cat_last)
 
     # --- linear algebra -------------------------------------------------------------------
     @staticmethod
