@@ -442,11 +442,10 @@ def _cell_case(kind, n, hs, dtype, scale=1.0):
     are transposed views (the kernels take any layout)."""
     r = _rng()
     state = (r.standard_normal((n, hs)) * scale).astype(dtype)
-    if kind == "lstm_cell":
-        gates = (r.standard_normal((4 * hs, n)) * scale).astype(dtype).T
-        return (gates, state), r.standard_normal((2, n, hs)).astype(dtype)
-    gi, gh = ((r.standard_normal((3 * hs, n)) * scale).astype(dtype).T for _ in range(2))
-    return (gi, gh, state), r.standard_normal((n, hs)).astype(dtype)
+    gates = 4 if kind == "lstm_cell" else 3
+    gi, gh = ((r.standard_normal((gates * hs, n)) * scale).astype(dtype).T for _ in range(2))
+    out_shape = (2, n, hs) if kind == "lstm_cell" else (n, hs)
+    return (gi, gh, state), r.standard_normal(out_shape).astype(dtype)
 
 
 @pytest.mark.parametrize("kind", ["lstm_cell", "gru_cell"])

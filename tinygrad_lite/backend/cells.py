@@ -13,10 +13,12 @@ from typing import Any, Callable
 Fn = Callable[..., Any]
 
 
-def lstm_cell(gates: Any, c: Any, sigmoid: Fn, tanh: Fn, stack: Fn) -> tuple:
-    """gates (N, 4H) and c (N, H) -> ((h', c') stacked as (2, N, H), i, f, g, o, tanh(c')):
-    c' = f * c + i * g and h' = o * tanh(c'); the rest is what the backward reads."""
+def lstm_cell(gi: Any, gh: Any, c: Any, sigmoid: Fn, tanh: Fn, stack: Fn) -> tuple:
+    """gi = x W_ih.T + b_ih and gh = h W_hh.T + b_hh (each (N, 4H)) and c (N, H) -> ((h', c')
+    stacked as (2, N, H), i, f, g, o, tanh(c')): with gates = gi + gh, c' = f * c + i * g and
+    h' = o * tanh(c'); the rest is what the backward reads."""
     hs = c.shape[-1]
+    gates = gi + gh
     i, f = sigmoid(gates[:, :hs]), sigmoid(gates[:, hs:2 * hs])
     g, o = tanh(gates[:, 2 * hs:3 * hs]), sigmoid(gates[:, 3 * hs:])
     c_next = f * c + i * g
@@ -26,7 +28,8 @@ def lstm_cell(gates: Any, c: Any, sigmoid: Fn, tanh: Fn, stack: Fn) -> tuple:
 
 def lstm_cell_backward(grad: Any, c: Any, i: Any, f: Any, g: Any, o: Any, tanh_c: Any,
                        cat: Fn) -> tuple:
-    """The gradients of `lstm_cell`'s gates and c, given the gradient of (h', c')."""
+    """The gradients of `lstm_cell`'s gates (gi's and gh's) and c, given the gradient of
+    (h', c')."""
     dh, dc_next = grad[0], grad[1]
     dc = dc_next + (dh * o) * (1 - tanh_c * tanh_c)
     d_gates = cat([(dc * g) * i * (1 - i), (dc * c) * f * (1 - f), (dc * i) * (1 - g * g),

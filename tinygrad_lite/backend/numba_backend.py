@@ -350,16 +350,16 @@ class NumbaBackend(NumpyBackend):
         return grad
 
     # --- recurrent cells ----------------------------------------------------------------------
-    def lstm_cell(self, gates: Any, c: Any) -> tuple:
+    def lstm_cell(self, gi: Any, gh: Any, c: Any) -> tuple:
         """The numpy backend's `lstm_cell` in one kernel pass (`rnn_kernels.lstm_forward`): a
         step's ~35 numpy calls cost more than its arithmetic at a layer's sizes."""
-        arrays = _cell_arrays(gates, c)
+        arrays = _cell_arrays(gi, gh, c)
         if arrays is None:
-            return NumpyBackend.lstm_cell(gates, c)
-        gates, c = arrays
+            return NumpyBackend.lstm_cell(gi, gh, c)
+        c = arrays[2]
         out, acts = np.empty((2, *c.shape), c.dtype), np.empty((4, *c.shape), c.dtype)
         tanh_c = np.empty_like(c)
-        codegen.call(_rnn_kernels(c.dtype).lstm_forward, [gates, c, out, acts, tanh_c])
+        codegen.call(_rnn_kernels(c.dtype).lstm_forward, [*arrays, out, acts, tanh_c])
         return out, *acts, tanh_c
 
     def lstm_cell_backward(self, grad: Any, *saved: Any) -> tuple:

@@ -319,14 +319,15 @@ class NumpyBackend:
     # --- recurrent cells after their products: one call each way (the math is `cells`) -----
     @staticmethod
     @np.errstate(under="ignore")
-    def lstm_cell(gates, c):
-        """((h', c') as (2, N, H), i, f, g, o, tanh(c')) from gates (N, 4H) and c (N, H)."""
-        return cells.lstm_cell(gates, c, NumpyBackend.sigmoid, np.tanh, np.stack)
+    def lstm_cell(gi, gh, c):
+        """((h', c') as (2, N, H), i, f, g, o, tanh(c')) from gi, gh (N, 4H) and c (N, H)."""
+        return cells.lstm_cell(gi, gh, c, NumpyBackend.sigmoid, np.tanh, np.stack)
 
     @staticmethod
     @np.errstate(under="ignore")  # NOTE: as sigmoid_backward: y * (1 - y) may be denormal
     def lstm_cell_backward(grad, c, i, f, g, o, tanh_c):
-        """(d gates, d c) from the gradient of (h', c') and what `lstm_cell` returned."""
+        """(d gates, d c) from the gradient of (h', c') and what `lstm_cell` returned (the
+        gates' gradient is gi's and gh's)."""
         return cells.lstm_cell_backward(grad, c, i, f, g, o, tanh_c, _cat_last)
 
     @staticmethod

@@ -25,15 +25,15 @@ F = np.float32
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def lstm_forward(gates, c, out, acts, tanh_c):
+def lstm_forward(gi, gh, c, out, acts, tanh_c):
     """out[0] = h', out[1] = c'; acts[0..3] = i, f, g, o."""
     hs = c.shape[1]
     for r in range(c.shape[0]):
         for j in range(hs):
-            i = SIGMOID(gates[r, j])
-            f = SIGMOID(gates[r, hs + j])
-            g = TANH(gates[r, 2 * hs + j])
-            o = SIGMOID(gates[r, 3 * hs + j])
+            i = SIGMOID(gi[r, j] + gh[r, j])
+            f = SIGMOID(gi[r, hs + j] + gh[r, hs + j])
+            g = TANH(gi[r, 2 * hs + j] + gh[r, 2 * hs + j])
+            o = SIGMOID(gi[r, 3 * hs + j] + gh[r, 3 * hs + j])
             c_next = f * c[r, j] + i * g
             t = TANH(c_next)
             acts[0, r, j], acts[1, r, j], acts[2, r, j], acts[3, r, j] = i, f, g, o

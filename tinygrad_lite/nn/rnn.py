@@ -37,8 +37,8 @@ def _lstm_step(x: Tensor, state: State, weights: Weights) -> State:
     """PyTorch's gate order i, f, g, o: c' = f*c + i*g, h' = o*tanh(c'), projected to
     proj_size by weight_hr when the layer has one."""
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
-    gates = F.linear(x, w_ih, b_ih) + F.linear(state[0], w_hh, b_hh)
-    h, c = ops.LSTMCell.apply(gates, state[1])
+    h, c = ops.LSTMCell.apply(F.linear(x, w_ih, b_ih), F.linear(state[0], w_hh, b_hh),
+                              state[1])
     return (h if w_hr is None else F.linear(h, w_hr)), c
 
 
