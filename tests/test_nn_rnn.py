@@ -139,43 +139,6 @@ def test_recurrent_repr_state_dict_and_init_range_agree_with_torch(spec):
     assert np.abs(values).max() <= bound and 0.45 * bound < values.std() < 0.7 * bound
 
 
-@pytest.mark.parametrize("proj_size", [0, 1])
-def test_lstm_gradients_match_finite_differences(proj_size):
-    layer = nn.LSTM(2, 2, num_layers=2, bidirectional=True, proj_size=proj_size).double()
-    rng = np.random.default_rng(1)
-    x = tl.tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
-    h0 = tl.tensor(rng.standard_normal((4, 2, proj_size or 2)), requires_grad=True)
-    c0 = tl.tensor(rng.standard_normal((4, 2, 2)), requires_grad=True)
-
-    # NOTE: gradcheck perturbs the parameters in place, so the layer sees them without setattr
-    def run(x, h0, c0, *_parameters):
-        out, (h_n, c_n) = layer(x, (h0, c0))
-        return tl.cat([out.reshape(-1), h_n.reshape(-1), c_n.reshape(-1)])
-
-    assert tl.gradcheck(run, [x, h0, c0, *layer.parameters()])
-
-
-@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell"])
-def test_a_cells_first_and_second_derivatives_match_finite_differences(kind):
-    """Each cell's elementwise part is one node (ops.LSTMCell, ops.GRUCell) whose backward
-    is backend ops, so a gradient penalty differentiates through it too."""
-    cell = getattr(nn, kind)(2, 3).double()
-    rng = np.random.default_rng(2)
-    x = tl.tensor(rng.standard_normal((2, 2)), requires_grad=True)
-    h0 = tl.tensor(rng.standard_normal((2, 3)), requires_grad=True)
-    c0 = tl.tensor(rng.standard_normal((2, 3)), requires_grad=True)
-
-    def run(x, h0, c0, *_parameters):
-        if kind == "GRUCell":
-            return cell(x, h0).reshape(-1) + 0 * c0.sum()
-        h, c = cell(x, (h0, c0))
-        return tl.cat([h.reshape(-1), c.reshape(-1)])
-
-    inputs = [x, h0, c0, *cell.parameters()]
-    assert tl.gradcheck(run, inputs)
-    assert tl.gradgradcheck(run, inputs)
-
-
 def test_inter_layer_dropout_acts_only_in_training_and_not_after_the_last_layer():
     tl.manual_seed(0)
     layer = nn.GRU(3, 4, num_layers=2, dropout=0.9)

@@ -438,14 +438,14 @@ CELL_SHAPES = [(5, 3), (1, 1), (0, 4), (32, 64)]  # (N, H)
 
 
 def _cell_case(kind, n, hs, dtype, scale=1.0):
-    """Arguments for `kind` (lstm_cell | gru_cell) and a gradient of its output; the gates
-    are transposed views (the kernels take any layout)."""
+    """Arguments for `kind` (lstm_cell | gru_cell) and the gradients of its outputs (h' and,
+    for the LSTM, c'); the gates are transposed views (the kernels take any layout)."""
     r = _rng()
     state = (r.standard_normal((n, hs)) * scale).astype(dtype)
     gates = 4 if kind == "lstm_cell" else 3
     gi, gh = ((r.standard_normal((gates * hs, n)) * scale).astype(dtype).T for _ in range(2))
-    out_shape = (2, n, hs) if kind == "lstm_cell" else (n, hs)
-    return (gi, gh, state), r.standard_normal(out_shape).astype(dtype)
+    grads = [r.standard_normal((n, hs)).astype(dtype) for _ in range(2 if gates == 4 else 1)]
+    return (gi, gh, state), grads
 
 
 @pytest.mark.parametrize("kind", ["lstm_cell", "gru_cell"])
@@ -458,8 +458,8 @@ def test_cell_kernels_equal_the_numpy_cells(nb, kind, dtype, rtol, n, hs):
     got, want = getattr(nb, kind)(*args), getattr(NumpyBackend, kind)(*args)
     saved = (args[-1], *want[1:])  # the backward's arguments: the state, then what was saved
     backward = kind + "_backward"
-    got_grads = getattr(nb, backward)(grad, *saved)
-    want_grads = getattr(NumpyBackend, backward)(grad, *saved)
+    got_grads = getattr(nb, backward)(*grad, *saved)
+    want_grads = getattr(NumpyBackend, backward)(*grad, *saved)
     for g, w in zip((*got, *got_grads), (*want, *want_grads)):
         assert g.dtype == w.dtype and g.shape == w.shape
         np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol)
@@ -475,7 +475,7 @@ def test_cells_on_saturating_inputs_are_finite_and_silent(backend, kind):
         args, grad = _cell_case(kind, 8, 6, dtype, scale=1e4)
         with np.errstate(all="raise"):
             out = getattr(b, kind)(*args)
-            grads = getattr(b, kind + "_backward")(grad, args[-1], *out[1:])
+            grads = getattr(b, kind + "_backward")(*grad, args[-1], *out[1:])
         assert all(np.isfinite(a).all() for a in (*out, *grads))
 
 

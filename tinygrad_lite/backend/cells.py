@@ -26,11 +26,9 @@ def lstm_cell(gi: Any, gh: Any, c: Any, sigmoid: Fn, tanh: Fn, stack: Fn) -> tup
     return stack([o * tanh_c, c_next]), i, f, g, o, tanh_c
 
 
-def lstm_cell_backward(grad: Any, c: Any, i: Any, f: Any, g: Any, o: Any, tanh_c: Any,
-                       cat: Fn) -> tuple:
-    """The gradients of `lstm_cell`'s gates (gi's and gh's) and c, given the gradient of
-    (h', c')."""
-    dh, dc_next = grad[0], grad[1]
+def lstm_cell_backward(dh: Any, dc_next: Any, c: Any, i: Any, f: Any, g: Any, o: Any,
+                       tanh_c: Any, cat: Fn) -> tuple:
+    """The gradients of `lstm_cell`'s gates (gi's and gh's) and c, given those of h' and c'."""
     dc = dc_next + (dh * o) * (1 - tanh_c * tanh_c)
     d_gates = cat([(dc * g) * i * (1 - i), (dc * c) * f * (1 - f), (dc * i) * (1 - g * g),
                    (dh * tanh_c) * o * (1 - o)])

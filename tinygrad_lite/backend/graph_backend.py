@@ -68,7 +68,8 @@ _FORMS: dict[str, Callable] = {
     "put_along_axis": lambda shape, dtype, indices, g, axis: _tl().zeros(
         shape, dtype=dtype).scatter(axis, _array(indices), g),
     "lstm_cell": lambda gi, gh, c: cells.lstm_cell(gi, gh, c, _sigmoid, _tanh, _tl().stack),
-    "lstm_cell_backward": lambda grad, *saved: cells.lstm_cell_backward(grad, *saved, _cat_last),
+    "lstm_cell_backward": lambda dh, dc, *saved: cells.lstm_cell_backward(dh, dc, *saved,
+                                                                          _cat_last),
     "gru_cell": lambda gi, gh, h: cells.gru_cell(gi, gh, h, _sigmoid, _tanh),
     "gru_cell_backward": lambda grad, *saved: cells.gru_cell_backward(grad, *saved, _cat_last),
 }

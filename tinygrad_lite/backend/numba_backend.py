@@ -362,11 +362,11 @@ class NumbaBackend(NumpyBackend):
         codegen.call(_rnn_kernels(c.dtype).lstm_forward, [*arrays, out, acts, tanh_c])
         return out, *acts, tanh_c
 
-    def lstm_cell_backward(self, grad: Any, *saved: Any) -> tuple:
-        arrays = _cell_arrays(grad, *saved)
+    def lstm_cell_backward(self, dh: Any, dc_next: Any, *saved: Any) -> tuple:
+        arrays = _cell_arrays(dh, dc_next, *saved)
         if arrays is None:
-            return NumpyBackend.lstm_cell_backward(grad, *saved)
-        c = arrays[1]
+            return NumpyBackend.lstm_cell_backward(dh, dc_next, *saved)
+        c = arrays[2]
         d_gates, d_c = np.empty((c.shape[0], 4 * c.shape[1]), c.dtype), np.empty_like(c)
         codegen.call(_rnn_kernels(c.dtype).lstm_backward, [*arrays, d_gates, d_c])
         return d_gates, d_c

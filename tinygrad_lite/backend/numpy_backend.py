@@ -325,10 +325,10 @@ class NumpyBackend:
 
     @staticmethod
     @np.errstate(under="ignore")  # NOTE: as sigmoid_backward: y * (1 - y) may be denormal
-    def lstm_cell_backward(grad, c, i, f, g, o, tanh_c):
-        """(d gates, d c) from the gradient of (h', c') and what `lstm_cell` returned (the
+    def lstm_cell_backward(dh, dc_next, c, i, f, g, o, tanh_c):
+        """(d gates, d c) from the gradients of h' and c' and what `lstm_cell` returned (the
         gates' gradient is gi's and gh's)."""
-        return cells.lstm_cell_backward(grad, c, i, f, g, o, tanh_c, _cat_last)
+        return cells.lstm_cell_backward(dh, dc_next, c, i, f, g, o, tanh_c, _cat_last)
 
     @staticmethod
     @np.errstate(under="ignore")

@@ -43,13 +43,13 @@ def lstm_forward(gi, gh, c, out, acts, tanh_c):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def lstm_backward(grad, c, i, f, g, o, tanh_c, d_gates, d_c):
+def lstm_backward(dhs, dcs, c, i, f, g, o, tanh_c, d_gates, d_c):
     hs = c.shape[1]
     for r in range(c.shape[0]):
         for j in range(hs):
-            dh, t = grad[0, r, j], tanh_c[r, j]
+            dh, t = dhs[r, j], tanh_c[r, j]
             ii, ff, gg, oo = i[r, j], f[r, j], g[r, j], o[r, j]
-            dc = grad[1, r, j] + (dh * oo) * (F(1) - t * t)
+            dc = dcs[r, j] + (dh * oo) * (F(1) - t * t)
             d_gates[r, j] = (dc * gg) * ii * (F(1) - ii)
             d_gates[r, hs + j] = (dc * c[r, j]) * ff * (F(1) - ff)
             d_gates[r, 2 * hs + j] = (dc * ii) * (F(1) - gg * gg)

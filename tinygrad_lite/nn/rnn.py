@@ -1,9 +1,10 @@
 """Recurrent layers with PyTorch's names, layouts and init: RNN, LSTM, GRU and their cells.
 
-Every layer is composed from Tensor ops (linear, sigmoid, tanh, chunk, stack), so autograd
-differentiates through time without a backward of its own. One step function per kind of
-cell (`_STEPS`) computes the next state from an input and the current state; the cells call
-it once, and the sequence layers call it once per time step, layer and direction
+One step function per kind of cell (`_STEPS`) computes the next state from an input and the
+current state, from Tensor ops (linear, and a cell's elementwise part as one op); the cells
+call it once. A sequence layer runs one layer and direction at a time: an LSTM or GRU as one
+op over all its steps (`_LAYERS`: ops.LSTMLayer, ops.GRULayer), the others (a plain RNN, an
+LSTM with proj_size, packed input) by calling the step function once per time step
 (`_run_direction`). A state is always a tuple, `(h,)` or, for an LSTM, `(h, c)`.
 """
 from __future__ import annotations
@@ -56,6 +57,29 @@ _STEPS: dict[str, tuple[Callable[[Tensor, State, Weights], State], int]] = {
     "LSTM": (_lstm_step, 4),
     "GRU": (_gru_step, 3),
 }
+
+
+def _lstm_layer(x: Tensor, state: State, weights: Weights, reverse: bool
+                ) -> tuple[Tensor, State]:
+    """A whole LSTM layer in one direction: (h at every step (T, N, H), last (h, c))."""
+    w_ih, w_hh, b_ih, b_hh, _ = weights
+    out = ops.LSTMLayer.apply(x, *state, w_ih, w_hh, *(() if b_ih is None else (b_ih, b_hh)),
+                              reverse=reverse)
+    length = x.shape[0]
+    return out[:length], (out[0 if reverse else length - 1], out[length])
+
+
+def _gru_layer(x: Tensor, state: State, weights: Weights, reverse: bool
+               ) -> tuple[Tensor, State]:
+    """A whole GRU layer in one direction: (h at every step (T, N, H), last (h,))."""
+    w_ih, w_hh, b_ih, b_hh, _ = weights
+    out = ops.GRULayer.apply(x, *state, w_ih, w_hh, *(() if b_ih is None else (b_ih, b_hh)),
+                             reverse=reverse)
+    return out, (out[0 if reverse else -1],)
+
+
+# mode -> the layer as one op, where there is one (without proj_size or packed input)
+_LAYERS = {"LSTM": _lstm_layer, "GRU": _gru_layer}
 
 
 def _rnn_mode(nonlinearity: str) -> str:
@@ -312,20 +336,25 @@ class RNNBase(Module):
         states = _initial_states(name, hx, [(cells, x.shape[1], n) for n in sizes], 1,
                                  batched, x.dtype)
         step = _STEPS[self.mode][0]
-        xs, finals = list(x.unbind(0)), []
+        whole = None if running is not None or self.proj_size or not len(x) else \
+            _LAYERS.get(self.mode)
+        output, finals = x, []
         for layer in range(self.num_layers):
             if layer > 0 and self.training and self.dropout > 0:
-                xs = [F.dropout(h, self.dropout) for h in xs]
+                output = F.dropout(output, self.dropout)
             per_direction = []
             for d in range(directions):
                 k = layer * directions + d
-                outputs, last = _run_direction(step, xs, tuple(s[k] for s in states),
-                                               _weights(self, self._all_weights[k]),
-                                               reverse=d == 1, running=running)
-                per_direction.append(outputs)
+                state, weights = tuple(s[k] for s in states), _weights(self, self._all_weights[k])
+                if whole is not None:
+                    out, last = whole(output, state, weights, reverse=d == 1)
+                else:
+                    outputs, last = _run_direction(step, list(output.unbind(0)), state, weights,
+                                                   reverse=d == 1, running=running)
+                    out = stack(outputs)
+                per_direction.append(out)
                 finals.append(last)
-            xs = [cat(hs, -1) if directions == 2 else hs[0] for hs in zip(*per_direction)]
-        output = stack(xs)
+            output = cat(per_direction, -1) if directions == 2 else per_direction[0]
         final = tuple(stack(s) for s in zip(*finals))
         if running is not None:
             return _packed_like(output, input), final
