@@ -1,8 +1,8 @@
 """Recurrent layers and cells against finite differences: first and second derivatives.
 
-Without PyTorch (test_nn_rnn.py compares with it). An LSTM or GRU layer without proj_size or
-packed input runs each direction as one node (ops.LSTMLayer, ops.GRULayer) whose backward is
-a loop of backend calls; the others step a cell per time step (ops.LSTMCell, ops.GRUCell).
+Without PyTorch (test_nn_rnn.py compares with it). A layer without proj_size or packed input runs
+each direction as one node (ops.RNNTanhLayer, ..., ops.GRULayer) whose backward is a loop of
+backend calls; the others step a cell per time step (ops.LSTMCell, ops.GRUCell).
 """
 from __future__ import annotations
 
@@ -62,6 +62,8 @@ def _node_names(t) -> set:
 
 
 @pytest.mark.parametrize("spec, node", [
+    ("RNN(2, 3, bidirectional=True)", "RNNTanhLayerBackward0"),
+    ("RNN(2, 3, 2, nonlinearity='relu', bias=False)", "RNNReluLayerBackward0"),
     ("LSTM(2, 3, bidirectional=True)", "LSTMLayerBackward0"),
     ("LSTM(2, 3, 2, bias=False, batch_first=True)", "LSTMLayerBackward0"),
     ("GRU(2, 3, bidirectional=True)", "GRULayerBackward0"),
@@ -88,7 +90,7 @@ def test_whole_layer_ops_have_the_first_and_second_derivatives_of_finite_differe
     assert tl.gradgradcheck(run, inputs)
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_a_start_state_overwritten_before_backward_is_an_error(kind):
     """The layer's node keeps the state each step began with, h0 among them, as PyTorch's
     does: writing h0 in place before backward is refused, not a silently wrong gradient."""

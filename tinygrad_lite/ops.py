@@ -986,30 +986,28 @@ def _in_time(b, arrays: list):
 
 
 class _RecurrentLayer(Function):
-    """What the LSTM and GRU layers share: one direction of one layer is one node, as it is
-    one call into cuDNN. Every step's input product is one GEMM before the loop, and every
+    """What the recurrent layers share: one direction of one layer is one node, as it is one
+    call into cuDNN. Every step's input product is one GEMM before the loop, and every
     weight gradient one GEMM after the backward loop; in between, a step is its recurrent
     product and its cell (`lstm_cell`, `gru_cell`: one kernel each way on the numba backend).
-    Per step that is two backend calls each way instead of five nodes (20 steps of batch 32,
-    hidden 64: an LSTM's training step took 2.4x PyTorch's time with a node per step).
+    Per step that is two backend calls each way instead of four or five nodes (20 steps of
+    batch 32, hidden 64: an LSTM's training step took 2.4x PyTorch's time with a node per
+    step).
 
-    Inputs: x (T, N, F), the start state, weight_ih, weight_hh and the two biases or none;
-    `reverse` reads the sequence backwards (the second direction of a bidirectional layer).
-    `saved` is flat, `kept` arrays per step in the order they ran, so the engine's check for
-    arrays overwritten before backward sees every one.
+    Inputs: x (T, N, F), the `states` start states (h, or h and c), weight_ih, weight_hh
+    and the two biases or none; `reverse` reads the sequence backwards (the second
+    direction of a bidirectional layer). Output: every step's h' in time order, then the
+    last value of any other state, as (T + states - 1, N, H). `saved` is flat, `kept`
+    arrays per step in the order the steps ran, so the engine's check for arrays
+    overwritten before backward sees every one.
     """
 
+    states = 1
     kept = 0  # arrays saved per step
 
-    def saved_in_graph(self, *inputs):
-        """`saved` remade by running forward again under the graph backend (create_graph)."""
-        self.forward(*inputs, reverse=self.saved[0])
-        return self.saved
-
-    def _run(self, x, state, w_ih, w_hh, biases, reverse):
-        """The forward loop: (every step's h' in time order, the last state, and what each
-        step kept for backward, flat)."""
+    def forward(self, x, *inputs, reverse):
         b = B()
+        states, (w_ih, w_hh, *biases) = inputs[:self.states], inputs[self.states:]
         gi = b.matmul(x, b.transpose(w_ih, (1, 0)))
         if biases:
             gi = b.add(gi, biases[0])
@@ -1018,12 +1016,18 @@ class _RecurrentLayer(Function):
         w_hh_t = b.contiguous(b.transpose(w_hh, (1, 0)))
         hs, saved = [None] * x.shape[0], []
         for t in _steps(x.shape[0], reverse):
-            gh = b.matmul(state[0], w_hh_t)
-            kept, state = self.step(b, b.getitem(gi, t), b.add(gh, biases[1]) if biases else gh,
-                                    state)
+            gh = b.matmul(states[0], w_hh_t)
+            kept, states = self.step(b, b.getitem(gi, t), b.add(gh, biases[1]) if biases else gh,
+                                     states)
             saved += kept
-            hs[t] = state[0]
-        return hs, state, saved
+            hs[t] = states[0]
+        self.save_for_backward(reverse, x, w_ih, w_hh, bool(biases), *saved)
+        return _in_time(b, [*hs, *states[1:]])
+
+    def saved_in_graph(self, *inputs):
+        """`saved` remade by running forward again under the graph backend (create_graph)."""
+        self.forward(*inputs, reverse=self.saved[0])
+        return self.saved
 
     def _steps_back(self, saved: tuple, length: int, reverse: bool):
         """(t, what step t kept) from the last step run to the first."""
@@ -1047,23 +1051,54 @@ class _RecurrentLayer(Function):
         return dx, dw_ih, dw_hh, db_ih, db_ih if d_gh is d_gi else b.sum(g_h, axis=0)
 
 
+class _RNNLayer(_RecurrentLayer):
+    """A plain RNN layer in one direction (`_RecurrentLayer`): h' = fn(gi + gh), fn the
+    backend's `fn` with its derivative `grad` (from fn's output)."""
+
+    kept = 2  # h as the step found it, h'
+    fn: str
+    grad: str
+
+    def step(self, b, gi, gh, states):
+        h = getattr(b, self.fn)(b.add(gi, gh))
+        return (states[0], h), (h,)
+
+    def backward(self, grad):
+        reverse, x, w_ih, w_hh, has_bias, *saved = self.saved
+        b = B()
+        length = x.shape[0]
+        d_in, h_prevs = [None] * length, [None] * length
+        dh = None
+        for t, (h_prev, h) in self._steps_back(saved, length, reverse):
+            h_prevs[t] = h_prev
+            dh_t = b.getitem(grad, t) if dh is None else b.add(b.getitem(grad, t), dh)
+            d_in[t] = getattr(b, self.grad)(h, dh_t)
+            dh = b.matmul(d_in[t], w_hh)
+        d_in = _in_time(b, d_in)
+        dx, *weights = self._products_backward(x, d_in, d_in, h_prevs, w_ih, has_bias)
+        return dx, dh, *weights
+
+
+class RNNTanhLayer(_RNNLayer):
+    fn, grad = "tanh", "tanh_backward"
+
+
+class RNNReluLayer(_RNNLayer):
+    fn, grad = "relu", "relu_backward"
+
+
 class LSTMLayer(_RecurrentLayer):
     """An LSTM layer in one direction (`_RecurrentLayer`): x, h0, c0, weight_ih, weight_hh
     (, bias_ih, bias_hh) -> every step's h' in time order, then the last c', as (T + 1, N,
     H)."""
 
+    states = 2
     kept = 7  # h and c as the step found them, i, f, g, o, tanh(c')
 
     @staticmethod
-    def step(b, gi, gh, state):
-        h, c = state
-        out, *cell = b.lstm_cell(gi, gh, c)
-        return (h, c, *cell), (b.getitem(out, 0), b.getitem(out, 1))
-
-    def forward(self, x, h0, c0, w_ih, w_hh, *biases, reverse):
-        hs, (_, c), saved = self._run(x, (h0, c0), w_ih, w_hh, biases, reverse)
-        self.save_for_backward(reverse, x, w_ih, w_hh, bool(biases), *saved)
-        return _in_time(B(), [*hs, c])
+    def step(b, gi, gh, states):
+        out, *cell = b.lstm_cell(gi, gh, states[1])
+        return (*states, *cell), (b.getitem(out, 0), b.getitem(out, 1))
 
     def backward(self, grad):
         reverse, x, w_ih, w_hh, has_bias, *saved = self.saved
@@ -1071,8 +1106,8 @@ class LSTMLayer(_RecurrentLayer):
         length = x.shape[0]
         d_gates, h_prevs = [None] * length, [None] * length
         dh, dc = None, b.getitem(grad, length)
-        for t, kept in self._steps_back(saved, length, reverse):
-            h_prevs[t], c, *cell = kept
+        for t, (h_prev, c, *cell) in self._steps_back(saved, length, reverse):
+            h_prevs[t] = h_prev
             dh_t = b.getitem(grad, t) if dh is None else b.add(b.getitem(grad, t), dh)
             d_gates[t], dc = b.lstm_cell_backward(dh_t, dc, c, *cell)
             dh = b.matmul(d_gates[t], w_hh)
@@ -1088,14 +1123,9 @@ class GRULayer(_RecurrentLayer):
     kept = 5  # h as the step found it, r, z, n, h_n
 
     @staticmethod
-    def step(b, gi, gh, state):
-        out, *cell = b.gru_cell(gi, gh, state[0])
-        return (state[0], *cell), (out,)
-
-    def forward(self, x, h0, w_ih, w_hh, *biases, reverse):
-        hs, _, saved = self._run(x, (h0,), w_ih, w_hh, biases, reverse)
-        self.save_for_backward(reverse, x, w_ih, w_hh, bool(biases), *saved)
-        return _in_time(B(), hs)
+    def step(b, gi, gh, states):
+        out, *cell = b.gru_cell(gi, gh, states[0])
+        return (states[0], *cell), (out,)
 
     def backward(self, grad):
         reverse, x, w_ih, w_hh, has_bias, *saved = self.saved
@@ -1103,10 +1133,10 @@ class GRULayer(_RecurrentLayer):
         length = x.shape[0]
         d_gi, d_gh, h_prevs = ([None] * length for _ in range(3))
         dh = None
-        for t, kept in self._steps_back(saved, length, reverse):
-            h_prevs[t], *cell = kept
+        for t, (h_prev, *cell) in self._steps_back(saved, length, reverse):
+            h_prevs[t] = h_prev
             dh_t = b.getitem(grad, t) if dh is None else b.add(b.getitem(grad, t), dh)
-            d_gi[t], d_gh[t], d_h = b.gru_cell_backward(dh_t, h_prevs[t], *cell)
+            d_gi[t], d_gh[t], d_h = b.gru_cell_backward(dh_t, h_prev, *cell)
             dh = b.add(b.matmul(d_gh[t], w_hh), d_h)
         dx, *weights = self._products_backward(x, _in_time(b, d_gi), _in_time(b, d_gh),
                                                h_prevs, w_ih, has_bias)

@@ -59,6 +59,7 @@ _FORMS: dict[str, Callable] = {
     "split": lambda a, sizes, axis: a.split(list(sizes), axis),
     "concatenate": lambda xs, axis: _tl().cat(list(xs), axis),
     "flip": lambda a, axis: a.flip(axis),
+    "relu": lambda a: a.relu(),
     "relu_backward": lambda y, g: _tl().where(_array(y) != 0, g, 0.0),
     "sigmoid_backward": lambda y, g: g * y * (1 - y),
     "tanh_backward": lambda y, g: g * (1 - y * y),

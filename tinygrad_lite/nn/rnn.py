@@ -2,10 +2,10 @@
 
 One step function per kind of cell (`_STEPS`) computes the next state from an input and the
 current state, from Tensor ops (linear, and a cell's elementwise part as one op); the cells
-call it once. A sequence layer runs one layer and direction at a time: an LSTM or GRU as one
-op over all its steps (`_LAYERS`: ops.LSTMLayer, ops.GRULayer), the others (a plain RNN, an
-LSTM with proj_size, packed input) by calling the step function once per time step
-(`_run_direction`). A state is always a tuple, `(h,)` or, for an LSTM, `(h, c)`.
+call it once. A sequence layer runs one layer and direction at a time, as one op over all
+its steps (`_LAYERS`: ops.RNNTanhLayer, ..., ops.GRULayer), or, for an LSTM with proj_size
+and for packed input, by calling the step function once per time step (`_run_direction`).
+A state is always a tuple, `(h,)` or, for an LSTM, `(h, c)`.
 """
 from __future__ import annotations
 
@@ -59,27 +59,21 @@ _STEPS: dict[str, tuple[Callable[[Tensor, State, Weights], State], int]] = {
 }
 
 
-def _lstm_layer(x: Tensor, state: State, weights: Weights, reverse: bool
-                ) -> tuple[Tensor, State]:
-    """A whole LSTM layer in one direction: (h at every step (T, N, H), last (h, c))."""
+def _whole_layer(op: type, x: Tensor, state: State, weights: Weights, reverse: bool
+                 ) -> tuple[Tensor, State]:
+    """One layer in one direction as one op (`ops._RecurrentLayer`): (h at every step (T, N,
+    H), the last state)."""
     w_ih, w_hh, b_ih, b_hh, _ = weights
-    out = ops.LSTMLayer.apply(x, *state, w_ih, w_hh, *(() if b_ih is None else (b_ih, b_hh)),
-                              reverse=reverse)
+    out = op.apply(x, *state, w_ih, w_hh, *(() if b_ih is None else (b_ih, b_hh)),
+                   reverse=reverse)
     length = x.shape[0]
-    return out[:length], (out[0 if reverse else length - 1], out[length])
+    last = out[0 if reverse else length - 1]
+    return (out, (last,)) if len(state) == 1 else (out[:length], (last, out[length]))
 
 
-def _gru_layer(x: Tensor, state: State, weights: Weights, reverse: bool
-               ) -> tuple[Tensor, State]:
-    """A whole GRU layer in one direction: (h at every step (T, N, H), last (h,))."""
-    w_ih, w_hh, b_ih, b_hh, _ = weights
-    out = ops.GRULayer.apply(x, *state, w_ih, w_hh, *(() if b_ih is None else (b_ih, b_hh)),
-                             reverse=reverse)
-    return out, (out[0 if reverse else -1],)
-
-
-# mode -> the layer as one op, where there is one (without proj_size or packed input)
-_LAYERS = {"LSTM": _lstm_layer, "GRU": _gru_layer}
+# mode -> the op that runs a whole layer (used without proj_size or packed input)
+_LAYERS = {"RNN_TANH": ops.RNNTanhLayer, "RNN_RELU": ops.RNNReluLayer, "LSTM": ops.LSTMLayer,
+           "GRU": ops.GRULayer}
 
 
 def _rnn_mode(nonlinearity: str) -> str:
@@ -337,7 +331,7 @@ class RNNBase(Module):
                                  batched, x.dtype)
         step = _STEPS[self.mode][0]
         whole = None if running is not None or self.proj_size or not len(x) else \
-            _LAYERS.get(self.mode)
+            functools.partial(_whole_layer, _LAYERS[self.mode])
         output, finals = x, []
         for layer in range(self.num_layers):
             if layer > 0 and self.training and self.dropout > 0:
