@@ -1029,17 +1029,25 @@ class _RecurrentLayer(Function):
         self.forward(*inputs, reverse=self.saved[0])
         return self.saved
 
-    def _steps_back(self, saved: tuple, length: int, reverse: bool):
-        """(t, what step t kept) from the last step run to the first."""
-        steps = _steps(length, reverse)
-        for k in range(length - 1, -1, -1):
-            yield steps[k], saved[k * self.kept:(k + 1) * self.kept]
-
-    def _products_backward(self, x, d_gi, d_gh, h_prevs, w_ih, has_bias):
-        """The gradients of x, weight_ih, weight_hh and the biases: each one product (one
-        sum) over all the steps, from the gates' gradients (T, N, G) and the states that
-        entered each step, in time order."""
+    def _steps_back(self, grad):
+        """For each step from the last one run to the first: (t, the gradient reaching h'
+        from the output, what the step kept). The caller adds what reaches h' from the next
+        step."""
         b = B()
+        reverse, x, saved = self.saved[0], self.saved[1], self.saved[5:]
+        steps = _steps(x.shape[0], reverse)
+        for k in range(len(steps) - 1, -1, -1):
+            yield steps[k], b.getitem(grad, steps[k]), saved[k * self.kept:(k + 1) * self.kept]
+
+    def _products_backward(self, d_gi, d_gh):
+        """The gradients of x, weight_ih, weight_hh and the biases: each one product (one
+        sum) over all the steps, from the gates' gradients (T, N, G), in time order, and the
+        h that entered each step (the first thing each step kept)."""
+        reverse, x, w_ih, _, has_bias, *saved = self.saved
+        b = B()
+        h_prevs = [None] * x.shape[0]
+        for t, k in zip(_steps(x.shape[0], reverse), range(0, len(saved), self.kept)):
+            h_prevs[t] = saved[k]
         rows = lambda a: b.reshape(a, (-1, a.shape[-1]))  # noqa: E731
         g_i, g_h = rows(d_gi), rows(d_gh)
         dx = b.matmul(d_gi, w_ih) if self.needs_input_grad[0] else None
@@ -1064,18 +1072,13 @@ class _RNNLayer(_RecurrentLayer):
         return (states[0], h), (h,)
 
     def backward(self, grad):
-        reverse, x, w_ih, w_hh, has_bias, *saved = self.saved
-        b = B()
-        length = x.shape[0]
-        d_in, h_prevs = [None] * length, [None] * length
-        dh = None
-        for t, (h_prev, h) in self._steps_back(saved, length, reverse):
-            h_prevs[t] = h_prev
-            dh_t = b.getitem(grad, t) if dh is None else b.add(b.getitem(grad, t), dh)
-            d_in[t] = getattr(b, self.grad)(h, dh_t)
+        b, w_hh = B(), self.saved[3]
+        d_in, dh = [None] * self.saved[1].shape[0], None
+        for t, dh_t, (_, h) in self._steps_back(grad):
+            d_in[t] = getattr(b, self.grad)(h, dh_t if dh is None else b.add(dh_t, dh))
             dh = b.matmul(d_in[t], w_hh)
         d_in = _in_time(b, d_in)
-        dx, *weights = self._products_backward(x, d_in, d_in, h_prevs, w_ih, has_bias)
+        dx, *weights = self._products_backward(d_in, d_in)
         return dx, dh, *weights
 
 
@@ -1101,18 +1104,14 @@ class LSTMLayer(_RecurrentLayer):
         return (*states, *cell), (b.getitem(out, 0), b.getitem(out, 1))
 
     def backward(self, grad):
-        reverse, x, w_ih, w_hh, has_bias, *saved = self.saved
-        b = B()
-        length = x.shape[0]
-        d_gates, h_prevs = [None] * length, [None] * length
-        dh, dc = None, b.getitem(grad, length)
-        for t, (h_prev, c, *cell) in self._steps_back(saved, length, reverse):
-            h_prevs[t] = h_prev
-            dh_t = b.getitem(grad, t) if dh is None else b.add(b.getitem(grad, t), dh)
-            d_gates[t], dc = b.lstm_cell_backward(dh_t, dc, c, *cell)
+        b, length, w_hh = B(), self.saved[1].shape[0], self.saved[3]
+        d_gates, dh, dc = [None] * length, None, b.getitem(grad, length)
+        for t, dh_t, (_, c, *cell) in self._steps_back(grad):
+            d_gates[t], dc = b.lstm_cell_backward(dh_t if dh is None else b.add(dh_t, dh), dc,
+                                                  c, *cell)
             dh = b.matmul(d_gates[t], w_hh)
         d_gates = _in_time(b, d_gates)
-        dx, *weights = self._products_backward(x, d_gates, d_gates, h_prevs, w_ih, has_bias)
+        dx, *weights = self._products_backward(d_gates, d_gates)
         return dx, dh, dc, *weights
 
 
@@ -1128,18 +1127,13 @@ class GRULayer(_RecurrentLayer):
         return (states[0], *cell), (out,)
 
     def backward(self, grad):
-        reverse, x, w_ih, w_hh, has_bias, *saved = self.saved
-        b = B()
-        length = x.shape[0]
-        d_gi, d_gh, h_prevs = ([None] * length for _ in range(3))
-        dh = None
-        for t, (h_prev, *cell) in self._steps_back(saved, length, reverse):
-            h_prevs[t] = h_prev
-            dh_t = b.getitem(grad, t) if dh is None else b.add(b.getitem(grad, t), dh)
-            d_gi[t], d_gh[t], d_h = b.gru_cell_backward(dh_t, h_prev, *cell)
+        b, length, w_hh = B(), self.saved[1].shape[0], self.saved[3]
+        d_gi, d_gh, dh = [None] * length, [None] * length, None
+        for t, dh_t, kept in self._steps_back(grad):
+            d_gi[t], d_gh[t], d_h = b.gru_cell_backward(dh_t if dh is None else b.add(dh_t, dh),
+                                                        *kept)
             dh = b.add(b.matmul(d_gh[t], w_hh), d_h)
-        dx, *weights = self._products_backward(x, _in_time(b, d_gi), _in_time(b, d_gh),
-                                               h_prevs, w_ih, has_bias)
+        dx, *weights = self._products_backward(_in_time(b, d_gi), _in_time(b, d_gh))
         return dx, dh, *weights
 
 
