@@ -139,6 +139,15 @@ def test_recurrent_repr_state_dict_and_init_range_agree_with_torch(spec):
     assert np.abs(values).max() <= bound and 0.45 * bound < values.std() < 0.7 * bound
 
 
+@pytest.mark.parametrize("spec", [m for m in MODULES if "Cell" not in m])
+def test_all_weights_lists_each_cells_parameters_as_pytorch_does(spec):
+    ours, ref = eval("nn." + spec, {"nn": nn}), eval("nn." + spec, {"nn": torch.nn})
+    assert [[tuple(p.shape) for p in cell] for cell in ours.all_weights] == [
+        [tuple(p.shape) for p in cell] for cell in ref.all_weights]
+    assert [id(p) for cell in ours.all_weights for p in cell] == [
+        id(p) for p in ours.parameters()]
+
+
 def test_inter_layer_dropout_acts_only_in_training_and_not_after_the_last_layer():
     tl.manual_seed(0)
     layer = nn.GRU(3, 4, num_layers=2, dropout=0.9)

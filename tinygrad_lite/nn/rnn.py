@@ -361,6 +361,12 @@ class RNNBase(Module):
     def flatten_parameters(self) -> None:
         """PyTorch packs the weights for cuDNN here; on the CPU there is nothing to do."""
 
+    @property
+    def all_weights(self) -> list[list[Parameter]]:
+        """Each layer and direction's parameters (weight_ih, weight_hh, biases, weight_hr),
+        in PyTorch's order."""
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         for setting, default in (("proj_size", 0), ("num_layers", 1), ("bias", True),
