@@ -865,6 +865,44 @@ class CrossEntropy(Function):
         return b.cross_entropy_backward(logp, labels, g)
 
 
+class LinearCrossEntropy(Function):
+    """Each row's softmax cross-entropy of the logits x W.T (+ b), for x (N, F), W (C, F)
+    and int64 labels (N,), computed `chunk` rows at a time: the (N, C) logits are never all
+    in memory, in forward or backward (PyTorch's chunked `linear_cross_entropy`, for a
+    classifier with many classes). The backward recomputes each chunk's logits from x and W,
+    which are all it keeps; like PyTorch's chunked op, it is not differentiable twice.
+    """
+
+    def forward(self, x, w, *bias, labels, chunk):
+        self.save_for_backward(labels, chunk, x, w, *bias)
+        b = B()
+        losses = [b.cross_entropy(logits, labels[rows])[1] for rows, logits in self._chunks()]
+        return b.concatenate(losses, 0) if losses else b.full((0,), 0, x.dtype)
+
+    def _chunks(self):
+        """(rows, their logits) for each chunk of `chunk` rows."""
+        _, chunk, x, w, *bias = self.saved
+        b = B()
+        w_t = b.transpose(w, (1, 0))
+        for start in range(0, x.shape[0], chunk):
+            rows = slice(start, start + chunk)
+            logits = b.matmul(b.getitem(x, rows), w_t)
+            yield rows, (b.add(logits, bias[0]) if bias else logits)
+
+    def backward(self, g):
+        labels, _, x, w, *bias = self.saved
+        b = B()
+        dx, dw, db = [], b.full(w.shape, 0, w.dtype), b.full((w.shape[0],), 0, w.dtype)
+        for rows, logits in self._chunks():
+            logp = b.cross_entropy(logits, labels[rows])[0]
+            d = b.cross_entropy_backward(logp, labels[rows], b.getitem(g, rows))
+            dx.append(b.matmul(d, w))
+            dw = b.add(dw, b.matmul(b.transpose(d, (1, 0)), b.getitem(x, rows)))
+            db = b.add(db, b.sum(d, 0))
+        dx = b.concatenate(dx, 0) if dx else b.full(x.shape, 0, x.dtype)
+        return dx, dw, *((db,) if bias else ())
+
+
 # --- linear algebra -------------------------------------------------------------------------
 class MatMul(Function):
     def forward(self, x, y):

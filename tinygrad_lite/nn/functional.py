@@ -7,6 +7,7 @@ gradient (softmax - onehot) / N); their uncommon cases are composed from the gen
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import itertools
@@ -749,10 +750,11 @@ def _weighted(loss: Tensor, weight: Tensor | None) -> Tensor:
     return loss if weight is None else loss * weight.to(loss.dtype)
 
 
-def _class_dim(input: Tensor, op: str) -> int:  # noqa: A002
-    if input.ndim == 0:
+def _class_dim(shape: tuple, op: str) -> int:
+    """The class dim of an input of `shape`: 0 for (C,), else 1 ((N, C, d1, ...))."""
+    if not shape:
         raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
-    return 0 if input.ndim == 1 else 1
+    return 0 if len(shape) == 1 else 1
 
 
 def _check_class_weight(weight: Tensor | None, classes: int, op: str) -> None:
@@ -768,22 +770,22 @@ def _class_weighted(logp: Tensor, weight: Tensor | None, class_dim: int) -> Tens
     return logp * weight.to(logp.dtype).reshape((-1,) + (1,) * (logp.ndim - class_dim - 1))
 
 
-def _checked_labels(input: Tensor, target: Tensor, ignore_index: int,  # noqa: A002
+def _checked_labels(shape: tuple, target: Tensor, ignore_index: int,
                     op: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """The labels as an array (ignored ones set to 0) and the keep-mask (None: all kept),
-    refusing labels of the wrong dtype, shape or range."""
-    class_dim = _class_dim(input, op)
-    expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
+    """The labels for an input (scores) of `shape` as an array (ignored ones set to 0) and
+    the keep-mask (None: all kept), refusing labels of the wrong dtype, shape or range."""
+    class_dim = _class_dim(shape, op)
+    expected = shape[:class_dim] + shape[class_dim + 1:]
     values = _labels(target, op)
     if target.shape != expected:
         raise ValueError(f"{op}: target shape {target.shape} does not fit input shape "
-                         f"{input.shape}; expected {expected} (one label per row)")
+                         f"{shape}; expected {expected} (one label per row)")
     keep = values != ignore_index
     if keep.all():
         keep = None
     else:
         values = np.where(keep, values, 0)
-    _check_range(values, input.shape[class_dim], op)
+    _check_range(values, shape[class_dim], op)
     return values, keep
 
 
@@ -795,16 +797,23 @@ def _weighted_nll(logp: Tensor, values: np.ndarray, keep: np.ndarray | None,
     Ignored elements have loss 0; the denominator is the total weight of the kept ones (their
     count without weights), as in PyTorch.
     """
-    class_dim = _class_dim(logp, op)
-    mask = None if keep is None else Tensor._wrap(keep.astype(logp.dtype))
+    class_dim = _class_dim(logp.shape, op)
     picked = ops.TakeAlongAxis.apply(logp, indices=np.expand_dims(values, class_dim),
                                      axis=class_dim).squeeze(class_dim)
-    w = None if weight is None else weight.to(logp.dtype)[values]
+    return _weighted_losses(-picked, values, keep, weight)
+
+
+def _weighted_losses(losses: Tensor, values: np.ndarray, keep: np.ndarray | None,
+                     weight: Tensor | None) -> tuple[Tensor, Tensor | int, Tensor | None]:
+    """`_weighted_nll` from each element's unweighted loss -logp[y]: times w[y], ignored
+    elements 0."""
+    mask = None if keep is None else Tensor._wrap(keep.astype(losses.dtype))
+    w = None if weight is None else weight.to(losses.dtype)[values]
     if mask is not None:
         w = mask if w is None else w * mask
     if w is None:
-        return -picked, picked.numel(), None
-    return -(picked * w), w.sum(), mask
+        return losses, losses.numel(), None
+    return losses * w, w.sum(), mask
 
 
 def _reduce_labelled(loss: Tensor, reduction: str, denominator: Tensor | int,
@@ -833,8 +842,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
     """
     op = "nll_loss"
     reduction = _check_reduction(reduction, op, size_average=size_average, reduce=reduce)
-    values, keep = _checked_labels(input, target, ignore_index, op)
-    _check_class_weight(weight, input.shape[_class_dim(input, op)], op)
+    values, keep = _checked_labels(input.shape, target, ignore_index, op)
+    _check_class_weight(weight, input.shape[_class_dim(input.shape, op)], op)
     loss, denominator, _ = _weighted_nll(input, values, keep, weight, op)
     return _reduce_labelled(loss, reduction, denominator, keep)
 
@@ -862,7 +871,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     reduction = _check_reduction(reduction, op, size_average=size_average, reduce=reduce)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    class_dim = _class_dim(input, op)
+    class_dim = _class_dim(input.shape, op)
     classes = input.shape[class_dim]
     _check_class_weight(weight, classes, op)
     if target.dtype.kind == "f":
@@ -877,7 +886,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
             probs = probs * (1 - label_smoothing) + label_smoothing / classes
         loss = -(_class_weighted(logp, weight, class_dim) * probs).sum(class_dim)
         return _reduce(loss, reduction)
-    labels, keep = _checked_labels(input, target, ignore_index, op)
+    labels, keep = _checked_labels(input.shape, target, ignore_index, op)
     if input.ndim == 2 and keep is None and weight is None and not label_smoothing:
         # NOTE: the common case: one fused node
         return ops.CrossEntropy.apply(input._floating(), reduction=reduction, labels=labels)
@@ -889,6 +898,124 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
             smooth = smooth * mask
         loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / classes)
     return _reduce_labelled(loss, reduction, denominator, keep)
+
+
+@dataclasses.dataclass
+class LinearCrossEntropyOptions:
+    """Asks `linear_cross_entropy` to work `batch_chunk_size` rows at a time, so the full (N,
+    C) logits never exist (PyTorch's options; for many classes, e.g. a vocabulary head).
+
+    `chunking_method` "auto" or "aspect_ratio[:k]" sizes a chunk's (rows, C) logits like
+    the (N, F) input, divided by k (auto: k = 2), as PyTorch does; None uses
+    `batch_chunk_size` (None: one chunk). `acc_dtype` is the dtype the chunks are computed in
+    (None: the input's). `acc_policy` (PyTorch's mixed-precision scratch trade-offs) and
+    `allow_retain_graph` are accepted for PyTorch code: here the backward recomputes each
+    chunk from the input, so retain_graph always works, and there is one policy.
+    """
+
+    allow_retain_graph: bool = False
+    batch_chunk_size: int | None = None
+    chunking_method: str | None = "auto"
+    acc_policy: str = "auto"
+    acc_dtype: Any = None
+
+    def __post_init__(self) -> None:
+        if self.acc_policy not in ("auto", "accurate", "balanced", "compact"):
+            raise ValueError(f"invalid acc_policy: {self.acc_policy!r}")
+        if self.chunking_method not in (None, "auto"):
+            name, sep, factor = self.chunking_method.partition(":")
+            if name != "aspect_ratio" or sep and not (factor.isdigit() and int(factor) > 0):
+                raise ValueError(f"invalid chunking_method: {self.chunking_method!r}")
+        size = self.batch_chunk_size
+        if size is not None and (type(size) is not int or size <= 0):
+            raise ValueError(f"batch_chunk_size must be positive int or None, got {size!r}")
+        if self.acc_dtype is not None and np.dtype(self.acc_dtype).kind != "f":
+            raise ValueError(f"acc_dtype must be None or a floating dtype, got "
+                             f"{self.acc_dtype!r}")
+
+    def chunk_rows(self, rows: int, in_features: int, classes: int) -> int:
+        """The rows per chunk for an (rows, in_features) input and `classes` classes."""
+        method = self.chunking_method
+        if method == "auto":
+            method = None if self.batch_chunk_size is not None else "aspect_ratio:2"
+        if method is None:
+            return max(1, min(self.batch_chunk_size or rows, rows))
+        factor = int(method.partition(":")[2] or 1)
+        target = -(-rows // -(-classes // max(in_features, 1)))
+        size = min((1 << (target - 1).bit_length()) // factor, rows)
+        if self.batch_chunk_size is not None and self.batch_chunk_size != size:
+            raise ValueError(f"batch_chunk_size (={self.batch_chunk_size}) and "
+                             f"chunking_method ('{method}') give different chunk sizes "
+                             f"({self.batch_chunk_size} vs {size}); pass only one.")
+        return max(1, size)
+
+
+def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *,  # noqa: A002
+                         linear_bias: Tensor | None = None, weight: Tensor | None = None,
+                         reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0,
+                         options: LinearCrossEntropyOptions | None = None) -> Tensor:
+    """`cross_entropy(linear(input, linear_weight, linear_bias), target, ...)`: a classifier
+    head and its loss in one call (PyTorch 2.13's).
+
+    input is (N, F) or (F,); linear_weight (C, F), or (C, d1, ..., F) for a K-dimensional
+    loss (logits (N, C, d1, ...)). With `options` (int64 labels, no label smoothing, no
+    K-dims) the rows are taken a chunk at a time (`LinearCrossEntropyOptions`); otherwise, or
+    with a warning where options cannot apply, the logits are made whole.
+
+    Examples
+    --------
+    >>> loss = F.linear_cross_entropy(features, head.weight, labels)
+    """
+    op = "linear_cross_entropy"
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.ndim}")
+    if linear_weight.ndim < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got "
+                           f"{linear_weight.ndim}")
+    rows, in_features = input.shape[:-1], input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError(f"expected equal input and linear_weight last dimensions "
+                           f"(in_features), got {in_features} and {linear_weight.shape[-1]}, "
+                           "respectively")
+    classes, out_features = linear_weight.shape[0], linear_weight.shape[1:-1]
+    if linear_bias is not None and linear_bias.shape != (classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(classes, *out_features)}, got "
+                           f"{linear_bias.shape}")
+    if out_features and not rows:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape "
+                           f"{linear_weight.shape} requires batched input, (N, {in_features}), "
+                           f"got unbatched input with shape {input.shape}")
+    logits_shape = (*rows, classes, *out_features)
+    if target.shape == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains "
+                           "probabilities")
+    ignore_index = -100 if ignore_index is None else ignore_index
+    chunked = (not out_features and reduction in _REDUCTIONS and not label_smoothing
+               and target.dtype == np.int64)
+    if options is not None and not chunked:
+        warnings.warn(f"{op}: ``options`` ignored; chunked path needs reduction in "
+                      f"{{'mean','sum','none'}}, label_smoothing == 0, target.dtype == int64, "
+                      f"out_features == (). Got reduction={reduction!r}, label_smoothing="
+                      f"{label_smoothing}, target.dtype={target.dtype}, out_features="
+                      f"{tuple(out_features)}.", stacklevel=2)
+    if options is None or not chunked:
+        flat_weight = linear_weight.reshape(-1, in_features)
+        bias = None if linear_bias is None else linear_bias.reshape(-1)
+        logits = linear(input, flat_weight, bias).reshape(logits_shape)
+        return cross_entropy(logits, target, weight, ignore_index=ignore_index,
+                             reduction=reduction, label_smoothing=label_smoothing)
+    x, labels = (input, target) if rows else (input.unsqueeze(0), target.unsqueeze(0))
+    values, keep = _checked_labels((x.shape[0], classes), labels, ignore_index, op)
+    _check_class_weight(weight, classes, op)
+    dtype = input.dtype if options.acc_dtype is None else np.dtype(options.acc_dtype)
+    weights = (linear_weight, *(() if linear_bias is None else (linear_bias,)))
+    losses = ops.LinearCrossEntropy.apply(
+        x.to(dtype), *(t.to(dtype) for t in weights), labels=values,
+        chunk=options.chunk_rows(x.shape[0], in_features, classes)).to(input.dtype)
+    loss, denominator, _ = _weighted_losses(losses, values, keep, weight)
+    loss = _reduce_labelled(loss, reduction, denominator, keep)
+    return loss if rows or reduction != "none" else loss.squeeze(0)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
