@@ -933,21 +933,22 @@ class LinearCrossEntropyOptions:
             raise ValueError(f"acc_dtype must be None or a floating dtype, got "
                              f"{self.acc_dtype!r}")
 
-    def chunk_rows(self, rows: int, in_features: int, classes: int) -> int:
-        """The rows per chunk for an (rows, in_features) input and `classes` classes."""
-        method = self.chunking_method
-        if method == "auto":
-            method = None if self.batch_chunk_size is not None else "aspect_ratio:2"
-        if method is None:
-            return max(1, min(self.batch_chunk_size or rows, rows))
-        factor = int(method.partition(":")[2] or 1)
-        target = -(-rows // -(-classes // max(in_features, 1)))
-        size = min((1 << (target - 1).bit_length()) // factor, rows)
-        if self.batch_chunk_size is not None and self.batch_chunk_size != size:
-            raise ValueError(f"batch_chunk_size (={self.batch_chunk_size}) and "
-                             f"chunking_method ('{method}') give different chunk sizes "
-                             f"({self.batch_chunk_size} vs {size}); pass only one.")
-        return max(1, size)
+
+def _chunk_rows(options: Any, rows: int, in_features: int, classes: int) -> int:
+    """The rows per chunk that `options` (a LinearCrossEntropyOptions, or any object with its
+    fields: PyTorch's own too) asks for, for an (rows, in_features) input and `classes`."""
+    method, size = options.chunking_method, options.batch_chunk_size
+    if method == "auto":
+        method = None if size is not None else "aspect_ratio:2"
+    if method is None:
+        return max(1, min(size or rows, rows))
+    factor = int(method.partition(":")[2] or 1)
+    target = -(-rows // -(-classes // max(in_features, 1)))
+    chunk = min((1 << (target - 1).bit_length()) // factor, rows)
+    if size is not None and size != chunk:
+        raise ValueError(f"batch_chunk_size (={size}) and chunking_method ('{method}') give "
+                         f"different chunk sizes ({size} vs {chunk}); pass only one.")
+    return max(1, chunk)
 
 
 def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *,  # noqa: A002
@@ -1012,7 +1013,7 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
     weights = (linear_weight, *(() if linear_bias is None else (linear_bias,)))
     losses = ops.LinearCrossEntropy.apply(
         x.to(dtype), *(t.to(dtype) for t in weights), labels=values,
-        chunk=options.chunk_rows(x.shape[0], in_features, classes)).to(input.dtype)
+        chunk=_chunk_rows(options, x.shape[0], in_features, classes)).to(input.dtype)
     loss, denominator, _ = _weighted_losses(losses, values, keep, weight)
     loss = _reduce_labelled(loss, reduction, denominator, keep)
     return loss if rows or reduction != "none" else loss.squeeze(0)
