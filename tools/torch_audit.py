@@ -39,6 +39,9 @@ RANDOM = {"bernoulli", "normal", "rand_like", "randn_like", "randint_like", "mul
           "geometric", "log_normal", "randint", "randn", "rand", "empty_strided",
           "new_empty_strided", "empty_permuted", "svd_lowrank", "pca_lowrank"}
 TIES = {"sort", "argsort", "topk", "kthvalue", "mode", "msort"}
+# random window placement that both take as an argument: given the same draws, they agree
+FRACTIONAL = {"nn.functional.fractional_max_pool2d": 2, "nn.functional.fractional_max_pool3d": 3,
+              "FractionalMaxPool2d": 2, "FractionalMaxPool3d": 3}
 DTYPES = ("float32", "float64", "int64", "bool")
 
 
@@ -235,6 +238,7 @@ def audit_op(info: Any, dtypes: Iterable[str] = DTYPES, samples: int = 12) -> li
         for case in cases:
             if _random_sample(info, case):
                 continue
+            case.kwargs.update(_same_draws(info.name, case.input))
             where = f"{info.name} {dtype} {_describe(case)}"
             try:
                 want = info.op(case.input, *case.args, **case.kwargs)
@@ -269,6 +273,17 @@ def audit_op(info: Any, dtypes: Iterable[str] = DTYPES, samples: int = 12) -> li
             if problem:
                 found.append(f"{where}: {problem}")
     return found
+
+
+def _same_draws(name: str, x: Any) -> dict:
+    """`_random_samples` for a fractional max pool of input `x` (one draw per plane and
+    spatial dim), passed to both libraries; no arguments for any other op."""
+    nd = FRACTIONAL.get(name)
+    if nd is None or not hasattr(x, "shape"):
+        return {}
+    shape = tuple(x.shape)
+    batch = shape[0] if len(shape) == nd + 2 else 1
+    return {"_random_samples": _torch().rand(batch, shape[-nd - 1], nd, dtype=x.dtype)}
 
 
 def _random_sample(info: Any, case: Any) -> bool:
@@ -323,6 +338,8 @@ def _module_case(info: Any, ours: type, case: Any, dt: Any, training: bool) -> s
     torch = _torch()
     c_args, c_kwargs = case.constructor_input.args, case.constructor_input.kwargs
     f_args, f_kwargs = case.forward_input.args, case.forward_input.kwargs
+    if f_args:
+        c_kwargs = {**c_kwargs, **_same_draws(info.module_cls.__name__, f_args[0])}
     try:
         theirs = info.module_cls(*c_args, **c_kwargs).to(dt).train(training)
         state = {k: v.clone() for k, v in theirs.state_dict().items()}

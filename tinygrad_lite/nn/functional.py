@@ -28,6 +28,7 @@ from ..tensor import (
     cat,
     full,
     full_like,
+    rand,
     stack,
     where,
     zeros,
@@ -1958,11 +1959,100 @@ def adaptive_max_pool3d(input: Tensor,  # noqa: A002
     return _adaptive_max_pool(input, output_size, return_indices, 3)
 
 
+def _fractional_starts(sample: np.ndarray, size: int, out: int, kernel: int) -> np.ndarray:
+    """Each window's start along one dim, for every plane's sample in [0, 1): PyTorch's
+    pseudo-random sequence, int((i + u) * alpha) - int(u * alpha) with alpha = (size -
+    kernel) / (out - 1) in the samples' dtype, and the last window at the end."""
+    alpha = sample.dtype.type(size - kernel) / sample.dtype.type(max(out - 1, 1))
+    steps = np.arange(out, dtype=sample.dtype)
+    starts = ((steps + sample[..., None]) * alpha).astype(np.int64) \
+        - (sample * alpha).astype(np.int64)[..., None]
+    starts[..., -1] = size - kernel
+    return starts
+
+
+def _fractional_max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+                         output_size: int | Sequence[int] | None,
+                         output_ratio: float | Sequence[float] | None, return_indices: bool,
+                         _random_samples: Tensor | None, nd: int) -> Any:
+    """Fractional max pooling (Graham, 2014): windows of `kernel_size` at pseudo-random
+    starts that shrink each spatial dim to `output_size` (or `output_ratio` of it); one
+    uniform sample per plane and dim (`_random_samples`, (N, C, nd), drawn when not given)
+    places them. The first of tied maxima wins, a nan over any number, as in PyTorch."""
+    op = f"fractional_max_pool{nd}d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    x, unbatched = _batched(input, nd, op)
+    spatial = x.shape[2:]
+    kernel = _ntuple(kernel_size, nd, "kernel_size", op)
+    if output_size is None:
+        ratio = (output_ratio,) * nd if isinstance(output_ratio, (int, float)) else output_ratio
+        if len(ratio) == 1:
+            ratio = tuple(ratio) * nd
+        out = tuple(int(n * r) for n, r in zip(spatial, ratio))
+    else:
+        out = _ntuple(output_size, nd, "output_size", op)
+    for name, n, k, o in zip(("time", "height", "width")[3 - nd:], spatial, kernel, out):
+        if o + k - 1 > n:
+            raise RuntimeError(f"{op}(): pool {name} {k} too large relative to input {name} "
+                               f"{n}")
+    samples = (rand(*x.shape[:2], nd, dtype=x.dtype) if _random_samples is None
+               else _random_samples).numpy()
+    if samples.shape != (*x.shape[:2], nd):
+        raise RuntimeError(f"{op}(): expected _random_samples of shape {(*x.shape[:2], nd)}, "
+                           f"got {samples.shape}")
+    # NOTE: PyTorch reads a 2-d plane's samples as (W, H), a 3-d volume's as (T, H, W)
+    order = (1, 0) if nd == 2 else tuple(range(nd))
+    windows = np.zeros((*x.shape[:2], *out, *kernel), np.int64)  # flat positions per plane
+    for d in range(nd):
+        starts = _fractional_starts(samples[..., order[d]], spatial[d], out[d], kernel[d])
+        along = starts.reshape(*x.shape[:2], *(1,) * d, out[d], *(1,) * (2 * nd - d - 1)) \
+            + np.arange(kernel[d]).reshape(*(1,) * (2 + nd + d), kernel[d],
+                                           *(1,) * (nd - d - 1))
+        windows = windows + along * math.prod(spatial[d + 1:])
+    windows = windows.reshape(*x.shape[:2], math.prod(out), math.prod(kernel))
+    flat = x.reshape(*x.shape[:2], -1)
+    values = np.take_along_axis(flat.numpy(), windows.reshape(*x.shape[:2], -1), 2).reshape(
+        windows.shape)
+    nan = np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool)
+    best = np.where(nan.any(-1), values.shape[-1] - 1 - np.argmax(nan[..., ::-1], -1),
+                    np.argmax(np.where(nan, -np.inf, values), -1))
+    picked = np.take_along_axis(windows, best[..., None], -1)[..., 0]
+    result = flat.gather(2, Tensor(picked)).reshape(*x.shape[:2], *out)
+    indices = Tensor(picked.reshape(*x.shape[:2], *out))
+    if unbatched:
+        result, indices = result.squeeze(0), indices.squeeze(0)
+    return (result, indices) if return_indices else result
+
+
+def fractional_max_pool2d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+                          output_size: int | Sequence[int] | None = None,
+                          output_ratio: float | Sequence[float] | None = None,
+                          return_indices: bool = False,
+                          _random_samples: Tensor | None = None) -> Any:
+    """Fractional max pooling of (N, C, H, W) or (C, H, W) input to `output_size` (or
+    `output_ratio` of H, W): see `_fractional_max_pool`. Indices are flat in each plane."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples, 2)
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+                          output_size: int | Sequence[int] | None = None,
+                          output_ratio: float | Sequence[float] | None = None,
+                          return_indices: bool = False,
+                          _random_samples: Tensor | None = None) -> Any:
+    """Fractional max pooling of (N, C, D, H, W) or (C, D, H, W) input (see
+    fractional_max_pool2d); indices are flat in each (D, H, W) volume."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples, 3)
+
+
 (max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices,
  adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,
- adaptive_max_pool3d_with_indices) = map(_always_with_indices, (
+ adaptive_max_pool3d_with_indices, fractional_max_pool2d_with_indices,
+ fractional_max_pool3d_with_indices) = map(_always_with_indices, (
      max_pool1d, max_pool2d, max_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
-     adaptive_max_pool3d))
+     adaptive_max_pool3d, fractional_max_pool2d, fractional_max_pool3d))
 
 
 # --- resampling -----------------------------------------------------------------------------

@@ -1194,6 +1194,56 @@ class MaxPool3d(_MaxPoolNd):
     _nd = 3
 
 
+class _FractionalMaxPoolNd(Module):
+    """Fractional max pooling over `_nd` spatial dims; see FractionalMaxPool2d."""
+
+    _nd = 0
+
+    def __init__(self, kernel_size: int | tuple, output_size: int | tuple | None = None,
+                 output_ratio: float | tuple | None = None, return_indices: bool = False,
+                 _random_samples: Tensor | None = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        as_tuple = lambda v: tuple(v) if isinstance(v, (list, tuple)) else (v,) * self._nd  # noqa: E731
+        self.kernel_size, self.return_indices = as_tuple(kernel_size), return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = None if output_size is None else as_tuple(output_size)
+        self.output_ratio = None if output_ratio is None else as_tuple(output_ratio)
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling "
+                             "ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input: Tensor) -> Any:
+        pool = (F.fractional_max_pool2d, F.fractional_max_pool3d)[self._nd - 2]
+        return pool(input, self.kernel_size, self.output_size, self.output_ratio,
+                    self.return_indices, _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Max pooling at pseudo-random window starts that shrink (N, C, H, W) or (C, H, W)
+    input to `output_size`, or to `output_ratio` of H and W (Graham, 2014). Each call draws
+    new starts per plane, unless `_random_samples` (N, C, 2) in [0, 1) fixes them.
+
+    Examples
+    --------
+    >>> nn.FractionalMaxPool2d(3, output_ratio=0.5)(tl.randn(1, 3, 10, 10)).shape
+    (1, 3, 5, 5)
+    """
+
+    _nd = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """FractionalMaxPool2d over (N, C, D, H, W) or (C, D, H, W) input; `_random_samples` is
+    (N, C, 3)."""
+
+    _nd = 3
+
+
 class _MaxUnpoolNd(Module):
     """Undo a max pool from its indices; see MaxUnpool2d."""
 
