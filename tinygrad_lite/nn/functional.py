@@ -1011,9 +1011,9 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
     values, keep = _checked_labels((x.shape[0], classes), labels, ignore_index, op)
     _check_class_weight(weight, classes, op)
     dtype = input.dtype if options.acc_dtype is None else np.dtype(options.acc_dtype)
-    weights = (linear_weight, *(() if linear_bias is None else (linear_bias,)))
+    head = (linear_weight, *(() if linear_bias is None else (linear_bias,)))
     losses = ops.LinearCrossEntropy.apply(
-        x.to(dtype), *(t.to(dtype) for t in weights), labels=values,
+        x.to(dtype), *(t.to(dtype) for t in head), labels=values,
         chunk=_chunk_rows(options, x.shape[0], in_features, classes)).to(input.dtype)
     loss, denominator, _ = _weighted_losses(losses, values, keep, weight)
     loss = _reduce_labelled(loss, reduction, denominator, keep)
