@@ -192,10 +192,15 @@ def test_custom_function_mistakes_are_named():
 
 
 def test_gradcheck_leaves_its_inputs_exactly_as_they_were():
+    """Values and gradients: PyTorch's gradcheck uses autograd.grad, so .grad is untouched
+    (None stays None, a gradient so far stays that gradient)."""
     x = tl.tensor([0.1, 4.0, -3.0], dtype=tl.float64, requires_grad=True)
+    y = tl.tensor([1.0, 2.0, 3.0], dtype=tl.float64, requires_grad=True)
+    y.grad = tl.ones(3, dtype=tl.float64)
     before = x.numpy().copy()
-    assert tl.gradcheck(lambda t: (t * t).sin(), [x])
+    assert tl.gradcheck(lambda t, u: (t * t).sin() * u, [x, y])
     np.testing.assert_array_equal(x.numpy(), before)
+    assert x.grad is None and y.grad.tolist() == [1.0, 1.0, 1.0]
 
 
 class _TripledGradient(tl.autograd.Function):

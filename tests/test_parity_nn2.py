@@ -353,7 +353,8 @@ def test_batch_sampler_matches_torch(batch_size, drop_last):
 
 # --- in-place function forms, Softmax2d, init.sparse_ -----------------------------------------
 _IN_PLACE = [("relu_", ()), ("leaky_relu_", (0.2,)), ("hardtanh_", (-0.5, 0.5)),
-             ("elu_", (0.7,)), ("celu_", (0.7,)), ("selu_", ()), ("threshold_", (0.1, 9.0))]
+             ("elu_", (0.7,)), ("celu_", (0.7,)), ("selu_", ()), ("threshold_", (0.1, 9.0)),
+             ("rrelu_", (0.1, 0.3))]
 
 
 @pytest.mark.parametrize("name, args", _IN_PLACE)
@@ -366,6 +367,15 @@ def test_in_place_functional_forms_overwrite_and_return_their_input(name, args):
     t = torch.tensor([-1.0, 0.05, 2.0])
     getattr(torch.nn.functional, name)(t, *args)
     np.testing.assert_allclose(x.numpy(), t.numpy(), rtol=1e-6)
+
+
+def test_in_place_functional_forms_take_keyword_arguments_too():
+    x = tl.tensor([-1.0, 2.0])
+    assert F.leaky_relu_(x, negative_slope=0.25) is x and x.tolist() == [-0.25, 2.0]
+    y = tl.full((1000,), -1.0)
+    assert F.rrelu_(y, lower=0.1, upper=0.3, training=True) is y
+    slopes = -y.numpy()
+    assert 0.1 <= slopes.min() and slopes.max() <= 0.3 and slopes.std() > 0.03
 
 
 def test_softmax2d_normalises_over_channels_like_torch():
@@ -595,3 +605,22 @@ def test_transformer_encoder_matches_torch_with_gradients(kw):
     out_t.pow(2).sum().backward()
     out_l.pow(2).sum().backward()
     np.testing.assert_allclose(xl.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_conv_tbc_is_conv1d_in_time_batch_channel_layout_like_torch(pad):
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(s) for s in ((7, 2, 3), (3, 3, 4), (4,))]
+    mine = [tl.tensor(a, requires_grad=True) for a in arrays]
+    out = F.conv_tbc(*mine, pad)
+    assert out.shape == (7 + 2 * pad - 2, 2, 4)
+    assert tl.gradcheck(lambda *t: F.conv_tbc(*t, pad),
+                        [tl.tensor(a, requires_grad=True) for a in arrays])
+    torch = _torch()
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ref = torch.nn.functional.conv_tbc(*theirs, pad)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    ref.sum().backward()
+    for a, b in zip(mine, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12)

@@ -79,18 +79,19 @@ def gradcheck(func: Callable[..., Any], inputs: Tensor | Sequence[Any], *, eps: 
     rng = np.random.default_rng(seed)
     out = fn(*inputs)
     weights = rng.standard_normal(out.shape)
-    for t, is_checked in zip(inputs, checked):
-        if is_checked:
-            t.grad = None
-    if out.requires_grad:  # NOTE: else the output is constant and every gradient is 0
-        (out * Tensor(weights, dtype=out.dtype)).sum().backward()
+    wrt = [t for t, is_checked in zip(inputs, checked) if is_checked]
+    # NOTE: autograd.grad, not backward: the inputs' .grad stay as they were, as in PyTorch
+    grads = iter(autograd.grad((out * Tensor(weights, dtype=out.dtype)).sum(), wrt,
+                               allow_unused=True)
+                 if out.requires_grad and wrt else [None] * len(wrt))
     for i, t in enumerate(inputs):
         if not checked[i]:
             continue
-        if opts["check_grad_dtypes"] and t.grad is not None and t.grad.dtype != t.dtype:
+        grad = next(grads)  # NOTE: None where the output does not depend on t: all 0
+        if opts["check_grad_dtypes"] and grad is not None and grad.dtype != t.dtype:
             return _fail(raise_exception, f"gradcheck: input {i} is {t.dtype} but its "
-                         f"gradient is {t.grad.dtype}")
-        analytic = np.zeros(t.shape) if t.grad is None else t.grad.numpy().astype(np.float64)
+                         f"gradient is {grad.dtype}")
+        analytic = np.zeros(t.shape) if grad is None else grad.numpy().astype(np.float64)
         data = t.numpy()
         original = data.copy()  # NOTE: restored exactly, even when fn raises midway
         numeric = np.zeros(t.shape)

@@ -263,16 +263,16 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
 
 def _in_place_form(f: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """`f_(input, *args)`: `f` with inplace=True, the way PyTorch names those forms."""
-    def f_(input: Tensor, *args: float) -> Tensor:  # noqa: A002
-        return f(input, *args, inplace=True)
+    def f_(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:  # noqa: A002
+        return f(input, *args, **kwargs, inplace=True)
 
     f_.__name__ = f_.__qualname__ = f.__name__ + "_"
     f_.__doc__ = f"{f.__name__}(input, ..., inplace=True): overwrites and returns `input`."
     return f_
 
 
-relu_, leaky_relu_, hardtanh_, elu_, celu_, selu_, threshold_ = map(
-    _in_place_form, (relu, leaky_relu, hardtanh, elu, celu, selu, threshold))
+relu_, leaky_relu_, hardtanh_, elu_, celu_, selu_, threshold_, rrelu_ = map(
+    _in_place_form, (relu, leaky_relu, hardtanh, elu, celu, selu, threshold, rrelu))
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
@@ -1417,6 +1417,17 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A
     (2, 4, 10)
     """
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:  # noqa: A002
+    """conv1d in (Time, Batch, Channels) layout: input (T, N, C_in), weight (kernel, C_in,
+    C_out), bias (C_out,), `pad` steps of zeros at both ends -> (T + 2 pad - kernel + 1, N,
+    C_out)."""
+    if input.ndim != 3 or weight.ndim != 3 or bias.ndim != 1:
+        raise RuntimeError(f"conv_tbc: expected a 3-D input and weight and a 1-D bias, got "
+                           f"{input.shape}, {weight.shape} and {bias.shape}")
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
