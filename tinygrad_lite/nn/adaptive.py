@@ -73,7 +73,9 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             for layer in projection:
                 layer.reset_parameters()
 
-    def forward(self, input: Tensor, target: Tensor) -> _ASMoutput:  # noqa: A002
+    def forward(self, input_: Tensor, target_: Tensor) -> _ASMoutput:
+        # NOTE: PyTorch's argument names, trailing underscores included
+        input, target = input_, target_  # noqa: A001
         if target.ndim == 1:
             if input.shape[0] != target.shape[0]:
                 raise RuntimeError("Input and target should have the same size in the batch "
