@@ -442,3 +442,13 @@ def test_weighted_mse_and_l1_average_over_the_weights_and_huber_over_the_element
     with pytest.raises(RuntimeError, match=r"mse_loss: weight of shape \(2,\) must have the "
                                            r"input's shape \(2, 2\)"):
         F.mse_loss(x, zero, weight=tl.ones(2))
+
+
+def test_nll_loss_2d_is_nll_loss_under_its_deprecated_name():
+    with pytest.warns(FutureWarning, match="NLLLoss2d` has been deprecated"):
+        loss = nn.NLLLoss2d(reduction="sum", ignore_index=1)
+    assert isinstance(loss, nn.NLLLoss) and repr(loss) == "NLLLoss2d()"
+    logp = tl.randn(2, 3, 4, 4).log_softmax(1)
+    labels = tl.randint(0, 3, (2, 4, 4))
+    expected = F.nll_loss(logp, labels, reduction="sum", ignore_index=1)
+    assert loss(logp, labels).item() == expected.item()
