@@ -651,3 +651,20 @@ def test_a_recurrent_layer_replays_as_it_trains_eagerly(backend, kind):
     batches = [(tl.tensor(rng.standard_normal((5, 7, 4), dtype=np.float32)),
                 tl.tensor(rng.integers(0, 3, 5))) for _ in range(6)]
     _assert_replays_as_eager(model_and_step, batches, f"b.{kind.lower()}_cell(")
+
+
+def test_a_chunked_classifier_head_and_loss_replays_as_it_trains_eagerly(backend):
+    """`LinearCrossEntropyLoss` with chunks: each chunk's labels are sliced by the backend,
+    so replay takes them from each new batch."""
+    def model_and_step():
+        tl.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+        head = nn.LinearCrossEntropyLoss(
+            8, 20, bias=True, options=nn.LinearCrossEntropyOptions(batch_chunk_size=2))
+        params = list(model.parameters()) + list(head.parameters())
+        return model, _training_step(model, optim.Adam(params, lr=1e-2), loss_fn=head)
+
+    rng = np.random.default_rng(4)
+    batches = [(tl.tensor(rng.standard_normal((5, 4), dtype=np.float32)),
+                tl.tensor(rng.integers(0, 20, 5))) for _ in range(6)]
+    _assert_replays_as_eager(model_and_step, batches, "b.cross_entropy(")

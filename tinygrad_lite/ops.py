@@ -876,7 +876,9 @@ class LinearCrossEntropy(Function):
     def forward(self, x, w, *bias, labels, chunk):
         self.save_for_backward(labels, chunk, x, w, *bias)
         b = B()
-        losses = [b.cross_entropy(logits, labels[rows])[1] for rows, logits in self._chunks()]
+        # NOTE: the labels' rows sliced by the backend, so TinyJit replays them on new labels
+        losses = [b.cross_entropy(logits, b.getitem(labels, rows))[1]
+                  for rows, logits in self._chunks()]
         return b.concatenate(losses, 0) if losses else b.full((0,), 0, x.dtype)
 
     def _chunks(self):
@@ -894,8 +896,9 @@ class LinearCrossEntropy(Function):
         b = B()
         dx, dw, db = [], b.full(w.shape, 0, w.dtype), b.full((w.shape[0],), 0, w.dtype)
         for rows, logits in self._chunks():
-            logp = b.cross_entropy(logits, labels[rows])[0]
-            d = b.cross_entropy_backward(logp, labels[rows], b.getitem(g, rows))
+            chunk_labels = b.getitem(labels, rows)
+            logp = b.cross_entropy(logits, chunk_labels)[0]
+            d = b.cross_entropy_backward(logp, chunk_labels, b.getitem(g, rows))
             dx.append(b.matmul(d, w))
             dw = b.add(dw, b.matmul(b.transpose(d, (1, 0)), b.getitem(x, rows)))
             db = b.add(db, b.sum(d, 0))
