@@ -91,3 +91,20 @@ def test_options_are_checked_as_pytorch_checks_them(make, message):
 def test_a_pool_larger_than_the_input_allows_is_refused():
     with pytest.raises(RuntimeError, match="pool height 3 too large relative to input height 5"):
         F.fractional_max_pool2d(tl.zeros(1, 1, 5, 5), 3, output_size=4)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.fractional_max_pool3d(tl.zeros(1, 1, 4, 4, 4), 2, output_size=(3, 2, 2)),
+     r"fractional_max_pool3d_out\(\): pool time 2 too large relative to input time 4"),
+    (lambda: F.fractional_max_pool3d(tl.zeros(1, 1, 5, 5, 4), 2, output_size=(2, 4, 3)),
+     "pool width 2 too large"),  # NOTE: PyTorch checks time, then width, then height
+])
+def test_three_d_sizes_are_checked_as_pytorch_checks_them(call, message):
+    with pytest.raises(RuntimeError, match=message):
+        call()
+
+
+def test_an_output_size_of_zero_gives_an_empty_pool():
+    out, idx = F.fractional_max_pool2d(tl.randn(1, 2, 3, 5), (1, 2), output_ratio=(0.3, 0.5),
+                                       return_indices=True)
+    assert out.shape == idx.shape == (1, 2, 0, 2)

@@ -1978,7 +1978,8 @@ def _fractional_starts(sample: np.ndarray, size: int, out: int, kernel: int) -> 
     steps = np.arange(out, dtype=sample.dtype)
     starts = ((steps + sample[..., None]) * alpha).astype(np.int64) \
         - (sample * alpha).astype(np.int64)[..., None]
-    starts[..., -1] = size - kernel
+    if out:
+        starts[..., -1] = size - kernel
     return starts
 
 
@@ -2003,9 +2004,12 @@ def _fractional_max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noq
         out = tuple(int(n * r) for n, r in zip(spatial, ratio))
     else:
         out = _ntuple(output_size, nd, "output_size", op)
-    for name, n, k, o in zip(("time", "height", "width")[3 - nd:], spatial, kernel, out):
-        if o + k - 1 > n:
-            raise RuntimeError(f"{op}(): pool {name} {k} too large relative to input {name} "
+    # NOTE: PyTorch's own checks: o + k - 1 <= n in 2-d; < n in 3-d, time, width, height
+    where = f"{op}_out()" if nd == 3 else f"{op}()"
+    checks = list(zip(("time", "height", "width")[3 - nd:], spatial, kernel, out))
+    for name, n, k, o in checks if nd == 2 else [checks[0], checks[2], checks[1]]:
+        if o + k - 1 > n or nd == 3 and o + k - 1 == n:
+            raise RuntimeError(f"{where}: pool {name} {k} too large relative to input {name} "
                                f"{n}")
     samples = (rand(*x.shape[:2], nd, dtype=x.dtype) if _random_samples is None
                else _random_samples).numpy()
