@@ -153,3 +153,17 @@ def test_tensor_random_fills_take_a_generator(name, args):
     draw = [getattr(tl.empty(50), name)(*args, generator=tl.Generator().manual_seed(s))
             for s in (1, 1, 2)]
     assert tl.equal(draw[0], draw[1]) and not tl.equal(draw[0], draw[2])
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (4, 0)])
+def test_he_init_of_an_empty_tensor_is_a_no_op_with_pytorchs_warning(shape):
+    """A Linear with no inputs or outputs is made, as PyTorch makes it (an adaptive softmax's
+    small clusters can ask for one)."""
+    for init_ in (nn.init.kaiming_uniform_, nn.init.kaiming_normal_):
+        with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+            assert init_(tl.empty(*shape)).shape == shape
+    with pytest.warns(UserWarning, match="no-op"):
+        layer = nn.Linear(shape[1], shape[0])
+    out = layer(tl.randn(2, shape[1]))
+    assert out.shape == (2, shape[0]) and not out.numpy().any()
+    assert layer.bias.shape == (shape[0],) and not layer.bias.numpy().any()

@@ -2536,7 +2536,8 @@ class Tensor:
             raise RuntimeError(f"{op}: the result has shape {value.shape}, which does not fit "
                                f"in place into a tensor of shape {self.shape}")
         data = self._data
-        if isinstance(data, np.ndarray) and 0 in data.strides and any(
+        # NOTE: an empty tensor has no element to share (numpy may give it zero strides)
+        if isinstance(data, np.ndarray) and data.size and 0 in data.strides and any(
                 step == 0 and n > 1 for step, n in zip(data.strides, data.shape)):
             raise RuntimeError(f"{op}: more than one element of this tensor of shape "
                                f"{self.shape} refers to a single memory location (an "
