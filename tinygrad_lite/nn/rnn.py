@@ -276,6 +276,10 @@ class RNNBase(Module):
         _on_cpu(device, type(self).__name__)
         super().__init__()
         name = type(self).__name__
+        # NOTE: PyTorch's messages, word for word (a cell may have size 0, a layer not)
+        for size, what in ((input_size, "input_size"), (hidden_size, "hidden_size")):
+            if size <= 0:
+                raise ValueError(f"{what} must be greater than zero")
         if proj_size and mode != "LSTM":
             raise ValueError(f"{name}: proj_size is only supported by LSTM, not RNN or GRU")
         if proj_size < 0 or (proj_size and proj_size >= hidden_size):
