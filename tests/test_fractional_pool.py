@@ -108,3 +108,10 @@ def test_an_output_size_of_zero_gives_an_empty_pool():
     out, idx = F.fractional_max_pool2d(tl.randn(1, 2, 3, 5), (1, 2), output_ratio=(0.3, 0.5),
                                        return_indices=True)
     assert out.shape == idx.shape == (1, 2, 0, 2)
+
+
+def test_an_empty_batch_pools_to_an_empty_batch_and_empty_planes_are_refused():
+    out, idx = nn.FractionalMaxPool2d(2, output_size=2, return_indices=True)(tl.zeros(0, 3, 5, 5))
+    assert out.shape == idx.shape == (0, 3, 2, 2)
+    with pytest.raises(RuntimeError, match="non-zero size for non-batch dimensions"):
+        F.fractional_max_pool2d(tl.zeros(2, 0, 5, 5), 2, output_size=2)

@@ -1995,6 +1995,11 @@ def _fractional_max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noq
     if output_size is None and output_ratio is None:
         raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
     x, unbatched = _batched(input, nd, op)
+    for d in range(0 if unbatched else 1, input.ndim):
+        if not input.shape[d]:
+            raise RuntimeError(f"{op}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but got{list(input.shape)} with dimension {d} "
+                               "being empty.")
     spatial = x.shape[2:]
     kernel = _ntuple(kernel_size, nd, "kernel_size", op)
     if output_size is None:
@@ -2026,9 +2031,9 @@ def _fractional_max_pool(input: Tensor, kernel_size: int | Sequence[int],  # noq
                                            *(1,) * (nd - d - 1))
         windows = windows + along * math.prod(spatial[d + 1:])
     windows = windows.reshape(*x.shape[:2], math.prod(out), math.prod(kernel))
-    flat = x.reshape(*x.shape[:2], -1)
-    values = np.take_along_axis(flat.numpy(), windows.reshape(*x.shape[:2], -1), 2).reshape(
-        windows.shape)
+    flat = x.reshape(*x.shape[:2], math.prod(spatial))  # NOTE: not -1: a batch may be empty
+    every = windows.reshape(*x.shape[:2], windows.shape[2] * windows.shape[3])
+    values = np.take_along_axis(flat.numpy(), every, 2).reshape(windows.shape)
     nan = np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool)
     best = np.where(nan.any(-1), values.shape[-1] - 1 - np.argmax(nan[..., ::-1], -1),
                     np.argmax(np.where(nan, -np.inf, values), -1))
