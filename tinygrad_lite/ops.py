@@ -1016,35 +1016,22 @@ class GRUCell(Function):
         return B().gru_cell_backward(grad, *self.saved)
 
 
-def _steps(length: int, reverse: bool) -> list[int]:
-    """The time steps in the order a layer reads them."""
-    return list(range(length - 1, -1, -1) if reverse else range(length))
-
-
-def _in_time(b, arrays: list):
-    """Per-step (N, K) arrays, listed in time order, as one (T, N, K) array."""
-    return b.concatenate([b.reshape(a, (1, *a.shape)) for a in arrays], 0)
-
-
 class _RecurrentLayer(Function):
-    """What the recurrent layers share: one direction of one layer is one node, as it is one
-    call into cuDNN. Every step's input product is one GEMM before the loop, and every
-    weight gradient one GEMM after the backward loop; in between, a step is its recurrent
-    product and its cell (`lstm_cell`, `gru_cell`: one kernel each way on the numba backend).
-    Per step that is two backend calls each way instead of four or five nodes (20 steps of
-    batch 32, hidden 64: an LSTM's training step took 2.4x PyTorch's time with a node per
-    step).
+    """One layer of a recurrent network in one direction, all its steps as one node, as it
+    is one call into cuDNN: every step's input product is one GEMM before the steps, every
+    weight gradient one GEMM after them, and the steps themselves are one backend call each
+    way (`recurrent`, `recurrent_backward`: `backend.cells.layer`; the numba backend runs an
+    LSTM's or GRU's steps as one kernel each, into arrays made once for the layer).
 
     Inputs: x (T, N, F), the `states` start states (h, or h and c), weight_ih, weight_hh
     and the two biases or none; `reverse` reads the sequence backwards (the second
     direction of a bidirectional layer). Output: every step's h' in time order, then the
-    last value of any other state, as (T + states - 1, N, H). `saved` is flat, `kept`
-    arrays per step in the order the steps ran, so the engine's check for arrays
-    overwritten before backward sees every one.
+    last value of any other state, as (T + states - 1, N, H). 20 steps of batch 32, hidden
+    64: an LSTM's training step took 2.4x PyTorch's time with nodes for every step.
     """
 
+    kind = ""
     states = 1
-    kept = 0  # arrays saved per step
 
     def forward(self, x, *inputs, reverse):
         b = B()
@@ -1055,127 +1042,68 @@ class _RecurrentLayer(Function):
         # NOTE: copied once: OpenBLAS took 18 µs for h @ W_hh.T through the transposed view,
         # 7 µs with it row-major (batch 32, hidden 64), and the layer makes T of them
         w_hh_t = b.contiguous(b.transpose(w_hh, (1, 0)))
-        hs, saved = [None] * x.shape[0], []
-        for t in _steps(x.shape[0], reverse):
-            gh = b.matmul(states[0], w_hh_t)
-            kept, states = self.step(b, b.getitem(gi, t), b.add(gh, biases[1]) if biases else gh,
-                                     states)
-            saved += kept
-            hs[t] = states[0]
-        self.save_for_backward(reverse, x, w_ih, w_hh, bool(biases), *saved)
-        return _in_time(b, [*hs, *states[1:]])
+        hs, *rest = b.recurrent(self.kind, gi, w_hh_t, biases[1] if biases else None, states,
+                                reverse)
+        last, kept = rest[:self.states], rest[self.states:]
+        # NOTE: the start states too, unread: as PyTorch's node holds them, writing one in
+        # place before backward is an error (the engine checks what a node saved)
+        self.save_for_backward(reverse, x, w_ih, w_hh, bool(biases), *states, *kept)
+        if self.states == 1:
+            return hs
+        return b.concatenate([hs, *(b.reshape(s, (1, *s.shape)) for s in last[1:])], 0)
 
     def saved_in_graph(self, *inputs):
         """`saved` remade by running forward again under the graph backend (create_graph)."""
         self.forward(*inputs, reverse=self.saved[0])
         return self.saved
 
-    def _steps_back(self, grad):
-        """For each step from the last one run to the first: (t, the gradient reaching h'
-        from the output, what the step kept). The caller adds what reaches h' from the next
-        step."""
+    def backward(self, grad):
+        reverse, x, w_ih, w_hh, has_bias, *saved = self.saved
+        kept = saved[self.states:]
         b = B()
-        reverse, x, saved = self.saved[0], self.saved[1], self.saved[5:]
-        steps = _steps(x.shape[0], reverse)
-        for k in range(len(steps) - 1, -1, -1):
-            yield steps[k], b.getitem(grad, steps[k]), saved[k * self.kept:(k + 1) * self.kept]
-
-    def _products_backward(self, d_gi, d_gh):
-        """The gradients of x, weight_ih, weight_hh and the biases: each one product (one
-        sum) over all the steps, from the gates' gradients (T, N, G), in time order, and the
-        h that entered each step (the first thing each step kept)."""
-        reverse, x, w_ih, _, has_bias, *saved = self.saved
-        b = B()
-        h_prevs = [None] * x.shape[0]
-        for t, k in zip(_steps(x.shape[0], reverse), range(0, len(saved), self.kept)):
-            h_prevs[t] = saved[k]
+        length = x.shape[0]
+        grad_c = b.getitem(grad, length) if self.states == 2 else None
+        grad_h = b.getitem(grad, slice(0, length)) if self.states == 2 else grad
+        d_gi, d_gh, *d_states = b.recurrent_backward(self.kind, grad_h, grad_c, w_hh, reverse,
+                                                     *kept)
+        # NOTE: each one product (one sum) over all the steps; kept[0] is the h each step
+        # began with, in time order
         rows = lambda a: b.reshape(a, (-1, a.shape[-1]))  # noqa: E731
         g_i, g_h = rows(d_gi), rows(d_gh)
         dx = b.matmul(d_gi, w_ih) if self.needs_input_grad[0] else None
-        dw_ih = b.matmul(b.transpose(g_i, (1, 0)), rows(x))
-        dw_hh = b.matmul(b.transpose(g_h, (1, 0)), rows(_in_time(b, h_prevs)))
-        if not has_bias:
-            return dx, dw_ih, dw_hh
-        db_ih = b.sum(g_i, axis=0)
-        return dx, dw_ih, dw_hh, db_ih, db_ih if d_gh is d_gi else b.sum(g_h, axis=0)
+        weights = (b.matmul(b.transpose(g_i, (1, 0)), rows(x)),
+                   b.matmul(b.transpose(g_h, (1, 0)), rows(kept[0])))
+        if has_bias:
+            db_ih = b.sum(g_i, axis=0)
+            weights += (db_ih, db_ih if d_gh is d_gi else b.sum(g_h, axis=0))
+        return dx, *d_states, *weights
 
 
-class _RNNLayer(_RecurrentLayer):
-    """A plain RNN layer in one direction (`_RecurrentLayer`): h' = fn(gi + gh), fn the
-    backend's `fn` with its derivative `grad` (from fn's output)."""
+class RNNTanhLayer(_RecurrentLayer):
+    """A plain RNN layer, h' = tanh(gi + gh) (`_RecurrentLayer`)."""
 
-    kept = 2  # h as the step found it, h'
-    fn: str
-    grad: str
-
-    def step(self, b, gi, gh, states):
-        h = getattr(b, self.fn)(b.add(gi, gh))
-        return (states[0], h), (h,)
-
-    def backward(self, grad):
-        b, w_hh = B(), self.saved[3]
-        d_in, dh = [None] * self.saved[1].shape[0], None
-        for t, dh_t, (_, h) in self._steps_back(grad):
-            d_in[t] = getattr(b, self.grad)(h, dh_t if dh is None else b.add(dh_t, dh))
-            dh = b.matmul(d_in[t], w_hh)
-        d_in = _in_time(b, d_in)
-        dx, *weights = self._products_backward(d_in, d_in)
-        return dx, dh, *weights
+    kind = "RNN_TANH"
 
 
-class RNNTanhLayer(_RNNLayer):
-    fn, grad = "tanh", "tanh_backward"
+class RNNReluLayer(_RecurrentLayer):
+    """A plain RNN layer, h' = relu(gi + gh) (`_RecurrentLayer`)."""
 
-
-class RNNReluLayer(_RNNLayer):
-    fn, grad = "relu", "relu_backward"
+    kind = "RNN_RELU"
 
 
 class LSTMLayer(_RecurrentLayer):
-    """An LSTM layer in one direction (`_RecurrentLayer`): x, h0, c0, weight_ih, weight_hh
-    (, bias_ih, bias_hh) -> every step's h' in time order, then the last c', as (T + 1, N,
-    H)."""
+    """An LSTM layer (`_RecurrentLayer`): x, h0, c0, weight_ih, weight_hh (, bias_ih,
+    bias_hh) -> every step's h' in time order, then the last c', as (T + 1, N, H)."""
 
+    kind = "LSTM"
     states = 2
-    kept = 7  # h and c as the step found them, i, f, g, o, tanh(c')
-
-    @staticmethod
-    def step(b, gi, gh, states):
-        out, *cell = b.lstm_cell(gi, gh, states[1])
-        return (*states, *cell), (b.getitem(out, 0), b.getitem(out, 1))
-
-    def backward(self, grad):
-        b, length, w_hh = B(), self.saved[1].shape[0], self.saved[3]
-        d_gates, dh, dc = [None] * length, None, b.getitem(grad, length)
-        for t, dh_t, (_, c, *cell) in self._steps_back(grad):
-            d_gates[t], dc = b.lstm_cell_backward(dh_t if dh is None else b.add(dh_t, dh), dc,
-                                                  c, *cell)
-            dh = b.matmul(d_gates[t], w_hh)
-        d_gates = _in_time(b, d_gates)
-        dx, *weights = self._products_backward(d_gates, d_gates)
-        return dx, dh, dc, *weights
 
 
 class GRULayer(_RecurrentLayer):
-    """A GRU layer in one direction (`_RecurrentLayer`): x, h0, weight_ih, weight_hh (,
-    bias_ih, bias_hh) -> every step's h' in time order, as (T, N, H)."""
+    """A GRU layer (`_RecurrentLayer`): x, h0, weight_ih, weight_hh (, bias_ih, bias_hh) ->
+    every step's h' in time order, as (T, N, H)."""
 
-    kept = 5  # h as the step found it, r, z, n, h_n
-
-    @staticmethod
-    def step(b, gi, gh, states):
-        out, *cell = b.gru_cell(gi, gh, states[0])
-        return (states[0], *cell), (out,)
-
-    def backward(self, grad):
-        b, length, w_hh = B(), self.saved[1].shape[0], self.saved[3]
-        d_gi, d_gh, dh = [None] * length, [None] * length, None
-        for t, dh_t, kept in self._steps_back(grad):
-            d_gi[t], d_gh[t], d_h = b.gru_cell_backward(dh_t if dh is None else b.add(dh_t, dh),
-                                                        *kept)
-            dh = b.add(b.matmul(d_gh[t], w_hh), d_h)
-        dx, *weights = self._products_backward(_in_time(b, d_gi), _in_time(b, d_gh))
-        return dx, dh, *weights
+    kind = "GRU"
 
 
 class Inverse(Function):

@@ -54,3 +54,68 @@ def gru_cell_backward(grad: Any, h: Any, r: Any, z: Any, n: Any, h_n: Any,
     d_r = (d_n * h_n) * r * (1 - r)
     d_z = (grad * (h - n)) * z * (1 - z)
     return cat([d_r, d_z, d_n]), cat([d_r, d_z, d_n * r]), grad * z
+
+
+# --- a whole layer in one direction ------------------------------------------------------------
+# `lib` gives the array library's sigmoid, tanh, relu, tanh_backward, relu_backward, stack and
+# cat (numpy's through the numpy backend, Tensor ops through the graph backend)
+def _lstm_step(gi: Any, gh: Any, states: tuple, lib: Any) -> tuple:
+    out, *cell = lstm_cell(gi, gh, states[1], lib.sigmoid, lib.tanh, lib.stack)
+    return (*states, *cell), (out[0], out[1])
+
+
+def _gru_step(gi: Any, gh: Any, states: tuple, lib: Any) -> tuple:
+    out, *cell = gru_cell(gi, gh, states[0], lib.sigmoid, lib.tanh)
+    return (states[0], *cell), (out,)
+
+
+def _rnn_step(activation: str) -> Fn:
+    def step(gi: Any, gh: Any, states: tuple, lib: Any) -> tuple:
+        h = getattr(lib, activation)(gi + gh)
+        return (states[0], h), (h,)
+    return step
+
+
+# kind -> (its step, the arrays each step keeps for backward)
+STEPS = {"LSTM": (_lstm_step, "h c i f g o tanh_c"), "GRU": (_gru_step, "h r z n h_n"),
+         "RNN_TANH": (_rnn_step("tanh"), "h h_next"), "RNN_RELU": (_rnn_step("relu"), "h h_next")}
+
+
+def layer(kind: str, gi: Any, w_hh_t: Any, b_hh: Any, states: tuple, reverse: bool,
+          lib: Any) -> tuple:
+    """Every step of one layer in one direction, from the input products gi (T, N, G) of
+    every step: (h at every step (T, N, H), the last states, then what each step kept
+    (`STEPS`), each stacked over the steps in time order)."""
+    step = STEPS[kind][0]
+    length = gi.shape[0]
+    hs, kept = [None] * length, [None] * length
+    for t in range(length - 1, -1, -1) if reverse else range(length):
+        gh = states[0] @ w_hh_t
+        kept[t], states = step(gi[t], gh if b_hh is None else gh + b_hh, states, lib)
+        hs[t] = states[0]
+    return (lib.stack(hs), *states, *(lib.stack(list(k)) for k in zip(*kept)))
+
+
+def layer_backward(kind: str, grad: Any, grad_c: Any, w_hh: Any, reverse: bool,
+                   kept: tuple, lib: Any) -> tuple:
+    """`layer`'s gradients, from those of every h (T, N, H) and of the last c (an LSTM's;
+    None otherwise): (d gi (T, N, G), d gh, then d of each start state)."""
+    length = grad.shape[0]
+    d_gi, d_gh = [None] * length, [None] * length
+    dh, dc = None, grad_c
+    for t in range(length) if reverse else range(length - 1, -1, -1):
+        dh_t = grad[t] if dh is None else grad[t] + dh
+        at_t = [k[t] for k in kept]
+        if kind == "LSTM":
+            d_gi[t], dc = lstm_cell_backward(dh_t, dc, *at_t[1:], lib.cat)
+            d_gh[t] = d_gi[t]
+            dh = d_gi[t] @ w_hh
+        elif kind == "GRU":
+            d_gi[t], d_gh[t], d_h = gru_cell_backward(dh_t, *at_t, lib.cat)
+            dh = d_gh[t] @ w_hh + d_h
+        else:  # NOTE: from the step's output h', as the activations' backwards take it
+            d_gi[t] = d_gh[t] = getattr(lib, kind[4:].lower() + "_backward")(at_t[1], dh_t)
+            dh = d_gi[t] @ w_hh
+    d_gi = lib.stack(d_gi)
+    return (d_gi, d_gi if kind != "GRU" else lib.stack(d_gh), dh,
+            *((dc,) if kind == "LSTM" else ()))

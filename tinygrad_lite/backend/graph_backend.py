@@ -10,6 +10,7 @@ active again, so its own forward and backward are the usual ones.
 from __future__ import annotations
 
 import contextlib
+import types
 from typing import Any, Callable, Iterator
 
 from . import cells
@@ -73,6 +74,10 @@ _FORMS: dict[str, Callable] = {
                                                                           _cat_last),
     "gru_cell": lambda gi, gh, h: cells.gru_cell(gi, gh, h, _sigmoid, _tanh),
     "gru_cell_backward": lambda grad, *saved: cells.gru_cell_backward(grad, *saved, _cat_last),
+    "recurrent": lambda kind, gi, w_hh_t, b_hh, states, reverse: cells.layer(
+        kind, gi, w_hh_t, b_hh, tuple(states), reverse, _tensor_lib()),
+    "recurrent_backward": lambda kind, grad, grad_c, w_hh, reverse, *kept: cells.layer_backward(
+        kind, grad, grad_c, w_hh, reverse, kept, _tensor_lib()),
 }
 
 
@@ -96,6 +101,14 @@ def _tanh(x: Any) -> Any:
 
 def _cat_last(tensors: list) -> Any:
     return _tl().cat(tensors, -1)
+
+
+def _tensor_lib() -> Any:
+    """The Tensor ops `cells.layer` composes a layer from, for a recorded backward."""
+    return types.SimpleNamespace(
+        sigmoid=_sigmoid, tanh=_tanh, relu=lambda a: a.relu(),
+        tanh_backward=_FORMS["tanh_backward"], relu_backward=_FORMS["relu_backward"],
+        stack=_tl().stack, cat=_cat_last)
 
 
 def _array(x: Any) -> Any:

@@ -359,7 +359,7 @@ class NumbaBackend(NumpyBackend):
         c = arrays[2]
         out, acts = np.empty((2, *c.shape), c.dtype), np.empty((4, *c.shape), c.dtype)
         tanh_c = np.empty_like(c)
-        codegen.call(_rnn_kernels(c.dtype).lstm_forward, [*arrays, out, acts, tanh_c])
+        codegen.call(_rnn_kernels(c.dtype).lstm_forward, [*arrays, out[0], out[1], acts, tanh_c])
         return out, *acts, tanh_c
 
     def lstm_cell_backward(self, dh: Any, dc_next: Any, *saved: Any) -> tuple:
@@ -390,6 +390,70 @@ class NumbaBackend(NumpyBackend):
         d_h = np.empty_like(h)
         codegen.call(_rnn_kernels(h.dtype).gru_backward, [*arrays, d_gi, d_gh, d_h])
         return d_gi, d_gh, d_h
+
+    def recurrent(self, kind: str, gi: Any, w_hh_t: Any, b_hh: Any, states: Any,
+                  reverse: bool) -> tuple:
+        """The numpy backend's `recurrent`, but an LSTM's or GRU's steps each run as one
+        kernel (`rnn_kernels`), writing into arrays made once for the whole layer: the numpy
+        steps' calls and allocations were most of a small layer's time."""
+        arrays = _cell_arrays(gi, w_hh_t, *states, *(() if b_hh is None else (b_hh,)))
+        if kind not in ("LSTM", "GRU") or arrays is None:
+            return NumpyBackend.recurrent(kind, gi, w_hh_t, b_hh, states, reverse)
+        gi, w_hh_t, *states = arrays[:2 + len(states)]
+        bias = arrays[2 + len(states)] if b_hh is not None else None
+        kernels, h = _rnn_kernels(gi.dtype), states[0]
+        length, shape = gi.shape[0], (gi.shape[0], *h.shape)
+        hs, h_prev, gh = np.empty(shape, h.dtype), np.empty(shape, h.dtype), np.empty_like(gi[0])
+        acts = np.empty((length, 4, *h.shape), h.dtype)  # i, f, g, o or r, z, n, h_n
+        if kind == "LSTM":
+            c, c_prev, cs, tanh_c = states[1], *(np.empty(shape, h.dtype) for _ in range(3))
+        for t in range(length - 1, -1, -1) if reverse else range(length):
+            np.matmul(h, w_hh_t, out=gh)
+            if bias is not None:
+                np.add(gh, bias, out=gh)
+            h_prev[t] = h
+            if kind == "LSTM":
+                c_prev[t] = c
+                codegen.call(kernels.lstm_forward, [gi[t], gh, c, hs[t], cs[t], acts[t],
+                                                    tanh_c[t]])
+                c = cs[t]
+            else:
+                codegen.call(kernels.gru_forward, [gi[t], gh, h, hs[t], acts[t]])
+            h = hs[t]
+        gates = tuple(acts[:, k] for k in range(4))
+        if kind == "LSTM":
+            return hs, h, c, h_prev, c_prev, *gates, tanh_c
+        return hs, h, h_prev, *gates
+
+    def recurrent_backward(self, kind: str, grad: Any, grad_c: Any, w_hh: Any, reverse: bool,
+                           *kept: Any) -> tuple:
+        """`recurrent`'s gradients, an LSTM's or GRU's steps as one kernel each."""
+        extra = () if grad_c is None else (grad_c,)
+        arrays = _cell_arrays(grad, w_hh, *extra)
+        if kind not in ("LSTM", "GRU") or arrays is None \
+                or any(realize(k).dtype != arrays[0].dtype for k in kept):
+            return NumpyBackend.recurrent_backward(kind, grad, grad_c, w_hh, reverse, *kept)
+        grad, w_hh = arrays[:2]
+        kept = [realize(k) for k in kept]
+        kernels, length = _rnn_kernels(grad.dtype), grad.shape[0]
+        d_gi = np.empty((length, grad.shape[1], w_hh.shape[0]), grad.dtype)
+        d_gh = d_gi if kind == "LSTM" else np.empty_like(d_gi)
+        dh, dh_t, d_h = (np.empty_like(grad[0]) for _ in range(3))
+        dc = np.array(arrays[2]) if kind == "LSTM" else None  # NOTE: a copy, written in place
+        for k, t in enumerate(range(length) if reverse else range(length - 1, -1, -1)):
+            if k:
+                np.add(grad[t], dh, out=dh_t)
+            else:
+                dh_t[...] = grad[t]
+            at_t = [np.ascontiguousarray(a[t]) for a in kept]
+            if kind == "LSTM":
+                codegen.call(kernels.lstm_backward, [dh_t, dc, *at_t[1:], d_gi[t], dc])
+                np.matmul(d_gi[t], w_hh, out=dh)
+            else:
+                codegen.call(kernels.gru_backward, [dh_t, *at_t, d_gi[t], d_gh[t], d_h])
+                np.matmul(d_gh[t], w_hh, out=dh)
+                dh += d_h
+        return (d_gi, d_gh, dh, *(() if dc is None else (dc,)))
 
     # --- optimizer steps ----------------------------------------------------------------------
     def sgd_update(self, p: np.ndarray, g: Any, buf: np.ndarray | None, *, lr: float,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 
 import numpy as np
 
@@ -342,6 +343,20 @@ class NumpyBackend:
         """(d gi, d gh, d h) from the gradient of h' and what `gru_cell` returned."""
         return cells.gru_cell_backward(grad, h, r, z, n, h_n, _cat_last)
 
+    @staticmethod
+    @np.errstate(under="ignore")
+    def recurrent(kind, gi, w_hh_t, b_hh, states, reverse):
+        """One layer of `kind` (RNN_TANH, RNN_RELU, LSTM, GRU) in one direction over every
+        step, from the input products gi (T, N, G): (h at every step, the last states, what
+        each step kept), as `cells.layer` says."""
+        return cells.layer(kind, gi, w_hh_t, b_hh, tuple(states), reverse, _NUMPY_LIB)
+
+    @staticmethod
+    @np.errstate(under="ignore")
+    def recurrent_backward(kind, grad, grad_c, w_hh, reverse, *kept):
+        """`recurrent`'s gradients (`cells.layer_backward`)."""
+        return cells.layer_backward(kind, grad, grad_c, w_hh, reverse, kept, _NUMPY_LIB)
+
     # --- linear algebra -------------------------------------------------------------------
     @staticmethod
     def matmul(a, b):
@@ -487,3 +502,10 @@ class NumpyBackend:
     def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, **options) -> None:
         """One Adam / AdamW step on `p` and its moments in place; the rule is optim's."""
         _optim_rules()[1](p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, **options)
+
+
+# the numpy functions `cells.layer` composes a layer from
+_NUMPY_LIB = types.SimpleNamespace(
+    sigmoid=NumpyBackend.sigmoid, tanh=np.tanh, relu=NumpyBackend.relu,
+    tanh_backward=NumpyBackend.tanh_backward, relu_backward=NumpyBackend.relu_backward,
+    stack=np.stack, cat=_cat_last)

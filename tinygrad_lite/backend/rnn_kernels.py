@@ -25,8 +25,8 @@ F = np.float32
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def lstm_forward(gi, gh, c, out, acts, tanh_c):
-    """out[0] = h', out[1] = c'; acts[0..3] = i, f, g, o."""
+def lstm_forward(gi, gh, c, h_out, c_out, acts, tanh_c):
+    """h_out = h', c_out = c'; acts[0..3] = i, f, g, o."""
     hs = c.shape[1]
     for r in range(c.shape[0]):
         for j in range(hs):
@@ -38,8 +38,8 @@ def lstm_forward(gi, gh, c, out, acts, tanh_c):
             t = TANH(c_next)
             acts[0, r, j], acts[1, r, j], acts[2, r, j], acts[3, r, j] = i, f, g, o
             tanh_c[r, j] = t
-            out[0, r, j] = o * t
-            out[1, r, j] = c_next
+            h_out[r, j] = o * t
+            c_out[r, j] = c_next
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
