@@ -166,6 +166,7 @@ def test_inter_layer_dropout_acts_only_in_training_and_not_after_the_last_layer(
     (lambda: nn.GRU(3, 4), tl.randn(5, 2, 7), "expected input of shape"),
     (lambda: nn.LSTMCell(3, 4), tl.randn(2, 2, 3), "expected input of shape"),
     (lambda: nn.LSTM(3, 0), None, "hidden_size must be greater than zero"),
+    (lambda: nn.GRU(3, 4), tl.zeros(0, 2, 3), "Expected sequence length to be larger than 0"),
     (lambda: nn.GRU(0, 4), None, "input_size must be greater than zero"),
     (lambda: nn.Bilinear(0, 2, 3), None, r"in1_features must be > 0, but got \(in1_features=0"),
 ])

@@ -333,8 +333,10 @@ class RNNBase(Module):
         sizes = (self.proj_size or self.hidden_size, self.hidden_size)[:n_states]  # h, c
         states = _initial_states(name, hx, [(cells, x.shape[1], n) for n in sizes], 1,
                                  batched, x.dtype)
+        if not x.shape[0]:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         step = _STEPS[self.mode][0]
-        whole = None if running is not None or self.proj_size or not len(x) else \
+        whole = None if running is not None or self.proj_size else \
             functools.partial(_whole_layer, _LAYERS[self.mode])
         output, finals = x, []
         for layer in range(self.num_layers):
