@@ -140,8 +140,22 @@ def test_unbatched_input_and_options_that_cannot_apply():
      ValueError, "give different chunk sizes"),
     (lambda x, w, y: nn.LinearCrossEntropyLoss(5, 11, weight=tl.ones(3)), RuntimeError,
      "expected weight shape"),
+    (lambda x, w, y: F.linear_cross_entropy(
+        x, w, y, options=nn.LinearCrossEntropyOptions(acc_dtype=tl.float32)), RuntimeError,
+     "supports float32 acc_dtype with float16/bfloat16 inputs"),
 ])
 def test_bad_arguments_are_refused_as_pytorch_refuses_them(call, error, message):
     x, w, _, labels, _ = _case()
     with warnings.catch_warnings(), pytest.raises(error, match=message):
         call(tl.tensor(x), tl.tensor(w), tl.tensor(labels))
+
+
+def test_float16_inputs_accumulate_in_float32_when_asked():
+    x, w, _, labels, _ = _case(dtype=np.float16)
+    options = nn.LinearCrossEntropyOptions(acc_dtype=tl.float32, batch_chunk_size=3)
+    loss = F.linear_cross_entropy(tl.tensor(x), tl.tensor(w), tl.tensor(labels),
+                                  options=options)
+    reference = F.linear_cross_entropy(tl.tensor(x.astype(np.float32)),
+                                       tl.tensor(w.astype(np.float32)), tl.tensor(labels))
+    assert loss.dtype == np.float16
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-3)

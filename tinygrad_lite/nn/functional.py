@@ -1011,6 +1011,10 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
     values, keep = _checked_labels((x.shape[0], classes), labels, ignore_index, op)
     _check_class_weight(weight, classes, op)
     dtype = input.dtype if options.acc_dtype is None else np.dtype(options.acc_dtype)
+    if dtype != input.dtype and not (dtype == np.float32 and input.dtype == np.float16):
+        raise RuntimeError(f"linear_cross_entropy supports float32 acc_dtype with float16/"
+                           f"bfloat16 inputs, but got {dtype} acc_dtype and {input.dtype} "
+                           "inputs.")
     head = (linear_weight, *(() if linear_bias is None else (linear_bias,)))
     losses = ops.LinearCrossEntropy.apply(
         x.to(dtype), *(t.to(dtype) for t in head), labels=values,
