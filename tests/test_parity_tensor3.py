@@ -778,3 +778,27 @@ def test_lu_pivots_and_unpack_as_lapack():
     assert legacy.tolist() == packed.tolist() and infos.tolist() == 0
     x = tl.lu_solve(tl.ones(3, 1), packed, pivots)
     np.testing.assert_allclose((a @ x).numpy(), np.ones((3, 1)), atol=1e-5)
+
+
+@pytest.mark.parametrize("values, kwargs", [
+    ([1, 2, 3], {}), ([1, 2, 3], {"N": 4, "increasing": True}), ([1.5, -2.0], {"N": 0}),
+    ([True, False], {}), ([], {}), ([0.5, 2.0, -1.0], {"N": 1}), ([0.5, 2.0, -1.0], {"N": 2}),
+])
+def test_vander_matches_torch_and_its_gradient_finite_differences(values, kwargs):
+    floats = not values or isinstance(values[0], float)
+    a = np.array(values, dtype=np.float32) if floats else np.array(values)
+    out = tl.vander(tl.tensor(a), **kwargs)
+    n = kwargs.get("N", len(values))
+    expected = np.array([[v ** p for p in range(n)] for v in a.astype(np.float64)]).reshape(
+        len(values), n)
+    if not kwargs.get("increasing"):
+        expected = expected[:, ::-1]
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+    assert out.dtype == (np.float32 if a.dtype == np.float32 else np.int64)
+    torch = pytest.importorskip("torch")
+    ref = torch.vander(torch.tensor(a), **kwargs)
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    x = tl.tensor([0.5, 2.0, -1.5], dtype=tl.float64, requires_grad=True)
+    assert tl.gradcheck(lambda t: tl.vander(t, N=4), [x])
+    with pytest.raises(RuntimeError, match="one-dimensional"):
+        tl.vander(tl.ones(2, 2))

@@ -78,6 +78,7 @@ from .functions import (
     tril_indices,
     triu_indices,
     unravel_index,
+    vander,
 )
 from .gradcheck import gradcheck, gradgradcheck
 from .jit import TinyJit

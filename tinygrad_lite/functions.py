@@ -328,6 +328,24 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = int64,
     return _triangle_indices(row, col, offset, False, dtype, device)
 
 
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803
+    """The Vandermonde matrix of 1-D x: columns x ** (N - 1), ..., x, 1 (the other way with
+    `increasing`), N = len(x) by default. Made as PyTorch makes it, a running product of
+    x along each row, so gradients flow to x; integers and bools come out int64."""
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    if x.dtype.kind in "biu":
+        x = x.to(int64)
+    columns = [x.new_ones((x.shape[0], min(n, 1)))]
+    if n > 1:
+        columns.append(x.unsqueeze(1).expand(x.shape[0], n - 1))
+    out = cat(columns, 1).cumprod(1)
+    return out if increasing else out.flip(1)
+
+
 def block_diag(*tensors: Any) -> Tensor:
     """The tensors (0-d, 1-d as a row, or 2-d) along the diagonal of one matrix, zeros
     elsewhere; gradients flow to each block."""
