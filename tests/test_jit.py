@@ -631,8 +631,8 @@ def test_a_max_pool_cnn_replays_each_batchs_own_maxima_without_a_warning(backend
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_a_recurrent_layer_replays_as_it_trains_eagerly(backend, kind):
-    """Each time step's cell is one backend call each way (`lstm_cell`, `gru_cell`): replay
-    runs them on each new batch, with the losses and weights of eager training."""
+    """A layer's steps are one backend call each way (`recurrent`): replay runs them on
+    each new batch, with the losses and weights of eager training."""
     class Model(nn.Module):
         def __init__(self):
             super().__init__()

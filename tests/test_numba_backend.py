@@ -433,49 +433,60 @@ def test_dropout_layer_gradient_uses_the_forward_mask(nb):
     np.testing.assert_array_equal(x.grad.numpy(), kept * F32(2))
 
 
-# --- recurrent cells ---------------------------------------------------------------------------
+# --- recurrent layers: every step's cell as a kernel -----------------------------------------
 CELL_SHAPES = [(5, 3), (1, 1), (0, 4), (32, 64)]  # (N, H)
 
 
-def _cell_case(kind, n, hs, dtype, scale=1.0):
-    """Arguments for `kind` (lstm_cell | gru_cell) and the gradients of its outputs (h' and,
-    for the LSTM, c'); the gates are transposed views (the kernels take any layout)."""
+def _layer_case(kind, n, hs, dtype, scale=1.0):
+    """`recurrent`'s arguments for 3 steps of `kind` (LSTM | GRU) in reverse, and the
+    gradients of its every h and (LSTM) its last c; the input products are a transposed view
+    (the kernels are given any layout)."""
     r = _rng()
-    state = (r.standard_normal((n, hs)) * scale).astype(dtype)
-    gates = 4 if kind == "lstm_cell" else 3
-    gi, gh = ((r.standard_normal((gates * hs, n)) * scale).astype(dtype).T for _ in range(2))
-    grads = [r.standard_normal((n, hs)).astype(dtype) for _ in range(2 if gates == 4 else 1)]
-    return (gi, gh, state), grads
+    gates = 4 if kind == "LSTM" else 3
+    gi = (r.standard_normal((3, gates * hs, n)) * scale).astype(dtype).transpose(0, 2, 1)
+    # NOTE: weights of PyTorch's init scale, so a step's few ulp are not magnified by the next
+    w_hh_t = (r.uniform(-1, 1, (hs, gates * hs)) * scale / np.sqrt(hs)).astype(dtype)
+    b_hh = (r.standard_normal(gates * hs) * scale).astype(dtype)
+    states = [(r.standard_normal((n, hs)) * scale).astype(dtype)
+              for _ in range(2 if kind == "LSTM" else 1)]
+    grad = r.standard_normal((3, n, hs)).astype(dtype)
+    grad_c = r.standard_normal((n, hs)).astype(dtype) if kind == "LSTM" else None
+    return (kind, gi, w_hh_t, b_hh, states, True), (kind, grad, grad_c, w_hh_t.T, True)
 
 
-@pytest.mark.parametrize("kind", ["lstm_cell", "gru_cell"])
+def _layer_both_ways(b, args, grad_args):
+    """`recurrent` on `backend` b, then `recurrent_backward` from what it kept."""
+    out = b.recurrent(*args)
+    kept = out[1 + len(args[4]):]
+    return out, b.recurrent_backward(*grad_args, *kept)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 @pytest.mark.parametrize("dtype, rtol", [(F32, 2e-6), (F64, 1e-14)])
 @pytest.mark.parametrize("n, hs", CELL_SHAPES)
 def test_cell_kernels_equal_the_numpy_cells(nb, kind, dtype, rtol, n, hs):
-    """Both ways, every output and gradient: float32 within the vectorised sigmoid's and
-    tanh's bound (a few ulp, carried through a product or two), float64 to rounding."""
-    args, grad = _cell_case(kind, n, hs, dtype)
-    got, want = getattr(nb, kind)(*args), getattr(NumpyBackend, kind)(*args)
-    saved = (args[-1], *want[1:])  # the backward's arguments: the state, then what was saved
-    backward = kind + "_backward"
-    got_grads = getattr(nb, backward)(*grad, *saved)
-    want_grads = getattr(NumpyBackend, backward)(*grad, *saved)
-    for g, w in zip((*got, *got_grads), (*want, *want_grads)):
+    """Both ways, every output, kept array and gradient: float32 within the vectorised
+    sigmoid's and tanh's bound (a few ulp, carried through a product or two), float64 to
+    rounding."""
+    args, grad_args = _layer_case(kind, n, hs, dtype)
+    got = [a for part in _layer_both_ways(nb, args, grad_args) for a in part]
+    want = [a for part in _layer_both_ways(NumpyBackend, args, grad_args) for a in part]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
         assert g.dtype == w.dtype and g.shape == w.shape
         np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol)
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
-@pytest.mark.parametrize("kind", ["lstm_cell", "gru_cell"])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_cells_on_saturating_inputs_are_finite_and_silent(backend, kind):
     """Gates of +-1e4 saturate every sigmoid and tanh: outputs and gradients finite, no
     numpy warning (the stable sigmoid; denormal products are not errors)."""
     b = tl.backend.numba_backend.NumbaBackend() if backend == "numba" else NumpyBackend
     for dtype in (F32, F64):
-        args, grad = _cell_case(kind, 8, 6, dtype, scale=1e4)
+        args, grad_args = _layer_case(kind, 8, 6, dtype, scale=1e4)
         with np.errstate(all="raise"):
-            out = getattr(b, kind)(*args)
-            grads = getattr(b, kind + "_backward")(*grad, args[-1], *out[1:])
+            out, grads = _layer_both_ways(b, args, grad_args)
         assert all(np.isfinite(a).all() for a in (*out, *grads))
 
 

@@ -968,54 +968,6 @@ class Linear(Function):
         return gx, gw, gb  # NOTE: without a bias the engine reads only the first two
 
 
-def _saved_by_forward(self: Function, *inputs) -> tuple:
-    """`saved` remade for a backward that is recorded (create_graph=True) and differentiated
-    again: forward run once more on the input tensors, while the graph backend is active, so
-    its intermediates are tensors in the graph (a fused op's `saved_in_graph`)."""
-    self.forward(*inputs)
-    return self.saved
-
-
-class LSTMCell(Function):
-    """An LSTM step after its two products: gi = x W_ih.T + b_ih and gh = h W_hh.T + b_hh
-    (each (N, 4H), PyTorch's i, f, g, o) and the cell state c (N, H) give, with gates = gi +
-    gh, c' = f * c + i * g and h' = o * tanh(c'), stacked as (2, N, H) (h' first).
-
-    One node, and one backend call each way (`backend.cells` has the arithmetic; the numba
-    backend runs it as one kernel), for the add, four slices and ten elementwise ops it is
-    made of: their nodes' bookkeeping, forward and backward, was most of an LSTM's step (20
-    steps of batch 32, hidden 64: 6.6 ms against PyTorch's 1.6 ms).
-    """
-
-    def forward(self, gi, gh, c):
-        out, *saved = B().lstm_cell(gi, gh, c)
-        self.save_for_backward(c, *saved)
-        return out
-
-    saved_in_graph = _saved_by_forward
-
-    def backward(self, grad):
-        b = B()
-        d_gates, d_c = b.lstm_cell_backward(b.getitem(grad, 0), b.getitem(grad, 1), *self.saved)
-        return d_gates, d_gates, d_c  # NOTE: gates = gi + gh
-
-
-class GRUCell(Function):
-    """A GRU step after its two products: gi = x W_ih.T + b_ih and gh = h W_hh.T + b_hh (each
-    (N, 3H), PyTorch's r, z, n) and the state h give h' = (1 - z) * n + z * h (`backend.cells`
-    has the arithmetic). One node for what was seventeen, as `LSTMCell`."""
-
-    def forward(self, gi, gh, h):
-        out, *saved = B().gru_cell(gi, gh, h)
-        self.save_for_backward(h, *saved)
-        return out
-
-    saved_in_graph = _saved_by_forward
-
-    def backward(self, grad):
-        return B().gru_cell_backward(grad, *self.saved)
-
-
 class _RecurrentLayer(Function):
     """One layer of a recurrent network in one direction, all its steps as one node, as it
     is one call into cuDNN: every step's input product is one GEMM before the steps, every

@@ -1,10 +1,11 @@
-"""The LSTM and GRU cells after their products, each way: the reference arithmetic, written
-once for numpy arrays (the numpy backend) and Tensors (the graph backend, create_graph=True).
+"""Recurrent layers each way: the reference arithmetic of every step (`layer`,
+`layer_backward`) and of the LSTM and GRU cells after their products, written once for numpy
+arrays (the numpy backend) and Tensors (the graph backend, create_graph=True).
 
-Both take the array library's `sigmoid`, `tanh` and `cat` / `stack`; slicing and `+ - *` are
-the same on arrays and Tensors. `rnn_kernels.py` is this arithmetic as numba loops, in the
-same order. The state is (N, H); gate blocks are PyTorch's: i, f, g, o for the LSTM and r,
-z, n for the GRU.
+They take the array library's functions (`sigmoid`, `tanh`, `cat`, ... as arguments, or as
+a namespace `lib`); slicing, `@` and `+ - *` are the same on arrays and Tensors.
+`rnn_kernels.py` is the cells' arithmetic as numba loops, in the same order. The state is
+(N, H); gate blocks are PyTorch's: i, f, g, o for the LSTM and r, z, n for the GRU.
 """
 from __future__ import annotations
 
@@ -13,17 +14,17 @@ from typing import Any, Callable
 Fn = Callable[..., Any]
 
 
-def lstm_cell(gi: Any, gh: Any, c: Any, sigmoid: Fn, tanh: Fn, stack: Fn) -> tuple:
-    """gi = x W_ih.T + b_ih and gh = h W_hh.T + b_hh (each (N, 4H)) and c (N, H) -> ((h', c')
-    stacked as (2, N, H), i, f, g, o, tanh(c')): with gates = gi + gh, c' = f * c + i * g and
-    h' = o * tanh(c'); the rest is what the backward reads."""
+def lstm_cell(gi: Any, gh: Any, c: Any, sigmoid: Fn, tanh: Fn) -> tuple:
+    """gi = x W_ih.T + b_ih and gh = h W_hh.T + b_hh (each (N, 4H)) and c (N, H) -> (h', c',
+    i, f, g, o, tanh(c')): with gates = gi + gh, c' = f * c + i * g and h' = o * tanh(c');
+    the rest is what the backward reads."""
     hs = c.shape[-1]
     gates = gi + gh
     i, f = sigmoid(gates[:, :hs]), sigmoid(gates[:, hs:2 * hs])
     g, o = tanh(gates[:, 2 * hs:3 * hs]), sigmoid(gates[:, 3 * hs:])
     c_next = f * c + i * g
     tanh_c = tanh(c_next)
-    return stack([o * tanh_c, c_next]), i, f, g, o, tanh_c
+    return o * tanh_c, c_next, i, f, g, o, tanh_c
 
 
 def lstm_cell_backward(dh: Any, dc_next: Any, c: Any, i: Any, f: Any, g: Any, o: Any,
@@ -60,8 +61,8 @@ def gru_cell_backward(grad: Any, h: Any, r: Any, z: Any, n: Any, h_n: Any,
 # `lib` gives the array library's sigmoid, tanh, relu, tanh_backward, relu_backward, stack and
 # cat (numpy's through the numpy backend, Tensor ops through the graph backend)
 def _lstm_step(gi: Any, gh: Any, states: tuple, lib: Any) -> tuple:
-    out, *cell = lstm_cell(gi, gh, states[1], lib.sigmoid, lib.tanh, lib.stack)
-    return (*states, *cell), (out[0], out[1])
+    h, c, *cell = lstm_cell(gi, gh, states[1], lib.sigmoid, lib.tanh)
+    return (*states, *cell), (h, c)
 
 
 def _gru_step(gi: Any, gh: Any, states: tuple, lib: Any) -> tuple:

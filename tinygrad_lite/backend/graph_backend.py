@@ -69,11 +69,6 @@ _FORMS: dict[str, Callable] = {
     "index_add": lambda shape, dtype, index, g, basic: _index_add(shape, dtype, index, g, basic),
     "put_along_axis": lambda shape, dtype, indices, g, axis: _tl().zeros(
         shape, dtype=dtype).scatter(axis, _array(indices), g),
-    "lstm_cell": lambda gi, gh, c: cells.lstm_cell(gi, gh, c, _sigmoid, _tanh, _tl().stack),
-    "lstm_cell_backward": lambda dh, dc, *saved: cells.lstm_cell_backward(dh, dc, *saved,
-                                                                          _cat_last),
-    "gru_cell": lambda gi, gh, h: cells.gru_cell(gi, gh, h, _sigmoid, _tanh),
-    "gru_cell_backward": lambda grad, *saved: cells.gru_cell_backward(grad, *saved, _cat_last),
     "recurrent": lambda kind, gi, w_hh_t, b_hh, states, reverse: cells.layer(
         kind, gi, w_hh_t, b_hh, tuple(states), reverse, _tensor_lib()),
     "recurrent_backward": lambda kind, grad, grad_c, w_hh, reverse, *kept: cells.layer_backward(

@@ -349,48 +349,7 @@ class NumbaBackend(NumpyBackend):
                      [logp, _int64(labels), np.ascontiguousarray(g.reshape(-1)), grad])
         return grad
 
-    # --- recurrent cells ----------------------------------------------------------------------
-    def lstm_cell(self, gi: Any, gh: Any, c: Any) -> tuple:
-        """The numpy backend's `lstm_cell` in one kernel pass (`rnn_kernels.lstm_forward`): a
-        step's ~35 numpy calls cost more than its arithmetic at a layer's sizes."""
-        arrays = _cell_arrays(gi, gh, c)
-        if arrays is None:
-            return NumpyBackend.lstm_cell(gi, gh, c)
-        c = arrays[2]
-        out, acts = np.empty((2, *c.shape), c.dtype), np.empty((4, *c.shape), c.dtype)
-        tanh_c = np.empty_like(c)
-        codegen.call(_rnn_kernels(c.dtype).lstm_forward, [*arrays, out[0], out[1], acts, tanh_c])
-        return out, *acts, tanh_c
-
-    def lstm_cell_backward(self, dh: Any, dc_next: Any, *saved: Any) -> tuple:
-        arrays = _cell_arrays(dh, dc_next, *saved)
-        if arrays is None:
-            return NumpyBackend.lstm_cell_backward(dh, dc_next, *saved)
-        c = arrays[2]
-        d_gates, d_c = np.empty((c.shape[0], 4 * c.shape[1]), c.dtype), np.empty_like(c)
-        codegen.call(_rnn_kernels(c.dtype).lstm_backward, [*arrays, d_gates, d_c])
-        return d_gates, d_c
-
-    def gru_cell(self, gi: Any, gh: Any, h: Any) -> tuple:
-        """The numpy backend's `gru_cell` in one kernel pass (`rnn_kernels.gru_forward`)."""
-        arrays = _cell_arrays(gi, gh, h)
-        if arrays is None:
-            return NumpyBackend.gru_cell(gi, gh, h)
-        h = arrays[2]
-        out, acts = np.empty_like(h), np.empty((4, *h.shape), h.dtype)
-        codegen.call(_rnn_kernels(h.dtype).gru_forward, [*arrays, out, acts])
-        return out, *acts
-
-    def gru_cell_backward(self, grad: Any, *saved: Any) -> tuple:
-        arrays = _cell_arrays(grad, *saved)
-        if arrays is None:
-            return NumpyBackend.gru_cell_backward(grad, *saved)
-        h = arrays[1]
-        d_gi, d_gh = (np.empty((h.shape[0], 3 * h.shape[1]), h.dtype) for _ in range(2))
-        d_h = np.empty_like(h)
-        codegen.call(_rnn_kernels(h.dtype).gru_backward, [*arrays, d_gi, d_gh, d_h])
-        return d_gi, d_gh, d_h
-
+    # --- recurrent layers ---------------------------------------------------------------------
     def recurrent(self, kind: str, gi: Any, w_hh_t: Any, b_hh: Any, states: Any,
                   reverse: bool) -> tuple:
         """The numpy backend's `recurrent`, but an LSTM's or GRU's steps each run as one
@@ -402,9 +361,12 @@ class NumbaBackend(NumpyBackend):
         gi, w_hh_t, *states = arrays[:2 + len(states)]
         bias = arrays[2 + len(states)] if b_hh is not None else None
         kernels, h = _rnn_kernels(gi.dtype), states[0]
-        length, shape = gi.shape[0], (gi.shape[0], *h.shape)
-        hs, h_prev, gh = np.empty(shape, h.dtype), np.empty(shape, h.dtype), np.empty_like(gi[0])
-        acts = np.empty((length, 4, *h.shape), h.dtype)  # i, f, g, o or r, z, n, h_n
+        # NOTE: h' has the gates' width; h the projected one (an LSTM with proj_size, a step)
+        length, hidden = gi.shape[0], gi.shape[2] // (4 if kind == "LSTM" else 3)
+        shape = (length, h.shape[0], hidden)
+        hs, h_prev, gh = np.empty(shape, h.dtype), np.empty((length, *h.shape), h.dtype), \
+            np.empty_like(gi[0])
+        acts = np.empty((length, 4, *shape[1:]), h.dtype)  # i, f, g, o or r, z, n, h_n
         if kind == "LSTM":
             c, c_prev, cs, tanh_c = states[1], *(np.empty(shape, h.dtype) for _ in range(3))
         for t in range(length - 1, -1, -1) if reverse else range(length):
@@ -438,7 +400,8 @@ class NumbaBackend(NumpyBackend):
         kernels, length = _rnn_kernels(grad.dtype), grad.shape[0]
         d_gi = np.empty((length, grad.shape[1], w_hh.shape[0]), grad.dtype)
         d_gh = d_gi if kind == "LSTM" else np.empty_like(d_gi)
-        dh, dh_t, d_h = (np.empty_like(grad[0]) for _ in range(3))
+        dh = np.empty((grad.shape[1], w_hh.shape[1]), grad.dtype)  # NOTE: h's width
+        dh_t, d_h = np.empty_like(grad[0]), np.empty_like(grad[0])
         dc = np.array(arrays[2]) if kind == "LSTM" else None  # NOTE: a copy, written in place
         for k, t in enumerate(range(length) if reverse else range(length - 1, -1, -1)):
             if k:

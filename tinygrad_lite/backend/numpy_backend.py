@@ -317,32 +317,7 @@ class NumpyBackend:
         grad *= g.reshape(-1, 1) if g.ndim else g
         return grad
 
-    # --- recurrent cells after their products: one call each way (the math is `cells`) -----
-    @staticmethod
-    @np.errstate(under="ignore")
-    def lstm_cell(gi, gh, c):
-        """((h', c') as (2, N, H), i, f, g, o, tanh(c')) from gi, gh (N, 4H) and c (N, H)."""
-        return cells.lstm_cell(gi, gh, c, NumpyBackend.sigmoid, np.tanh, np.stack)
-
-    @staticmethod
-    @np.errstate(under="ignore")  # NOTE: as sigmoid_backward: y * (1 - y) may be denormal
-    def lstm_cell_backward(dh, dc_next, c, i, f, g, o, tanh_c):
-        """(d gates, d c) from the gradients of h' and c' and what `lstm_cell` returned (the
-        gates' gradient is gi's and gh's)."""
-        return cells.lstm_cell_backward(dh, dc_next, c, i, f, g, o, tanh_c, _cat_last)
-
-    @staticmethod
-    @np.errstate(under="ignore")
-    def gru_cell(gi, gh, h):
-        """(h', r, z, n, h_n) from gi, gh (N, 3H) and h (N, H)."""
-        return cells.gru_cell(gi, gh, h, NumpyBackend.sigmoid, np.tanh)
-
-    @staticmethod
-    @np.errstate(under="ignore")
-    def gru_cell_backward(grad, h, r, z, n, h_n):
-        """(d gi, d gh, d h) from the gradient of h' and what `gru_cell` returned."""
-        return cells.gru_cell_backward(grad, h, r, z, n, h_n, _cat_last)
-
+    # --- recurrent layers: every step of one, each way (the math is `cells`) -------------
     @staticmethod
     @np.errstate(under="ignore")
     def recurrent(kind, gi, w_hh_t, b_hh, states, reverse):

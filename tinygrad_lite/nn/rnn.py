@@ -1,11 +1,10 @@
 """Recurrent layers with PyTorch's names, layouts and init: RNN, LSTM, GRU and their cells.
 
-One step function per kind of cell (`_STEPS`) computes the next state from an input and the
-current state, from Tensor ops (linear, and a cell's elementwise part as one op); the cells
-call it once. A sequence layer runs one layer and direction at a time, as one op over all
-its steps (`_LAYERS`: ops.RNNTanhLayer, ..., ops.GRULayer), or, for an LSTM with proj_size
-and for packed input, by calling the step function once per time step (`_run_direction`).
-A state is always a tuple, `(h,)` or, for an LSTM, `(h, c)`.
+Each kind of layer is one op over all its steps (`_KINDS`: ops.RNNTanhLayer, ...,
+ops.GRULayer), run one layer and direction at a time (`_layer`). A cell is that op over a
+sequence of one (`_step`), and so is each step of an LSTM with proj_size or of packed input
+(`_run_direction`), which need something between the steps. A state is always a tuple,
+`(h,)` or, for an LSTM, `(h, c)`.
 """
 from __future__ import annotations
 
@@ -27,42 +26,11 @@ State = tuple  # (h,) or (h, c), each (N, hidden_size); an LSTM's h is (N, proj_
 Weights = tuple  # (weight_ih, weight_hh, bias_ih, bias_hh, weight_hr), each possibly None
 
 
-# --- one time step of each kind of cell ---------------------------------------------------
-def _rnn_step(x: Tensor, state: State, weights: Weights,
-              activation: Callable[[Tensor], Tensor]) -> State:
-    w_ih, w_hh, b_ih, b_hh, _ = weights
-    return (activation(F.linear(x, w_ih, b_ih) + F.linear(state[0], w_hh, b_hh)),)
-
-
-def _lstm_step(x: Tensor, state: State, weights: Weights) -> State:
-    """PyTorch's gate order i, f, g, o: c' = f*c + i*g, h' = o*tanh(c'), projected to
-    proj_size by weight_hr when the layer has one."""
-    w_ih, w_hh, b_ih, b_hh, w_hr = weights
-    h, c = ops.LSTMCell.apply(F.linear(x, w_ih, b_ih), F.linear(state[0], w_hh, b_hh),
-                              state[1])
-    return (h if w_hr is None else F.linear(h, w_hr)), c
-
-
-def _gru_step(x: Tensor, state: State, weights: Weights) -> State:
-    """PyTorch's gate order r, z, n; the reset gate scales h's part of n *after* its bias."""
-    w_ih, w_hh, b_ih, b_hh, _ = weights
-    h = state[0]
-    return (ops.GRUCell.apply(F.linear(x, w_ih, b_ih), F.linear(h, w_hh, b_hh), h),)
-
-
-# mode (PyTorch's names) -> (step, number of gates stacked in weight_ih's rows)
-_STEPS: dict[str, tuple[Callable[[Tensor, State, Weights], State], int]] = {
-    "RNN_TANH": (functools.partial(_rnn_step, activation=F.tanh), 1),
-    "RNN_RELU": (functools.partial(_rnn_step, activation=F.relu), 1),
-    "LSTM": (_lstm_step, 4),
-    "GRU": (_gru_step, 3),
-}
-
-
-def _whole_layer(op: type, x: Tensor, state: State, weights: Weights, reverse: bool
-                 ) -> tuple[Tensor, State]:
-    """One layer in one direction as one op (`ops._RecurrentLayer`): (h at every step (T, N,
-    H), the last state)."""
+# --- a layer, or one step of it -----------------------------------------------------------
+def _layer(op: type, x: Tensor, state: State, weights: Weights, reverse: bool = False
+           ) -> tuple[Tensor, State]:
+    """One layer in one direction over the steps of x (T, N, F) as one op
+    (`ops._RecurrentLayer`): (h at every step (T, N, H), the last state)."""
     w_ih, w_hh, b_ih, b_hh, _ = weights
     out = op.apply(x, *state, w_ih, w_hh, *(() if b_ih is None else (b_ih, b_hh)),
                    reverse=reverse)
@@ -71,9 +39,19 @@ def _whole_layer(op: type, x: Tensor, state: State, weights: Weights, reverse: b
     return (out, (last,)) if len(state) == 1 else (out[:length], (last, out[length]))
 
 
-# mode -> the op that runs a whole layer (used without proj_size or packed input)
-_LAYERS = {"RNN_TANH": ops.RNNTanhLayer, "RNN_RELU": ops.RNNReluLayer, "LSTM": ops.LSTMLayer,
-           "GRU": ops.GRULayer}
+def _step(op: type, x: Tensor, state: State, weights: Weights) -> State:
+    """One time step (a cell; a layer with proj_size or packed input, step by step): the
+    layer's op over a sequence of one, then an LSTM's projection of h by weight_hr."""
+    new = _layer(op, x.unsqueeze(0), state, weights)[1]
+    w_hr = weights[4]
+    return new if w_hr is None else (F.linear(new[0], w_hr), *new[1:])
+
+
+# mode (PyTorch's names) -> (the op of a layer, number of gates stacked in weight_ih's rows)
+_KINDS: dict[str, tuple[type, int]] = {
+    "RNN_TANH": (ops.RNNTanhLayer, 1), "RNN_RELU": (ops.RNNReluLayer, 1),
+    "LSTM": (ops.LSTMLayer, 4), "GRU": (ops.GRULayer, 3),
+}
 
 
 def _rnn_mode(nonlinearity: str) -> str:
@@ -160,7 +138,7 @@ class RNNCellBase(Module):
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self._mode = mode
-        self._names = _new_weights(self, "", input_size, hidden_size, _STEPS[mode][1], bias,
+        self._names = _new_weights(self, "", input_size, hidden_size, _KINDS[mode][1], bias,
                                    dtype)
         if not bias:  # NOTE: as PyTorch's cells: the names exist, holding None
             self.register_parameter("bias_ih", None)
@@ -180,7 +158,7 @@ class RNNCellBase(Module):
         x = input if batched else input.unsqueeze(0)
         state = _initial_states(name, hx, [(x.shape[0], self.hidden_size)] * n_states, 0,
                                 batched, x.dtype)
-        new = _STEPS[self._mode][0](x, state, _weights(self, self._names))
+        new = _step(_KINDS[self._mode][0], x, state, _weights(self, self._names))
         return new if batched else tuple(h.squeeze(0) for h in new)
 
     def extra_repr(self) -> str:
@@ -301,7 +279,7 @@ class RNNBase(Module):
         self._all_weights = [
             _new_weights(self, f"_l{layer}{'_reverse' if d else ''}",
                          input_size if layer == 0 else (proj_size or hidden_size) * directions,
-                         hidden_size, _STEPS[mode][1], bias, dtype, proj_size)
+                         hidden_size, _KINDS[mode][1], bias, dtype, proj_size)
             for layer in range(num_layers) for d in range(directions)]
         self.reset_parameters()
 
@@ -335,9 +313,8 @@ class RNNBase(Module):
                                  batched, x.dtype)
         if not x.shape[0]:
             raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
-        step = _STEPS[self.mode][0]
-        whole = None if running is not None or self.proj_size else \
-            functools.partial(_whole_layer, _LAYERS[self.mode])
+        op = _KINDS[self.mode][0]
+        stepwise = running is not None or self.proj_size  # NOTE: something between steps
         output, finals = x, []
         for layer in range(self.num_layers):
             if layer > 0 and self.training and self.dropout > 0:
@@ -346,12 +323,13 @@ class RNNBase(Module):
             for d in range(directions):
                 k = layer * directions + d
                 state, weights = tuple(s[k] for s in states), _weights(self, self._all_weights[k])
-                if whole is not None:
-                    out, last = whole(output, state, weights, reverse=d == 1)
-                else:
-                    outputs, last = _run_direction(step, list(output.unbind(0)), state, weights,
+                if stepwise:
+                    outputs, last = _run_direction(functools.partial(_step, op),
+                                                   list(output.unbind(0)), state, weights,
                                                    reverse=d == 1, running=running)
                     out = stack(outputs)
+                else:
+                    out, last = _layer(op, output, state, weights, reverse=d == 1)
                 per_direction.append(out)
                 finals.append(last)
             output = cat(per_direction, -1) if directions == 2 else per_direction[0]
