@@ -948,24 +948,35 @@ class Linear(Function):
     """
 
     def forward(self, x, w, *bias):
-        b = B()
         self.save_for_backward(x, w)
-        out = b.matmul(x, b.transpose(w, (1, 0)))
-        return b.add(out, bias[0]) if bias else out
+        return _affine(B(), x, w, bias[0] if bias else None)
 
     def backward(self, g):
         x, w = self.saved
-        b = B()
-        need_x, need_w = self.needs_input_grad[:2]
-        rows = g if g.ndim == 2 else b.reshape(g, (-1, g.shape[-1]))
-        # NOTE: the bias gradient first: a lazy backend sums g inside the kernel that makes it
-        gb = b.sum(rows, axis=0) if self.needs_input_grad[2:] == (True,) else None
-        gx = b.matmul(g, w) if need_x else None
-        gw = None
-        if need_w:  # in W's own (out, in) layout, so W.grad is C-contiguous
-            inputs = x if x.ndim == 2 else b.reshape(x, (-1, x.shape[-1]))
-            gw = b.matmul(b.transpose(rows, (1, 0)), inputs)
-        return gx, gw, gb  # NOTE: without a bias the engine reads only the first two
+        # NOTE: without a bias the engine reads only the first two
+        return _affine_backward(B(), g, x, w, *self.needs_input_grad[:2],
+                                self.needs_input_grad[2:] == (True,))
+
+
+def _affine(b, x, w, bias):
+    """x @ w.T (+ bias), w laid out (out, in): a Linear's forward, and a recurrent layer's
+    input product of every step at once."""
+    out = b.matmul(x, b.transpose(w, (1, 0)))
+    return out if bias is None else b.add(out, bias)
+
+
+def _affine_backward(b, g, x, w, need_x: bool, need_w: bool, need_bias: bool) -> tuple:
+    """The gradients of x, w and the bias of `_affine` (None where not needed), given that of
+    its output g; x and g may have leading dims, which the weight gradient sums over."""
+    rows = g if g.ndim == 2 else b.reshape(g, (-1, g.shape[-1]))
+    # NOTE: the bias gradient first: a lazy backend sums g inside the kernel that makes it
+    gb = b.sum(rows, axis=0) if need_bias else None
+    gx = b.matmul(g, w) if need_x else None
+    gw = None
+    if need_w:  # in W's own (out, in) layout, so W.grad is C-contiguous
+        inputs = x if x.ndim == 2 else b.reshape(x, (-1, x.shape[-1]))
+        gw = b.matmul(b.transpose(rows, (1, 0)), inputs)
+    return gx, gw, gb
 
 
 class _RecurrentLayer(Function):
@@ -988,9 +999,7 @@ class _RecurrentLayer(Function):
     def forward(self, x, *inputs, reverse):
         b = B()
         states, (w_ih, w_hh, *biases) = inputs[:self.states], inputs[self.states:]
-        gi = b.matmul(x, b.transpose(w_ih, (1, 0)))
-        if biases:
-            gi = b.add(gi, biases[0])
+        gi = _affine(b, x, w_ih, biases[0] if biases else None)
         # NOTE: copied once: OpenBLAS took 18 µs for h @ W_hh.T through the transposed view,
         # 7 µs with it row-major (batch 32, hidden 64), and the layer makes T of them
         w_hh_t = b.contiguous(b.transpose(w_hh, (1, 0)))
@@ -1018,17 +1027,16 @@ class _RecurrentLayer(Function):
         grad_h = b.getitem(grad, slice(0, length)) if self.states == 2 else grad
         d_gi, d_gh, *d_states = b.recurrent_backward(self.kind, grad_h, grad_c, w_hh, reverse,
                                                      *kept)
-        # NOTE: each one product (one sum) over all the steps; kept[0] is the h each step
-        # began with, in time order
-        rows = lambda a: b.reshape(a, (-1, a.shape[-1]))  # noqa: E731
-        g_i, g_h = rows(d_gi), rows(d_gh)
-        dx = b.matmul(d_gi, w_ih) if self.needs_input_grad[0] else None
-        weights = (b.matmul(b.transpose(g_i, (1, 0)), rows(x)),
-                   b.matmul(b.transpose(g_h, (1, 0)), rows(kept[0])))
-        if has_bias:
-            db_ih = b.sum(g_i, axis=0)
-            weights += (db_ih, db_ih if d_gh is d_gi else b.sum(g_h, axis=0))
-        return dx, *d_states, *weights
+        # NOTE: each one product (one sum) over all the steps: the input product's, and the
+        # recurrent one's from kept[0], the h each step began with, in time order
+        need = self.needs_input_grad
+        w_at = 1 + self.states
+        dx, dw_ih, db_ih = _affine_backward(b, d_gi, x, w_ih, need[0], need[w_at], has_bias)
+        shared = d_gh is d_gi  # NOTE: LSTM and RNN: both biases get the gates' gradient
+        _, dw_hh, db_hh = _affine_backward(b, d_gh, kept[0], w_hh, False, need[w_at + 1],
+                                           has_bias and not shared)
+        return dx, *d_states, dw_ih, dw_hh, *((db_ih, db_ih if shared else db_hh)
+                                              if has_bias else ())
 
 
 class RNNTanhLayer(_RecurrentLayer):
