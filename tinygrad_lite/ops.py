@@ -885,25 +885,27 @@ class LinearCrossEntropy(Function):
         """(rows, their logits) for each chunk of `chunk` rows."""
         _, chunk, x, w, *bias = self.saved
         b = B()
-        w_t = b.transpose(w, (1, 0))
         for start in range(0, x.shape[0], chunk):
             rows = slice(start, start + chunk)
-            logits = b.matmul(b.getitem(x, rows), w_t)
-            yield rows, (b.add(logits, bias[0]) if bias else logits)
+            yield rows, _affine(b, b.getitem(x, rows), w, bias[0] if bias else None)
 
     def backward(self, g):
         labels, _, x, w, *bias = self.saved
         b = B()
-        dx, dw, db = [], b.full(w.shape, 0, w.dtype), b.full((w.shape[0],), 0, w.dtype)
+        dx, dw, db = [], None, None
         for rows, logits in self._chunks():
             chunk_labels = b.getitem(labels, rows)
             logp = b.cross_entropy(logits, chunk_labels)[0]
             d = b.cross_entropy_backward(logp, chunk_labels, b.getitem(g, rows))
-            dx.append(b.matmul(d, w))
-            dw = b.add(dw, b.matmul(b.transpose(d, (1, 0)), b.getitem(x, rows)))
-            db = b.add(db, b.sum(d, 0))
-        dx = b.concatenate(dx, 0) if dx else b.full(x.shape, 0, x.dtype)
-        return dx, dw, *((db,) if bias else ())
+            dx_rows, dw_rows, db_rows = _affine_backward(b, d, b.getitem(x, rows), w, True,
+                                                         True, bool(bias))
+            dx.append(dx_rows)
+            dw = dw_rows if dw is None else b.add(dw, dw_rows)
+            db = db_rows if db is None else b.add(db, db_rows)
+        if not dx:  # NOTE: no rows: zero gradients
+            return (b.full(x.shape, 0, x.dtype), b.full(w.shape, 0, w.dtype),
+                    *(b.full(t.shape, 0, t.dtype) for t in bias))
+        return b.concatenate(dx, 0), dw, *((db,) if bias else ())
 
 
 # --- linear algebra -------------------------------------------------------------------------
