@@ -390,13 +390,12 @@ class NumbaBackend(NumpyBackend):
     def recurrent_backward(self, kind: str, grad: Any, grad_c: Any, w_hh: Any, reverse: bool,
                            *kept: Any) -> tuple:
         """`recurrent`'s gradients, an LSTM's or GRU's steps as one kernel each."""
-        extra = () if grad_c is None else (grad_c,)
-        arrays = _cell_arrays(grad, w_hh, *extra)
+        arrays = _cell_arrays(grad, w_hh, *(() if grad_c is None else (grad_c,)))
+        kept = [realize(k) for k in kept]
         if kind not in ("LSTM", "GRU") or arrays is None \
-                or any(realize(k).dtype != arrays[0].dtype for k in kept):
+                or any(k.dtype != arrays[0].dtype for k in kept):
             return NumpyBackend.recurrent_backward(kind, grad, grad_c, w_hh, reverse, *kept)
         grad, w_hh = arrays[:2]
-        kept = [realize(k) for k in kept]
         kernels, length = _rnn_kernels(grad.dtype), grad.shape[0]
         d_gi = np.empty((length, grad.shape[1], w_hh.shape[0]), grad.dtype)
         d_gh = d_gi if kind == "LSTM" else np.empty_like(d_gi)
